@@ -1,0 +1,155 @@
+"""``Idempotency-Key`` for POST endpoints that spend money or stock.
+
+    class CheckoutView(APIView):
+        @idempotent
+        def post(self, request): ...
+
+* First request with a key: runs, and its response (2xx or 4xx) is stored.
+* Same key, same body: the stored response is replayed (``Idempotent-Replayed: true``).
+* Same key, different body: 422 ``idempotency_key_reused``.
+* Same key while the first is still running: 409 ``idempotency_key_in_flight``.
+* A 5xx or a crash forgets the key, so the client's retry runs again.
+* Keys are per caller (user, else session) and kept ``IDEMPOTENCY_KEY_TTL`` (24 h).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+from functools import wraps
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from rest_framework.response import Response
+
+from flowmart.api.models import IdempotencyRecord
+from flowmart.errors import Conflict, FlowMartError
+
+HEADER = "Idempotency-Key"
+# A first request still "in flight" after this long died with its process; a retry may take over.
+STALE_IN_FLIGHT = timedelta(minutes=5)
+
+
+class IdempotencyKeyInvalid(FlowMartError):
+    code = "idempotency_key_invalid"
+    title = "Invalid Idempotency-Key"
+
+
+class IdempotencyKeyReused(FlowMartError):
+    code = "idempotency_key_reused"
+    status = 422
+    title = "Idempotency-Key already used for a different request"
+
+
+class IdempotencyKeyInFlight(Conflict):
+    code = "idempotency_key_in_flight"
+    title = "A request with this Idempotency-Key is still being processed"
+
+
+def _owner(request) -> str:
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        return f"user:{user.pk}"
+    session = request._request.session if hasattr(request, "_request") else request.session
+    if not session.session_key:
+        session.save()
+    return f"session:{session.session_key}"
+
+
+def request_fingerprint(*, method: str, path: str, body: bytes) -> str:
+    digest = hashlib.sha256()
+    for part in (method.encode(), b"\0", path.encode(), b"\0", body):
+        digest.update(part)
+    return digest.hexdigest()
+
+
+def idempotency_begin(
+    *, owner: str, key: str, method: str, path: str, fingerprint: str
+) -> tuple[IdempotencyRecord, bool]:
+    """Claim the key. Returns (record, is_new); raises if the key cannot be used now."""
+    now = timezone.now()
+    for _ in range(2):
+        try:
+            with transaction.atomic():
+                record = IdempotencyRecord.objects.create(
+                    owner=owner,
+                    key=key,
+                    method=method,
+                    path=path,
+                    fingerprint=fingerprint,
+                    expires_at=now + settings.IDEMPOTENCY_KEY_TTL,
+                )
+            return record, True
+        except IntegrityError:
+            pass
+        with transaction.atomic():
+            record = IdempotencyRecord.objects.select_for_update().filter(owner=owner, key=key).first()
+            if record is None:
+                continue  # removed between our insert and read: try the insert again
+            expired = record.expires_at <= now
+            stale = record.status == IdempotencyRecord.Status.IN_FLIGHT and record.created_at <= now - STALE_IN_FLIGHT
+            if expired or stale:
+                record.delete()
+                continue
+            if record.fingerprint != fingerprint:
+                raise IdempotencyKeyReused("This Idempotency-Key was used with a different request body or endpoint.")
+            if record.status == IdempotencyRecord.Status.IN_FLIGHT:
+                raise IdempotencyKeyInFlight("The first request with this key has not finished yet; retry shortly.")
+            return record, False
+    raise IdempotencyKeyInFlight("The key is being claimed by another request; retry shortly.")
+
+
+def idempotency_complete(*, record: IdempotencyRecord, response: Response) -> None:
+    headers = {h: response[h] for h in ("Location",) if response.has_header(h)}
+    IdempotencyRecord.objects.filter(pk=record.pk).update(
+        status=IdempotencyRecord.Status.COMPLETED,
+        response_status=response.status_code,
+        response_body=response.data,
+        response_headers=headers,
+    )
+
+
+def idempotency_forget(*, record: IdempotencyRecord) -> None:
+    IdempotencyRecord.objects.filter(pk=record.pk).delete()
+
+
+def idempotency_purge_expired() -> int:
+    deleted, _ = IdempotencyRecord.objects.filter(expires_at__lte=timezone.now()).delete()
+    return deleted
+
+
+def idempotent(view_method):
+    """Decorate a DRF view's ``post`` (or any unsafe method) to honour ``Idempotency-Key``."""
+
+    @wraps(view_method)
+    def wrapper(self, request, *args, **kwargs):
+        key = request.headers.get(HEADER)
+        if key is None:
+            return view_method(self, request, *args, **kwargs)
+        if not (1 <= len(key) <= 255) or not key.isprintable():
+            raise IdempotencyKeyInvalid("Idempotency-Key must be 1 to 255 printable characters.")
+
+        fingerprint = request_fingerprint(method=request.method, path=request.path, body=request.body)
+        record, is_new = idempotency_begin(
+            owner=_owner(request), key=key, method=request.method, path=request.path, fingerprint=fingerprint
+        )
+        if not is_new:
+            replay = Response(record.response_body, status=record.response_status, headers=record.response_headers)
+            replay["Idempotent-Replayed"] = "true"
+            if record.response_status and record.response_status >= 400:
+                replay.content_type = "application/problem+json"
+            return replay
+
+        try:
+            response = view_method(self, request, *args, **kwargs)
+        except Exception as exc:
+            # Let DRF turn it into the response the client would see, so a 4xx is replayed too.
+            response = self.handle_exception(exc)
+        if response.status_code >= 500:
+            idempotency_forget(record=record)
+        else:
+            idempotency_complete(record=record, response=response)
+        return response
+
+    return wrapper

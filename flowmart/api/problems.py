@@ -1,0 +1,151 @@
+"""RFC 9457 problem details: the one error shape of the API.
+
+    {"type": "urn:flowmart:problem:insufficient_stock", "title": "...", "status": 409,
+     "detail": "...", "code": "insufficient_stock", "errors": {"field": ["message"]}}
+
+DRF's exceptions, our ``FlowMartError`` family and anything unexpected all
+leave through here; Django-level 404/500 under ``/api/`` use the same shape.
+"""
+
+from __future__ import annotations
+
+import structlog
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, JsonResponse
+from django.shortcuts import render
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+from flowmart.errors import FlowMartError
+
+log = structlog.get_logger(__name__)
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+
+
+def problem_body(*, status_code: int, code: str, title: str, detail: str, errors: dict | None = None, **extra) -> dict:
+    body = {
+        "type": f"urn:flowmart:problem:{code}",
+        "title": title,
+        "status": status_code,
+        "detail": detail,
+        "code": code,
+    }
+    if errors:
+        body["errors"] = errors
+    body.update(extra)
+    return body
+
+
+def _field_errors(data) -> dict:
+    """Flatten DRF's nested error structure to {"field" or "field.sub": [messages]}."""
+    flat: dict[str, list[str]] = {}
+
+    def walk(value, prefix):
+        if isinstance(value, dict):
+            for k, v in value.items():
+                walk(v, f"{prefix}.{k}" if prefix else str(k))
+        elif isinstance(value, list):
+            if all(not isinstance(v, (dict, list)) for v in value):
+                flat.setdefault(prefix or "non_field_errors", []).extend(str(v) for v in value)
+            else:
+                for i, v in enumerate(value):
+                    walk(v, f"{prefix}.{i}" if prefix else str(i))
+        else:
+            flat.setdefault(prefix or "non_field_errors", []).append(str(value))
+
+    walk(data, "")
+    return flat
+
+
+def _detail_code(exc: exceptions.APIException) -> str:
+    codes = exc.get_codes()
+    return codes if isinstance(codes, str) else exc.default_code
+
+
+def problem_exception_handler(exc, context):
+    if isinstance(exc, FlowMartError):
+        body = problem_body(status_code=exc.status, code=exc.code, title=exc.title, detail=exc.detail, **exc.extra)
+        return Response(body, status=exc.status, content_type=PROBLEM_CONTENT_TYPE)
+
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+
+    response = exception_handler(exc, context)
+    if response is None:
+        log.exception("unhandled API error", exc_info=exc)
+        body = problem_body(
+            status_code=500,
+            code="server_error",
+            title="Internal server error",
+            detail="Something went wrong on our side. It has been logged; please try again.",
+        )
+        return Response(body, status=500, content_type=PROBLEM_CONTENT_TYPE)
+
+    if isinstance(exc, exceptions.ValidationError):
+        body = problem_body(
+            status_code=response.status_code,
+            code="invalid",
+            title="Invalid request",
+            detail="One or more fields are invalid.",
+            errors=_field_errors(response.data),
+        )
+    else:
+        code = _detail_code(exc) if isinstance(exc, exceptions.APIException) else "error"
+        detail = response.data.get("detail", "") if isinstance(response.data, dict) else str(response.data)
+        body = problem_body(
+            status_code=response.status_code,
+            code=str(code),
+            title=status_title(response.status_code),
+            detail=str(detail),
+        )
+        if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
+            body["retry_after"] = int(exc.wait)
+    response.data = body
+    response.content_type = PROBLEM_CONTENT_TYPE
+    return response
+
+
+def status_title(code: int) -> str:
+    from http import HTTPStatus
+
+    try:
+        return HTTPStatus(code).phrase
+    except ValueError:
+        return "Error"
+
+
+def _is_api(request) -> bool:
+    return request.path.startswith("/api/")
+
+
+def _problem_response(status_code: int, code: str, detail: str) -> JsonResponse:
+    body = problem_body(status_code=status_code, code=code, title=status_title(status_code), detail=detail)
+    return JsonResponse(body, status=status_code, content_type=PROBLEM_CONTENT_TYPE)
+
+
+def page_not_found(request, exception=None):
+    if _is_api(request):
+        return _problem_response(status.HTTP_404_NOT_FOUND, "not_found", "No such resource.")
+    return render(request, "404.html", status=404)
+
+
+def server_error(request):
+    if _is_api(request):
+        return _problem_response(500, "server_error", "Something went wrong on our side. Please try again.")
+    return render(request, "500.html", status=500)
+
+
+def permission_denied(request, exception=None):
+    if _is_api(request):
+        return _problem_response(403, "permission_denied", "You do not have permission to do that.")
+    return render(request, "403.html", status=403)
+
+
+def bad_request(request, exception=None):
+    if _is_api(request):
+        return _problem_response(400, "bad_request", "The request could not be understood.")
+    return render(request, "400.html", status=400)

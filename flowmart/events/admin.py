@@ -1,0 +1,111 @@
+from __future__ import annotations
+
+import json
+
+from django.contrib import admin, messages
+from django.template.response import TemplateResponse
+from django.urls import path
+from django.utils.html import format_html
+
+from flowmart.events import dispatcher, selectors
+from flowmart.events.models import DeadLetter, Delivery, OutboxEvent
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class DeliveryInline(admin.TabularInline):
+    model = Delivery
+    extra = 0
+    can_delete = False
+    fields = ["handler", "status", "attempts", "processed_at", "next_attempt_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(OutboxEvent)
+class OutboxEventAdmin(ReadOnlyAdmin):
+    list_display = ["name", "producer", "correlation_id", "occurred_at", "dispatched_at"]
+    list_filter = ["name", "producer"]
+    search_fields = ["correlation_id", "=event_id"]
+    date_hierarchy = "occurred_at"
+    readonly_fields = [
+        "event_id",
+        "name",
+        "version",
+        "producer",
+        "occurred_at",
+        "correlation_id",
+        "causation_id",
+        "pretty_payload",
+        "created_at",
+        "dispatched_at",
+    ]
+    exclude = ["payload"]
+    inlines = [DeliveryInline]
+
+    @admin.display(description="payload")
+    def pretty_payload(self, obj):
+        return format_html("<pre>{}</pre>", json.dumps(obj.payload, indent=2, sort_keys=True))
+
+    def get_urls(self):
+        return [
+            path("catalog/", self.admin_site.admin_view(self.catalog_view), name="events_catalog"),
+        ] + super().get_urls()
+
+    def catalog_view(self, request):
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Event catalog",
+            "catalog": selectors.event_catalog(),
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "events/catalog.html", context)
+
+
+@admin.action(description="Retry the selected deliveries now")
+def retry_deliveries(modeladmin, request, queryset):
+    ids = dispatcher.deliveries_retry(delivery_ids=list(queryset.values_list("id", flat=True)))
+    modeladmin.message_user(request, f"{len(ids)} delivery(ies) queued again.", messages.SUCCESS)
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(ReadOnlyAdmin):
+    list_display = ["event_name", "handler", "status", "attempts", "updated_at", "next_attempt_at"]
+    list_filter = ["status", "handler"]
+    search_fields = ["handler", "event__name", "event__correlation_id"]
+    list_select_related = ["event"]
+    readonly_fields = [
+        "event",
+        "handler",
+        "status",
+        "attempts",
+        "last_error",
+        "next_attempt_at",
+        "processed_at",
+        "created_at",
+        "updated_at",
+    ]
+    actions = [retry_deliveries]
+
+    @admin.display(description="event", ordering="event__name")
+    def event_name(self, obj):
+        return obj.event.name
+
+
+@admin.register(DeadLetter)
+class DeadLetterAdmin(DeliveryAdmin):
+    list_filter = ["handler"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(status=Delivery.Status.DEAD)

@@ -1,0 +1,163 @@
+"""Fan-out and delivery: the code the Celery tasks (and the test drain) run.
+
+Guarantees, in order of importance:
+
+* An outbox row gets one ``Delivery`` per subscribed handler, whoever
+  dispatches it and however often (unique constraint + ``ignore_conflicts``).
+* A delivery runs under a row lock, and the handler's database work commits
+  in the same transaction that marks the delivery ``succeeded``: a redelivered
+  or concurrently delivered event has its effect exactly once.
+* A failing attempt is rolled back to a savepoint, recorded, and retried with
+  exponential back-off; after ``EVENTS_MAX_ATTEMPTS`` it is a dead letter.
+
+Handlers should only touch the database; anything that talks to the outside
+world (email, carriers) is queued by the handler with ``on_commit``, so no
+transaction is held open across a network call.
+"""
+
+from __future__ import annotations
+
+import traceback
+from dataclasses import dataclass
+from datetime import timedelta
+
+import structlog
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from flowmart.events.base import event_class
+from flowmart.events.models import Delivery, OutboxEvent
+from flowmart.events.registry import subscription, subscriptions_for
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class DeliveryOutcome:
+    status: str
+    retry_in: float | None = None
+
+
+def retry_delay(attempts: int) -> float:
+    """Seconds to wait after the ``attempts``-th failure: base · 2^(n-1), capped."""
+    delay = settings.EVENTS_RETRY_BASE_SECONDS * (2 ** max(attempts - 1, 0))
+    return min(delay, settings.EVENTS_RETRY_MAX_SECONDS)
+
+
+def event_dispatch(*, event_id) -> list[int]:
+    """Create the deliveries for one outbox row; return the ids that still need to run."""
+    with transaction.atomic():
+        row = OutboxEvent.objects.select_for_update().filter(pk=event_id).first()
+        if row is None:
+            return []
+        Delivery.objects.bulk_create(
+            [Delivery(event=row, handler=s.handler_name) for s in subscriptions_for(row.name)],
+            ignore_conflicts=True,
+        )
+        if row.dispatched_at is None:
+            row.dispatched_at = timezone.now()
+            row.save(update_fields=["dispatched_at"])
+        return list(Delivery.objects.filter(event=row, status=Delivery.Status.PENDING).values_list("id", flat=True))
+
+
+def delivery_run(*, delivery_id: int) -> DeliveryOutcome:
+    """Run one handler for one event, at most once to success."""
+    with transaction.atomic():
+        delivery = Delivery.objects.select_for_update().select_related("event").filter(pk=delivery_id).first()
+        if delivery is None:
+            return DeliveryOutcome("missing")
+        if delivery.status in (Delivery.Status.SUCCEEDED, Delivery.Status.DEAD):
+            return DeliveryOutcome(delivery.status)
+
+        row = delivery.event
+        sub = subscription(row.name, delivery.handler)
+        cls = event_class(row.name)
+        delivery.attempts += 1
+        if sub is None or cls is None:
+            delivery.status = Delivery.Status.DEAD
+            delivery.last_error = f"no handler {delivery.handler!r} is subscribed to {row.name!r} any more"
+            delivery.save()
+            return DeliveryOutcome(delivery.status)
+
+        event = cls.from_record(
+            event_id=row.event_id,
+            occurred_at=row.occurred_at,
+            correlation_id=row.correlation_id,
+            causation_id=row.causation_id,
+            payload=row.payload,
+        )
+        bound = structlog.contextvars.bound_contextvars(
+            correlation_id=row.correlation_id, event=row.name, event_id=str(row.event_id), handler=delivery.handler
+        )
+        with bound:
+            try:
+                with transaction.atomic():  # savepoint: a failed attempt leaves nothing behind
+                    sub.func(event)
+            except Exception as exc:
+                delivery.last_error = "".join(traceback.format_exception(exc))[-4000:]
+                if delivery.attempts >= settings.EVENTS_MAX_ATTEMPTS:
+                    delivery.status = Delivery.Status.DEAD
+                    delivery.next_attempt_at = None
+                    delivery.save()
+                    log.error("event handler gave up; parked as dead letter", attempts=delivery.attempts)
+                    return DeliveryOutcome(delivery.status)
+                delay = retry_delay(delivery.attempts)
+                delivery.status = Delivery.Status.RETRYING
+                delivery.next_attempt_at = timezone.now() + timedelta(seconds=delay)
+                delivery.save()
+                log.warning(
+                    "event handler failed; will retry", attempts=delivery.attempts, retry_in=delay, error=str(exc)
+                )
+                return DeliveryOutcome(delivery.status, retry_in=delay)
+
+            delivery.status = Delivery.Status.SUCCEEDED
+            delivery.processed_at = timezone.now()
+            delivery.next_attempt_at = None
+            delivery.save()
+            log.info("event handled", attempts=delivery.attempts)
+            return DeliveryOutcome(delivery.status)
+
+
+def events_redeliver(*, older_than_seconds: float | None = None) -> tuple[list, list[int]]:
+    """Find what a crash or a broker outage left behind.
+
+    Returns (outbox event ids never dispatched, delivery ids that are due but
+    nobody is working on). The caller re-queues them; running them twice is
+    harmless by construction.
+    """
+    grace = timedelta(
+        seconds=older_than_seconds if older_than_seconds is not None else settings.EVENTS_REDELIVER_AFTER_SECONDS
+    )
+    cutoff = timezone.now() - grace
+    undispatched = list(
+        OutboxEvent.objects.filter(dispatched_at__isnull=True, created_at__lte=cutoff)
+        .order_by("created_at")
+        .values_list("event_id", flat=True)[:1000]
+    )
+    stale_pending = Delivery.objects.filter(status=Delivery.Status.PENDING, updated_at__lte=cutoff)
+    overdue_retries = Delivery.objects.filter(status=Delivery.Status.RETRYING, next_attempt_at__lte=cutoff)
+    stuck = list((stale_pending | overdue_retries).order_by("id").values_list("id", flat=True)[:1000])
+    return undispatched, stuck
+
+
+def deliveries_retry(*, delivery_ids: list[int]) -> list[int]:
+    """Staff give dead letters another go: fresh attempts, queued after commit."""
+    with transaction.atomic():
+        ids = list(
+            Delivery.objects.select_for_update()
+            .filter(pk__in=delivery_ids, status__in=[Delivery.Status.DEAD, Delivery.Status.RETRYING])
+            .values_list("id", flat=True)
+        )
+        Delivery.objects.filter(pk__in=ids).update(
+            status=Delivery.Status.PENDING, attempts=0, next_attempt_at=None, updated_at=timezone.now()
+        )
+
+        def enqueue():
+            from flowmart.events.tasks import handle_event_task
+
+            for delivery_id in ids:
+                handle_event_task.apply_async(args=[delivery_id], retry=False)
+
+        transaction.on_commit(enqueue, robust=True)
+    return ids

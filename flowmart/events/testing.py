@@ -1,0 +1,30 @@
+"""Synchronous delivery for tests: runs the same dispatch and handler code as the worker.
+
+Domain tests call ``deliver_pending()`` after their transaction committed to
+see every reaction the events cause, without a worker and without waiting
+for back-off. The event spine's own tests use a real Celery worker instead.
+"""
+
+from __future__ import annotations
+
+from flowmart.events import dispatcher
+from flowmart.events.models import Delivery, OutboxEvent
+
+
+def deliver_pending(*, max_rounds: int = 50) -> int:
+    """Dispatch and run everything outstanding until nothing is left; returns deliveries run."""
+    ran = 0
+    for _ in range(max_rounds):
+        for event_id in OutboxEvent.objects.filter(dispatched_at__isnull=True).values_list("event_id", flat=True):
+            dispatcher.event_dispatch(event_id=event_id)
+        due = list(
+            Delivery.objects.filter(status__in=[Delivery.Status.PENDING, Delivery.Status.RETRYING])
+            .order_by("id")
+            .values_list("id", flat=True)
+        )
+        if not due:
+            return ran
+        for delivery_id in due:
+            dispatcher.delivery_run(delivery_id=delivery_id)
+            ran += 1
+    raise RuntimeError(f"events kept coming after {max_rounds} rounds: a handler loop?")

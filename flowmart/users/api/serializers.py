@@ -1,0 +1,20 @@
+from rest_framework import serializers
+
+from flowmart.users.models import Address, User
+
+
+class AddressSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id", read_only=True)
+
+    class Meta:
+        model = Address
+        fields = ["id", "name", "line1", "line2", "city", "region", "postal_code", "country", "phone", "is_default"]
+
+
+class MeSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id", read_only=True)
+
+    class Meta:
+        model = User
+        fields = ["id", "email", "full_name", "phone", "time_zone", "date_joined"]
+        read_only_fields = ["email", "date_joined"]

@@ -1,0 +1,1 @@
+"""Events the inventory app publishes."""

@@ -1,0 +1,1 @@
+"""Storefront forms of the inventory app."""

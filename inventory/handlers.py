@@ -1,0 +1,1 @@
+"""Reactions of the inventory app to other apps' events (autodiscovered)."""

@@ -1,0 +1,1 @@
+"""Commands of the inventory app: everything that changes its state."""

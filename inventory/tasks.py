@@ -1,0 +1,1 @@
+"""Celery tasks of the inventory app: thin, each calls one service."""

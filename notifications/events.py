@@ -1,0 +1,1 @@
+"""Events the notifications app publishes."""

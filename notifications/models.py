@@ -1,0 +1,3 @@
+"""Tables of the notifications app: used by this app only (other apps go through services/selectors)."""
+
+from django.db import models  # noqa: F401

@@ -1,0 +1,1 @@
+"""Events the orders app publishes."""

@@ -1,0 +1,1 @@
+"""Reactions of the orders app to other apps' events (autodiscovered)."""

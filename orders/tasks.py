@@ -1,0 +1,1 @@
+"""Celery tasks of the orders app: thin, each calls one service."""

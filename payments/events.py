@@ -1,0 +1,1 @@
+"""Events the payments app publishes."""

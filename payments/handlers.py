@@ -1,0 +1,1 @@
+"""Reactions of the payments app to other apps' events (autodiscovered)."""

@@ -1,0 +1,1 @@
+"""Commands of the payments app: everything that changes its state."""

@@ -1,0 +1,1 @@
+"""Reactions of the shipping app to other apps' events (autodiscovered)."""

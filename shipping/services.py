@@ -1,0 +1,1 @@
+"""Commands of the shipping app: everything that changes its state."""

@@ -1,0 +1,1 @@
+"""Celery tasks of the shipping app: thin, each calls one service."""

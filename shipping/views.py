@@ -1,0 +1,1 @@
+"""Storefront pages of the shipping app."""

@@ -1,0 +1,1 @@
+"""Events the subscriptions app publishes."""

@@ -1,0 +1,1 @@
+"""Reactions of the subscriptions app to other apps' events (autodiscovered)."""

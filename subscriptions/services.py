@@ -1,0 +1,1 @@
+"""Commands of the subscriptions app: everything that changes its state."""

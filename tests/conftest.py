@@ -1,0 +1,100 @@
+"""Fixtures shared by every app's tests: real PostgreSQL, real Redis, a real Celery worker."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import pytest
+import redis
+from django.conf import settings
+from rest_framework.test import APIClient
+
+from flowmart.users.demo import DEMO_PASSWORD
+from tests.users.factories import UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _clean_redis():
+    """Each test starts with an empty cache, throttle counters and broker queue."""
+    redis.Redis.from_url(settings.REDIS_URL).flushdb()
+    yield
+
+
+@pytest.fixture(autouse=True)
+def _locmem_email(settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+
+@pytest.fixture
+def password() -> str:
+    return DEMO_PASSWORD
+
+
+@pytest.fixture
+def customer(db):
+    return UserFactory(email="casey@example.com", full_name="Casey Customer")
+
+
+@pytest.fixture
+def other_customer(db):
+    return UserFactory(email="other@example.com", full_name="Olive Other")
+
+
+@pytest.fixture
+def staff_user(db):
+    return UserFactory(email="staff@example.com", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def customer_client(customer) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(customer)
+    return client
+
+
+@pytest.fixture
+def staff_client(staff_user) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(staff_user)
+    return client
+
+
+@pytest.fixture
+def celery_worker(transactional_db):
+    """A real Celery worker consuming the real broker, in threads of this process."""
+    from celery.contrib.testing.worker import start_worker
+
+    from flowmart.celery import app
+
+    app.control.purge()
+    with start_worker(
+        app,
+        pool="threads",
+        concurrency=4,
+        perform_ping_check=False,
+        loglevel="WARNING",
+        shutdown_timeout=15,
+    ) as worker:
+        yield worker
+
+
+@pytest.fixture
+def wait_until() -> Callable:
+    """Poll a condition that an asynchronous worker will make true; fail with a message on timeout."""
+
+    def _wait(condition: Callable[[], object], *, timeout: float = 20.0, message: str = "condition") -> object:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            result = condition()
+            if result:
+                return result
+            time.sleep(0.05)
+        raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+
+    return _wait
