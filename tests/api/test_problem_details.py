@@ -86,8 +86,8 @@ def test_unhandled_error_is_a_500_problem_without_internals(api_client, db):
 
 
 def test_openapi_schema_is_valid(client, db):
-    from drf_spectacular.validation import validate_schema
     import yaml
+    from drf_spectacular.validation import validate_schema
 
     response = client.get("/api/schema/")
     assert response.status_code == 200
