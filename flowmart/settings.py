@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import environ
 from celery.schedules import crontab
@@ -117,7 +118,12 @@ TEMPLATES = [
 ]
 
 # --- Data stores -----------------------------------------------------------
-DATABASES = {"default": env.db("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/flowmart")}
+DATABASE_URL = env.str("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/flowmart")
+DATABASES = {"default": environ.Env.db_url_config(DATABASE_URL)}
+_database_host = urlsplit(DATABASE_URL).netloc.rsplit("@", 1)[-1]
+if _database_host.lower().startswith("%2f"):
+    # libpq-style Unix-socket directory (the embedded PostgreSQL); django-environ lower-cases it otherwise.
+    DATABASES["default"]["HOST"] = unquote(_database_host)
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"].setdefault("OPTIONS", {})
@@ -279,6 +285,14 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "events-redeliver": {"task": "flowmart.events.tasks.redeliver_events_task", "schedule": 30.0},
     "idempotency-purge": {"task": "flowmart.api.tasks.purge_idempotency_keys_task", "schedule": crontab(minute=17)},
+    "shipping-poll-tracking": {
+        "task": "shipping.tasks.poll_tracking_task",
+        "schedule": env.float("SHIPPING_POLL_INTERVAL_SECONDS", default=60.0),
+    },
+    "payments-reconcile-daily": {"task": "payments.tasks.reconcile_payments_task", "schedule": crontab(hour=3, minute=5)},
+    "payments-webhooks-sweep": {"task": "payments.tasks.process_pending_webhooks_task", "schedule": 60.0},
+    "orders-sweep-stuck-sagas": {"task": "orders.tasks.sweep_stuck_sagas_task", "schedule": 60.0},
+    "orders-expire-payment-retries": {"task": "orders.tasks.expire_payment_retries_task", "schedule": 300.0},
 }
 
 # --- Event spine -----------------------------------------------------------
@@ -313,3 +327,50 @@ build_logging(level=LOG_LEVEL, fmt=LOG_FORMAT)
 # --- Shop ------------------------------------------------------------------
 SHOP_NAME = env.str("SHOP_NAME", default="FlowMart")
 SHOP_CURRENCY = env.str("SHOP_CURRENCY", default="USD")
+
+# --- Payments (payments app) -------------------------------------------------
+# "sandbox" (a built-in card processor that understands Stripe's test payment methods) or "stripe".
+PAYMENTS_GATEWAY = env.str("PAYMENTS_GATEWAY", default="sandbox")
+STRIPE_API_KEY = env.str("STRIPE_API_KEY", default="")
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="https://api.stripe.com")
+STRIPE_TIMEOUT_SECONDS = env.float("STRIPE_TIMEOUT_SECONDS", default=20.0)
+SANDBOX_WEBHOOK_SECRET = env.str("SANDBOX_WEBHOOK_SECRET", default="whsec_sandbox_development_only")
+# Signed webhooks older (or newer) than this are refused as stale.
+PAYMENTS_WEBHOOK_TOLERANCE_SECONDS = env.int("PAYMENTS_WEBHOOK_TOLERANCE_SECONDS", default=300)
+# Refunds above this amount (minor units) wait for a member of the "Finance" group to approve them.
+REFUND_APPROVAL_THRESHOLD_MINOR = env.int("REFUND_APPROVAL_THRESHOLD_MINOR", default=50000)
+# Transient gateway failures (timeouts, 5xx) are retried with the same idempotency key.
+PAYMENTS_GATEWAY_MAX_ATTEMPTS = env.int("PAYMENTS_GATEWAY_MAX_ATTEMPTS", default=3)
+PAYMENTS_GATEWAY_BACKOFF_SECONDS = env.float("PAYMENTS_GATEWAY_BACKOFF_SECONDS", default=0.001 if TESTING else 0.5)
+# How long after capture the sandbox sends the dispute webhook for pm_card_createDispute.
+PAYMENTS_SANDBOX_DISPUTE_DELAY_SECONDS = env.float("PAYMENTS_SANDBOX_DISPUTE_DELAY_SECONDS", default=0 if TESTING else 20)
+
+# --- Orders (basket, checkout saga) ------------------------------------------
+BASKET_MAX_QUANTITY = env.int("BASKET_MAX_QUANTITY", default=10)  # per line
+BASKET_MAX_LINES = env.int("BASKET_MAX_LINES", default=50)
+PAYMENT_RETRY_WINDOW_HOURS = env.int("PAYMENT_RETRY_WINDOW_HOURS", default=24)
+# Stock held for a pending or confirmed order until dispatch (inventory's reservation TTL).
+ORDERS_RESERVATION_TTL_MINUTES = env.int("ORDERS_RESERVATION_TTL_MINUTES", default=7 * 24 * 60 + 60)
+# A saga whose lease ran out without finishing belongs to a dead process: the sweeper takes over.
+ORDERS_SAGA_LEASE_SECONDS = env.int("ORDERS_SAGA_LEASE_SECONDS", default=120)
+
+# --- Shipping (shipping app) -------------------------------------------------
+# Carrier adapter: "sandbox" (built-in, deterministic; see docs/shipping.md).
+SHIPPING_CARRIER = env.str("SHIPPING_CARRIER", default="sandbox")
+# Shared secret of the signed carrier webhook (HMAC-SHA256 over "<timestamp>.<body>").
+CARRIER_WEBHOOK_SECRET = env.str("CARRIER_WEBHOOK_SECRET", default="carrier_sandbox_development_only")
+CARRIER_WEBHOOK_TOLERANCE_SECONDS = env.int("CARRIER_WEBHOOK_TOLERANCE_SECONDS", default=300)
+# Customers may ask to return delivered items for this many days.
+RETURN_WINDOW_DAYS = env.int("RETURN_WINDOW_DAYS", default=30)
+# The beat task polls the carrier for at most this many active shipments per run.
+SHIPPING_POLL_BATCH_SIZE = env.int("SHIPPING_POLL_BATCH_SIZE", default=100)
+SHIPPING_POLL_INTERVAL_SECONDS = env.float("SHIPPING_POLL_INTERVAL_SECONDS", default=60.0)
+# The sandbox carrier moves a parcel one step (picked up, in transit, delivered, …) per interval.
+SHIPPING_SANDBOX_STEP_SECONDS = env.int("SHIPPING_SANDBOX_STEP_SECONDS", default=3600 if TESTING else 120)
+# Countries the sandbox carrier serves; labels to any other country are refused.
+SHIPPING_SANDBOX_COUNTRIES = env.list(
+    "SHIPPING_SANDBOX_COUNTRIES",
+    default=["US", "CA", "GB", "DE", "FR", "IT", "ES", "NL", "BE", "AT", "IE", "PT", "SE", "DK", "FI", "PL", "AU", "JP"],
+)
+SHIPPING_TRACKING_URL = env.str("SHIPPING_TRACKING_URL", default=f"{SITE_URL}/tracking/{{number}}/")
