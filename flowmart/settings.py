@@ -83,6 +83,7 @@ INSTALLED_APPS += env.list("FLOWMART_EXTRA_APPS", default=[])
 
 MIDDLEWARE = [
     "flowmart.request_context.RequestIdMiddleware",
+    "flowmart.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -285,6 +286,7 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "events-redeliver": {"task": "flowmart.events.tasks.redeliver_events_task", "schedule": 30.0},
     "idempotency-purge": {"task": "flowmart.api.tasks.purge_idempotency_keys_task", "schedule": crontab(minute=17)},
+    "inventory-expire-reservations": {"task": "inventory.tasks.reservations_expire_task", "schedule": 60.0},
     "shipping-poll-tracking": {
         "task": "shipping.tasks.poll_tracking_task",
         "schedule": env.float("SHIPPING_POLL_INTERVAL_SECONDS", default=60.0),
@@ -317,6 +319,8 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 # /healthz and /readyz are probed over plain HTTP by the load balancer.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 
 # --- Logging ---------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

@@ -1,0 +1,59 @@
+"""Prometheus metrics at ``/metrics``: request counts and latency, event-spine health.
+
+Protected by ``METRICS_TOKEN`` (``Authorization: Bearer <token>``) when set;
+without a token it is served only outside production.
+"""
+
+from __future__ import annotations
+
+import time
+
+from django.conf import settings
+from django.http import Http404, HttpResponse
+from django.utils.crypto import constant_time_compare
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+
+REQUESTS = Counter("flowmart_http_requests_total", "HTTP requests", ["method", "status"])
+LATENCY = Histogram(
+    "flowmart_http_request_seconds",
+    "HTTP request latency",
+    ["method"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+EVENT_DELIVERIES = Gauge("flowmart_event_deliveries", "Event deliveries by status", ["status"])
+OUTBOX_UNDISPATCHED = Gauge("flowmart_outbox_undispatched", "Outbox events not yet dispatched")
+
+
+class MetricsMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        started = time.perf_counter()
+        response = self.get_response(request)
+        LATENCY.labels(request.method).observe(time.perf_counter() - started)
+        REQUESTS.labels(request.method, str(response.status_code)).inc()
+        return response
+
+
+def _refresh_event_gauges() -> None:
+    from django.db.models import Count
+
+    from flowmart.events.models import Delivery, OutboxEvent
+
+    counts = dict(Delivery.objects.values_list("status").annotate(n=Count("id")))
+    for status in Delivery.Status.values:
+        EVENT_DELIVERIES.labels(status).set(counts.get(status, 0))
+    OUTBOX_UNDISPATCHED.set(OutboxEvent.objects.filter(dispatched_at__isnull=True).count())
+
+
+def metrics_view(request):
+    token = settings.METRICS_TOKEN
+    if token:
+        supplied = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        if not constant_time_compare(supplied, token):
+            raise Http404
+    elif settings.PRODUCTION:
+        raise Http404
+    _refresh_event_gauges()
+    return HttpResponse(generate_latest(), content_type=CONTENT_TYPE_LATEST)
