@@ -1,1 +1,326 @@
-"""Read-only queries of the inventory app."""
+"""Read-only queries of the inventory app.
+
+For other apps: ``variant_get_by_sku``, ``variants_by_sku``, ``available_quantity``,
+``availability_by_sku`` and ``reservation_get`` (plain dataclasses, never models).
+The storefront, API and admin of this app also use the catalog queries below.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Count, F, IntegerField, Max, Min, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
+
+from inventory.allocation import Allocation, Reservation
+from inventory.models import (
+    Category,
+    Product,
+    ProductImage,
+    ReservationAllocation,
+    Stock,
+    StockMovement,
+    Variant,
+)
+from inventory.models import Reservation as ReservationRecord
+
+# "Only 3 left" below this many sellable units.
+FEW_LEFT = 5
+
+
+@dataclass(frozen=True)
+class VariantInfo:
+    sku: str
+    product_name: str
+    product_slug: str
+    variant_name: str
+    price_minor: int
+    currency: str
+    weight_grams: int
+    is_active: bool
+    image_url: str
+
+
+@dataclass(frozen=True)
+class StockLevel:
+    sku: str
+    warehouse_code: str
+    warehouse_name: str
+    on_hand: int
+    reserved: int
+    available: int
+    low_stock_threshold: int
+
+
+def _variant_info(v: Variant) -> VariantInfo:
+    images = list(v.product.images.all())
+    return VariantInfo(
+        sku=v.sku,
+        product_name=v.product.name,
+        product_slug=v.product.slug,
+        variant_name=v.name,
+        price_minor=v.price_minor,
+        currency=v.currency,
+        weight_grams=v.weight_grams,
+        is_active=v.is_active and v.product.is_active,
+        image_url=images[0].url if images else "",
+    )
+
+
+def _variant_qs() -> QuerySet[Variant]:
+    return Variant.objects.select_related("product").prefetch_related("product__images")
+
+
+def variant_get_by_sku(*, sku: str) -> VariantInfo | None:
+    v = _variant_qs().filter(sku=sku).first()
+    return _variant_info(v) if v else None
+
+
+def variants_by_sku(*, skus: list[str]) -> dict[str, VariantInfo]:
+    """One query for the variants (plus one for their images)."""
+    return {v.sku: _variant_info(v) for v in _variant_qs().filter(sku__in=set(skus))}
+
+
+def _sellable(qs: QuerySet[Stock]) -> QuerySet[Stock]:
+    return qs.filter(warehouse__is_active=True)
+
+
+def available_quantity(*, sku: str) -> int:
+    """Units that can still be sold: sum over active warehouses of on_hand - reserved."""
+    total = _sellable(Stock.objects.filter(variant__sku=sku)).aggregate(n=Sum(F("on_hand") - F("reserved")))["n"]
+    return max(total or 0, 0)
+
+
+def availability_by_sku(*, skus: list[str]) -> dict[str, int]:
+    rows = (
+        _sellable(Stock.objects.filter(variant__sku__in=set(skus)))
+        .values("variant__sku")
+        .annotate(n=Sum(F("on_hand") - F("reserved")))
+    )
+    found = {r["variant__sku"]: max(r["n"] or 0, 0) for r in rows}
+    return {sku: found.get(sku, 0) for sku in skus}
+
+
+def stock_levels_for_sku(*, sku: str) -> list[StockLevel]:
+    rows = Stock.objects.filter(variant__sku=sku).select_related("variant", "warehouse").order_by("warehouse__priority")
+    return [
+        StockLevel(
+            sku=s.variant.sku,
+            warehouse_code=s.warehouse.code,
+            warehouse_name=s.warehouse.name,
+            on_hand=s.on_hand,
+            reserved=s.reserved,
+            available=s.available,
+            low_stock_threshold=s.low_stock_threshold,
+        )
+        for s in rows
+    ]
+
+
+def reservation_info(record: ReservationRecord) -> Reservation:
+    allocations = [
+        Allocation(sku=a.stock.variant.sku, warehouse_code=a.stock.warehouse.code, quantity=a.quantity)
+        for a in record.allocations.select_related("stock__variant", "stock__warehouse").order_by("id")
+    ]
+    return Reservation(
+        reference=record.reference, expires_at=record.expires_at, allocations=allocations, state=record.state
+    )
+
+
+def reservation_get(*, reference: str) -> Reservation | None:
+    """The live (active or committed) reservation of ``reference``, else the latest one."""
+    record = ReservationRecord.objects.filter(reference=reference).order_by("-created_at", "-id").first()
+    live = ReservationRecord.objects.filter(
+        reference=reference, state__in=[ReservationRecord.State.ACTIVE, ReservationRecord.State.COMMITTED]
+    ).first()
+    record = live or record
+    return reservation_info(record) if record else None
+
+
+# --- Ledger ------------------------------------------------------------------------------
+
+
+def stock_ledger_mismatches() -> list[dict]:
+    """Stock rows whose figures disagree with the ledger / the active reservations (should be [])."""
+    ledger = (
+        StockMovement.objects.filter(stock=OuterRef("pk")).values("stock").annotate(n=Sum("quantity")).values("n")[:1]
+    )
+    held = (
+        ReservationAllocation.objects.filter(stock=OuterRef("pk"), reservation__state=ReservationRecord.State.ACTIVE)
+        .values("stock")
+        .annotate(n=Sum("quantity"))
+        .values("n")[:1]
+    )
+    rows = (
+        Stock.objects.annotate(
+            ledger=Coalesce(Subquery(ledger, output_field=IntegerField()), 0),
+            held=Coalesce(Subquery(held, output_field=IntegerField()), 0),
+        )
+        .filter(~Q(on_hand=F("ledger")) | ~Q(reserved=F("held")))
+        .values("id", "variant__sku", "warehouse__code", "on_hand", "ledger", "reserved", "held")
+    )
+    return list(rows)
+
+
+def low_stock_queryset() -> QuerySet[Stock]:
+    return (
+        Stock.objects.filter(warehouse__is_active=True, on_hand__lte=F("reserved") + F("low_stock_threshold"))
+        .select_related("variant__product", "warehouse")
+        .order_by("warehouse__priority", "variant__sku")
+    )
+
+
+# --- Catalog -----------------------------------------------------------------------------
+
+
+def _available_subquery():
+    return Coalesce(
+        Subquery(
+            Stock.objects.filter(variant__product=OuterRef("pk"), variant__is_active=True, warehouse__is_active=True)
+            .values("variant__product")
+            .annotate(n=Sum(F("on_hand") - F("reserved")))
+            .values("n")[:1],
+            output_field=IntegerField(),
+        ),
+        0,
+    )
+
+
+def product_catalog_queryset() -> QuerySet[Product]:
+    """Active products with price range and availability annotated and their variants/images prefetched.
+
+    A fixed number of queries whatever the page size: the page, its variants, its images.
+    """
+    return (
+        Product.objects.filter(is_active=True)
+        .select_related("category")
+        .annotate(
+            price_min=Min("variants__price_minor", filter=Q(variants__is_active=True)),
+            price_max=Max("variants__price_minor", filter=Q(variants__is_active=True)),
+            variant_count=Count("variants", filter=Q(variants__is_active=True)),
+            available=_available_subquery(),
+        )
+        .prefetch_related(
+            Prefetch("variants", queryset=Variant.objects.filter(is_active=True).order_by("position", "id")),
+            Prefetch("images", queryset=ProductImage.objects.order_by("position", "id")),
+        )
+    )
+
+
+def category_descendant_ids(*, category: Category) -> list[int]:
+    """The category and everything below it (the tree is shallow; one query per level)."""
+    ids, frontier = [category.pk], [category.pk]
+    while frontier:
+        frontier = list(Category.objects.filter(parent_id__in=frontier).values_list("id", flat=True))
+        frontier = [i for i in frontier if i not in ids]
+        ids.extend(frontier)
+    return ids
+
+
+def category_tree() -> list[dict]:
+    """[{id, name, slug, parent_id, product_count, children: [...]}] for navigation and the API."""
+    cats = list(
+        Category.objects.annotate(product_count=Count("products", filter=Q(products__is_active=True))).order_by(
+            "position", "name"
+        )
+    )
+    nodes = {
+        c.pk: {
+            "id": c.pk,
+            "name": c.name,
+            "slug": c.slug,
+            "parent_id": c.parent_id,
+            "product_count": c.product_count,
+            "children": [],
+        }
+        for c in cats
+    }
+    roots = []
+    for c in cats:
+        node = nodes[c.pk]
+        if c.parent_id and c.parent_id in nodes:
+            nodes[c.parent_id]["children"].append(node)
+        else:
+            roots.append(node)
+    return roots
+
+
+def availability_label(available: int) -> str:
+    if available <= 0:
+        return "Out of stock"
+    if available <= FEW_LEFT:
+        return f"Only {available} left"
+    return "In stock"
+
+
+def product_detail_data(*, slug: str) -> dict | None:
+    """Everything the product page and the API detail show, as plain data (cacheable)."""
+    product = (
+        Product.objects.filter(slug=slug, is_active=True)
+        .select_related("category__parent")
+        .prefetch_related(Prefetch("images", queryset=ProductImage.objects.order_by("position", "id")))
+        .first()
+    )
+    if product is None:
+        return None
+    variants = list(product.variants.filter(is_active=True).order_by("position", "id"))
+    availability = availability_by_sku(skus=[v.sku for v in variants])
+    variant_rows = [
+        {
+            "sku": v.sku,
+            "name": v.name,
+            "options": v.options,
+            "price_minor": v.price_minor,
+            "currency": v.currency,
+            "weight_grams": v.weight_grams,
+            "barcode": v.barcode,
+            "available": availability[v.sku],
+            "availability": availability_label(availability[v.sku]),
+            "in_stock": availability[v.sku] > 0,
+        }
+        for v in variants
+    ]
+    option_names: list[str] = []
+    for v in variants:
+        for name in v.options:
+            if name not in option_names:
+                option_names.append(name)
+    total = sum(availability.values())
+    prices = [v.price_minor for v in variants]
+    return {
+        "name": product.name,
+        "slug": product.slug,
+        "description": product.description,
+        "attributes": product.attributes,
+        "category": {"name": product.category.name, "slug": product.category.slug},
+        "breadcrumbs": [{"name": c.name, "slug": c.slug} for c in [*product.category.ancestors(), product.category]],
+        "images": [{"url": i.url, "alt": i.alt or product.name} for i in product.images.all()],
+        "price_min_minor": min(prices) if prices else None,
+        "price_max_minor": max(prices) if prices else None,
+        "currency": variants[0].currency if variants else "USD",
+        "available": total,
+        "availability": availability_label(total),
+        "in_stock": total > 0,
+        "option_names": option_names,
+        "variants": variant_rows,
+    }
+
+
+def product_summary(p: Product) -> dict:
+    """One row of a product list (``p`` from ``product_catalog_queryset``)."""
+    images = list(p.images.all())
+    variants = list(p.variants.all())
+    return {
+        "name": p.name,
+        "slug": p.slug,
+        "category": {"name": p.category.name, "slug": p.category.slug},
+        "price_min_minor": p.price_min,
+        "price_max_minor": p.price_max,
+        "currency": variants[0].currency if variants else "USD",
+        "image_url": images[0].url if images else "",
+        "available": p.available,
+        "availability": availability_label(p.available),
+        "in_stock": p.available > 0,
+        "variant_count": p.variant_count,
+        "skus": [v.sku for v in variants],
+    }
