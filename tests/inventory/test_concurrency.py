@@ -1,0 +1,91 @@
+"""No oversell and no deadlock under real concurrent database connections."""
+
+import random
+import threading
+
+import pytest
+from django.db import connection
+
+from flowmart.events.models import OutboxEvent
+from inventory import selectors, services
+from inventory.models import Stock
+from inventory.services import InsufficientStock, StockLine
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def run_in_threads(count, target):
+    """Start ``count`` threads together; each runs ``target(i)`` on its own connection and closes it."""
+    barrier = threading.Barrier(count)
+    results: list = [None] * count
+
+    def worker(i):
+        try:
+            barrier.wait(timeout=30)
+            results[i] = target(i)
+        except Exception as exc:  # recorded and asserted on by the test
+            results[i] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not any(t.is_alive() for t in threads), "a thread hung (deadlock?)"
+    return results
+
+
+def test_fifty_buyers_race_for_the_last_ten_units(stock_up):
+    stock_up("LAST-10", east=6, west=4)
+
+    results = run_in_threads(
+        50, lambda i: services.stock_reserve(reference=f"FM-RACE-{i:02d}", lines=[StockLine("LAST-10", 1)])
+    )
+
+    successes = [r for r in results if isinstance(r, services.Reservation)]
+    refusals = [r for r in results if isinstance(r, InsufficientStock)]
+    assert len(successes) == 10
+    assert len(refusals) == 40
+    assert all(r.shortages == [{"sku": "LAST-10", "requested": 1, "available": 0}] for r in refusals)
+    rows = list(Stock.objects.filter(variant__sku="LAST-10").values_list("on_hand", "reserved"))
+    assert sorted(rows) == [(4, 4), (6, 6)]
+    assert selectors.available_quantity(sku="LAST-10") == 0
+    assert selectors.stock_ledger_mismatches() == []
+    assert OutboxEvent.objects.filter(name="InventoryReserved").count() == 10
+    assert OutboxEvent.objects.filter(name="OutOfStock").count() == 1
+
+
+def test_overlapping_multi_line_reservations_in_different_orders_do_not_deadlock(stock_up):
+    skus = ["OVL-A", "OVL-B", "OVL-C", "OVL-D"]
+    for sku in skus:
+        stock_up(sku, east=20, central=20)
+
+    def reserve(i):
+        rng = random.Random(i)
+        lines = [StockLine(sku, rng.randint(1, 3)) for sku in rng.sample(skus, k=3)]
+        reservation = services.stock_reserve(reference=f"FM-OVL-{i:02d}", lines=lines)
+        if i % 3 == 0:
+            services.stock_release(reference=reservation.reference, reason="test")
+        elif i % 3 == 1:
+            services.stock_commit(reference=reservation.reference)
+        return reservation
+
+    results = run_in_threads(30, reserve)
+
+    errors = [r for r in results if isinstance(r, Exception) and not isinstance(r, InsufficientStock)]
+    assert errors == []
+    assert selectors.stock_ledger_mismatches() == []
+    assert not Stock.objects.filter(on_hand__lt=0).exists()
+    assert not Stock.objects.filter(reserved__lt=0).exists()
+
+
+def test_same_reference_twice_at_once_reserves_once(stock_up):
+    stock_up("DUP", east=10)
+
+    results = run_in_threads(8, lambda i: services.stock_reserve(reference="FM-DUP", lines=[StockLine("DUP", 3)]))
+
+    assert all(isinstance(r, services.Reservation) for r in results), results
+    assert selectors.available_quantity(sku="DUP") == 7
+    assert selectors.stock_ledger_mismatches() == []
