@@ -3,3 +3,10 @@ from django.apps import AppConfig
 
 class OrdersConfig(AppConfig):
     name = "orders"
+
+    def ready(self) -> None:
+        from allauth.account.signals import user_logged_in
+
+        from orders.signals import merge_basket_at_login
+
+        user_logged_in.connect(merge_basket_at_login, dispatch_uid="orders.merge_basket_at_login")

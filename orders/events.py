@@ -140,3 +140,49 @@ class OrderCompleted(Event):
     order_number: str
     user_id: str | None
     customer_email: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class OrderFailed(Event):
+    """Checkout could not complete (stock short, payment refused, gateway down); the saga compensated.
+
+    ``code``: the machine-readable reason (``insufficient_stock``, ``gateway_unavailable``, …).
+    """
+
+    name = "OrderFailed"
+    producer = "orders"
+
+    order_number: str
+    user_id: str | None
+    customer_email: str
+    reason: str
+    code: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class OrderShipped(Event):
+    """The first parcel left the warehouse: the payment was captured and the stock committed."""
+
+    name = "OrderShipped"
+    producer = "orders"
+
+    order_number: str
+    user_id: str | None
+    customer_email: str
+    captured_minor: int
+    currency: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class OrderRefunded(Event):
+    """Money went back to the customer for a received return (``rma_number``)."""
+
+    name = "OrderRefunded"
+    producer = "orders"
+
+    order_number: str
+    user_id: str | None
+    customer_email: str
+    rma_number: str
+    refunded_minor: int
+    currency: str

@@ -1,1 +1,66 @@
-"""Reactions of the orders app to other apps' events (autodiscovered)."""
+"""Reactions of the orders app to other apps' events (autodiscovered).
+
+Handlers only touch the database (they run in a transaction with their inbox
+row); calls to payments / inventory / shipping go to Celery tasks after commit.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from flowmart.events.registry import subscribe
+from orders import services
+from shipping.events import ReturnReceived, ShipmentCreated, ShipmentDelivered, ShipmentDispatched, ShipmentRejected
+
+
+def _after_commit(task, *args) -> None:
+    transaction.on_commit(lambda: task.delay(*args), robust=True)
+
+
+@subscribe(ShipmentCreated)
+def mark_fulfilling(event: ShipmentCreated) -> None:
+    if event.kind == "order":
+        services.order_mark_fulfilling(order_number=event.order_number)
+
+
+@subscribe(ShipmentDispatched)
+def capture_on_dispatch(event: ShipmentDispatched) -> None:
+    from orders.tasks import order_settle_task
+
+    if event.kind != "order":
+        return
+    order = services.order_mark_shipped(order_number=event.order_number, shipment_number=event.shipment_number)
+    if order is not None and not order.stock_committed:
+        _after_commit(order_settle_task, order.pk)
+
+
+@subscribe(ShipmentDelivered)
+def complete_on_delivery(event: ShipmentDelivered) -> None:
+    if event.kind == "order":
+        services.order_mark_delivered(order_number=event.order_number, all_delivered=event.all_delivered)
+
+
+@subscribe(ShipmentRejected)
+def compensate_on_rejection(event: ShipmentRejected) -> None:
+    from orders.tasks import order_compensate_task
+
+    order = services.order_shipment_rejected(order_number=event.order_number, reason=event.reason or event.code)
+    if order is not None:
+        _after_commit(order_compensate_task, order.pk)
+
+
+@subscribe(ReturnReceived)
+def settle_return(event: ReturnReceived) -> None:
+    from orders.tasks import order_return_settle_task
+
+    order = services.order_get_by_number(order_number=event.order_number)
+    if order is not None:
+        _after_commit(
+            order_return_settle_task,
+            order.pk,
+            event.rma_number,
+            event.decision,
+            event.refund_minor,
+            event.lines,
+            event.warehouse_code,
+        )

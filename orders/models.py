@@ -1,3 +1,324 @@
-"""Tables of the orders app: used by this app only (other apps go through services/selectors)."""
+"""Tables of the orders app: used by this app only (other apps go through services/selectors).
 
-from django.db import models  # noqa: F401
+Nothing here points at another domain app's tables: order lines snapshot the
+SKU, name and price; payments and reservations are referenced by their public
+ids / the order's reference (``order:FM-…``).
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django_fsm import FSMField, FSMModelMixin, transition
+
+
+class Basket(models.Model):
+    """A shopping basket: a guest's (found through the session) or a customer's (one per user)."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="basket"
+    )
+    currency = models.CharField(max_length=3, default="USD")
+    # Bumped on every change, so a checkout knows which contents it priced.
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"basket {self.public_id} ({self.user or 'guest'})"
+
+
+class BasketLine(models.Model):
+    basket = models.ForeignKey(Basket, on_delete=models.CASCADE, related_name="lines")
+    sku = models.CharField(max_length=64)
+    quantity = models.PositiveIntegerField()
+    # The unit price the customer last saw: a different current price is reported as a change.
+    seen_unit_price_minor = models.BigIntegerField()
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["added_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["basket", "sku"], name="orders_basketline_unique_sku"),
+            models.CheckConstraint(condition=models.Q(quantity__gt=0), name="orders_basketline_quantity_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.sku}"
+
+
+class OrderStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    CONFIRMED = "confirmed", "Confirmed"
+    FULFILLING = "fulfilling", "Fulfilling"
+    SHIPPED = "shipped", "Shipped"
+    DELIVERED = "delivered", "Delivered"
+    COMPLETED = "completed", "Completed"
+    PAYMENT_FAILED = "payment_failed", "Payment failed"
+    ON_HOLD = "on_hold", "On hold"
+    CANCELLED = "cancelled", "Cancelled"
+    FAILED = "failed", "Failed"
+
+
+class SagaStatus(models.TextChoices):
+    RUNNING = "running", "Running"
+    WAITING = "waiting", "Waiting for the customer"  # payment_failed: retry window open
+    COMPLETED = "completed", "Completed"
+    COMPENSATING = "compensating", "Compensating"
+    COMPENSATED = "compensated", "Compensated"
+
+
+CANCELLABLE_BY_CUSTOMER = [
+    OrderStatus.PENDING,
+    OrderStatus.CONFIRMED,
+    OrderStatus.FULFILLING,
+    OrderStatus.PAYMENT_FAILED,
+    OrderStatus.ON_HOLD,
+]
+CANCELLABLE_BY_STAFF = [*CANCELLABLE_BY_CUSTOMER, OrderStatus.SHIPPED]
+AMENDABLE = [OrderStatus.CONFIRMED, OrderStatus.ON_HOLD]
+
+
+class Order(FSMModelMixin, models.Model):
+    """An order: a snapshot of the basket at checkout, driven through its lifecycle by the saga."""
+
+    number = models.CharField(max_length=16, unique=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="orders"
+    )
+    basket_public_id = models.UUIDField(null=True, blank=True, db_index=True)
+    basket_version = models.PositiveIntegerField(default=0)
+    email = models.EmailField()
+    customer_name = models.CharField(max_length=150, blank=True)
+
+    status = FSMField(default=OrderStatus.PENDING, choices=OrderStatus.choices, protected=True, db_index=True)
+
+    currency = models.CharField(max_length=3)
+    subtotal_minor = models.BigIntegerField(default=0)
+    discount_minor = models.BigIntegerField(default=0)
+    shipping_minor = models.BigIntegerField(default=0)
+    total_minor = models.BigIntegerField(default=0)
+    perk_percent_off = models.PositiveSmallIntegerField(default=0)
+    perk_free_shipping = models.BooleanField(default=False)
+    member_tier = models.CharField(max_length=64, blank=True)
+
+    shipping_method = models.CharField(max_length=64)
+    shipping_method_name = models.CharField(max_length=150, blank=True)
+    shipping_address = models.JSONField(default=dict)
+    payment_method = models.CharField(max_length=255, blank=True, help_text="gateway payment-method token")
+
+    # Money seen at the gateway, in minor units (what payments reported back).
+    authorized_minor = models.BigIntegerField(default=0)
+    captured_minor = models.BigIntegerField(default=0)
+    refunded_minor = models.BigIntegerField(default=0)
+    payment_round = models.PositiveSmallIntegerField(default=1)  # bumped by each payment retry
+    amendment_count = models.PositiveSmallIntegerField(default=0)
+    stock_reserved = models.BooleanField(default=False)
+    stock_committed = models.BooleanField(default=False)
+    stock_released = models.BooleanField(default=False)
+
+    # Saga bookkeeping (DESIGN section 5).
+    saga_status = models.CharField(max_length=16, choices=SagaStatus.choices, default=SagaStatus.RUNNING, db_index=True)
+    saga_lease_until = models.DateTimeField(null=True, blank=True)
+    compensation_target = models.CharField(max_length=16, blank=True)  # cancelled | failed
+    compensation_reason = models.CharField(max_length=255, blank=True)
+    compensation_by = models.CharField(max_length=16, blank=True)  # customer | staff | system
+    failure_code = models.CharField(max_length=64, blank=True)
+    failure_detail = models.CharField(max_length=500, blank=True)
+    decline_code = models.CharField(max_length=64, blank=True)
+    retry_until = models.DateTimeField(null=True, blank=True)
+    hold_reason = models.CharField(max_length=255, blank=True)
+
+    placed_at = models.DateTimeField(default=timezone.now)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    shipped_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-placed_at", "-id"]
+        indexes = [models.Index(fields=["saga_status", "saga_lease_until"], name="orders_order_saga_lease")]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def payment_reference(self) -> str:
+        return f"order:{self.number}"
+
+    @property
+    def stock_reference(self) -> str:
+        return f"order:{self.number}"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in (OrderStatus.COMPLETED, OrderStatus.CANCELLED, OrderStatus.FAILED)
+
+    # -- invariants the UI asks about -----------------------------------------
+    def can_customer_cancel(self) -> bool:
+        return self.status in CANCELLABLE_BY_CUSTOMER and self.saga_status != SagaStatus.COMPENSATING
+
+    def can_staff_cancel(self) -> bool:
+        return self.status in CANCELLABLE_BY_STAFF and self.saga_status != SagaStatus.COMPENSATING
+
+    def can_amend(self) -> bool:
+        return self.status in AMENDABLE and self.saga_status == SagaStatus.COMPLETED
+
+    def can_retry_payment(self) -> bool:
+        return (
+            self.status == OrderStatus.PAYMENT_FAILED
+            and self.retry_until is not None
+            and self.retry_until > timezone.now()
+        )
+
+    def can_return(self) -> bool:
+        return self.status in (OrderStatus.SHIPPED, OrderStatus.DELIVERED, OrderStatus.COMPLETED)
+
+    # -- FSM transitions (DESIGN section 4); orders.services records each one ---
+    @transition(field=status, source=OrderStatus.PENDING, target=OrderStatus.CONFIRMED)
+    def confirm(self) -> None:
+        self.confirmed_at = timezone.now()
+
+    @transition(field=status, source=OrderStatus.PENDING, target=OrderStatus.PAYMENT_FAILED)
+    def fail_payment(self) -> None:
+        pass
+
+    @transition(field=status, source=OrderStatus.PAYMENT_FAILED, target=OrderStatus.PENDING)
+    def retry_payment(self) -> None:
+        pass
+
+    @transition(field=status, source=OrderStatus.PENDING, target=OrderStatus.FAILED)
+    def fail(self) -> None:
+        pass
+
+    @transition(field=status, source=[OrderStatus.CONFIRMED, OrderStatus.FULFILLING], target=OrderStatus.ON_HOLD)
+    def hold(self) -> None:
+        pass
+
+    @transition(field=status, source=OrderStatus.ON_HOLD, target=OrderStatus.CONFIRMED)
+    def release_hold(self) -> None:
+        self.hold_reason = ""
+
+    @transition(field=status, source=OrderStatus.CONFIRMED, target=OrderStatus.FULFILLING)
+    def start_fulfilment(self) -> None:
+        pass
+
+    @transition(field=status, source=[OrderStatus.CONFIRMED, OrderStatus.FULFILLING], target=OrderStatus.SHIPPED)
+    def ship(self) -> None:
+        self.shipped_at = timezone.now()
+
+    @transition(field=status, source=OrderStatus.SHIPPED, target=OrderStatus.DELIVERED)
+    def deliver(self) -> None:
+        self.delivered_at = timezone.now()
+
+    @transition(field=status, source=OrderStatus.DELIVERED, target=OrderStatus.COMPLETED)
+    def complete(self) -> None:
+        self.completed_at = timezone.now()
+
+    @transition(field=status, source=CANCELLABLE_BY_STAFF, target=OrderStatus.CANCELLED)
+    def cancel(self) -> None:
+        self.cancelled_at = timezone.now()
+
+
+class OrderLine(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    sku = models.CharField(max_length=64)
+    name = models.CharField(max_length=255)
+    variant_name = models.CharField(max_length=150, blank=True)
+    quantity = models.PositiveIntegerField()
+    unit_price_minor = models.BigIntegerField()
+    discount_minor = models.BigIntegerField(default=0)
+    line_total_minor = models.BigIntegerField()
+    weight_grams = models.PositiveIntegerField(default=0)
+    allocations = models.JSONField(default=list, blank=True)  # [{"warehouse_code", "quantity"}]
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.sku}"
+
+    def as_payload(self) -> dict:
+        return {
+            "sku": self.sku,
+            "name": self.name,
+            "quantity": self.quantity,
+            "unit_price_minor": self.unit_price_minor,
+            "line_total_minor": self.line_total_minor,
+            "weight_grams": self.weight_grams,
+            "allocations": self.allocations,
+        }
+
+
+class OrderPayment(models.Model):
+    """One gateway payment behind an order (the checkout's, plus any extra authorization from an amendment)."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="payments")
+    payment_id = models.UUIDField(unique=True)
+    amount_minor = models.BigIntegerField()
+    captured_minor = models.BigIntegerField(default=0)
+    refunded_minor = models.BigIntegerField(default=0)
+    voided = models.BooleanField(default=False)
+    purpose = models.CharField(max_length=32, default="checkout")  # checkout | amendment
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.order.number}: {self.payment_id}"
+
+
+class OrderTransition(models.Model):
+    """Every change of an order's status: who, when, from, to, why."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="transitions")
+    transition = models.CharField(max_length=32)
+    from_status = models.CharField(max_length=16)
+    to_status = models.CharField(max_length=16)
+    actor = models.CharField(max_length=16, default="system")  # customer | staff | system
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    reason = models.CharField(max_length=500, blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.order_id}: {self.from_status} → {self.to_status}"
+
+
+class SagaStep(models.Model):
+    """One attempt of one saga step (or compensation) of one order."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="saga_steps")
+    step = models.CharField(max_length=32)
+    attempt = models.PositiveSmallIntegerField(default=1)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    error_code = models.CharField(max_length=64, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["started_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.step} #{self.attempt}: {self.status}"
+
+    @property
+    def duration_ms(self) -> int | None:
+        if self.finished_at is None:
+            return None
+        return int((self.finished_at - self.started_at).total_seconds() * 1000)

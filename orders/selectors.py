@@ -1,1 +1,60 @@
 """Read-only queries of the orders app."""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from flowmart.events.selectors import timeline_for_correlation
+from orders.models import Order, OrderStatus, SagaStatus
+
+
+def order_list_for_user(*, user) -> QuerySet[Order]:
+    """The customer's own orders, newest first (failed checkouts are not orders they placed)."""
+    return Order.objects.filter(user=user).exclude(status=OrderStatus.FAILED).prefetch_related("lines")
+
+
+def order_get_for_user(*, number: str, user) -> Order | None:
+    """One of the customer's own orders; None for anyone else's (the caller answers 404)."""
+    if user is None or not user.is_authenticated:
+        return None
+    return Order.objects.filter(number=number, user=user).prefetch_related("lines").first()
+
+
+def order_get_for_guest(*, number: str, order_numbers: list[str]) -> Order | None:
+    """A guest sees the orders placed in their session only."""
+    if number not in order_numbers:
+        return None
+    return Order.objects.filter(number=number, user__isnull=True).prefetch_related("lines").first()
+
+
+def order_get(*, number: str) -> Order | None:
+    return Order.objects.filter(number=number).first()
+
+
+def order_timeline(*, order: Order) -> list:
+    """Every event of the order's flow, across apps, oldest first."""
+    return timeline_for_correlation(correlation_id=order.number)
+
+
+def order_actions(*, order: Order) -> list[str]:
+    """What the customer may do now: cancel, amend, retry_payment, return."""
+    actions = []
+    if order.can_customer_cancel() and order.status != OrderStatus.PENDING:
+        actions.append("cancel")
+    if order.can_amend():
+        actions.append("amend")
+    if order.can_retry_payment():
+        actions.append("retry_payment")
+    if order.can_return():
+        actions.append("return")
+    return actions
+
+
+def orders_needing_attention() -> QuerySet[Order]:
+    """Stuck sagas (lease expired mid-way) and orders on hold, for staff."""
+    now = timezone.now()
+    stuck = Q(saga_status__in=[SagaStatus.RUNNING, SagaStatus.COMPENSATING]) & (
+        Q(saga_lease_until__lte=now) | Q(saga_lease_until__isnull=True)
+    )
+    return Order.objects.filter(stuck | Q(status=OrderStatus.ON_HOLD))

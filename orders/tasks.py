@@ -1,1 +1,48 @@
 """Celery tasks of the orders app: thin, each calls one service."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from orders import services
+from orders.models import Order
+
+
+@shared_task(autoretry_for=(Exception,), retry_backoff=2, retry_backoff_max=600, retry_jitter=True, max_retries=10)
+def order_settle_task(order_id: int) -> None:
+    """After dispatch: capture the payment and commit the stock."""
+    services.order_settle(order=Order.objects.get(pk=order_id))
+
+
+@shared_task(autoretry_for=(Exception,), retry_backoff=2, retry_backoff_max=600, retry_jitter=True, max_retries=10)
+def order_compensate_task(order_id: int) -> None:
+    """Void/refund, release stock, cancel (shipping refused the order)."""
+    services.order_compensate(order=Order.objects.get(pk=order_id))
+
+
+@shared_task(autoretry_for=(Exception,), retry_backoff=2, retry_backoff_max=600, retry_jitter=True, max_retries=10)
+def order_return_settle_task(
+    order_id: int, rma_number: str, decision: str, refund_minor: int, lines: list, warehouse_code: str
+) -> None:
+    services.order_return_settle(
+        order=Order.objects.get(pk=order_id),
+        rma_number=rma_number,
+        decision=decision,
+        refund_minor=refund_minor,
+        lines=lines,
+        warehouse_code=warehouse_code,
+    )
+
+
+@shared_task
+def sweep_stuck_sagas_task() -> int:
+    """Beat: resume or compensate sagas whose process died, and settle dispatched orders left behind."""
+    for order_id in services.orders_to_settle():
+        order_settle_task.delay(order_id)
+    return services.sagas_sweep()
+
+
+@shared_task
+def expire_payment_retries_task() -> int:
+    """Beat: cancel orders whose payment-retry window closed, releasing their stock."""
+    return services.payment_retries_expire()

@@ -1,0 +1,80 @@
+"""Prices at checkout: member perks (subscriptions), discounts and shipping quotes (shipping)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flowmart.money import Money
+from shipping import services as shipping_services
+from subscriptions import selectors as subscription_selectors
+
+
+@dataclass(frozen=True)
+class Perks:
+    tier_name: str | None = None
+    percent_off: int = 0
+    free_shipping: bool = False
+
+    @property
+    def is_member(self) -> bool:
+        return bool(self.tier_name)
+
+
+NO_PERKS = Perks()
+
+
+def perks_for_user(*, user) -> Perks:
+    if user is None or not getattr(user, "is_authenticated", False):
+        return NO_PERKS
+    perks = subscription_selectors.member_perks_for_user(user_id=str(user.public_id))
+    return Perks(
+        tier_name=perks.tier_name,
+        percent_off=max(0, min(int(perks.percent_off or 0), 100)),
+        free_shipping=bool(perks.free_shipping),
+    )
+
+
+def line_discount_minor(*, line_total_minor: int, currency: str, percent_off: int) -> int:
+    if not percent_off:
+        return 0
+    return Money(line_total_minor, currency).percentage(percent_off).amount_minor
+
+
+def _shipping_perk(perks: Perks):
+    # percent_off applies to the goods (``line_discount_minor``); shipping only gets free shipping.
+    if not perks.free_shipping:
+        return None
+    return shipping_services.ShippingPerk(free_shipping=perks.free_shipping, percent_off=0)
+
+
+def _destination(address: dict) -> dict:
+    return {
+        "country": (address.get("country") or "").upper(),
+        "postal_code": address.get("postal_code", ""),
+        "city": address.get("city", ""),
+    }
+
+
+def shipping_quotes(*, address: dict, lines: list[dict], subtotal_minor: int, currency: str, perks: Perks) -> list:
+    """Shipping options for the basket (``lines``: [{sku, quantity, weight_grams}])."""
+    return shipping_services.shipping_quote(
+        destination=_destination(address),
+        lines=lines,
+        subtotal_minor=subtotal_minor,
+        currency=currency,
+        perk=_shipping_perk(perks),
+    )
+
+
+def shipping_quote_for(
+    *, method_code: str, address: dict, lines: list[dict], subtotal_minor: int, currency: str, perks: Perks
+):
+    """The one chosen option; raises shipping's ``ShippingMethodUnavailable`` (400) if it is not offered."""
+    return shipping_services.shipping_quote_for_method(
+        method_code=method_code,
+        destination=_destination(address),
+        lines=lines,
+        subtotal_minor=subtotal_minor,
+        currency=currency,
+        perk=_shipping_perk(perks),
+    )

@@ -1,0 +1,427 @@
+"""The checkout saga (DESIGN section 5): one recorded step at a time, each with its compensation.
+
+    validate → create order (pending) → reserve stock → authorize payment → confirm + clear basket
+
+* Every step attempt is a ``SagaStep`` row (step, attempt, status, timings, error).
+* No database transaction is open while inventory or payments are called: each
+  step records "running", calls the other app's service (which owns its own
+  transaction / gateway call), then records the outcome in a short transaction.
+* Every step is idempotent (stock by the order's reference, payment by an
+  idempotency key per order and payment round), so a saga can be re-run from
+  the top after a crash: ``saga_advance`` looks at the order's facts
+  (``stock_reserved``, ``authorized_minor``) to know what is left to do.
+* The order holds a lease (``saga_lease_until``) while a process drives it; the
+  beat sweeper takes over sagas whose lease ran out (process killed) and
+  resumes or compensates them.
+* Compensation runs in reverse: void (or refund once captured), release stock,
+  then the order becomes ``failed`` (checkout) or ``cancelled``.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import structlog
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from flowmart.errors import FlowMartError
+from flowmart.events.publisher import publish
+from inventory import services as inventory_services
+from orders import basket as basket_module
+from orders.events import OrderCancelled, OrderConfirmed, OrderFailed, OrderPaymentFailed
+from orders.models import Order, OrderPayment, OrderStatus, OrderTransition, SagaStatus, SagaStep
+from payments import selectors as payment_selectors
+from payments import services as payment_services
+
+log = structlog.get_logger(__name__)
+
+# Unexpected errors (not a business answer) resumed this many times before the saga gives up and compensates.
+MAX_STEP_ATTEMPTS = 5
+
+
+# -- errors the customer sees -----------------------------------------------------
+class CheckoutFailed(FlowMartError):
+    code = "checkout_failed"
+    status = 400
+    title = "Checkout failed"
+
+
+class CheckoutPaymentDeclined(CheckoutFailed):
+    code = "payment_declined"
+    status = 402
+    title = "Payment declined"
+
+
+class CheckoutStockShortage(CheckoutFailed):
+    code = "insufficient_stock"
+    status = 409
+    title = "Not enough stock"
+
+
+class CheckoutGatewayUnavailable(CheckoutFailed):
+    code = "gateway_unavailable"
+    status = 503
+    title = "Payment service unavailable"
+
+
+# -- bookkeeping ----------------------------------------------------------------------
+def lease_until():
+    return timezone.now() + timedelta(seconds=settings.ORDERS_SAGA_LEASE_SECONDS)
+
+
+def lease_claim(*, order_id: int) -> bool:
+    """Take over a saga whose lease ran out (or that has none). Only one process wins."""
+    now = timezone.now()
+    won = (
+        Order.objects.filter(pk=order_id, saga_status__in=[SagaStatus.RUNNING, SagaStatus.COMPENSATING])
+        .exclude(saga_lease_until__gt=now)
+        .update(saga_lease_until=lease_until())
+    )
+    return bool(won)
+
+
+def step_begin(order: Order, step: str) -> SagaStep:
+    attempt = SagaStep.objects.filter(order=order, step=step).count() + 1
+    Order.objects.filter(pk=order.pk).update(saga_lease_until=lease_until())
+    return SagaStep.objects.create(order=order, step=step, attempt=attempt)
+
+
+def step_succeed(row: SagaStep) -> None:
+    row.status = SagaStep.Status.SUCCEEDED
+    row.finished_at = timezone.now()
+    row.save(update_fields=["status", "finished_at"])
+
+
+def step_fail(row: SagaStep, exc: BaseException) -> None:
+    row.status = SagaStep.Status.FAILED
+    row.finished_at = timezone.now()
+    row.error_code = getattr(exc, "code", "") or type(exc).__name__
+    row.error = str(exc)[:2000]
+    row.save(update_fields=["status", "finished_at", "error_code", "error"])
+
+
+def step_record(order: Order, step: str, *, error: BaseException | None = None) -> SagaStep:
+    """A step that happens inside the caller's transaction (no outside call): begun and finished at once."""
+    row = SagaStep.objects.create(
+        order=order, step=step, attempt=SagaStep.objects.filter(order=order, step=step).count() + 1
+    )
+    if error is None:
+        step_succeed(row)
+    else:
+        step_fail(row, error)
+    return row
+
+
+def record_transition(order: Order, name: str, *, actor: str = "system", by=None, reason: str = "") -> None:
+    """Apply FSM transition ``name`` and log it (inside the caller's transaction)."""
+    before = order.status
+    getattr(order, name)()
+    order.save()
+    OrderTransition.objects.create(
+        order=order,
+        transition=name,
+        from_status=before,
+        to_status=order.status,
+        actor=actor,
+        by=by if (by is not None and getattr(by, "is_authenticated", False)) else None,
+        reason=reason[:500],
+    )
+
+
+def lock(order: Order) -> Order:
+    return Order.objects.select_for_update().get(pk=order.pk)
+
+
+def user_id_of(order: Order) -> str | None:
+    return str(order.user.public_id) if order.user_id else None
+
+
+def order_confirmed_event(order: Order) -> OrderConfirmed:
+    return OrderConfirmed(
+        correlation_id=order.number,
+        order_number=order.number,
+        user_id=user_id_of(order),
+        customer_email=order.email,
+        customer_name=order.customer_name,
+        currency=order.currency,
+        subtotal_minor=order.subtotal_minor,
+        shipping_minor=order.shipping_minor,
+        discount_minor=order.discount_minor,
+        total_minor=order.total_minor,
+        shipping_method=order.shipping_method,
+        shipping_address=order.shipping_address,
+        lines=[line.as_payload() for line in order.lines.all()],
+        placed_at=order.placed_at.isoformat(),
+    )
+
+
+# -- the forward steps -------------------------------------------------------------
+def _step_reserve(order: Order) -> None:
+    row = step_begin(order, "reserve_stock")
+    lines = [inventory_services.StockLine(sku=line.sku, quantity=line.quantity) for line in order.lines.all()]
+    try:
+        reservation = inventory_services.stock_reserve(
+            reference=order.stock_reference, lines=lines, ttl_minutes=settings.ORDERS_RESERVATION_TTL_MINUTES
+        )
+    except FlowMartError as exc:
+        step_fail(row, exc)
+        shortages = exc.extra.get("shortages", [])
+        compensate(order=order, target=OrderStatus.FAILED, reason=f"stock: {exc.detail}", code=exc.code)
+        raise CheckoutStockShortage(
+            "Some items are no longer available in the quantity you asked for; your basket is unchanged.",
+            order_number=order.number,
+            shortages=shortages,
+        ) from exc
+    except Exception as exc:
+        step_fail(row, exc)
+        raise
+    by_sku: dict[str, list[dict]] = {}
+    for allocation in reservation.allocations:
+        by_sku.setdefault(allocation.sku, []).append(
+            {"warehouse_code": allocation.warehouse_code, "quantity": allocation.quantity}
+        )
+    with transaction.atomic():
+        for line in order.lines.all():
+            line.allocations = by_sku.get(line.sku, [])
+            line.save(update_fields=["allocations"])
+        Order.objects.filter(pk=order.pk).update(stock_reserved=True, stock_released=False)
+        step_succeed(row)
+
+
+def _step_authorize(order: Order) -> None:
+    row = step_begin(order, "authorize_payment")
+    amount = order.total_minor - order.authorized_minor
+    try:
+        info = payment_services.payment_authorize(
+            reference=order.payment_reference,
+            amount_minor=amount,
+            currency=order.currency,
+            payment_method=order.payment_method,
+            idempotency_key=f"{order.number}:authorize:{order.payment_round}",
+            customer_email=order.email,
+        )
+    except FlowMartError as exc:
+        step_fail(row, exc)
+        if exc.code == "payment_declined":
+            decline_code = str(exc.extra.get("decline_code") or "card_declined")
+            payment_failed(order=order, decline_code=decline_code)
+            raise CheckoutPaymentDeclined(
+                f"Your payment was declined ({decline_code.replace('_', ' ')}). Your basket is unchanged; "
+                "please try another card.",
+                order_number=order.number,
+                decline_code=decline_code,
+            ) from exc
+        compensate(order=order, target=OrderStatus.FAILED, reason=f"payment: {exc.detail}", code=exc.code)
+        if exc.code == "gateway_unavailable" or exc.status >= 500:
+            raise CheckoutGatewayUnavailable(
+                "The payment service is not answering right now. Nothing was charged and your basket is "
+                "unchanged; please try again in a moment.",
+                order_number=order.number,
+            ) from exc
+        raise CheckoutFailed(exc.detail, code=exc.code, order_number=order.number) from exc
+    except Exception as exc:
+        step_fail(row, exc)
+        raise
+    with transaction.atomic():
+        OrderPayment.objects.get_or_create(
+            payment_id=info.id, defaults={"order": order, "amount_minor": info.amount_minor, "purpose": "checkout"}
+        )
+        locked = lock(order)
+        locked.authorized_minor += info.amount_minor
+        locked.save(update_fields=["authorized_minor", "updated_at"])
+        step_succeed(row)
+
+
+def _step_confirm(order: Order) -> Order:
+    with transaction.atomic():
+        order = lock(order)
+        if order.status != OrderStatus.PENDING:
+            return order
+        record_transition(order, "confirm", reason="stock reserved and payment authorized")
+        order.saga_status = SagaStatus.COMPLETED
+        order.saga_lease_until = None
+        order.save()
+        if order.basket_public_id:
+            quantities: dict[str, int] = {}
+            for line in order.lines.all():
+                quantities[line.sku] = quantities.get(line.sku, 0) + line.quantity
+            basket_module.basket_clear_lines(basket_public_id=order.basket_public_id, quantities=quantities)
+        step_record(order, "confirm")
+        publish(order_confirmed_event(order))
+    return order
+
+
+def saga_advance(*, order: Order) -> Order:
+    """Run whatever is left of the forward saga. Raises ``CheckoutFailed`` subclasses on business failures
+    (after compensating or parking the order in ``payment_failed``); other exceptions leave the saga for the
+    sweeper."""
+    while True:
+        order = Order.objects.get(pk=order.pk)
+        if order.status != OrderStatus.PENDING or order.saga_status != SagaStatus.RUNNING:
+            return order
+        if not order.stock_reserved:
+            _step_reserve(order)
+        elif order.authorized_minor < order.total_minor:
+            _step_authorize(order)
+        else:
+            return _step_confirm(order)
+
+
+# -- side paths ----------------------------------------------------------------------------
+def payment_failed(*, order: Order, decline_code: str) -> Order:
+    """A decline parks the order in ``payment_failed``: stock stays held until the retry window closes."""
+    with transaction.atomic():
+        order = lock(order)
+        order.decline_code = decline_code
+        order.retry_until = timezone.now() + timedelta(hours=settings.PAYMENT_RETRY_WINDOW_HOURS)
+        order.saga_status = SagaStatus.WAITING
+        order.saga_lease_until = None
+        record_transition(order, "fail_payment", reason=f"payment declined: {decline_code}")
+        publish(
+            OrderPaymentFailed(
+                correlation_id=order.number,
+                order_number=order.number,
+                user_id=user_id_of(order),
+                customer_email=order.email,
+                decline_code=decline_code,
+                retry_until=order.retry_until.isoformat(),
+                total_minor=order.total_minor,
+                currency=order.currency,
+            )
+        )
+    return order
+
+
+# -- compensation ------------------------------------------------------------------------------
+def compensate(
+    *, order: Order, target: str, reason: str, actor: str = "system", by=None, code: str = "", raise_errors=False
+) -> Order:
+    """Undo what the saga did (void/refund, release stock) and end in ``target`` (failed | cancelled).
+
+    Safe to call again: finished compensations are skipped and each gateway call is idempotent. If an
+    outside call fails, the order stays ``compensating`` and the sweeper finishes the job later.
+    """
+    with transaction.atomic():
+        locked = lock(order)
+        if locked.saga_status == SagaStatus.COMPENSATED:
+            return locked
+        if locked.saga_status != SagaStatus.COMPENSATING:
+            locked.saga_status = SagaStatus.COMPENSATING
+            locked.compensation_target = target
+            locked.compensation_reason = reason[:255]
+            locked.compensation_by = actor
+            if code:
+                locked.failure_code = code
+            locked.failure_detail = reason[:500]
+        locked.saga_lease_until = lease_until()
+        locked.save()
+    try:
+        return compensation_run(order=locked, by=by)
+    except Exception:
+        log.warning("compensation incomplete; the sweeper will finish it", order=locked.number, exc_info=True)
+        if raise_errors:
+            raise
+        return Order.objects.get(pk=locked.pk)
+
+
+def _payments_to_undo(order: Order) -> list[OrderPayment]:
+    known = {p.payment_id for p in order.payments.all()}
+    # A crash between the gateway's answer and our record leaves an authorization we do not know yet.
+    for info in payment_selectors.payments_for_reference(reference=order.payment_reference):
+        if info.id not in known and info.status in ("authorized", "captured"):
+            OrderPayment.objects.get_or_create(
+                payment_id=info.id,
+                defaults={
+                    "order": order,
+                    "amount_minor": info.amount_minor,
+                    "captured_minor": info.captured_minor,
+                    "purpose": "recovered",
+                },
+            )
+            Order.objects.filter(pk=order.pk).update(authorized_minor=order.authorized_minor + info.amount_minor)
+    return list(order.payments.filter(voided=False))
+
+
+def compensation_run(*, order: Order, by=None) -> Order:
+    order = Order.objects.get(pk=order.pk)
+    for payment in _payments_to_undo(order):
+        outstanding = payment.captured_minor - payment.refunded_minor
+        if payment.captured_minor == 0:
+            row = step_begin(order, "void_payment")
+            try:
+                payment_services.payment_void(payment_id=payment.payment_id, reason=order.compensation_reason)
+            except Exception as exc:
+                step_fail(row, exc)
+                raise
+            with transaction.atomic():
+                OrderPayment.objects.filter(pk=payment.pk).update(voided=True)
+                step_succeed(row)
+        elif outstanding > 0:
+            row = step_begin(order, "refund_payment")
+            try:
+                payment_services.payment_refund(
+                    payment_id=payment.payment_id,
+                    amount_minor=outstanding,
+                    reason=order.compensation_reason,
+                    requested_by=by,
+                    idempotency_key=f"{order.number}:compensate:{payment.payment_id}",
+                )
+            except Exception as exc:
+                step_fail(row, exc)
+                raise
+            with transaction.atomic():
+                OrderPayment.objects.filter(pk=payment.pk).update(refunded_minor=payment.captured_minor)
+                locked = lock(order)
+                locked.refunded_minor += outstanding
+                locked.save(update_fields=["refunded_minor", "updated_at"])
+                step_succeed(row)
+    order = Order.objects.get(pk=order.pk)
+    if not order.stock_committed and not order.stock_released:
+        row = step_begin(order, "release_stock")
+        try:
+            inventory_services.stock_release(reference=order.stock_reference, reason=order.compensation_reason)
+        except Exception as exc:
+            step_fail(row, exc)
+            raise
+        with transaction.atomic():
+            Order.objects.filter(pk=order.pk).update(stock_released=True, stock_reserved=False)
+            step_succeed(row)
+    return _compensation_finish(order=order, by=by)
+
+
+def _compensation_finish(*, order: Order, by=None) -> Order:
+    with transaction.atomic():
+        order = lock(order)
+        if order.saga_status == SagaStatus.COMPENSATED:
+            return order
+        target = order.compensation_target or OrderStatus.CANCELLED
+        name = "fail" if target == OrderStatus.FAILED and order.status == OrderStatus.PENDING else "cancel"
+        if order.status not in (OrderStatus.CANCELLED, OrderStatus.FAILED):
+            record_transition(
+                order, name, actor=order.compensation_by or "system", by=by, reason=order.compensation_reason
+            )
+        order.saga_status = SagaStatus.COMPENSATED
+        order.saga_lease_until = None
+        order.save()
+        step_record(order, "compensated")
+        common = {
+            "correlation_id": order.number,
+            "order_number": order.number,
+            "user_id": user_id_of(order),
+            "customer_email": order.email,
+            "reason": order.compensation_reason,
+        }
+        if order.status == OrderStatus.FAILED:
+            publish(OrderFailed(**common, code=order.failure_code or "checkout_failed"))
+        else:
+            publish(
+                OrderCancelled(
+                    **common,
+                    cancelled_by=order.compensation_by or "system",
+                    refunded_minor=order.refunded_minor,
+                    currency=order.currency,
+                )
+            )
+    return order
