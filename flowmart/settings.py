@@ -295,6 +295,11 @@ CELERY_BEAT_SCHEDULE = {
     "payments-webhooks-sweep": {"task": "payments.tasks.process_pending_webhooks_task", "schedule": 60.0},
     "orders-sweep-stuck-sagas": {"task": "orders.tasks.sweep_stuck_sagas_task", "schedule": 60.0},
     "orders-expire-payment-retries": {"task": "orders.tasks.expire_payment_retries_task", "schedule": 300.0},
+    "notifications-requeue-stuck": {"task": "notifications.tasks.requeue_stuck_notifications_task", "schedule": 60.0},
+    "notifications-feedback-requests": {
+        "task": "notifications.tasks.send_due_feedback_requests_task",
+        "schedule": crontab(minute="*/15"),
+    },
 }
 
 # --- Event spine -----------------------------------------------------------
@@ -378,3 +383,33 @@ SHIPPING_SANDBOX_COUNTRIES = env.list(
     default=["US", "CA", "GB", "DE", "FR", "IT", "ES", "NL", "BE", "AT", "IE", "PT", "SE", "DK", "FI", "PL", "AU", "JP"],
 )
 SHIPPING_TRACKING_URL = env.str("SHIPPING_TRACKING_URL", default=f"{SITE_URL}/tracking/{{number}}/")
+
+# --- Notifications (notifications app) ---------------------------------------
+# Channel backends (dotted paths). Email goes through Django's EMAIL_BACKEND (EMAIL_URL / django-anymail);
+# SMS and push default to the sandbox, which records messages in the staff-visible outbox.
+NOTIFICATIONS_EMAIL_BACKEND = env.str(
+    "NOTIFICATIONS_EMAIL_BACKEND", default="notifications.channels.email.DjangoEmailBackend"
+)
+SMS_BACKEND = env.str("SMS_BACKEND", default="notifications.channels.sandbox.SandboxSmsBackend")
+PUSH_BACKEND = env.str("PUSH_BACKEND", default="notifications.channels.sandbox.SandboxPushBackend")
+# Twilio (SMS_BACKEND=notifications.channels.twilio_sms.TwilioSmsBackend); the auth token also verifies
+# the signed delivery-status callbacks.
+TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
+TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
+TWILIO_FROM_NUMBER = env.str("TWILIO_FROM_NUMBER", default="")
+TWILIO_MESSAGING_SERVICE_SID = env.str("TWILIO_MESSAGING_SERVICE_SID", default="")
+# Firebase Cloud Messaging (PUSH_BACKEND=notifications.channels.fcm_push.FcmPushBackend)
+FCM_CREDENTIALS_FILE = env.str("FCM_CREDENTIALS_FILE", default="")  # service-account JSON path
+FCM_PROJECT_ID = env.str("FCM_PROJECT_ID", default="")
+# Sending: retried with exponential back-off on transient errors, then failed.
+NOTIFICATIONS_MAX_ATTEMPTS = env.int("NOTIFICATIONS_MAX_ATTEMPTS", default=5)
+NOTIFICATIONS_RETRY_BASE_SECONDS = env.float("NOTIFICATIONS_RETRY_BASE_SECONDS", default=0.05 if TESTING else 30.0)
+NOTIFICATIONS_RETRY_MAX_SECONDS = env.float("NOTIFICATIONS_RETRY_MAX_SECONDS", default=3600.0)
+NOTIFICATIONS_SEND_LEASE_SECONDS = env.int("NOTIFICATIONS_SEND_LEASE_SECONDS", default=300)
+NOTIFICATIONS_REQUEUE_AFTER_SECONDS = env.int("NOTIFICATIONS_REQUEUE_AFTER_SECONDS", default=120)
+# Rate limit per recipient (all channels): at most N messages per window; the rest wait for the next window.
+NOTIFICATIONS_RATE_LIMIT_PER_RECIPIENT = env.int("NOTIFICATIONS_RATE_LIMIT_PER_RECIPIENT", default=10)
+NOTIFICATIONS_RATE_LIMIT_WINDOW_SECONDS = env.int("NOTIFICATIONS_RATE_LIMIT_WINDOW_SECONDS", default=60)
+# Feedback: ask for a rating this many days after delivery; the signed link stays valid this long.
+FEEDBACK_DELAY_DAYS = env.int("FEEDBACK_DELAY_DAYS", default=3)
+FEEDBACK_LINK_MAX_AGE_DAYS = env.int("FEEDBACK_LINK_MAX_AGE_DAYS", default=60)
