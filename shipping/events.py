@@ -1,1 +1,218 @@
-"""Events the shipping app publishes."""
+"""Events the shipping app publishes. Correlation id: the order number (``FM-…``).
+
+Every event carries ``order_number``, ``user_id`` (``User.public_id`` as a string, or
+``None`` for guests) and ``customer_email`` so that orders and notifications can act
+without asking shipping. ``lines`` items are ``{"sku", "name", "quantity"}`` unless
+a docstring says otherwise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flowmart.events.base import Event
+
+
+@dataclass(frozen=True, kw_only=True)
+class ShipmentCreated(Event):
+    """The carrier issued a label: the parcel has a tracking number and waits for pick-up.
+
+    ``kind`` is ``"order"`` (from ``OrderConfirmed``) or ``"exchange"`` (replacement of a
+    return; then ``rma_number`` is set).
+    """
+
+    name = "ShipmentCreated"
+    producer = "shipping"
+
+    order_number: str
+    user_id: str | None
+    customer_email: str
+    shipment_number: str
+    kind: str
+    rma_number: str | None
+    warehouse_code: str
+    method_code: str
+    carrier: str
+    tracking_number: str
+    tracking_url: str
+    lines: list[dict]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ShipmentRejected(Event):
+    """Shipping cannot ship (part of) the order: the checkout saga compensates.
+
+    ``code``: ``"unsupported_destination"`` (no zone serves the country) or
+    ``"label_refused"`` (the carrier refused the label). ``shipment_number`` is empty
+    when the order was refused before any shipment existed.
+    """
+
+    name = "ShipmentRejected"
+    producer = "shipping"
+
+    order_number: str
+    user_id: str | None
+    customer_email: str
+    shipment_number: str
+    code: str
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ShipmentDispatched(Event):
+    """The parcel left the warehouse (handed to the carrier): capture the payment, commit the stock."""
+
+    name = "ShipmentDispatched"
+    producer = "shipping"
+
+    order_number: str
+    user_id: str | None
+    customer_email: str
+    shipment_number: str
+    kind: str
+    warehouse_code: str
+    carrier: str
+    tracking_number: str
+    tracking_url: str
+    lines: list[dict]
+    dispatched_at: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ShipmentInTransit(Event):
+    """The carrier reports the parcel moving (also after a failed attempt: a re-attempt)."""
+
+    name = "ShipmentInTransit"
+    producer = "shipping"
+
+    order_number: str
+    user_id: str | None
+    customer_email: str
+    shipment_number: str
+    tracking_number: str
+    tracking_url: str
+    location: str
+    reattempt: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class ShipmentDelivered(Event):
+    """The parcel was delivered. ``all_delivered``: every live shipment of the order is delivered."""
+
+    name = "ShipmentDelivered"
+    producer = "shipping"
+
+    order_number: str
+    user_id: str | None
+    customer_email: str
+    shipment_number: str
+    kind: str
+    tracking_number: str
+    delivered_at: str
+    all_delivered: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeliveryFailed(Event):
+    """A delivery attempt failed (``returned_to_sender`` False: the carrier re-attempts),
+    or the carrier gave up and returns the parcel (``returned_to_sender`` True)."""
+
+    name = "DeliveryFailed"
+    producer = "shipping"
+
+    order_number: str
+    user_id: str | None
+    customer_email: str
+    shipment_number: str
+    tracking_number: str
+    attempt: int
+    reason: str
+    returned_to_sender: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class ShipmentCancelled(Event):
+    """A shipment that had not been dispatched was cancelled (order cancelled or amended)."""
+
+    name = "ShipmentCancelled"
+    producer = "shipping"
+
+    order_number: str
+    user_id: str | None
+    customer_email: str
+    shipment_number: str
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReturnInitiated(Event):
+    """The customer asked to return delivered items; staff will approve or reject.
+
+    ``lines``: [{sku, name, quantity, unit_price_minor}].
+    """
+
+    name = "ReturnInitiated"
+    producer = "shipping"
+
+    order_number: str
+    user_id: str | None
+    customer_email: str
+    rma_number: str
+    reason: str
+    lines: list[dict]
+    currency: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReturnApproved(Event):
+    """Staff approved the return; the customer gets a return label."""
+
+    name = "ReturnApproved"
+    producer = "shipping"
+
+    order_number: str
+    user_id: str | None
+    customer_email: str
+    rma_number: str
+    return_tracking_number: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReturnRejected(Event):
+    """Staff rejected the return request."""
+
+    name = "ReturnRejected"
+    producer = "shipping"
+
+    order_number: str
+    user_id: str | None
+    customer_email: str
+    rma_number: str
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReturnReceived(Event):
+    """The returned parcel arrived and was inspected; the decision says what happens next.
+
+    ``decision``: ``"refund"`` (payments refund ``refund_minor``; then orders calls
+    ``return_mark_refunded``) or ``"exchange"`` (``refund_minor`` is 0; orders ships the
+    replacements via ``shipment_create_for_exchange`` and calls ``return_mark_exchanged``).
+    ``lines``: [{sku, name, quantity, unit_price_minor, replacement_sku}] — ``replacement_sku``
+    is ``""`` for refunds. ``replacement_skus``: the replacement sku of each line, in order.
+    ``warehouse_code``: where the goods were returned to (inventory restocks there).
+    """
+
+    name = "ReturnReceived"
+    producer = "shipping"
+
+    order_number: str
+    user_id: str | None
+    customer_email: str
+    rma_number: str
+    decision: str
+    lines: list[dict]
+    refund_minor: int
+    currency: str
+    replacement_skus: list[str]
+    warehouse_code: str

@@ -1,3 +1,363 @@
 """Tables of the shipping app: used by this app only (other apps go through services/selectors)."""
 
-from django.db import models  # noqa: F401
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+from django.utils import timezone
+from django_fsm import FSMField, FSMModelMixin, transition
+
+from shipping.numbers import new_rma_number, new_shipment_number
+
+# --- Rates --------------------------------------------------------------------------
+
+
+class ShippingZone(models.Model):
+    """Countries served with the same methods and prices."""
+
+    code = models.SlugField(max_length=32, unique=True)
+    name = models.CharField(max_length=100)
+    countries = ArrayField(models.CharField(max_length=2), default=list, help_text="ISO 3166-1 alpha-2 codes")
+    sort_order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["sort_order", "code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ShippingMethod(models.Model):
+    """A way to ship into a zone (standard, express, pickup) with its delivery estimate."""
+
+    zone = models.ForeignKey(ShippingZone, on_delete=models.CASCADE, related_name="methods")
+    code = models.SlugField(max_length=32, help_text="standard, express, pickup, …")
+    name = models.CharField(max_length=100)
+    currency = models.CharField(max_length=3, default="USD")
+    min_days = models.PositiveSmallIntegerField()
+    max_days = models.PositiveSmallIntegerField()
+    free_over_minor = models.PositiveBigIntegerField(
+        null=True, blank=True, help_text="Free when the order subtotal reaches this (minor units); empty: never"
+    )
+    max_weight_grams = models.PositiveIntegerField(null=True, blank=True, help_text="Heavier parcels cannot use it")
+    perk_eligible = models.BooleanField(default=True, help_text="Member perks (free/cheaper shipping) apply")
+    is_active = models.BooleanField(default=True)
+    sort_order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["zone", "sort_order", "code"]
+        constraints = [models.UniqueConstraint(fields=["zone", "code"], name="shipping_method_unique_code_per_zone")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.zone.code})"
+
+
+class ShippingRate(models.Model):
+    """Price of a method for parcels up to ``max_weight_grams`` and orders from ``min_subtotal_minor``.
+
+    The matching band is the lightest one that fits; among those the highest order-value floor wins.
+    """
+
+    method = models.ForeignKey(ShippingMethod, on_delete=models.CASCADE, related_name="rates")
+    max_weight_grams = models.PositiveIntegerField(null=True, blank=True, help_text="Empty: no upper limit")
+    min_subtotal_minor = models.PositiveBigIntegerField(default=0)
+    price_minor = models.PositiveBigIntegerField()
+
+    class Meta:
+        ordering = ["method", models.F("max_weight_grams").asc(nulls_last=True), "min_subtotal_minor"]
+
+    def __str__(self) -> str:
+        upto = f"≤{self.max_weight_grams} g" if self.max_weight_grams else "any weight"
+        return f"{self.method.code} {upto} from {self.min_subtotal_minor}: {self.price_minor}"
+
+
+# --- Shipments ----------------------------------------------------------------------
+
+
+class Shipment(FSMModelMixin, models.Model):
+    """One parcel from one warehouse to the customer (orders may be split)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        LABEL_CREATED = "label_created"
+        DISPATCHED = "dispatched"
+        IN_TRANSIT = "in_transit"
+        DELIVERY_FAILED = "delivery_failed"
+        DELIVERED = "delivered"
+        RETURNED_TO_SENDER = "returned_to_sender"
+        CANCELLED = "cancelled"
+
+    class Kind(models.TextChoices):
+        ORDER = "order"
+        EXCHANGE = "exchange"
+
+    ACTIVE = (Status.LABEL_CREATED, Status.DISPATCHED, Status.IN_TRANSIT, Status.DELIVERY_FAILED)
+    NOT_DISPATCHED = (Status.PENDING, Status.LABEL_CREATED)
+
+    number = models.CharField(max_length=20, unique=True, default=new_shipment_number, editable=False)
+    order_number = models.CharField(max_length=32, db_index=True)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.ORDER)
+    rma_number = models.CharField(max_length=20, blank=True)
+    user_id = models.CharField(max_length=36, null=True, blank=True, db_index=True, help_text="User.public_id")
+    customer_email = models.EmailField(blank=True)
+    customer_name = models.CharField(max_length=150, blank=True)
+    currency = models.CharField(max_length=3, default="USD")
+    warehouse_code = models.CharField(max_length=32)
+    method_code = models.CharField(max_length=32, default="standard")
+    address = models.JSONField(help_text="name, line1, line2, city, region, postal_code, country, phone")
+
+    status = FSMField(default=Status.PENDING, choices=Status.choices, protected=True)
+    carrier = models.CharField(max_length=32, blank=True)
+    tracking_number = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    label_id = models.CharField(max_length=64, blank=True)
+    label_created_at = models.DateTimeField(null=True, blank=True)
+    label_cancelled_at = models.DateTimeField(null=True, blank=True)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    failed_attempts = models.PositiveSmallIntegerField(default=0)
+    last_sequence = models.PositiveIntegerField(default=0, help_text="Last carrier update applied")
+    last_polled_at = models.DateTimeField(null=True, blank=True)
+    label_error = models.TextField(blank=True)
+
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "number"]
+        indexes = [models.Index(fields=["status", "last_polled_at"], name="shipping_shipment_poll_idx")]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def city(self) -> str:
+        return (self.address or {}).get("city", "")
+
+    @property
+    def country(self) -> str:
+        return (self.address or {}).get("country", "")
+
+    @property
+    def can_cancel(self) -> bool:
+        return self.status in self.NOT_DISPATCHED
+
+    # Transitions: the caller records them with ``shipment_transition_log`` (services.py).
+    @transition(field=status, source=Status.PENDING, target=Status.LABEL_CREATED)
+    def create_label(self, *, carrier: str, tracking_number: str, label_id: str) -> None:
+        self.carrier = carrier
+        self.tracking_number = tracking_number
+        self.label_id = label_id
+        self.label_created_at = timezone.now()
+        self.label_error = ""
+
+    @transition(field=status, source=Status.LABEL_CREATED, target=Status.PENDING)
+    def relabel(self) -> None:
+        """The address changed after the label was printed: void it and print a new one."""
+        self.tracking_number = None
+        self.label_id = ""
+        self.label_created_at = None
+        self.last_sequence = 0
+
+    @transition(field=status, source=Status.LABEL_CREATED, target=Status.DISPATCHED)
+    def dispatch(self) -> None:
+        self.dispatched_at = timezone.now()
+
+    @transition(field=status, source=[Status.DISPATCHED, Status.DELIVERY_FAILED], target=Status.IN_TRANSIT)
+    def move(self) -> None:
+        pass
+
+    @transition(field=status, source=Status.IN_TRANSIT, target=Status.DELIVERY_FAILED)
+    def fail_delivery(self) -> None:
+        self.failed_attempts += 1
+
+    @transition(field=status, source=Status.DELIVERY_FAILED, target=Status.RETURNED_TO_SENDER)
+    def return_to_sender(self) -> None:
+        pass
+
+    @transition(field=status, source=Status.IN_TRANSIT, target=Status.DELIVERED)
+    def deliver(self) -> None:
+        self.delivered_at = timezone.now()
+
+    @transition(field=status, source=[Status.PENDING, Status.LABEL_CREATED], target=Status.CANCELLED)
+    def cancel(self) -> None:
+        pass
+
+    def return_window_ends_at(self):
+        if self.delivered_at is None:
+            return None
+        return self.delivered_at + timedelta(days=settings.RETURN_WINDOW_DAYS)
+
+
+class ShipmentLine(models.Model):
+    shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="lines")
+    sku = models.CharField(max_length=64)
+    name = models.CharField(max_length=200, blank=True)
+    quantity = models.PositiveIntegerField()
+    unit_price_minor = models.PositiveBigIntegerField(default=0)
+    weight_grams = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.sku}"
+
+
+class ShipmentTransition(models.Model):
+    """The shipment's state log: who moved it, when, from where to where, and why."""
+
+    shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="transitions")
+    from_state = models.CharField(max_length=32)
+    to_state = models.CharField(max_length=32)
+    at = models.DateTimeField(default=timezone.now)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor = models.CharField(max_length=32, default="system", help_text="staff, customer, carrier, system")
+    reason = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.from_state} → {self.to_state}"
+
+
+class TrackingEvent(models.Model):
+    """One carrier update, stored once (by carrier event id) and applied in sequence order."""
+
+    class Source(models.TextChoices):
+        POLL = "poll"
+        WEBHOOK = "webhook"
+        STAFF = "staff"
+
+    shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="tracking_events")
+    carrier_event_id = models.CharField(max_length=100, unique=True)
+    sequence = models.PositiveIntegerField()
+    code = models.CharField(max_length=32, help_text="picked_up, in_transit, delivery_failed, delivered, …")
+    description = models.CharField(max_length=255)
+    location = models.CharField(max_length=100, blank=True)
+    occurred_at = models.DateTimeField()
+    received_at = models.DateTimeField(default=timezone.now)
+    source = models.CharField(max_length=10, choices=Source.choices)
+    applied_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["sequence"]
+        constraints = [
+            models.UniqueConstraint(fields=["shipment", "sequence"], name="shipping_tracking_unique_sequence"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.shipment_id}#{self.sequence} {self.code}"
+
+
+# --- Returns ------------------------------------------------------------------------
+
+
+class ReturnRequest(FSMModelMixin, models.Model):
+    """A return merchandise authorisation (RMA)."""
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested"
+        APPROVED = "approved"
+        REJECTED = "rejected"
+        RECEIVED = "received"
+        REFUNDED = "refunded"
+        EXCHANGED = "exchanged"
+
+    class Decision(models.TextChoices):
+        REFUND = "refund"
+        EXCHANGE = "exchange"
+
+    rma_number = models.CharField(max_length=20, unique=True, default=new_rma_number, editable=False)
+    order_number = models.CharField(max_length=32, db_index=True)
+    user_id = models.CharField(max_length=36, null=True, blank=True, db_index=True)
+    customer_email = models.EmailField(blank=True)
+    currency = models.CharField(max_length=3, default="USD")
+    warehouse_code = models.CharField(max_length=32, help_text="Where the goods come back to")
+    reason = models.TextField()
+    status = FSMField(default=Status.REQUESTED, choices=Status.choices, protected=True)
+    decision = models.CharField(max_length=10, choices=Decision.choices, blank=True)
+    refund_minor = models.PositiveBigIntegerField(default=0)
+    staff_note = models.TextField(blank=True, help_text="Rejection reason or inspection notes")
+    return_carrier = models.CharField(max_length=32, blank=True)
+    return_tracking_number = models.CharField(max_length=64, blank=True)
+    return_label_id = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    received_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "rma_number"]
+
+    def __str__(self) -> str:
+        return self.rma_number
+
+    @transition(field=status, source=Status.REQUESTED, target=Status.APPROVED)
+    def approve(self) -> None:
+        self.decided_at = timezone.now()
+
+    @transition(field=status, source=Status.REQUESTED, target=Status.REJECTED)
+    def reject(self, *, note: str) -> None:
+        self.decided_at = timezone.now()
+        self.staff_note = note
+
+    @transition(field=status, source=Status.APPROVED, target=Status.RECEIVED)
+    def receive(self, *, decision: str, refund_minor: int, note: str) -> None:
+        self.received_at = timezone.now()
+        self.decision = decision
+        self.refund_minor = refund_minor
+        self.staff_note = note
+
+    @transition(
+        field=status,
+        source=Status.RECEIVED,
+        target=Status.REFUNDED,
+        conditions=[lambda r: r.decision == ReturnRequest.Decision.REFUND],
+    )
+    def mark_refunded(self) -> None:
+        self.closed_at = timezone.now()
+
+    @transition(
+        field=status,
+        source=Status.RECEIVED,
+        target=Status.EXCHANGED,
+        conditions=[lambda r: r.decision == ReturnRequest.Decision.EXCHANGE],
+    )
+    def mark_exchanged(self) -> None:
+        self.closed_at = timezone.now()
+
+
+class ReturnLine(models.Model):
+    return_request = models.ForeignKey(ReturnRequest, on_delete=models.CASCADE, related_name="lines")
+    shipment_line = models.ForeignKey(ShipmentLine, on_delete=models.PROTECT, related_name="return_lines")
+    sku = models.CharField(max_length=64)
+    name = models.CharField(max_length=200, blank=True)
+    quantity = models.PositiveIntegerField()
+    unit_price_minor = models.PositiveBigIntegerField(default=0)
+    replacement_sku = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.sku}"
+
+
+class ReturnTransition(models.Model):
+    return_request = models.ForeignKey(ReturnRequest, on_delete=models.CASCADE, related_name="transitions")
+    from_state = models.CharField(max_length=32)
+    to_state = models.CharField(max_length=32)
+    at = models.DateTimeField(default=timezone.now)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor = models.CharField(max_length=32, default="system")
+    reason = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.from_state} → {self.to_state}"

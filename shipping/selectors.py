@@ -1,1 +1,205 @@
-"""Read-only queries of the shipping app."""
+"""Read-only queries of the shipping app. Public ones return plain frozen dataclasses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Prefetch, QuerySet
+
+from shipping.models import ReturnRequest, Shipment, ShipmentLine, ShipmentTransition, TrackingEvent
+from shipping.tracking import tracking_url
+
+
+@dataclass(frozen=True)
+class ShipmentLineInfo:
+    sku: str
+    name: str
+    quantity: int
+
+
+@dataclass(frozen=True)
+class TrackingStep:
+    at: datetime
+    status: str
+    description: str
+    location: str
+
+
+@dataclass(frozen=True)
+class ShipmentInfo:
+    number: str
+    order_number: str
+    kind: str  # order | exchange
+    rma_number: str
+    status: str
+    status_display: str
+    warehouse_code: str
+    method_code: str
+    carrier: str
+    tracking_number: str
+    tracking_url: str
+    destination_city: str
+    destination_country: str
+    lines: tuple[ShipmentLineInfo, ...]
+    history: tuple[TrackingStep, ...]
+    created_at: datetime
+    dispatched_at: datetime | None
+    delivered_at: datetime | None
+
+
+@dataclass(frozen=True)
+class PublicTracking:
+    """What anyone holding a tracking number may see: no names, streets, phones or emails."""
+
+    tracking_number: str
+    status: str
+    status_display: str
+    carrier: str
+    destination_city: str
+    destination_country: str
+    dispatched_at: datetime | None
+    delivered_at: datetime | None
+    history: tuple[TrackingStep, ...]
+
+
+def _history(shipment: Shipment) -> tuple[TrackingStep, ...]:
+    """The customer-facing timeline: state changes, with the carrier's wording where it has one."""
+    steps = [
+        TrackingStep(at=t.at, status=t.to_state, description=_describe(t), location="")
+        for t in shipment.transitions.all()
+    ]
+    steps += [
+        TrackingStep(at=e.occurred_at, status=e.code, description=e.description, location=e.location)
+        for e in shipment.tracking_events.all()
+    ]
+    return tuple(sorted(steps, key=lambda s: s.at))
+
+
+_STATE_TEXT = {
+    "label_created": "Label created: waiting for the carrier",
+    "dispatched": "Dispatched from our warehouse",
+    "in_transit": "On its way",
+    "delivery_failed": "Delivery attempt failed",
+    "delivered": "Delivered",
+    "returned_to_sender": "Returned to sender",
+    "cancelled": "Cancelled",
+    "pending": "Being prepared",
+}
+
+
+def _describe(transition: ShipmentTransition) -> str:
+    return _STATE_TEXT.get(transition.to_state, transition.to_state)
+
+
+def _with_history(qs: QuerySet[Shipment]) -> QuerySet[Shipment]:
+    return qs.prefetch_related(
+        "lines",
+        Prefetch("transitions", queryset=ShipmentTransition.objects.order_by("at", "id")),
+        Prefetch("tracking_events", queryset=TrackingEvent.objects.order_by("sequence")),
+    )
+
+
+def shipment_info(shipment: Shipment) -> ShipmentInfo:
+    return ShipmentInfo(
+        number=shipment.number,
+        order_number=shipment.order_number,
+        kind=shipment.kind,
+        rma_number=shipment.rma_number,
+        status=shipment.status,
+        status_display=shipment.get_status_display(),
+        warehouse_code=shipment.warehouse_code,
+        method_code=shipment.method_code,
+        carrier=shipment.carrier,
+        tracking_number=shipment.tracking_number or "",
+        tracking_url=tracking_url(shipment.tracking_number),
+        destination_city=shipment.city,
+        destination_country=shipment.country,
+        lines=tuple(ShipmentLineInfo(sku=li.sku, name=li.name, quantity=li.quantity) for li in shipment.lines.all()),
+        history=_history(shipment),
+        created_at=shipment.created_at,
+        dispatched_at=shipment.dispatched_at,
+        delivered_at=shipment.delivered_at,
+    )
+
+
+def shipments_for_order(*, order_number: str, user_id: str | None = None) -> list[ShipmentInfo]:
+    """Every shipment of an order (oldest first). With ``user_id``: only if the order is that user's."""
+    qs = Shipment.objects.filter(order_number=order_number)
+    if user_id is not None:
+        qs = qs.filter(user_id=str(user_id))
+    return [shipment_info(s) for s in _with_history(qs.order_by("created_at", "id"))]
+
+
+def tracking_for_number(*, tracking_number: str) -> PublicTracking | None:
+    shipment = _with_history(Shipment.objects.filter(tracking_number=tracking_number)).first()
+    if shipment is None:
+        return None
+    return PublicTracking(
+        tracking_number=shipment.tracking_number,
+        status=shipment.status,
+        status_display=shipment.get_status_display(),
+        carrier=shipment.carrier,
+        destination_city=shipment.city,
+        destination_country=shipment.country,
+        dispatched_at=shipment.dispatched_at,
+        delivered_at=shipment.delivered_at,
+        history=_history(shipment),
+    )
+
+
+def shipment_for_staff(*, pk: int) -> Shipment | None:
+    return _with_history(Shipment.objects.filter(pk=pk)).first()
+
+
+def pick_list(*, warehouse_code: str) -> list[dict]:
+    """What to pick in a warehouse for shipments waiting to be dispatched: one row per sku."""
+    rows: dict[str, dict] = {}
+    shipments = Shipment.objects.filter(warehouse_code=warehouse_code, status__in=Shipment.NOT_DISPATCHED)
+    for shipment in shipments.prefetch_related("lines").order_by("created_at", "id"):
+        for line in shipment.lines.all():
+            row = rows.setdefault(line.sku, {"sku": line.sku, "name": line.name, "quantity": 0, "shipments": []})
+            row["quantity"] += line.quantity
+            row["shipments"].append(shipment.number)
+    return sorted(rows.values(), key=lambda r: r["sku"])
+
+
+def warehouses_with_open_shipments() -> list[str]:
+    return list(
+        Shipment.objects.filter(status__in=Shipment.NOT_DISPATCHED)
+        .order_by("warehouse_code")
+        .values_list("warehouse_code", flat=True)
+        .distinct()
+    )
+
+
+def returns_for_user(*, user_id: str) -> QuerySet[ReturnRequest]:
+    return (
+        ReturnRequest.objects.filter(user_id=str(user_id))
+        .prefetch_related("lines", "transitions")
+        .order_by("-created_at", "rma_number")
+    )
+
+
+def return_for_user(*, rma_number: str, user_id: str) -> ReturnRequest | None:
+    return returns_for_user(user_id=user_id).filter(rma_number=rma_number).first()
+
+
+def return_get(*, rma_number: str) -> ReturnRequest | None:
+    return ReturnRequest.objects.filter(rma_number=rma_number).prefetch_related("lines").first()
+
+
+def returnable_lines_for_order(*, order_number: str, user_id: str) -> list[dict] | None:
+    """Lines the user may still return: [{sku, name, quantity}]; ``None`` if the order is not theirs."""
+    from shipping.returns import returnable_quantities
+
+    if not Shipment.objects.filter(order_number=order_number, user_id=str(user_id)).exists():
+        return None
+    quantities = returnable_quantities(order_number=order_number, user_id=str(user_id))
+    rows: dict[str, dict] = {}
+    for line in ShipmentLine.objects.filter(pk__in=quantities).order_by("id"):
+        if quantities[line.pk] <= 0:
+            continue
+        row = rows.setdefault(line.sku, {"sku": line.sku, "name": line.name, "quantity": 0})
+        row["quantity"] += quantities[line.pk]
+    return list(rows.values())

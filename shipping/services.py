@@ -1,1 +1,569 @@
-"""Commands of the shipping app: everything that changes its state."""
+"""Commands of the shipping app: everything that changes its state.
+
+Other apps call only what this module (and ``selectors``) exposes:
+
+* quotes — ``shipping_quote``, ``shipping_quote_for_method`` (+ ``ShippingPerk``, ``ShippingQuote``)
+* shipments — created from ``OrderConfirmed`` by the handlers; ``shipment_create_for_exchange``
+* returns — ``return_request``, ``return_approve``, ``return_reject``, ``return_receive``,
+  ``return_mark_refunded``, ``return_mark_exchanged``
+
+Carrier calls happen outside database transactions: the services open short
+transactions before and after them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import OrderedDict
+
+import structlog
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from flowmart.errors import FlowMartError, NotFound
+from flowmart.events.publisher import publish
+from shipping import rates
+from shipping.carriers import CarrierUnavailable, LabelRefused, Parcel, get_carrier
+from shipping.events import (
+    ShipmentCancelled,
+    ShipmentCreated,
+    ShipmentRejected,
+)
+from shipping.models import Shipment, ShipmentLine, TrackingEvent
+from shipping.rates import ShippingMethodUnavailable, ShippingPerk, ShippingQuote
+from shipping.returns import (
+    ReturnNotAllowed,
+    return_approve,
+    return_create_label,
+    return_mark_exchanged,
+    return_mark_refunded,
+    return_receive,
+    return_reject,
+    return_request,
+)
+from shipping.tracking import (
+    shipment_dispatch,
+    shipment_payload,
+    tracking_updates_record,
+)
+from shipping.transitions import shipment_transition
+from shipping.webhooks import WebhookSignatureInvalid, carrier_webhook_receive
+
+log = structlog.get_logger(__name__)
+
+__all__ = [
+    "ReturnNotAllowed",
+    "ShipmentNotFound",
+    "ShippingMethodUnavailable",
+    "ShippingPerk",
+    "ShippingQuote",
+    "WebhookSignatureInvalid",
+    "carrier_webhook_receive",
+    "return_approve",
+    "return_create_label",
+    "return_mark_exchanged",
+    "return_mark_refunded",
+    "return_receive",
+    "return_reject",
+    "return_request",
+    "shipment_cancel",
+    "shipment_create_for_exchange",
+    "shipment_create_label",
+    "shipment_dispatch",
+    "shipment_void_label",
+    "shipments_amend_for_order",
+    "shipments_cancel_for_order",
+    "shipments_create_for_order",
+    "shipments_poll",
+    "shipping_quote",
+    "shipping_quote_for_method",
+    "tracking_updates_record",
+]
+
+DEFAULT_WAREHOUSE = "main"
+
+
+class ShipmentNotFound(NotFound):
+    code = "shipment_not_found"
+    title = "Shipment not found"
+
+
+class ExchangeNotAllowed(FlowMartError):
+    code = "exchange_not_allowed"
+    status = 409
+    title = "A replacement cannot be shipped for this return"
+
+
+# --- Quotes ---------------------------------------------------------------------------
+
+
+def shipping_quote(
+    *,
+    destination: dict,
+    lines: list[dict],
+    subtotal_minor: int,
+    currency: str,
+    perk: ShippingPerk | None = None,
+) -> list[ShippingQuote]:
+    """Available methods to ``destination`` with price and delivery estimate; [] if not served."""
+    return rates.quote(
+        destination=destination, lines=lines, subtotal_minor=subtotal_minor, currency=currency, perk=perk
+    )
+
+
+def shipping_quote_for_method(
+    *,
+    method_code: str,
+    destination: dict,
+    lines: list[dict],
+    subtotal_minor: int,
+    currency: str,
+    perk: ShippingPerk | None = None,
+) -> ShippingQuote:
+    """The quote of one method; raises ``ShippingMethodUnavailable`` (400) if it does not apply."""
+    return rates.quote_for_method(
+        method_code=method_code,
+        destination=destination,
+        lines=lines,
+        subtotal_minor=subtotal_minor,
+        currency=currency,
+        perk=perk,
+    )
+
+
+# --- Creating shipments ------------------------------------------------------------------
+
+
+def _lines_by_warehouse(lines: list[dict]) -> OrderedDict[str, list[dict]]:
+    """Split order lines by the warehouses their stock was reserved in."""
+    groups: OrderedDict[str, list[dict]] = OrderedDict()
+    for line in lines:
+        allocations = line.get("allocations") or [
+            {"warehouse_code": DEFAULT_WAREHOUSE, "quantity": int(line.get("quantity", 0))}
+        ]
+        for allocation in allocations:
+            quantity = int(allocation.get("quantity", 0))
+            if quantity <= 0:
+                continue
+            groups.setdefault(allocation.get("warehouse_code") or DEFAULT_WAREHOUSE, []).append(
+                {
+                    "sku": line["sku"],
+                    "name": line.get("name", ""),
+                    "quantity": quantity,
+                    "unit_price_minor": int(line.get("unit_price_minor") or 0),
+                    "weight_grams": int(line.get("weight_grams") or 0),
+                }
+            )
+    return groups
+
+
+def _set_lines(shipment: Shipment, lines: list[dict]) -> None:
+    shipment.lines.all().delete()
+    ShipmentLine.objects.bulk_create(
+        [
+            ShipmentLine(
+                shipment=shipment,
+                sku=line["sku"],
+                name=line.get("name", ""),
+                quantity=int(line["quantity"]),
+                unit_price_minor=int(line.get("unit_price_minor") or 0),
+                weight_grams=int(line.get("weight_grams") or 0),
+            )
+            for line in lines
+        ]
+    )
+
+
+def _queue_label(shipment: Shipment) -> None:
+    number = shipment.number
+
+    def send() -> None:
+        from shipping.tasks import create_label_task
+
+        try:
+            create_label_task.apply_async(args=[number], retry=False)
+        except Exception:  # broker down: the beat poll creates missing labels
+            log.warning("label task could not be queued; the poll will create it", shipment=number, exc_info=True)
+
+    transaction.on_commit(send, robust=True)
+
+
+def _queue_void(shipment: Shipment) -> None:
+    number = shipment.number
+
+    def send() -> None:
+        from shipping.tasks import void_label_task
+
+        try:
+            void_label_task.apply_async(args=[number], retry=False)
+        except Exception:
+            log.warning("void task could not be queued; the poll will void it", shipment=number, exc_info=True)
+
+    transaction.on_commit(send, robust=True)
+
+
+def shipments_create_for_order(
+    *,
+    order_number: str,
+    user_id: str | None,
+    customer_email: str,
+    customer_name: str,
+    currency: str,
+    method_code: str,
+    address: dict,
+    lines: list[dict],
+    causation_id: uuid.UUID | None = None,
+) -> list[Shipment]:
+    """One pending shipment per warehouse of the lines' allocations; labels follow asynchronously.
+
+    Idempotent per order. An unsupported destination publishes ``ShipmentRejected`` instead.
+    Runs inside the caller's transaction when there is one (the event handler's).
+    """
+    with transaction.atomic():
+        existing = list(Shipment.objects.filter(order_number=order_number, kind=Shipment.Kind.ORDER))
+        if existing:
+            return existing
+        country = str((address or {}).get("country") or "").upper()
+        if not rates.country_is_served(country):
+            publish(
+                ShipmentRejected(
+                    correlation_id=order_number,
+                    causation_id=causation_id,
+                    order_number=order_number,
+                    user_id=user_id,
+                    customer_email=customer_email,
+                    shipment_number="",
+                    code="unsupported_destination",
+                    reason=f"We do not ship to {country or 'an unknown country'}.",
+                )
+            )
+            return []
+        shipments = []
+        for warehouse_code, group in _lines_by_warehouse(lines).items():
+            shipment = Shipment.objects.create(
+                order_number=order_number,
+                user_id=user_id,
+                customer_email=customer_email,
+                customer_name=customer_name,
+                currency=currency,
+                warehouse_code=warehouse_code,
+                method_code=method_code or "standard",
+                address=address,
+            )
+            _set_lines(shipment, group)
+            _queue_label(shipment)
+            shipments.append(shipment)
+    return shipments
+
+
+def shipment_create_for_exchange(
+    *,
+    order_number: str,
+    rma_number: str,
+    lines: list[dict],
+    warehouse_code: str,
+    address: dict | None = None,
+    method_code: str = "standard",
+) -> Shipment:
+    """Ship the replacement of an exchange as a new shipment (label follows asynchronously).
+
+    ``lines``: [{sku, name?, quantity, weight_grams?}]. ``address`` defaults to where the
+    original order went. Idempotent per RMA.
+    """
+    from shipping.models import ReturnRequest
+
+    with transaction.atomic():
+        rma = ReturnRequest.objects.filter(rma_number=rma_number, order_number=order_number).first()
+        if rma is None:
+            raise NotFound(f"No return {rma_number} for order {order_number}.")
+        if rma.decision != ReturnRequest.Decision.EXCHANGE:
+            raise ExchangeNotAllowed(f"Return {rma_number} was not decided as an exchange.")
+        existing = Shipment.objects.filter(kind=Shipment.Kind.EXCHANGE, rma_number=rma_number).first()
+        if existing:
+            return existing
+        original = Shipment.objects.filter(order_number=order_number, kind=Shipment.Kind.ORDER).first()
+        if address is None:
+            if original is None:
+                raise ExchangeNotAllowed(f"No address known for order {order_number}.")
+            address = original.address
+        shipment = Shipment.objects.create(
+            order_number=order_number,
+            kind=Shipment.Kind.EXCHANGE,
+            rma_number=rma_number,
+            user_id=rma.user_id,
+            customer_email=rma.customer_email,
+            customer_name=original.customer_name if original else "",
+            currency=rma.currency,
+            warehouse_code=warehouse_code,
+            method_code=method_code,
+            address=address,
+        )
+        _set_lines(shipment, [{**line, "unit_price_minor": 0} for line in lines])
+        _queue_label(shipment)
+    return shipment
+
+
+# --- Labels --------------------------------------------------------------------------------
+
+
+def _parcel(shipment: Shipment) -> Parcel:
+    weight = sum(line.quantity * line.weight_grams for line in shipment.lines.all())
+    return Parcel(
+        reference=shipment.number,
+        address=shipment.address,
+        weight_grams=weight,
+        method_code=shipment.method_code,
+    )
+
+
+def shipment_create_label(*, shipment_number: str) -> Shipment:
+    """Ask the carrier for a label (no transaction open meanwhile); then record it or the refusal.
+
+    Label created → ``ShipmentCreated``. Refused → the shipment is cancelled and
+    ``ShipmentRejected`` published (the saga compensates). Carrier down → stays pending
+    (the beat poll retries).
+    """
+    shipment = Shipment.objects.filter(number=shipment_number).prefetch_related("lines").first()
+    if shipment is None:
+        raise ShipmentNotFound(f"No shipment {shipment_number}.")
+    if shipment.status != Shipment.Status.PENDING:
+        return shipment
+    carrier = get_carrier()
+    try:
+        label = carrier.create_label(parcel=_parcel(shipment))
+    except CarrierUnavailable as exc:
+        Shipment.objects.filter(pk=shipment.pk).update(label_error=str(exc)[:500])
+        log.warning("carrier unavailable for label", shipment=shipment_number, error=str(exc))
+        return shipment
+    except LabelRefused as exc:
+        with transaction.atomic():
+            shipment = Shipment.objects.select_for_update().get(pk=shipment.pk)
+            if shipment.status != Shipment.Status.PENDING:
+                return shipment
+            shipment.label_error = str(exc)[:500]
+            shipment_transition_cancel(shipment, actor="carrier", reason=f"Label refused: {exc.detail}")
+            publish(
+                ShipmentRejected(
+                    correlation_id=shipment.order_number,
+                    **_who(shipment),
+                    shipment_number=shipment.number,
+                    code="label_refused",
+                    reason=exc.detail,
+                )
+            )
+        return shipment
+
+    with transaction.atomic():
+        shipment = Shipment.objects.select_for_update().get(pk=shipment.pk)
+        if shipment.status != Shipment.Status.PENDING:
+            stale = True
+        else:
+            stale = False
+            shipment_transition(
+                shipment,
+                "create_label",
+                actor="carrier",
+                reason=f"Label {label.tracking_number}",
+                carrier=label.carrier,
+                tracking_number=label.tracking_number,
+                label_id=label.label_id,
+            )
+            publish(
+                ShipmentCreated(
+                    correlation_id=shipment.order_number,
+                    **shipment_payload(shipment),
+                    kind=shipment.kind,
+                    rma_number=shipment.rma_number or None,
+                    warehouse_code=shipment.warehouse_code,
+                    method_code=shipment.method_code,
+                    carrier=shipment.carrier,
+                    lines=_lines_payload(shipment),
+                )
+            )
+    if stale:  # cancelled (or labelled by someone else) while we talked to the carrier
+        try:
+            carrier.cancel(tracking_number=label.tracking_number, label_id=label.label_id)
+        except (CarrierUnavailable, LabelRefused):
+            log.warning("could not void a stale label", tracking_number=label.tracking_number)
+    return shipment
+
+
+def shipment_void_label(*, shipment_number: str) -> bool:
+    """Cancel a cancelled shipment's label with the carrier (retried by the poll until done)."""
+    shipment = Shipment.objects.filter(number=shipment_number).first()
+    if shipment is None or shipment.status != Shipment.Status.CANCELLED or not shipment.tracking_number:
+        return False
+    if shipment.label_cancelled_at is not None:
+        return True
+    try:
+        get_carrier(shipment.carrier or None).cancel(
+            tracking_number=shipment.tracking_number, label_id=shipment.label_id
+        )
+    except CarrierUnavailable:
+        return False
+    except LabelRefused:
+        log.warning("carrier does not know the label; treating it as void", shipment=shipment_number)
+    Shipment.objects.filter(pk=shipment.pk, label_cancelled_at__isnull=True).update(label_cancelled_at=timezone.now())
+    return True
+
+
+# --- Cancelling and amending ------------------------------------------------------------------
+
+
+def _who(shipment: Shipment) -> dict:
+    return {
+        "order_number": shipment.order_number,
+        "user_id": shipment.user_id,
+        "customer_email": shipment.customer_email,
+    }
+
+
+def _lines_payload(shipment: Shipment) -> list[dict]:
+    return [{"sku": line.sku, "name": line.name, "quantity": line.quantity} for line in shipment.lines.all()]
+
+
+def shipment_transition_cancel(
+    shipment: Shipment, *, by=None, actor: str | None = None, reason: str, causation_id=None
+) -> None:
+    """Cancel a locked, not-yet-dispatched shipment; its label (if any) is voided after commit."""
+    shipment_transition(shipment, "cancel", by=by, actor=actor, reason=reason)
+    publish(
+        ShipmentCancelled(
+            correlation_id=shipment.order_number,
+            causation_id=causation_id,
+            **_who(shipment),
+            shipment_number=shipment.number,
+            reason=reason,
+        )
+    )
+    if shipment.tracking_number:
+        _queue_void(shipment)
+
+
+def shipment_cancel(*, shipment_number: str, by=None, reason: str) -> Shipment:
+    """Staff cancel one shipment before dispatch."""
+    with transaction.atomic():
+        shipment = Shipment.objects.select_for_update().filter(number=shipment_number).first()
+        if shipment is None:
+            raise ShipmentNotFound(f"No shipment {shipment_number}.")
+        shipment_transition_cancel(shipment, by=by, reason=reason)
+    return shipment
+
+
+def shipments_cancel_for_order(*, order_number: str, reason: str, causation_id: uuid.UUID | None = None) -> int:
+    """Cancel every not-yet-dispatched shipment of the order; returns how many were cancelled."""
+    cancelled = 0
+    with transaction.atomic():
+        shipments = Shipment.objects.select_for_update().filter(
+            order_number=order_number, status__in=Shipment.NOT_DISPATCHED
+        )
+        for shipment in shipments:
+            shipment_transition_cancel(
+                shipment, actor="system", reason=f"Order cancelled: {reason}", causation_id=causation_id
+            )
+            cancelled += 1
+    return cancelled
+
+
+def shipments_amend_for_order(
+    *, order_number: str, address: dict, lines: list[dict], causation_id: uuid.UUID | None = None
+) -> list[Shipment]:
+    """Apply an amended order (new full set of lines, maybe a new address) to its undispatched shipments.
+
+    Dispatched shipments are left alone. A labelled shipment whose address changed is relabelled.
+    """
+    with transaction.atomic():
+        shipments = list(
+            Shipment.objects.select_for_update()
+            .filter(order_number=order_number, kind=Shipment.Kind.ORDER)
+            .order_by("created_at", "id")
+        )
+        if not shipments:
+            return []
+        template = shipments[0]
+        open_by_warehouse = {s.warehouse_code: s for s in shipments if s.status in Shipment.NOT_DISPATCHED}
+        touched = []
+        groups = _lines_by_warehouse(lines)
+        # Lines already on their way stay with their shipment; amend what has not left.
+        shipped = {s.warehouse_code for s in shipments if s.status not in Shipment.NOT_DISPATCHED}
+        for warehouse_code, group in groups.items():
+            if warehouse_code in shipped and warehouse_code not in open_by_warehouse:
+                continue
+            shipment = open_by_warehouse.get(warehouse_code)
+            if shipment is None:
+                shipment = Shipment.objects.create(
+                    order_number=order_number,
+                    user_id=template.user_id,
+                    customer_email=template.customer_email,
+                    customer_name=template.customer_name,
+                    currency=template.currency,
+                    warehouse_code=warehouse_code,
+                    method_code=template.method_code,
+                    address=address or template.address,
+                )
+                _queue_label(shipment)
+            else:
+                if address and address != shipment.address:
+                    if shipment.status == Shipment.Status.LABEL_CREATED:
+                        Shipment.objects.filter(pk=shipment.pk).update(label_cancelled_at=None)
+                        _void_now = (shipment.carrier, shipment.tracking_number, shipment.label_id)
+                        shipment_transition(shipment, "relabel", actor="system", reason="Address amended")
+                        transaction.on_commit(lambda v=_void_now: _void_label_quietly(*v), robust=True)
+                        _queue_label(shipment)
+                    shipment.address = address
+                    shipment.save(update_fields=["address", "updated_at"])
+            _set_lines(shipment, group)
+            touched.append(shipment)
+        for warehouse_code, shipment in open_by_warehouse.items():
+            if warehouse_code not in groups:
+                shipment_transition_cancel(
+                    shipment, actor="system", reason="Order amended: no lines left", causation_id=causation_id
+                )
+    return touched
+
+
+def _void_label_quietly(carrier_code: str, tracking_number: str, label_id: str) -> None:
+    try:
+        get_carrier(carrier_code or None).cancel(tracking_number=tracking_number, label_id=label_id)
+    except (CarrierUnavailable, LabelRefused):
+        log.warning("could not void a replaced label", tracking_number=tracking_number)
+
+
+# --- Polling the carrier ---------------------------------------------------------------------
+
+
+def shipments_poll(*, batch_size: int | None = None) -> dict:
+    """One round of the beat task: create missing labels, void cancelled labels, track active parcels.
+
+    Each group is worked in batches of ``batch_size`` (``SHIPPING_POLL_BATCH_SIZE``); active
+    shipments are polled least recently polled first, so every parcel gets its turn.
+    """
+    batch_size = batch_size or settings.SHIPPING_POLL_BATCH_SIZE
+    counts = {"labels": 0, "voided": 0, "polled": 0, "applied": 0}
+    pending = Shipment.objects.filter(status=Shipment.Status.PENDING).order_by("created_at", "id")
+    for number in pending.values_list("number", flat=True)[:batch_size]:
+        if shipment_create_label(shipment_number=number).status != Shipment.Status.PENDING:
+            counts["labels"] += 1
+    to_void = Shipment.objects.filter(
+        status=Shipment.Status.CANCELLED, tracking_number__isnull=False, label_cancelled_at__isnull=True
+    )
+    for number in to_void.values_list("number", flat=True)[:batch_size]:
+        counts["voided"] += int(shipment_void_label(shipment_number=number))
+
+    active = Shipment.objects.filter(status__in=Shipment.ACTIVE, tracking_number__isnull=False).order_by(
+        F("last_polled_at").asc(nulls_first=True), "id"
+    )
+    for shipment in list(active[:batch_size]):
+        carrier = get_carrier(shipment.carrier or None)
+        try:
+            updates = carrier.track(tracking_number=shipment.tracking_number)
+        except CarrierUnavailable:
+            log.warning("carrier unavailable for tracking", shipment=shipment.number)
+            continue
+        counts["polled"] += 1
+        counts["applied"] += tracking_updates_record(
+            tracking_number=shipment.tracking_number, updates=updates, source=TrackingEvent.Source.POLL
+        )
+    return counts

@@ -1,0 +1,201 @@
+"""Carrier tracking updates: stored once, applied in sequence order, turned into shipment transitions.
+
+Both the beat poll and the signed webhook end in ``tracking_updates_record``.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from flowmart.errors import NotFound
+from flowmart.events.publisher import publish
+from shipping.carriers import TrackingUpdate
+from shipping.events import DeliveryFailed, ShipmentDelivered, ShipmentDispatched, ShipmentInTransit
+from shipping.models import Shipment, TrackingEvent
+from shipping.transitions import shipment_transition
+
+S = Shipment.Status
+
+
+def tracking_url(tracking_number: str | None) -> str:
+    return settings.SHIPPING_TRACKING_URL.format(number=tracking_number) if tracking_number else ""
+
+
+def shipment_payload(shipment: Shipment) -> dict:
+    """The fields every shipment event shares."""
+    return {
+        "order_number": shipment.order_number,
+        "user_id": shipment.user_id,
+        "customer_email": shipment.customer_email,
+        "shipment_number": shipment.number,
+        "tracking_number": shipment.tracking_number or "",
+        "tracking_url": tracking_url(shipment.tracking_number),
+    }
+
+
+def _lines(shipment: Shipment) -> list[dict]:
+    return [{"sku": line.sku, "name": line.name, "quantity": line.quantity} for line in shipment.lines.all()]
+
+
+# --- transitions with their events (caller holds the lock and the transaction) ----------
+
+
+def _dispatch(shipment: Shipment, *, by=None, actor: str | None = None, reason: str) -> None:
+    shipment_transition(shipment, "dispatch", by=by, actor=actor, reason=reason)
+    publish(
+        ShipmentDispatched(
+            correlation_id=shipment.order_number,
+            **shipment_payload(shipment),
+            kind=shipment.kind,
+            warehouse_code=shipment.warehouse_code,
+            carrier=shipment.carrier,
+            lines=_lines(shipment),
+            dispatched_at=shipment.dispatched_at.isoformat(),
+        )
+    )
+
+
+def _move(shipment: Shipment, *, location: str, reason: str) -> None:
+    reattempt = shipment.status == S.DELIVERY_FAILED
+    shipment_transition(shipment, "move", actor="carrier", reason=reason)
+    payload = shipment_payload(shipment)
+    payload.pop("customer_email")
+    publish(
+        ShipmentInTransit(
+            correlation_id=shipment.order_number,
+            customer_email=shipment.customer_email,
+            **payload,
+            location=location,
+            reattempt=reattempt,
+        )
+    )
+
+
+def _deliver(shipment: Shipment, *, reason: str) -> None:
+    shipment_transition(shipment, "deliver", actor="carrier", reason=reason)
+    live = Shipment.objects.filter(order_number=shipment.order_number).exclude(
+        status__in=[S.CANCELLED, S.RETURNED_TO_SENDER]
+    )
+    all_delivered = not live.exclude(status=S.DELIVERED).exclude(pk=shipment.pk).exists()
+    payload = shipment_payload(shipment)
+    payload.pop("tracking_url")
+    publish(
+        ShipmentDelivered(
+            correlation_id=shipment.order_number,
+            **payload,
+            kind=shipment.kind,
+            delivered_at=shipment.delivered_at.isoformat(),
+            all_delivered=all_delivered,
+        )
+    )
+
+
+def _fail(shipment: Shipment, *, reason: str, returned_to_sender: bool) -> None:
+    if returned_to_sender:
+        shipment_transition(shipment, "return_to_sender", actor="carrier", reason=reason)
+    else:
+        shipment_transition(shipment, "fail_delivery", actor="carrier", reason=reason)
+    payload = shipment_payload(shipment)
+    payload.pop("tracking_url")
+    publish(
+        DeliveryFailed(
+            correlation_id=shipment.order_number,
+            **payload,
+            attempt=shipment.failed_attempts,
+            reason=reason,
+            returned_to_sender=returned_to_sender,
+        )
+    )
+
+
+def _ensure_dispatched(shipment: Shipment, reason: str) -> None:
+    if shipment.status == S.LABEL_CREATED:
+        _dispatch(shipment, actor="carrier", reason=reason)
+
+
+def _ensure_in_transit(shipment: Shipment, *, location: str, reason: str) -> None:
+    _ensure_dispatched(shipment, reason)
+    if shipment.status in (S.DISPATCHED, S.DELIVERY_FAILED):
+        _move(shipment, location=location, reason=reason)
+
+
+def _apply(shipment: Shipment, event: TrackingEvent) -> None:
+    """Turn one carrier update into the transitions it implies (idempotent for states already reached)."""
+    if shipment.status in (S.CANCELLED, S.PENDING, S.DELIVERED, S.RETURNED_TO_SENDER):
+        return  # nothing to move: recorded for the history only
+    reason = f"{event.description} ({event.location})" if event.location else event.description
+    code = event.code
+    if code == "picked_up":
+        _ensure_dispatched(shipment, reason)
+    elif code in ("in_transit", "out_for_delivery"):
+        _ensure_in_transit(shipment, location=event.location, reason=reason)
+    elif code == "delivery_failed":
+        _ensure_in_transit(shipment, location=event.location, reason=reason)
+        if shipment.status == S.IN_TRANSIT:
+            _fail(shipment, reason=event.description, returned_to_sender=False)
+    elif code == "delivered":
+        _ensure_in_transit(shipment, location=event.location, reason=reason)
+        _deliver(shipment, reason=reason)
+    elif code == "returned_to_sender":
+        if shipment.status in (S.LABEL_CREATED, S.DISPATCHED):
+            _ensure_in_transit(shipment, location=event.location, reason=reason)
+        if shipment.status == S.IN_TRANSIT:
+            shipment_transition(shipment, "fail_delivery", actor="carrier", reason=reason)
+        _fail(shipment, reason=event.description, returned_to_sender=True)
+
+
+def tracking_updates_record(*, tracking_number: str, updates: list[TrackingUpdate], source: str) -> int:
+    """Store new carrier updates of one parcel and apply, in order, every one that follows the last applied.
+
+    An update already stored (same carrier event id) is ignored; one that arrives ahead of a
+    missing predecessor waits until the gap is filled (the next poll fetches the full history).
+    Returns how many updates were applied now.
+    """
+    with transaction.atomic():
+        shipment = Shipment.objects.select_for_update().filter(tracking_number=tracking_number).first()
+        if shipment is None:
+            raise NotFound(f"No shipment with tracking number {tracking_number}.", code="unknown_tracking_number")
+        for update in sorted(updates, key=lambda u: u.sequence):
+            if update.sequence <= shipment.last_sequence:
+                continue
+            try:
+                with transaction.atomic():
+                    TrackingEvent.objects.create(
+                        shipment=shipment,
+                        carrier_event_id=update.event_id,
+                        sequence=update.sequence,
+                        code=update.code,
+                        description=update.description[:255],
+                        location=update.location[:100],
+                        occurred_at=update.occurred_at,
+                        source=source,
+                    )
+            except IntegrityError:
+                continue  # already stored: by event id or by sequence
+        applied = 0
+        pending = TrackingEvent.objects.filter(
+            shipment=shipment, sequence__gt=shipment.last_sequence, applied_at__isnull=True
+        ).order_by("sequence")
+        for event in pending:
+            if event.sequence != shipment.last_sequence + 1:
+                break
+            _apply(shipment, event)
+            shipment.last_sequence = event.sequence
+            event.applied_at = timezone.now()
+            event.save(update_fields=["applied_at"])
+            applied += 1
+        shipment.last_polled_at = timezone.now() if source == TrackingEvent.Source.POLL else shipment.last_polled_at
+        shipment.save(update_fields=["last_sequence", "last_polled_at", "updated_at"])
+    return applied
+
+
+def shipment_dispatch(*, shipment_number: str, by=None, reason: str = "Handed to the carrier") -> Shipment:
+    """Staff hand a labelled parcel to the carrier."""
+    with transaction.atomic():
+        shipment = Shipment.objects.select_for_update().filter(number=shipment_number).first()
+        if shipment is None:
+            raise NotFound(f"No shipment {shipment_number}.", code="shipment_not_found")
+        _dispatch(shipment, by=by, reason=reason)
+    return shipment

@@ -1,0 +1,108 @@
+"""The signed carrier webhook: verify, de-duplicate and apply pushed tracking updates.
+
+Signature: ``X-Carrier-Timestamp: <unix seconds>`` and
+``X-Carrier-Signature: v1=<hex HMAC-SHA256(CARRIER_WEBHOOK_SECRET, "<timestamp>.<raw body>")>``.
+A timestamp further than ``CARRIER_WEBHOOK_TOLERANCE_SECONDS`` from now is refused, so a
+captured request cannot be replayed later; within the window a replay changes nothing
+because every update is stored once by its carrier event id.
+
+Body::
+
+    {"events": [{"event_id": "...", "tracking_number": "...", "sequence": 3, "code": "delivered",
+                 "description": "Delivered", "location": "Springfield", "occurred_at": "2026-…Z"}]}
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from collections import defaultdict
+from datetime import datetime
+
+from django.conf import settings
+
+from flowmart.errors import FlowMartError, NotFound
+from shipping.carriers import TrackingUpdate
+from shipping.tracking import tracking_updates_record
+
+KNOWN_CODES = {"picked_up", "in_transit", "out_for_delivery", "delivery_failed", "delivered", "returned_to_sender"}
+
+
+class WebhookSignatureInvalid(FlowMartError):
+    code = "webhook_signature_invalid"
+    status = 401
+    title = "The webhook signature is missing, invalid or stale"
+
+
+class WebhookPayloadInvalid(FlowMartError):
+    code = "webhook_payload_invalid"
+    status = 400
+    title = "The webhook body is not a valid list of tracking events"
+
+
+def webhook_sign(*, body: bytes, timestamp: int, secret: str | None = None) -> str:
+    secret = secret if secret is not None else settings.CARRIER_WEBHOOK_SECRET
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"v1={mac}"
+
+
+def webhook_verify(*, body: bytes, timestamp: str | None, signature: str | None) -> None:
+    if not timestamp or not signature:
+        raise WebhookSignatureInvalid("X-Carrier-Timestamp and X-Carrier-Signature headers are required.")
+    try:
+        ts = int(timestamp)
+    except ValueError as exc:
+        raise WebhookSignatureInvalid("X-Carrier-Timestamp must be Unix seconds.") from exc
+    if abs(time.time() - ts) > settings.CARRIER_WEBHOOK_TOLERANCE_SECONDS:
+        raise WebhookSignatureInvalid("The webhook timestamp is outside the accepted window.")
+    expected = webhook_sign(body=body, timestamp=ts)
+    if not hmac.compare_digest(expected, signature.strip()):
+        raise WebhookSignatureInvalid("The webhook signature does not match.")
+
+
+def _parse(body: bytes) -> list[TrackingUpdate]:
+    try:
+        data = json.loads(body)
+        items = data["events"]
+        if not isinstance(items, list):
+            raise TypeError
+        updates = []
+        for item in items:
+            code = str(item["code"])
+            if code not in KNOWN_CODES:
+                raise ValueError(f"unknown code {code!r}")
+            sequence = int(item["sequence"])
+            if sequence < 1:
+                raise ValueError("sequence starts at 1")
+            updates.append(
+                TrackingUpdate(
+                    event_id=str(item["event_id"]),
+                    tracking_number=str(item["tracking_number"]),
+                    sequence=sequence,
+                    code=code,
+                    description=str(item.get("description") or code.replace("_", " ").capitalize()),
+                    location=str(item.get("location") or ""),
+                    occurred_at=datetime.fromisoformat(str(item["occurred_at"])),
+                )
+            )
+    except (ValueError, KeyError, TypeError) as exc:
+        raise WebhookPayloadInvalid(f"Invalid webhook body: {exc}") from exc
+    return updates
+
+
+def carrier_webhook_receive(*, carrier: str, body: bytes, timestamp: str | None, signature: str | None) -> dict:
+    """Verify and apply one webhook delivery; returns counts for the response."""
+    webhook_verify(body=body, timestamp=timestamp, signature=signature)
+    by_parcel: dict[str, list[TrackingUpdate]] = defaultdict(list)
+    for update in _parse(body):
+        by_parcel[update.tracking_number].append(update)
+    applied = 0
+    unknown = []
+    for tracking_number, updates in by_parcel.items():
+        try:
+            applied += tracking_updates_record(tracking_number=tracking_number, updates=updates, source="webhook")
+        except NotFound:
+            unknown.append(tracking_number)
+    return {"carrier": carrier, "applied": applied, "unknown_tracking_numbers": unknown}
