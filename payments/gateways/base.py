@@ -1,0 +1,123 @@
+"""The gateway interface: what FlowMart asks of a card processor, and what it answers.
+
+Every call that can move money takes an ``idempotency_key``: the processor
+answers a repeated key with the first answer and moves money only once, so a
+caller may retry a timed-out call safely.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+
+class GatewayError(Exception):
+    """Anything the gateway refused or could not do."""
+
+    code = "gateway_error"
+
+    def __init__(self, message: str = "", *, code: str | None = None) -> None:
+        super().__init__(message or self.__class__.__name__)
+        self.message = message
+        if code:
+            self.code = code
+
+
+class GatewayTransientError(GatewayError):
+    """Worth retrying with the same idempotency key (timeouts, 5xx, rate limits)."""
+
+
+class GatewayTimeout(GatewayTransientError):
+    code = "timeout"
+
+
+class GatewayServerError(GatewayTransientError):
+    code = "server_error"
+
+
+class CardDeclined(GatewayError):
+    code = "card_declined"
+
+    def __init__(self, message: str = "", *, decline_code: str = "generic_decline", charge_id: str = "") -> None:
+        super().__init__(message or "The card was declined.")
+        self.decline_code = decline_code
+        self.charge_id = charge_id
+
+
+class UnknownPaymentMethod(GatewayError):
+    code = "invalid_payment_method"
+
+
+class GatewayRequestRefused(GatewayError):
+    """The request itself was wrong (e.g. refund more than captured, idempotency key reused)."""
+
+    code = "request_refused"
+
+
+class WebhookSignatureError(GatewayError):
+    code = "invalid_signature"
+
+
+@dataclass(frozen=True)
+class GatewayCharge:
+    """The gateway's view of one charge (Stripe: a PaymentIntent)."""
+
+    id: str
+    status: str  # authorized | captured | voided | failed
+    amount_minor: int
+    captured_minor: int
+    refunded_minor: int
+    currency: str
+    brand: str = ""
+    last4: str = ""
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class GatewayRefund:
+    id: str
+    charge_id: str
+    amount_minor: int
+    status: str  # succeeded | pending | failed
+
+
+@dataclass(frozen=True)
+class CardDetails:
+    token: str
+    brand: str
+    last4: str
+    exp_month: int
+    exp_year: int
+
+
+@dataclass(frozen=True)
+class WebhookMessage:
+    """A verified webhook: the gateway's event id and type, and the object it is about."""
+
+    event_id: str
+    type: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+class Gateway(Protocol):
+    name: str
+    signature_header: str
+
+    def authorize(
+        self, *, amount_minor: int, currency: str, payment_method: str, idempotency_key: str, description: str
+    ) -> GatewayCharge: ...
+
+    def capture(self, *, charge_id: str, amount_minor: int, idempotency_key: str) -> GatewayCharge: ...
+
+    def void(self, *, charge_id: str, idempotency_key: str) -> GatewayCharge: ...
+
+    def refund(self, *, charge_id: str, amount_minor: int, idempotency_key: str) -> GatewayRefund: ...
+
+    def retrieve(self, *, charge_id: str) -> GatewayCharge: ...
+
+    def list_charges(self, *, created_from: datetime, created_to: datetime) -> list[GatewayCharge]: ...
+
+    def card_details(self, *, token: str) -> CardDetails: ...
+
+    def parse_webhook(self, *, payload: bytes, signature: str) -> WebhookMessage: ...

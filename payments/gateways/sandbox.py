@@ -1,0 +1,357 @@
+"""The sandbox gateway: a card processor that lives in FlowMart's database.
+
+It understands the test payment-method names developers know from Stripe
+(``pm_card_visa``, ``pm_card_chargeDeclined``, …; the full table is in
+``docs/payments.md``) and keeps its own books (``SandboxCharge``,
+``SandboxRequest``) separate from FlowMart's ``Payment`` rows, so the two can
+disagree and reconciliation can tell. It honours idempotency keys like a real
+processor: the same key gets the same answer and money moves once.
+
+Its webhooks are shaped and signed like Stripe's (``t=…,v1=…`` HMAC-SHA256)
+and arrive through the same verification path as real ones.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import stripe
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from payments.gateways.base import (
+    CardDeclined,
+    CardDetails,
+    GatewayCharge,
+    GatewayRefund,
+    GatewayRequestRefused,
+    GatewayServerError,
+    GatewayTimeout,
+    UnknownPaymentMethod,
+    WebhookMessage,
+    WebhookSignatureError,
+)
+from payments.models import SandboxCharge, SandboxRequest
+
+TIMEOUT_TOKEN = "pm_card_sandboxTimeout"  # noqa: S105
+UNAVAILABLE_TOKEN = "pm_card_sandboxUnavailable"  # noqa: S105
+DISPUTE_TOKEN = "pm_card_createDispute"  # noqa: S105
+
+
+@dataclass(frozen=True)
+class TestCard:
+    brand: str
+    last4: str
+    decline_code: str = ""
+    exp_month: int = 12
+    exp_year: int = 2034
+
+
+# Stripe's test payment methods (https://docs.stripe.com/testing) plus two sandbox-only ones.
+TEST_CARDS: dict[str, TestCard] = {
+    "pm_card_visa": TestCard("visa", "4242"),
+    "pm_card_visa_debit": TestCard("visa", "5556"),
+    "pm_card_mastercard": TestCard("mastercard", "4444"),
+    "pm_card_mastercard_debit": TestCard("mastercard", "8210"),
+    "pm_card_mastercard_prepaid": TestCard("mastercard", "5100"),
+    "pm_card_amex": TestCard("amex", "8431"),
+    "pm_card_discover": TestCard("discover", "1117"),
+    "pm_card_diners": TestCard("diners", "0004"),
+    "pm_card_jcb": TestCard("jcb", "0505"),
+    "pm_card_unionpay": TestCard("unionpay", "0005"),
+    "pm_card_chargeDeclined": TestCard("visa", "0002", decline_code="generic_decline"),
+    "pm_card_chargeDeclinedInsufficientFunds": TestCard("visa", "9995", decline_code="insufficient_funds"),
+    "pm_card_chargeDeclinedExpiredCard": TestCard("visa", "0069", decline_code="expired_card"),
+    DISPUTE_TOKEN: TestCard("visa", "0259"),
+    TIMEOUT_TOKEN: TestCard("visa", "3155"),
+    UNAVAILABLE_TOKEN: TestCard("visa", "0341"),
+}
+
+DECLINE_MESSAGES = {
+    "generic_decline": "Your card was declined.",
+    "insufficient_funds": "Your card has insufficient funds.",
+    "expired_card": "Your card has expired.",
+}
+
+
+def _new_id(prefix: str) -> str:
+    return f"{prefix}_sbx_{uuid.uuid4().hex[:24]}"
+
+
+def _charge_dict(charge: SandboxCharge) -> dict[str, Any]:
+    card = TEST_CARDS.get(charge.payment_method)
+    return {
+        "id": charge.id,
+        "status": charge.status,
+        "amount_minor": charge.amount_minor,
+        "captured_minor": charge.captured_minor,
+        "refunded_minor": charge.refunded_minor,
+        "currency": charge.currency,
+        "brand": card.brand if card else "",
+        "last4": card.last4 if card else "",
+        "created_at": charge.created_at.isoformat(),
+    }
+
+
+def _to_charge(data: dict[str, Any]) -> GatewayCharge:
+    return GatewayCharge(
+        id=data["id"],
+        status=data["status"],
+        amount_minor=data["amount_minor"],
+        captured_minor=data["captured_minor"],
+        refunded_minor=data["refunded_minor"],
+        currency=data["currency"],
+        brand=data["brand"],
+        last4=data["last4"],
+        created_at=datetime.fromisoformat(data["created_at"]),
+    )
+
+
+def _raise_for_error(response: dict[str, Any]) -> None:
+    error = response.get("error")
+    if not error:
+        return
+    if error["type"] == "card_error":
+        raise CardDeclined(error["message"], decline_code=error["decline_code"], charge_id=error.get("charge_id", ""))
+    if error["code"] == "invalid_payment_method":
+        raise UnknownPaymentMethod(error["message"])
+    raise GatewayRequestRefused(error["message"], code=error["code"])
+
+
+def _refused(code: str, message: str) -> dict[str, Any]:
+    return {"error": {"type": "invalid_request_error", "code": code, "message": message}}
+
+
+def sign_payload(payload: bytes, *, secret: str, timestamp: int | None = None) -> str:
+    """A Stripe-style signature header (``t=<unix>,v1=<hex hmac-sha256 of "t.payload">``)."""
+    timestamp = int(time.time()) if timestamp is None else timestamp
+    signed = f"{timestamp}.".encode() + payload
+    digest = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={digest}"
+
+
+class SandboxGateway:
+    name = "sandbox"
+    signature_header = "Sandbox-Signature"
+
+    # -- idempotency: the processor's side ------------------------------------
+    def _call(self, *, operation: str, key: str, params: dict[str, Any], payment_method: str, perform) -> dict:
+        if payment_method == UNAVAILABLE_TOKEN:
+            raise GatewayServerError("sandbox: 503 Service Unavailable (pm_card_sandboxUnavailable)")
+        fingerprint = hashlib.sha256(json.dumps([operation, params], sort_keys=True).encode()).hexdigest()
+        timed_out = False
+        try:
+            with transaction.atomic():
+                # The unique key is claimed first, so a concurrent request with the same key waits, then replays.
+                request = SandboxRequest.objects.create(
+                    idempotency_key=key, operation=operation, fingerprint=fingerprint, response={}
+                )
+                request.response = perform()
+                if payment_method == TIMEOUT_TOKEN:
+                    request.timeouts_served = 1
+                    timed_out = True
+                request.save(update_fields=["response", "timeouts_served"])
+        except IntegrityError:
+            request = SandboxRequest.objects.get(idempotency_key=key)
+            if request.fingerprint != fingerprint:
+                return _refused(
+                    "idempotency_key_reused", "Keys for idempotent requests can only be used with the same parameters."
+                )
+        if timed_out:
+            # The work is done and recorded, but the answer is "lost": the caller must retry with the same key.
+            raise GatewayTimeout(f"sandbox: {operation} timed out (pm_card_sandboxTimeout)")
+        return request.response
+
+    def _charge_method(self, charge_id: str) -> str:
+        charge = SandboxCharge.objects.filter(pk=charge_id).only("payment_method").first()
+        return charge.payment_method if charge else ""
+
+    # -- the gateway interface ------------------------------------------------
+    def authorize(
+        self, *, amount_minor: int, currency: str, payment_method: str, idempotency_key: str, description: str = ""
+    ) -> GatewayCharge:
+        def perform() -> dict:
+            card = TEST_CARDS.get(payment_method)
+            if card is None:
+                return {
+                    "error": {
+                        "type": "invalid_request_error",
+                        "code": "invalid_payment_method",
+                        "message": "No such payment method. Use a token such as pm_card_visa.",
+                    }
+                }
+            charge = SandboxCharge.objects.create(
+                id=_new_id("ch"),
+                payment_method=payment_method,
+                amount_minor=amount_minor,
+                currency=currency,
+                status="failed" if card.decline_code else "authorized",
+                description=description[:200],
+                created_at=timezone.now(),
+            )
+            if card.decline_code:
+                return {
+                    "error": {
+                        "type": "card_error",
+                        "code": "card_declined",
+                        "decline_code": card.decline_code,
+                        "message": DECLINE_MESSAGES[card.decline_code],
+                        "charge_id": charge.id,
+                    }
+                }
+            return _charge_dict(charge)
+
+        params = {"amount": amount_minor, "currency": currency, "payment_method": payment_method}
+        response = self._call(
+            operation="authorize", key=idempotency_key, params=params, payment_method=payment_method, perform=perform
+        )
+        _raise_for_error(response)
+        return _to_charge(response)
+
+    def capture(self, *, charge_id: str, amount_minor: int, idempotency_key: str) -> GatewayCharge:
+        def perform() -> dict:
+            charge = SandboxCharge.objects.select_for_update().filter(pk=charge_id).first()
+            if charge is None:
+                return _refused("resource_missing", f"No such charge: {charge_id}")
+            if charge.status != "authorized":
+                return _refused("charge_not_capturable", f"This charge is {charge.status} and cannot be captured.")
+            if amount_minor > charge.amount_minor:
+                return _refused("amount_too_large", "Cannot capture more than was authorized.")
+            charge.status = "captured"
+            charge.captured_minor = amount_minor
+            charge.save(update_fields=["status", "captured_minor"])
+            if charge.payment_method == DISPUTE_TOKEN:
+                transaction.on_commit(lambda: _schedule_dispute(charge.id))
+            return _charge_dict(charge)
+
+        response = self._call(
+            operation="capture",
+            key=idempotency_key,
+            params={"charge": charge_id, "amount": amount_minor},
+            payment_method=self._charge_method(charge_id),
+            perform=perform,
+        )
+        _raise_for_error(response)
+        return _to_charge(response)
+
+    def void(self, *, charge_id: str, idempotency_key: str) -> GatewayCharge:
+        def perform() -> dict:
+            charge = SandboxCharge.objects.select_for_update().filter(pk=charge_id).first()
+            if charge is None:
+                return _refused("resource_missing", f"No such charge: {charge_id}")
+            if charge.status != "authorized":
+                return _refused("charge_not_voidable", f"This charge is {charge.status} and cannot be voided.")
+            charge.status = "voided"
+            charge.save(update_fields=["status"])
+            return _charge_dict(charge)
+
+        response = self._call(
+            operation="void",
+            key=idempotency_key,
+            params={"charge": charge_id},
+            payment_method=self._charge_method(charge_id),
+            perform=perform,
+        )
+        _raise_for_error(response)
+        return _to_charge(response)
+
+    def refund(self, *, charge_id: str, amount_minor: int, idempotency_key: str) -> GatewayRefund:
+        def perform() -> dict:
+            charge = SandboxCharge.objects.select_for_update().filter(pk=charge_id).first()
+            if charge is None:
+                return _refused("resource_missing", f"No such charge: {charge_id}")
+            if charge.status != "captured":
+                return _refused("charge_not_refundable", f"This charge is {charge.status} and cannot be refunded.")
+            if amount_minor > charge.captured_minor - charge.refunded_minor:
+                return _refused("amount_too_large", "Refund amount exceeds what is left on the charge.")
+            charge.refunded_minor += amount_minor
+            charge.save(update_fields=["refunded_minor"])
+            return {"id": _new_id("re"), "charge_id": charge.id, "amount_minor": amount_minor, "status": "succeeded"}
+
+        response = self._call(
+            operation="refund",
+            key=idempotency_key,
+            params={"charge": charge_id, "amount": amount_minor},
+            payment_method=self._charge_method(charge_id),
+            perform=perform,
+        )
+        _raise_for_error(response)
+        return GatewayRefund(**response)
+
+    def retrieve(self, *, charge_id: str) -> GatewayCharge:
+        charge = SandboxCharge.objects.filter(pk=charge_id).first()
+        if charge is None:
+            raise GatewayRequestRefused(f"No such charge: {charge_id}", code="resource_missing")
+        return _to_charge(_charge_dict(charge))
+
+    def list_charges(self, *, created_from: datetime, created_to: datetime) -> list[GatewayCharge]:
+        charges = SandboxCharge.objects.filter(created_at__gte=created_from, created_at__lt=created_to)
+        return [_to_charge(_charge_dict(c)) for c in charges]
+
+    def card_details(self, *, token: str) -> CardDetails:
+        card = TEST_CARDS.get(token)
+        if card is None:
+            raise UnknownPaymentMethod("No such payment method. Use a token such as pm_card_visa.")
+        return CardDetails(
+            token=token, brand=card.brand, last4=card.last4, exp_month=card.exp_month, exp_year=card.exp_year
+        )
+
+    # -- webhooks ---------------------------------------------------------------
+    def parse_webhook(self, *, payload: bytes, signature: str) -> WebhookMessage:
+        try:
+            stripe.WebhookSignature.verify_header(
+                payload.decode("utf-8"),
+                signature,
+                settings.SANDBOX_WEBHOOK_SECRET,
+                settings.PAYMENTS_WEBHOOK_TOLERANCE_SECONDS,
+            )
+            event = json.loads(payload)
+            return WebhookMessage(
+                event_id=str(event["id"]), type=str(event["type"]), data=dict(event["data"]["object"])
+            )
+        except stripe.SignatureVerificationError as exc:
+            raise WebhookSignatureError(str(exc)) from exc
+        except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
+            raise WebhookSignatureError(f"malformed webhook: {exc.__class__.__name__}") from exc
+
+    def dispute_webhook(
+        self, *, charge_id: str, event_type: str, status: str, dispute_id: str = ""
+    ) -> tuple[bytes, str]:
+        """A signed ``charge.dispute.*`` webhook for one of the sandbox's charges: (body, signature header)."""
+        charge = SandboxCharge.objects.get(pk=charge_id)
+        event = {
+            "id": _new_id("evt"),
+            "object": "event",
+            "type": event_type,
+            "created": int(time.time()),
+            "data": {
+                "object": {
+                    "id": dispute_id or f"dp_sbx_{charge.id.removeprefix('ch_sbx_')}",
+                    "object": "dispute",
+                    "charge": charge.id,
+                    "payment_intent": charge.id,
+                    "amount": charge.captured_minor,
+                    "currency": charge.currency.lower(),
+                    "reason": "fraudulent",
+                    "status": status,
+                }
+            },
+        }
+        body = json.dumps(event).encode()
+        return body, sign_payload(body, secret=settings.SANDBOX_WEBHOOK_SECRET)
+
+
+def _schedule_dispute(charge_id: str) -> None:
+    from payments.tasks import sandbox_dispute_webhook_task
+
+    sandbox_dispute_webhook_task.apply_async(
+        args=[charge_id], countdown=settings.PAYMENTS_SANDBOX_DISPUTE_DELAY_SECONDS, retry=False
+    )

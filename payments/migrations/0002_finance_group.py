@@ -1,0 +1,44 @@
+"""The "Finance" group: its members approve or reject refunds above the approval threshold."""
+
+from django.db import migrations
+
+PERMISSIONS = [
+    ("payments", "view_payment"),
+    ("payments", "view_refund"),
+    ("payments", "change_refund"),
+    ("payments", "view_pendingrefund"),
+    ("payments", "change_pendingrefund"),
+    ("payments", "view_dispute"),
+    ("payments", "view_reconciliationreport"),
+]
+
+
+def create_group(apps, schema_editor):
+    from django.contrib.auth.management import create_permissions
+
+    for app_config in apps.get_app_configs():
+        app_config.models_module = True
+        create_permissions(app_config, apps=apps, verbosity=0)
+        app_config.models_module = None
+
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    group, _ = Group.objects.get_or_create(name="Finance")
+    for app_label, codename in PERMISSIONS:
+        permission = Permission.objects.filter(content_type__app_label=app_label, codename=codename).first()
+        if permission is not None:
+            group.permissions.add(permission)
+
+
+def remove_group(apps, schema_editor):
+    apps.get_model("auth", "Group").objects.filter(name="Finance").delete()
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("payments", "0001_initial"),
+        ("auth", "0012_alter_user_first_name_max_length"),
+        ("contenttypes", "0002_remove_content_type_name"),
+    ]
+
+    operations = [migrations.RunPython(create_group, remove_group)]
