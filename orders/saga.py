@@ -201,6 +201,8 @@ def _step_authorize(order: Order) -> None:
             payment_method=order.payment_method,
             idempotency_key=f"{order.number}:authorize:{order.payment_round}",
             customer_email=order.email,
+            customer_user_id=user_id_of(order),
+            correlation_id=order.number,
         )
     except FlowMartError as exc:
         step_fail(row, exc)

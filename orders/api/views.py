@@ -1,0 +1,183 @@
+"""``/api/v1/`` endpoints of the orders app: basket, checkout, orders. Thin: parse, call a service, render."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, permissions, status
+from rest_framework.exceptions import NotFound
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from flowmart.api.idempotency import idempotent
+from orders import selectors, services
+from orders.api import serializers as s
+from orders.signals import SESSION_BASKET_KEY, SESSION_ORDERS_KEY
+
+
+def _session(request):
+    return request._request.session
+
+
+def _basket(request, *, create: bool = True):
+    session = _session(request)
+    if create:
+        basket = services.basket_get_or_create(user=request.user, basket_public_id=session.get(SESSION_BASKET_KEY))
+        if not request.user.is_authenticated:
+            session[SESSION_BASKET_KEY] = str(basket.public_id)
+        return basket
+    return services.basket_find(user=request.user, basket_public_id=session.get(SESSION_BASKET_KEY))
+
+
+def _basket_response(request, *, status_code: int = 200) -> Response:
+    view = services.basket_view(basket=_basket(request))
+    return Response(s.BasketOutSerializer(view).data, status=status_code)
+
+
+@extend_schema(tags=["basket"])
+class BasketView(APIView):
+    """The caller's basket (customer: by account; guest: by session), re-priced and re-checked."""
+
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(responses=s.BasketOutSerializer)
+    def get(self, request):
+        return _basket_response(request)
+
+
+@extend_schema(tags=["basket"])
+class BasketLinesView(APIView):
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(request=s.BasketLineAddSerializer, responses={201: s.BasketOutSerializer})
+    def post(self, request):
+        data = s.BasketLineAddSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.basket_line_add(basket=_basket(request), **data.validated_data)
+        return _basket_response(request, status_code=status.HTTP_201_CREATED)
+
+
+@extend_schema(tags=["basket"])
+class BasketLineView(APIView):
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(request=s.BasketLineUpdateSerializer, responses=s.BasketOutSerializer)
+    def patch(self, request, line_id: int):
+        data = s.BasketLineUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.basket_line_update(basket=_basket(request), line_id=line_id, **data.validated_data)
+        return _basket_response(request)
+
+    @extend_schema(responses=s.BasketOutSerializer)
+    def delete(self, request, line_id: int):
+        services.basket_line_remove(basket=_basket(request), line_id=line_id)
+        return _basket_response(request)
+
+
+@extend_schema(
+    tags=["checkout"],
+    parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False)],
+)
+class CheckoutView(APIView):
+    """Check out the caller's basket. 201 with the order; 402 declined, 409 stock, basket intact on failure."""
+
+    permission_classes = [permissions.AllowAny]
+    throttle_scope = "checkout"
+
+    @extend_schema(request=s.CheckoutSerializer, responses={201: s.OrderOutSerializer})
+    @idempotent
+    def post(self, request):
+        data = s.CheckoutSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        order = services.checkout_place(
+            basket=_basket(request), user=request.user, details=services.CheckoutDetails(**data.validated_data)
+        )
+        if not request.user.is_authenticated:
+            session = _session(request)
+            session[SESSION_ORDERS_KEY] = [*session.get(SESSION_ORDERS_KEY, []), order.number][-20:]
+        return Response(
+            s.OrderOutSerializer(order).data,
+            status=status.HTTP_201_CREATED,
+            headers={"Location": f"/api/v1/orders/{order.number}/"},
+        )
+
+
+def _own_order(request, number: str):
+    if request.user.is_authenticated:
+        order = selectors.order_get_for_user(number=number, user=request.user)
+    else:
+        order = selectors.order_get_for_guest(
+            number=number, order_numbers=_session(request).get(SESSION_ORDERS_KEY, [])
+        )
+    if order is None:
+        raise NotFound("No such order.")
+    return order
+
+
+@extend_schema(tags=["orders"])
+class OrderListView(generics.ListAPIView):
+    serializer_class = s.OrderSummarySerializer
+    permission_classes = [permissions.IsAuthenticated]
+    filterset_fields = ["status"]
+    ordering_fields = ["placed_at", "total_minor"]
+
+    def get_queryset(self):
+        return selectors.order_list_for_user(user=self.request.user)
+
+
+@extend_schema(tags=["orders"])
+class OrderDetailView(APIView):
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(responses=s.OrderDetailSerializer)
+    def get(self, request, number: str):
+        return Response(s.OrderDetailSerializer(_own_order(request, number)).data)
+
+
+@extend_schema(tags=["orders"])
+class OrderCancelView(APIView):
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(request=s.CancelSerializer, responses=s.OrderOutSerializer)
+    @idempotent
+    def post(self, request, number: str):
+        data = s.CancelSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        order = services.order_cancel(
+            order=_own_order(request, number), by=request.user, actor="customer", reason=data.validated_data["reason"]
+        )
+        return Response(s.OrderOutSerializer(order).data)
+
+
+@extend_schema(tags=["orders"])
+class OrderAmendView(APIView):
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(request=s.AmendSerializer, responses=s.OrderOutSerializer)
+    @idempotent
+    def post(self, request, number: str):
+        data = s.AmendSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        quantities = {line["sku"]: line["quantity"] for line in data.validated_data["lines"]}
+        order = services.order_amend(
+            order=_own_order(request, number),
+            quantities=quantities,
+            shipping_address=data.validated_data.get("shipping_address"),
+            by=request.user,
+        )
+        return Response(s.OrderOutSerializer(order).data)
+
+
+@extend_schema(tags=["orders"])
+class OrderPaymentRetryView(APIView):
+    permission_classes = [permissions.AllowAny]
+    throttle_scope = "checkout"
+
+    @extend_schema(request=s.PaymentRetrySerializer, responses=s.OrderOutSerializer)
+    @idempotent
+    def post(self, request, number: str):
+        data = s.PaymentRetrySerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        order = services.order_payment_retry(
+            order=_own_order(request, number), payment_method=data.validated_data["payment_method"], by=request.user
+        )
+        return Response(s.OrderOutSerializer(order).data)

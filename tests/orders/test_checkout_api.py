@@ -1,0 +1,160 @@
+"""Checkout through the API: the happy path, failures with the basket intact, idempotency."""
+
+from __future__ import annotations
+
+import pytest
+
+from flowmart.events.models import OutboxEvent
+from orders.models import Order, SagaStep
+from payments.selectors import payments_for_reference
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _fill(client, *lines):
+    for sku, qty in lines:
+        r = client.post("/api/v1/basket/lines/", {"sku": sku, "quantity": qty}, format="json")
+        assert r.status_code == 201, r.json()
+    return r.json()
+
+
+def test_customer_checks_out_and_gets_a_confirmed_order(customer_client, shop, checkout_body, available):
+    basket = _fill(customer_client, ("TEE-M", 2), ("MUG", 1))
+    assert basket["subtotal_minor"] == 2 * 2000 + 1250
+
+    r = customer_client.post("/api/v1/checkout/", checkout_body(), format="json", HTTP_IDEMPOTENCY_KEY="k1")
+
+    assert r.status_code == 201, r.json()
+    body = r.json()
+    assert body["number"].startswith("FM-") and len(body["number"]) == 11
+    assert body["status"] == "confirmed"
+    assert body["totals"] == {
+        "currency": "USD",
+        "subtotal_minor": 5250,
+        "discount_minor": 0,
+        "shipping_minor": 0,  # US standard is free over $50.00
+        "total_minor": 5250,
+        "refunded_minor": 0,
+    }
+    assert [(line["sku"], line["quantity"]) for line in body["lines"]] == [("TEE-M", 2), ("MUG", 1)]
+    order = Order.objects.get(number=body["number"])
+    assert available("TEE-M") == 3 and available("MUG") == 4
+    [payment] = payments_for_reference(reference=f"order:{order.number}")
+    assert (payment.status, payment.amount_minor) == ("authorized", 5250)
+    assert [s.step for s in SagaStep.objects.filter(order=order)] == [
+        "validate",
+        "create_order",
+        "reserve_stock",
+        "authorize_payment",
+        "confirm",
+    ]
+    assert customer_client.get("/api/v1/basket/").json()["lines"] == []
+    names = list(
+        OutboxEvent.objects.filter(correlation_id=order.number, producer="orders").values_list("name", flat=True)
+    )
+    assert names == ["UserCheckedOut", "OrderPlaced", "OrderConfirmed"]
+    confirmed = OutboxEvent.objects.get(correlation_id=order.number, name="OrderConfirmed").payload
+    assert confirmed["lines"][0]["allocations"] == [{"warehouse_code": "east", "quantity": 2}]
+    assert confirmed["total_minor"] == 5250
+
+
+def test_small_order_pays_shipping(customer_client, shop, checkout_body):
+    _fill(customer_client, ("MUG", 1))
+    r = customer_client.post("/api/v1/checkout/", checkout_body(), format="json")
+    assert r.status_code == 201
+    assert r.json()["totals"]["shipping_minor"] == 499
+    assert r.json()["totals"]["total_minor"] == 1250 + 499
+
+
+def test_decline_is_402_with_basket_intact(customer_client, shop, checkout_body, available):
+    _fill(customer_client, ("TEE-M", 1))
+
+    r = customer_client.post(
+        "/api/v1/checkout/", checkout_body(payment_method="pm_card_chargeDeclinedInsufficientFunds"), format="json"
+    )
+
+    assert r.status_code == 402
+    body = r.json()
+    assert body["code"] == "payment_declined"
+    assert body["decline_code"] == "insufficient_funds"
+    order = Order.objects.get(number=body["order_number"])
+    assert order.status == "payment_failed"
+    assert available("TEE-M") == 4  # held for the retry window
+    assert [line["sku"] for line in customer_client.get("/api/v1/basket/").json()["lines"]] == ["TEE-M"]
+
+    # The customer retries with another card: the same order is confirmed.
+    r = customer_client.post(
+        f"/api/v1/orders/{order.number}/payment/", {"payment_method": "pm_card_visa"}, format="json"
+    )
+    assert r.status_code == 200, r.json()
+    assert r.json()["status"] == "confirmed"
+    assert available("TEE-M") == 4
+    assert customer_client.get("/api/v1/basket/").json()["lines"] == []
+
+
+def test_stock_shortage_is_409_and_compensated(customer_client, other_customer, shop, checkout_body, available):
+    _fill(customer_client, ("TEE-M", 4))
+    # Someone else buys 3 of the 5 tees meanwhile.
+    from inventory.allocation import StockLine
+    from inventory.services import stock_reserve
+
+    stock_reserve(reference="order:elsewhere", lines=[StockLine(sku="TEE-M", quantity=3)])
+
+    r = customer_client.post("/api/v1/checkout/", checkout_body(), format="json")
+
+    assert r.status_code == 409
+    assert r.json()["code"] in ("insufficient_stock", "basket_changed")
+    assert available("TEE-M") == 2
+    assert [line["quantity"] for line in customer_client.get("/api/v1/basket/").json()["lines"]] == [4]
+    assert not Order.objects.filter(status="confirmed").exists()
+
+
+def test_gateway_down_is_503_nothing_charged(customer_client, shop, checkout_body, available):
+    _fill(customer_client, ("TEE-M", 1))
+    r = customer_client.post(
+        "/api/v1/checkout/", checkout_body(payment_method="pm_card_sandboxUnavailable"), format="json"
+    )
+    assert r.status_code == 503
+    assert r.json()["code"] == "gateway_unavailable"
+    order = Order.objects.get(number=r.json()["order_number"])
+    assert order.status == "failed"
+    assert available("TEE-M") == 5
+    assert [
+        p.status for p in payments_for_reference(reference=f"order:{order.number}") if p.status == "authorized"
+    ] == []
+    assert len(customer_client.get("/api/v1/basket/").json()["lines"]) == 1
+
+
+def test_retry_with_same_key_replays_one_order_one_charge(customer_client, shop, checkout_body):
+    _fill(customer_client, ("TEE-M", 1))
+    first = customer_client.post("/api/v1/checkout/", checkout_body(), format="json", HTTP_IDEMPOTENCY_KEY="same")
+    again = customer_client.post("/api/v1/checkout/", checkout_body(), format="json", HTTP_IDEMPOTENCY_KEY="same")
+    assert first.status_code == again.status_code == 201
+    assert again["Idempotent-Replayed"] == "true"
+    assert first.json()["number"] == again.json()["number"]
+    assert Order.objects.count() == 1
+    assert len(payments_for_reference(reference=f"order:{first.json()['number']}")) == 1
+
+
+def test_guest_checkout_needs_an_email(api_client, shop, checkout_body):
+    _fill(api_client, ("MUG", 2))
+    r = api_client.post("/api/v1/checkout/", checkout_body(), format="json")
+    assert r.status_code == 400
+    assert r.json()["code"] == "checkout_invalid"
+    r = api_client.post("/api/v1/checkout/", checkout_body(email="guest@example.com"), format="json")
+    assert r.status_code == 201
+    number = r.json()["number"]
+    assert Order.objects.get(number=number).email == "guest@example.com"
+    assert api_client.get(f"/api/v1/orders/{number}/").status_code == 200
+
+
+def test_empty_basket_and_bad_input_are_400(customer_client, shop, checkout_body):
+    r = customer_client.post("/api/v1/checkout/", checkout_body(), format="json")
+    assert (r.status_code, r.json()["code"]) == (400, "basket_empty")
+    _fill(customer_client, ("MUG", 1))
+    r = customer_client.post("/api/v1/checkout/", {"shipping_method": "standard"}, format="json")
+    assert r.status_code == 400
+    assert "shipping_address" in r.json()["errors"]
+    r = customer_client.post("/api/v1/checkout/", checkout_body(shipping_method="teleport"), format="json")
+    assert (r.status_code, r.json()["code"]) == (400, "shipping_method_unavailable")
+    assert Order.objects.count() == 0
