@@ -294,6 +294,10 @@ CELERY_BEAT_SCHEDULE = {
     "payments-reconcile-daily": {"task": "payments.tasks.reconcile_payments_task", "schedule": crontab(hour=3, minute=5)},
     "payments-webhooks-sweep": {"task": "payments.tasks.process_pending_webhooks_task", "schedule": 60.0},
     "orders-sweep-stuck-sagas": {"task": "orders.tasks.sweep_stuck_sagas_task", "schedule": 60.0},
+    "subscriptions-bill-due": {
+        "task": "subscriptions.tasks.bill_due_subscriptions_task",
+        "schedule": env.float("BILLING_RUN_INTERVAL_SECONDS", default=900.0),
+    },
     "orders-expire-payment-retries": {"task": "orders.tasks.expire_payment_retries_task", "schedule": 300.0},
     "notifications-requeue-stuck": {"task": "notifications.tasks.requeue_stuck_notifications_task", "schedule": 60.0},
     "notifications-feedback-requests": {
@@ -413,3 +417,9 @@ NOTIFICATIONS_RATE_LIMIT_WINDOW_SECONDS = env.int("NOTIFICATIONS_RATE_LIMIT_WIND
 # Feedback: ask for a rating this many days after delivery; the signed link stays valid this long.
 FEEDBACK_DELAY_DAYS = env.int("FEEDBACK_DELAY_DAYS", default=3)
 FEEDBACK_LINK_MAX_AGE_DAYS = env.int("FEEDBACK_LINK_MAX_AGE_DAYS", default=60)
+
+# --- Subscriptions (subscriptions app) ---------------------------------------
+# The beat task "subscriptions-bill-due" (above) bills due subscriptions in batches of this many ids.
+BILLING_BATCH_SIZE = env.int("BILLING_BATCH_SIZE", default=200)
+# Dunning: after a declined renewal, retry this many days after the first failure; then cancel.
+DUNNING_SCHEDULE_DAYS = env.list("DUNNING_SCHEDULE_DAYS", cast=int, default=[1, 3, 7])
