@@ -3,7 +3,7 @@
 Cached entries are keyed by *versions* of what they depend on:
 
 * ``product:<slug>``: one product's page / API detail (name, prices, variants, availability);
-* ``category:<id>``: lists filtered to one category;
+* ``category:<slug>``: lists filtered to one category (a product counts for its category's ancestors too);
 * ``lists``: every other list (all products, search results).
 
 A change bumps only the versions it affects, so only the entries depending on them miss:
@@ -34,8 +34,8 @@ def product_dep(slug: str) -> str:
     return f"product:{slug}"
 
 
-def category_dep(category_id: int) -> str:
-    return f"category:{category_id}"
+def category_dep(slug: str) -> str:
+    return f"category:{slug}"
 
 
 def _versions(deps: list[str]) -> list[str]:

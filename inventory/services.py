@@ -36,6 +36,7 @@ from inventory.events import (
     OutOfStock,
 )
 from inventory.models import (
+    Category,
     Product,
     ReservationAllocation,
     ReservationTransition,
@@ -57,6 +58,7 @@ __all__ = [
     "StockLine",
     "UnknownSku",
     "UnknownWarehouse",
+    "category_catalog_changed",
     "product_catalog_changed",
     "stock_adjust",
     "stock_commit",
@@ -132,7 +134,7 @@ class _StockBook:
         self.correlation_id = correlation_id
         rows = list(
             Stock.objects.filter(variant_id__in=set(variant_ids))
-            .select_related("variant__product", "warehouse")
+            .select_related("variant__product__category", "warehouse")
             .order_by("id")
             .select_for_update(of=("self",))
         )
@@ -253,7 +255,7 @@ class _StockBook:
                 )
             if (before > 0) != (after > 0):
                 # Lists show in-stock status, so they change only when it flips.
-                deps.update({catalog_cache.LISTS, catalog_cache.category_dep(product.category_id)})
+                deps.update({catalog_cache.LISTS, *_category_deps(product.category)})
         catalog_cache.invalidate(deps)
 
 
@@ -630,19 +632,28 @@ def stock_return(*, reference: str, lines: list[StockLine], warehouse_code: str 
 # --- Catalog ---------------------------------------------------------------------------
 
 
+def _category_deps(category: Category) -> set[str]:
+    return {catalog_cache.category_dep(c.slug) for c in [*category.ancestors(), category]}
+
+
 def product_catalog_changed(
-    *, product: Product, old_slug: str | None = None, old_category_id: int | None = None
+    *, product: Product, old_slug: str | None = None, old_category: Category | None = None
 ) -> None:
     """A product, its variants or prices changed (admin, import): drop exactly the cached entries that show it."""
-    deps = {
-        catalog_cache.LISTS,
-        catalog_cache.product_dep(product.slug),
-        catalog_cache.category_dep(product.category_id),
-    }
+    deps = {catalog_cache.LISTS, catalog_cache.product_dep(product.slug), *_category_deps(product.category)}
     if old_slug:
         deps.add(catalog_cache.product_dep(old_slug))
-    if old_category_id:
-        deps.add(catalog_cache.category_dep(old_category_id))
+    if old_category:
+        deps |= _category_deps(old_category)
+    catalog_cache.invalidate(deps)
+
+
+def category_catalog_changed(*, category: Category, old_slug: str | None = None) -> None:
+    """A category was renamed, moved or added: lists, the tree, and its products' pages show it."""
+    deps = {catalog_cache.LISTS, *_category_deps(category)}
+    if old_slug:
+        deps.add(catalog_cache.category_dep(old_slug))
+    deps |= {catalog_cache.product_dep(slug) for slug in category.products.values_list("slug", flat=True)}
     catalog_cache.invalidate(deps)
 
 

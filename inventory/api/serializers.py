@@ -1,0 +1,119 @@
+from rest_framework import serializers
+
+from inventory.models import StockMovement
+from inventory.search import SORTS
+
+
+class ProductQuerySerializer(serializers.Serializer):
+    q = serializers.CharField(required=False, allow_blank=True, max_length=200, help_text="Search text (typos are ok)")
+    category = serializers.SlugField(
+        required=False, allow_blank=True, help_text="Category slug (includes subcategories)"
+    )
+    min_price = serializers.IntegerField(required=False, min_value=0, help_text="Minimum price in minor units")
+    max_price = serializers.IntegerField(required=False, min_value=0, help_text="Maximum price in minor units")
+    in_stock = serializers.BooleanField(required=False, default=False)
+    ordering = serializers.ChoiceField(choices=list(SORTS), required=False, default="relevance")
+    page = serializers.IntegerField(required=False, min_value=1)
+    page_size = serializers.IntegerField(required=False, min_value=1, max_value=100)
+
+    def validate(self, attrs):
+        low, high = attrs.get("min_price"), attrs.get("max_price")
+        if low is not None and high is not None and low > high:
+            raise serializers.ValidationError({"max_price": "Must be at least min_price."})
+        return attrs
+
+
+class CategoryRefSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    slug = serializers.CharField()
+
+
+class ProductSummarySerializer(serializers.Serializer):
+    """Documents the cached plain-data rows (``selectors.product_summary``)."""
+
+    name = serializers.CharField()
+    slug = serializers.CharField()
+    category = CategoryRefSerializer()
+    price_min_minor = serializers.IntegerField(allow_null=True)
+    price_max_minor = serializers.IntegerField(allow_null=True)
+    currency = serializers.CharField()
+    image_url = serializers.CharField()
+    available = serializers.IntegerField()
+    availability = serializers.CharField()
+    in_stock = serializers.BooleanField()
+    variant_count = serializers.IntegerField()
+    skus = serializers.ListField(child=serializers.CharField())
+
+
+class VariantSerializer(serializers.Serializer):
+    sku = serializers.CharField()
+    name = serializers.CharField()
+    options = serializers.DictField(child=serializers.CharField())
+    price_minor = serializers.IntegerField()
+    currency = serializers.CharField()
+    weight_grams = serializers.IntegerField()
+    barcode = serializers.CharField()
+    available = serializers.IntegerField()
+    availability = serializers.CharField()
+    in_stock = serializers.BooleanField()
+
+
+class ImageSerializer(serializers.Serializer):
+    url = serializers.CharField()
+    alt = serializers.CharField()
+
+
+class ProductDetailSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    slug = serializers.CharField()
+    description = serializers.CharField()
+    attributes = serializers.DictField()
+    category = CategoryRefSerializer()
+    breadcrumbs = CategoryRefSerializer(many=True)
+    images = ImageSerializer(many=True)
+    price_min_minor = serializers.IntegerField(allow_null=True)
+    price_max_minor = serializers.IntegerField(allow_null=True)
+    currency = serializers.CharField()
+    available = serializers.IntegerField()
+    availability = serializers.CharField()
+    in_stock = serializers.BooleanField()
+    option_names = serializers.ListField(child=serializers.CharField())
+    variants = VariantSerializer(many=True)
+
+
+class CategorySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    slug = serializers.CharField()
+    parent_id = serializers.IntegerField(allow_null=True)
+    product_count = serializers.IntegerField()
+    children = serializers.ListField(child=serializers.DictField())
+
+
+class StockLevelSerializer(serializers.Serializer):
+    sku = serializers.CharField()
+    warehouse_code = serializers.CharField()
+    warehouse_name = serializers.CharField()
+    on_hand = serializers.IntegerField()
+    reserved = serializers.IntegerField()
+    available = serializers.IntegerField()
+    low_stock_threshold = serializers.IntegerField()
+
+
+class StockQuerySerializer(serializers.Serializer):
+    sku = serializers.CharField(max_length=64)
+
+
+class AdjustmentInputSerializer(serializers.Serializer):
+    sku = serializers.CharField(max_length=64)
+    warehouse = serializers.CharField(max_length=32, help_text="Warehouse code")
+    quantity = serializers.IntegerField(help_text="Signed change of on-hand units, not zero")
+    reason = serializers.ChoiceField(
+        choices=[c for c in StockMovement.Reason.values if c not in ("transfer", "sale")], default="adjustment"
+    )
+    note = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+
+    def validate_quantity(self, value):
+        if value == 0:
+            raise serializers.ValidationError("Must not be zero.")
+        return value

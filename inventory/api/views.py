@@ -1,0 +1,138 @@
+"""``/api/v1/`` for the catalog (public, cached) and staff stock screens."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import connection
+from django.http import Http404
+from django.test.utils import CaptureQueriesContext
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from flowmart.api.idempotency import idempotent
+from flowmart.api.pagination import StandardPagination
+from flowmart.api.permissions import IsStaff
+from flowmart.errors import NotFound
+from inventory import catalog_cache, selectors, services
+from inventory.api.serializers import (
+    AdjustmentInputSerializer,
+    CategorySerializer,
+    ProductDetailSerializer,
+    ProductQuerySerializer,
+    ProductSummarySerializer,
+    StockLevelSerializer,
+    StockQuerySerializer,
+)
+from inventory.search import CatalogQuery, catalog_products
+
+
+class ProductListView(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        parameters=[ProductQuerySerializer],
+        responses=ProductSummarySerializer(many=True),
+        summary="Search, filter, sort and page the catalog",
+    )
+    def get(self, request):
+        params = ProductQuerySerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        query = CatalogQuery.from_params(params.validated_data)
+        paginator = StandardPagination()
+
+        def build():
+            page = paginator.paginate_queryset(catalog_products(query=query), request, view=self)
+            return paginator.get_paginated_response([selectors.product_summary(p) for p in page]).data
+
+        key = catalog_cache.query_key(
+            f"api:products:{request.get_host()}",
+            {
+                **query.as_params(),
+                "page": request.query_params.get("page"),
+                "page_size": params.validated_data.get("page_size"),
+            },
+        )
+        deps = [catalog_cache.category_dep(query.category) if query.category else catalog_cache.LISTS]
+        if settings.DEBUG:
+            with CaptureQueriesContext(connection) as queries:
+                data = catalog_cache.cached(key=key, deps=deps, build=build)
+            return Response(data, headers={"X-DB-Queries": str(len(queries))})
+        return Response(catalog_cache.cached(key=key, deps=deps, build=build))
+
+
+class ProductDetailView(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses=ProductDetailSerializer, summary="One product with its variants and availability")
+    def get(self, request, slug: str):
+        data = catalog_cache.cached(
+            key=f"api:product:{slug}",
+            deps=[catalog_cache.product_dep(slug)],
+            build=lambda: selectors.product_detail_data(slug=slug) or {},
+        )
+        if not data:
+            raise Http404
+        return Response(data)
+
+
+class CategoryListView(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses=CategorySerializer(many=True), summary="The category tree")
+    def get(self, request):
+        return Response(
+            catalog_cache.cached(key="api:categories", deps=[catalog_cache.LISTS], build=selectors.category_tree)
+        )
+
+
+class StockView(APIView):
+    permission_classes = [IsStaff]
+
+    @extend_schema(
+        parameters=[StockQuerySerializer],
+        responses=StockLevelSerializer(many=True),
+        summary="Stock of one SKU per warehouse (staff)",
+    )
+    def get(self, request):
+        params = StockQuerySerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        sku = params.validated_data["sku"]
+        if selectors.variant_get_by_sku(sku=sku) is None:
+            raise NotFound(f"There is no SKU {sku!r}.")
+        levels = selectors.stock_levels_for_sku(sku=sku)
+        return Response(StockLevelSerializer(levels, many=True).data)
+
+
+class AdjustmentView(APIView):
+    permission_classes = [IsStaff]
+
+    @extend_schema(
+        request=AdjustmentInputSerializer,
+        responses={
+            201: inline_serializer(
+                "AdjustmentResult",
+                {"sku": serializers.CharField(), "levels": StockLevelSerializer(many=True)},
+            )
+        },
+        summary="Adjust on-hand stock of a SKU in a warehouse (staff); recorded in the ledger",
+    )
+    @idempotent
+    def post(self, request):
+        data = AdjustmentInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        services.stock_adjust(
+            sku=v["sku"],
+            warehouse_code=v["warehouse"],
+            quantity=v["quantity"],
+            reason=v["reason"],
+            note=v["note"],
+            by=request.user,
+        )
+        levels = selectors.stock_levels_for_sku(sku=v["sku"])
+        return Response(
+            {"sku": v["sku"], "levels": StockLevelSerializer(levels, many=True).data}, status=status.HTTP_201_CREATED
+        )

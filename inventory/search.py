@@ -1,0 +1,94 @@
+"""Catalog search and filtering on PostgreSQL, shared by the storefront and the API.
+
+Full-text search ranks products by the weighted ``search_vector`` (name A, description B,
+GIN-indexed); trigram word similarity on the name (``pg_trgm``, GIN-indexed) finds products
+despite typos ("hodie" → "Hoodie"). A product matches if either matches; the order is
+text rank plus similarity.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.contrib.postgres.search import SearchQuery, SearchRank, TrigramWordSimilarity
+from django.db.models import F, Q, QuerySet
+
+from inventory.models import SEARCH_CONFIG, Category, Product
+from inventory.selectors import category_descendant_ids, product_catalog_queryset
+
+TRIGRAM_THRESHOLD = 0.4
+
+SORTS = {
+    "relevance": None,
+    "name": ("name", "id"),
+    "-name": ("-name", "-id"),
+    "price": ("price_min", "name", "id"),
+    "-price": ("-price_min", "name", "id"),
+    "newest": ("-created_at", "-id"),
+}
+
+
+@dataclass(frozen=True)
+class CatalogQuery:
+    q: str = ""
+    category: str = ""
+    min_price: int | None = None
+    max_price: int | None = None
+    in_stock: bool = False
+    sort: str = "relevance"
+
+    @classmethod
+    def from_params(cls, data: dict) -> CatalogQuery:
+        """From validated form / serializer data (``sort`` may be called ``ordering``)."""
+        sort = data.get("sort") or data.get("ordering") or "relevance"
+        return cls(
+            q=(data.get("q") or "").strip(),
+            category=data.get("category") or "",
+            min_price=data.get("min_price"),
+            max_price=data.get("max_price"),
+            in_stock=bool(data.get("in_stock")),
+            sort=sort if sort in SORTS else "relevance",
+        )
+
+    def as_params(self) -> dict:
+        return {
+            "q": self.q,
+            "category": self.category,
+            "min_price": self.min_price,
+            "max_price": self.max_price,
+            "in_stock": "1" if self.in_stock else "",
+            "sort": self.sort,
+        }
+
+
+def product_search(*, products: QuerySet[Product], q: str) -> QuerySet[Product]:
+    query = SearchQuery(q, config=SEARCH_CONFIG, search_type="websearch")
+    return (
+        products.annotate(
+            rank=SearchRank(F("search_vector"), query),
+            similarity=TrigramWordSimilarity(q, "name"),
+        )
+        .filter(Q(search_vector=query) | Q(similarity__gte=TRIGRAM_THRESHOLD))
+        .annotate(score=F("rank") + F("similarity"))
+    )
+
+
+def catalog_products(*, query: CatalogQuery) -> QuerySet[Product]:
+    """Active products matching ``query``, ordered as asked (a category that does not exist matches nothing)."""
+    products = product_catalog_queryset()
+    if query.category:
+        category = Category.objects.filter(slug=query.category).first()
+        if category is None:
+            return products.none()
+        products = products.filter(category_id__in=category_descendant_ids(category=category))
+    if query.min_price is not None:
+        products = products.filter(price_min__gte=query.min_price)
+    if query.max_price is not None:
+        products = products.filter(price_min__lte=query.max_price)
+    if query.in_stock:
+        products = products.filter(available__gt=0)
+    q = query.q.strip()
+    if q:
+        products = product_search(products=products, q=q)
+    order = SORTS.get(query.sort) or (("-score", "name", "id") if q else ("name", "id"))
+    return products.order_by(*order)
