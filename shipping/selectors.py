@@ -66,14 +66,23 @@ class PublicTracking:
 def _history(shipment: Shipment) -> tuple[TrackingStep, ...]:
     """The customer-facing timeline: state changes, with the carrier's wording where it has one."""
     steps = [
-        TrackingStep(at=t.at, status=t.to_state, description=_describe(t), location="")
+        (t.at, 0, TrackingStep(at=t.at, status=t.to_state, description=_describe(t), location=""))
         for t in shipment.transitions.all()
+        # Moves the carrier reported are shown once, in the carrier's own words below.
+        if not (t.actor == "carrier" and t.to_state in _CARRIER_STATES)
     ]
     steps += [
-        TrackingStep(at=e.occurred_at, status=e.code, description=e.description, location=e.location)
+        (
+            e.occurred_at,
+            1,
+            TrackingStep(at=e.occurred_at, status=e.code, description=e.description, location=e.location),
+        )
         for e in shipment.tracking_events.all()
     ]
-    return tuple(sorted(steps, key=lambda s: s.at))
+    return tuple(step for _, _, step in sorted(steps, key=lambda s: (s[0], s[1])))
+
+
+_CARRIER_STATES = {"dispatched", "in_transit", "delivery_failed", "delivered", "returned_to_sender"}
 
 
 _STATE_TEXT = {
