@@ -1,0 +1,220 @@
+"""Every failure path of the saga ends consistent: crash mid-way, shipping refusal, concurrency, expiry."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.db import connection
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from flowmart.events.testing import deliver_pending
+from orders import saga, services
+from orders.models import Order
+from payments.selectors import payments_for_reference
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _fill(client, *lines):
+    for sku, qty in lines:
+        assert client.post("/api/v1/basket/lines/", {"sku": sku, "quantity": qty}, format="json").status_code == 201
+
+
+def _payment_statuses(order):
+    return sorted(p.status for p in payments_for_reference(reference=f"order:{order.number}"))
+
+
+def test_crash_after_reserving_is_resumed_by_the_sweeper(customer_client, shop, checkout_body, available, monkeypatch):
+    _fill(customer_client, ("TEE-M", 2))
+
+    def killed(order):
+        raise SystemExit("worker killed between steps")
+
+    monkeypatch.setattr(saga, "_step_authorize", killed)
+    with pytest.raises(SystemExit):
+        customer_client.post("/api/v1/checkout/", checkout_body(), format="json")
+    order = Order.objects.get()
+    assert (order.status, order.saga_status, order.stock_reserved) == ("pending", "running", True)
+    assert available("TEE-M") == 3
+    monkeypatch.undo()
+
+    assert services.sagas_sweep() == 0  # the lease is still held by the (dead) process
+    with time_machine.travel(timezone.now() + timedelta(minutes=5)):
+        assert services.sagas_sweep() == 1
+
+    order.refresh_from_db()
+    assert (order.status, order.saga_status) == ("confirmed", "completed")
+    assert _payment_statuses(order) == ["authorized"]
+    assert available("TEE-M") == 3
+    assert customer_client.get("/api/v1/basket/").json()["lines"] == []
+
+
+def test_crash_that_keeps_failing_is_compensated(customer_client, shop, checkout_body, available, monkeypatch):
+    _fill(customer_client, ("MUG", 1))
+
+    def broken(order):
+        row = saga.step_begin(order, "authorize_payment")
+        saga.step_fail(row, RuntimeError("gateway client bug"))
+        raise RuntimeError("gateway client bug")
+
+    monkeypatch.setattr(saga, "_step_authorize", broken)
+    assert customer_client.post("/api/v1/checkout/", checkout_body(), format="json").status_code == 500
+    for minutes in range(5, 40, 5):
+        with time_machine.travel(timezone.now() + timedelta(minutes=minutes)):
+            services.sagas_sweep()
+
+    order = Order.objects.get()
+    assert (order.status, order.saga_status) == ("failed", "compensated")
+    assert available("MUG") == 5
+    assert order.transitions.last().to_status == "failed"
+
+
+def test_shipping_refusal_voids_releases_and_cancels(customer_client, shop, checkout_body, available):
+    _fill(customer_client, ("TEE-M", 1))
+    r = customer_client.post(
+        "/api/v1/checkout/",
+        checkout_body(shipping_address={**checkout_body()["shipping_address"]}),
+        format="json",
+    )
+    order = Order.objects.get(number=r.json()["number"])
+    from django.db import transaction
+
+    from flowmart.events.publisher import publish
+    from shipping.events import ShipmentRejected
+
+    with transaction.atomic():
+        publish(
+            ShipmentRejected(
+                correlation_id=order.number,
+                order_number=order.number,
+                user_id=None,
+                customer_email=order.email,
+                shipment_number="",
+                code="label_refused",
+                reason="carrier refused the label",
+            )
+        )
+    deliver_pending()
+    # The handler queued the compensation task; run it the way the worker would.
+    services.order_compensate(order=order)
+
+    order.refresh_from_db()
+    assert order.status == "cancelled"
+    assert order.compensation_reason == "shipping refused: carrier refused the label"
+    assert _payment_statuses(order) == ["voided"]
+    assert available("TEE-M") == 5
+
+
+def test_two_concurrent_identical_checkouts_make_one_order(customer, shop, checkout_body):
+    client = APIClient()
+    client.force_authenticate(customer)
+    _fill(client, ("TEE-M", 1))
+    results = []
+    barrier = threading.Barrier(2)
+
+    def run():
+        c = APIClient()
+        c.force_authenticate(customer)
+        barrier.wait()
+        try:
+            results.append(c.post("/api/v1/checkout/", checkout_body(), format="json", HTTP_IDEMPOTENCY_KEY="twice"))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    statuses = sorted(r.status_code for r in results)
+    assert statuses in ([201, 201], [201, 409])
+    assert Order.objects.count() == 1
+    order = Order.objects.get()
+    assert order.status == "confirmed"
+    assert len(payments_for_reference(reference=f"order:{order.number}")) == 1
+
+
+def test_two_concurrent_checkouts_with_different_keys_make_one_order(customer, shop, checkout_body):
+    client = APIClient()
+    client.force_authenticate(customer)
+    _fill(client, ("TEE-M", 1))
+    results = []
+    barrier = threading.Barrier(2)
+
+    def run(key):
+        c = APIClient()
+        c.force_authenticate(customer)
+        barrier.wait()
+        try:
+            results.append(c.post("/api/v1/checkout/", checkout_body(), format="json", HTTP_IDEMPOTENCY_KEY=key))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(k,)) for k in ("a", "b")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(r.status_code for r in results)[0] == 201
+    assert Order.objects.filter(status="confirmed").count() == 1
+    assert all(r.status_code in (201, 400, 409) for r in results)
+
+
+def test_gateway_timeout_then_retry_charges_once(customer_client, shop, checkout_body):
+    """The sandbox does the work but 'loses' the answer; payments retries with the same key."""
+    _fill(customer_client, ("TEE-M", 1))
+    r = customer_client.post(
+        "/api/v1/checkout/",
+        checkout_body(payment_method="pm_card_sandboxTimeout"),
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="slow",
+    )
+    assert r.status_code in (201, 503)
+    replay = customer_client.post(
+        "/api/v1/checkout/",
+        checkout_body(payment_method="pm_card_sandboxTimeout"),
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="slow",
+    )
+    if r.status_code == 201:
+        assert replay.json()["number"] == r.json()["number"]
+    live = [o for o in Order.objects.all() if o.status == "confirmed"]
+    assert len(live) <= 1
+    for order in Order.objects.all():
+        authorized = [p for p in payments_for_reference(reference=f"order:{order.number}") if p.status == "authorized"]
+        assert len(authorized) == (1 if order.status == "confirmed" else 0)
+
+
+def test_payment_retry_window_expires_cancels_and_releases(customer_client, shop, checkout_body, available):
+    _fill(customer_client, ("TEE-M", 2))
+    r = customer_client.post("/api/v1/checkout/", checkout_body(payment_method="pm_card_chargeDeclined"), format="json")
+    assert r.status_code == 402
+    order = Order.objects.get(number=r.json()["order_number"])
+    assert available("TEE-M") == 3
+
+    assert services.payment_retries_expire() == 0
+    with time_machine.travel(timezone.now() + timedelta(hours=25)):
+        assert services.payment_retries_expire() == 1
+        order.refresh_from_db()
+        assert not order.can_retry_payment()
+
+    assert (order.status, order.compensation_reason) == ("cancelled", "payment was not completed in time")
+    assert available("TEE-M") == 5
+    # The basket is still there to try again.
+    assert [line["quantity"] for line in customer_client.get("/api/v1/basket/").json()["lines"]] == [2]
+
+
+def test_new_checkout_replaces_a_declined_order(customer_client, shop, checkout_body, available):
+    _fill(customer_client, ("TEE-M", 2))
+    declined = customer_client.post(
+        "/api/v1/checkout/", checkout_body(payment_method="pm_card_chargeDeclined"), format="json"
+    ).json()
+    r = customer_client.post("/api/v1/checkout/", checkout_body(), format="json")
+    assert r.status_code == 201
+    assert Order.objects.get(number=declined["order_number"]).status == "cancelled"
+    assert available("TEE-M") == 3
