@@ -1,15 +1,286 @@
-"""Reactions of the notifications app to other apps' events (autodiscovered)."""
+"""Reactions of the notifications app to other apps' events (autodiscovered).
+
+One small function per reaction: pick the recipient and the facts the
+message needs from the payload, then call a service. Handlers only write
+rows; sending is queued after commit.
+"""
 
 from __future__ import annotations
 
-from django.db import transaction
+from django.conf import settings
 
 from flowmart.events.registry import subscribe
 from flowmart.users.events import UserSignedUp
+from inventory.events import LowStock, OutOfStock
+from notifications import services
+from notifications.services import recipient_resolve
+from orders.events import (
+    OrderCancelled,
+    OrderCompleted,
+    OrderConfirmed,
+    OrderOnHold,
+    OrderPaymentFailed,
+)
+from payments.events import PaymentRefunded
+from shipping.events import (
+    DeliveryFailed,
+    ReturnInitiated,
+    ReturnReceived,
+    ShipmentDelivered,
+    ShipmentDispatched,
+    ShipmentInTransit,
+)
+from subscriptions.events import (
+    InvoicePaymentFailed,
+    SubscriptionRenewed,
+    UserSubscriptionCancelled,
+    UserSubscriptionStarted,
+)
 
 
+def _order_url(order_number: str) -> str:
+    return f"{settings.SITE_URL}/orders/{order_number}/"
+
+
+def _customer(event, name: str = ""):
+    return recipient_resolve(user_id=event.user_id, email=event.customer_email, name=name)
+
+
+def _notify(kind: str, event, context: dict, recipient=None) -> None:
+    services.notifications_create_for_event(
+        kind=kind, event=event, recipient=recipient or _customer(event), context=context
+    )
+
+
+# --- account -------------------------------------------------------------------
 @subscribe(UserSignedUp)
 def welcome_new_customer(event: UserSignedUp) -> None:
-    from notifications.tasks import send_welcome_email_task
+    recipient = recipient_resolve(user_id=event.user_id, email=event.email, name=event.full_name)
+    _notify("welcome", event, {"full_name": event.full_name, "email": event.email}, recipient)
 
-    transaction.on_commit(lambda: send_welcome_email_task.delay(email=event.email, full_name=event.full_name))
+
+# --- orders --------------------------------------------------------------------
+@subscribe(OrderConfirmed)
+def order_confirmed(event: OrderConfirmed) -> None:
+    phone = (event.shipping_address or {}).get("phone", "")
+    recipient = recipient_resolve(
+        user_id=event.user_id, email=event.customer_email, phone=phone, name=event.customer_name
+    )
+    context = {
+        **{k: v for k, v in event.payload().items() if k not in ("user_id",)},
+        "order_url": _order_url(event.order_number),
+    }
+    _notify("order_confirmed", event, context, recipient)
+
+
+@subscribe(OrderPaymentFailed)
+def order_payment_failed(event: OrderPaymentFailed) -> None:
+    context = {
+        "order_number": event.order_number,
+        "total_minor": event.total_minor,
+        "currency": event.currency,
+        "decline_code": event.decline_code,
+        "retry_until": event.retry_until,
+        "retry_url": _order_url(event.order_number) + "pay/",
+    }
+    _notify("order_payment_failed", event, context)
+
+
+@subscribe(OrderOnHold)
+def order_on_hold(event: OrderOnHold) -> None:
+    context = {
+        "order_number": event.order_number,
+        "reason": event.reason,
+        "expected_delay_days": event.expected_delay_days,
+        "order_url": _order_url(event.order_number),
+    }
+    _notify("order_on_hold", event, context)
+
+
+@subscribe(OrderCancelled)
+def order_cancelled(event: OrderCancelled) -> None:
+    context = {
+        "order_number": event.order_number,
+        "reason": event.reason,
+        "cancelled_by": event.cancelled_by,
+        "refunded_minor": event.refunded_minor,
+        "currency": event.currency,
+    }
+    _notify("order_cancelled", event, context)
+
+
+@subscribe(OrderCompleted)
+def schedule_feedback_on_completion(event: OrderCompleted) -> None:
+    services.feedback_schedule(order_number=event.order_number, user_id=event.user_id, email=event.customer_email)
+
+
+# --- payments --------------------------------------------------------------------
+@subscribe(PaymentRefunded)
+def payment_refunded(event: PaymentRefunded) -> None:
+    reference = event.reference.split(":", 1)[-1]
+    context = {
+        "order_number": reference,
+        "reference": event.reference,
+        "amount_minor": event.amount_minor,
+        "refunded_total_minor": event.refunded_total_minor,
+        "fully_refunded": event.fully_refunded,
+        "currency": event.currency,
+        "reason": event.reason,
+    }
+    _notify("order_refunded", event, context)
+
+
+# --- shipping --------------------------------------------------------------------
+def _shipment_context(event, **extra) -> dict:
+    return {
+        "order_number": event.order_number,
+        "shipment_number": event.shipment_number,
+        "tracking_number": event.tracking_number,
+        "order_url": _order_url(event.order_number),
+        **extra,
+    }
+
+
+@subscribe(ShipmentDispatched)
+def shipment_dispatched(event: ShipmentDispatched) -> None:
+    context = _shipment_context(
+        event, carrier=event.carrier, tracking_url=event.tracking_url, lines=event.lines, kind=event.kind
+    )
+    _notify("shipment_dispatched", event, context)
+
+
+@subscribe(ShipmentInTransit)
+def shipment_in_transit(event: ShipmentInTransit) -> None:
+    context = _shipment_context(
+        event, tracking_url=event.tracking_url, location=event.location, reattempt=event.reattempt
+    )
+    _notify("shipment_in_transit", event, context)
+
+
+@subscribe(ShipmentDelivered)
+def shipment_delivered(event: ShipmentDelivered) -> None:
+    context = _shipment_context(event, delivered_at=event.delivered_at, all_delivered=event.all_delivered)
+    _notify("shipment_delivered", event, context)
+
+
+@subscribe(ShipmentDelivered)
+def schedule_feedback_on_delivery(event: ShipmentDelivered) -> None:
+    if event.all_delivered:
+        services.feedback_schedule(order_number=event.order_number, user_id=event.user_id, email=event.customer_email)
+
+
+@subscribe(DeliveryFailed)
+def delivery_failed(event: DeliveryFailed) -> None:
+    context = _shipment_context(
+        event, attempt=event.attempt, reason=event.reason, returned_to_sender=event.returned_to_sender
+    )
+    _notify("delivery_failed", event, context)
+
+
+@subscribe(ReturnInitiated)
+def return_initiated(event: ReturnInitiated) -> None:
+    context = {
+        "order_number": event.order_number,
+        "rma_number": event.rma_number,
+        "reason": event.reason,
+        "lines": event.lines,
+        "currency": event.currency,
+        "order_url": _order_url(event.order_number),
+    }
+    _notify("return_initiated", event, context)
+
+
+@subscribe(ReturnReceived)
+def return_received(event: ReturnReceived) -> None:
+    context = {
+        "order_number": event.order_number,
+        "rma_number": event.rma_number,
+        "decision": event.decision,
+        "lines": event.lines,
+        "amount_minor": event.refund_minor,
+        "currency": event.currency,
+    }
+    _notify("return_received", event, context)
+
+
+# --- subscriptions -----------------------------------------------------------------
+def _subscription_context(event, **extra) -> dict:
+    return {
+        "subscription_id": event.subscription_id,
+        "plan_name": event.plan_name,
+        "tier_name": event.tier_name,
+        "subscriptions_url": f"{settings.SITE_URL}/subscriptions/",
+        **extra,
+    }
+
+
+def _subscriber(event):
+    return recipient_resolve(user_id=event.user_id, email=event.customer_email, name=event.customer_name)
+
+
+@subscribe(UserSubscriptionStarted)
+def subscription_started(event: UserSubscriptionStarted) -> None:
+    context = _subscription_context(
+        event,
+        status=event.status,
+        trial_end=event.trial_end,
+        period_end=event.current_period_end,
+        amount_minor=event.amount_minor,
+        price_minor=event.price_minor,
+        currency=event.currency,
+        interval=event.interval,
+    )
+    _notify("subscription_started", event, context, _subscriber(event))
+
+
+@subscribe(SubscriptionRenewed)
+def subscription_renewed(event: SubscriptionRenewed) -> None:
+    context = _subscription_context(
+        event,
+        invoice_number=event.invoice_number,
+        period_end=event.current_period_end,
+        amount_minor=event.amount_minor,
+        currency=event.currency,
+    )
+    _notify("subscription_renewed", event, context, _subscriber(event))
+
+
+@subscribe(InvoicePaymentFailed)
+def subscription_payment_failed(event: InvoicePaymentFailed) -> None:
+    context = {
+        "subscription_id": event.subscription_id,
+        "invoice_number": event.invoice_number,
+        "amount_minor": event.amount_minor,
+        "currency": event.currency,
+        "attempt": event.attempt,
+        "decline_code": event.decline_code,
+        "next_attempt_at": event.next_attempt_at,
+        "final": event.final,
+        "retry_url": f"{settings.SITE_URL}/subscriptions/",
+    }
+    _notify("subscription_payment_failed", event, context)
+
+
+@subscribe(UserSubscriptionCancelled)
+def subscription_cancelled(event: UserSubscriptionCancelled) -> None:
+    context = _subscription_context(event, reason=event.reason, cancelled_at=event.cancelled_at)
+    _notify("subscription_cancelled", event, context, _subscriber(event))
+
+
+# --- staff alerts ----------------------------------------------------------------
+@subscribe(LowStock)
+def low_stock_alert(event: LowStock) -> None:
+    context = {
+        "sku": event.sku,
+        "product_name": event.product_name,
+        "warehouse_code": event.warehouse_code,
+        "available": event.available,
+        "threshold": event.threshold,
+    }
+    services.staff_alert_create(kind="low_stock", event=event, context=context)
+
+
+@subscribe(OutOfStock)
+def out_of_stock_alert(event: OutOfStock) -> None:
+    context = {"sku": event.sku, "product_name": event.product_name, "product_slug": event.product_slug}
+    services.staff_alert_create(kind="out_of_stock", event=event, context=context)

@@ -1,3 +1,247 @@
 """Tables of the notifications app: used by this app only (other apps go through services/selectors)."""
 
-from django.db import models  # noqa: F401
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django_fsm import FSMField, FSMModelMixin, transition
+
+
+class Channel(models.TextChoices):
+    EMAIL = "email", "Email"
+    SMS = "sms", "SMS"
+    PUSH = "push", "Push"
+
+
+class Category(models.TextChoices):
+    """What a message is about; customers choose per category and channel (except essentials)."""
+
+    ORDER_UPDATES = "order_updates", "Order updates"
+    SHIPPING_UPDATES = "shipping_updates", "Shipping updates"
+    BILLING = "billing", "Billing"
+    MARKETING = "marketing", "Marketing"
+    ACCOUNT = "account", "Account"  # welcome and the like: transactional, not a preference
+    STAFF_ALERTS = "staff_alerts", "Staff alerts"
+
+
+class Notification(FSMModelMixin, models.Model):
+    """One message to one recipient on one channel, and what became of it (DESIGN section 4)."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SENT = "sent", "Sent"
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Failed"
+        SUPPRESSED = "suppressed", "Suppressed (opted out)"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # event + kind + recipient + channel: the same event never reaches the same person twice on one channel.
+    dedupe_key = models.CharField(max_length=255, unique=True)
+    kind = models.CharField(max_length=60, db_index=True)
+    category = models.CharField(max_length=30, choices=Category.choices)
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="notifications"
+    )
+    to_address = models.CharField(max_length=255, blank=True, help_text="Email address or phone number")
+    context = models.JSONField(default=dict, encoder=DjangoJSONEncoder, blank=True)
+    template = models.CharField(max_length=120, blank=True, help_text="The template the message was rendered from")
+    subject = models.CharField(max_length=300, blank=True)
+    body_text = models.TextField(blank=True)
+    body_html = models.TextField(blank=True)
+
+    status = FSMField(default=Status.QUEUED, choices=Status.choices, protected=True, db_index=True)
+    attempts = models.PositiveIntegerField(default=0)
+    provider_message_id = models.CharField(max_length=255, blank=True, db_index=True)
+    error = models.TextField(blank=True)
+
+    event_id = models.UUIDField(null=True, blank=True)
+    correlation_id = models.CharField(max_length=100, blank=True, db_index=True)
+    resent_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="resends")
+
+    # A worker holds the message while it talks to the provider; a crash frees it when the lease ends.
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["recipient", "-created_at"], name="notif_recipient_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} → {self.to_address or self.recipient_id} [{self.channel}, {self.status}]"
+
+    # -- transitions (recorded by services.notification_transition) -----------
+    @transition(field=status, source=Status.QUEUED, target=Status.SENT)
+    def mark_sent(self) -> None:
+        pass
+
+    @transition(field=status, source=[Status.SENT, Status.QUEUED], target=Status.DELIVERED)
+    def mark_delivered(self) -> None:
+        pass
+
+    @transition(field=status, source=[Status.QUEUED, Status.SENT], target=Status.FAILED)
+    def fail(self) -> None:
+        pass
+
+    @transition(field=status, source=Status.FAILED, target=Status.QUEUED)
+    def retry(self) -> None:
+        pass
+
+    @transition(field=status, source=Status.QUEUED, target=Status.SUPPRESSED)
+    def suppress(self) -> None:
+        pass
+
+
+class NotificationTransition(models.Model):
+    """Who moved a notification from which state to which, when and why."""
+
+    notification = models.ForeignKey(Notification, on_delete=models.CASCADE, related_name="transitions")
+    from_state = models.CharField(max_length=20)
+    to_state = models.CharField(max_length=20)
+    reason = models.CharField(max_length=500, blank=True)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.from_state} → {self.to_state}"
+
+
+class NotificationTemplate(models.Model):
+    """A staff-written override of the default template of one kind on one channel."""
+
+    kind = models.CharField(max_length=60)
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    subject = models.CharField(
+        max_length=300, blank=True, help_text="Email subject or push title (Django template syntax)"
+    )
+    body_text = models.TextField(help_text="Plain-text email body, SMS text or push body (Django template syntax)")
+    body_html = models.TextField(blank=True, help_text="HTML email body (email only; empty: plain text only)")
+    is_active = models.BooleanField(default=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["kind", "channel"]
+        constraints = [models.UniqueConstraint(fields=["kind", "channel"], name="notif_template_once")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} ({self.channel})"
+
+
+class Preference(models.Model):
+    """A customer's choice for one category on one channel (absent: the category's default)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preferences"
+    )
+    category = models.CharField(max_length=30, choices=Category.choices)
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    enabled = models.BooleanField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "category", "channel"], name="notif_preference_once")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.category}/{self.channel}={self.enabled}"
+
+
+class EmailOptOut(models.Model):
+    """An unsubscribe by an address without an account (guest checkout)."""
+
+    email = models.EmailField()
+    category = models.CharField(max_length=30, choices=Category.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["email", "category"], name="notif_optout_once")]
+
+    def __str__(self) -> str:
+        return f"{self.email} opted out of {self.category}"
+
+
+class Device(models.Model):
+    """A push token of one of a customer's devices."""
+
+    class Platform(models.TextChoices):
+        IOS = "ios", "iOS"
+        ANDROID = "android", "Android"
+        WEB = "web", "Web"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="push_devices")
+    token = models.CharField(max_length=512, unique=True)
+    platform = models.CharField(max_length=10, choices=Platform.choices)
+    name = models.CharField(max_length=100, blank=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_seen_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-last_seen_at"]
+
+    def __str__(self) -> str:
+        return f"{self.platform} device of {self.user_id}"
+
+
+class SandboxMessage(models.Model):
+    """What the sandbox SMS / push backends would have sent: the development outbox."""
+
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    to = models.CharField(max_length=512)
+    title = models.CharField(max_length=300, blank=True)
+    body = models.TextField()
+    data = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+    provider_message_id = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.channel} to {self.to}"
+
+
+class Feedback(models.Model):
+    """A request to rate a delivered order, and the customer's answer (1–5 and a comment)."""
+
+    order_number = models.CharField(max_length=40, unique=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    email = models.EmailField()
+    due_at = models.DateTimeField(db_index=True)
+    requested_at = models.DateTimeField(null=True, blank=True)
+    rating = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
+    comment = models.TextField(blank=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "feedback"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(rating__isnull=True) | models.Q(rating__gte=1, rating__lte=5),
+                name="notif_feedback_rating_1_5",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order_number}: {self.rating or '–'}"

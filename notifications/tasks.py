@@ -1,10 +1,25 @@
 """Celery tasks of the notifications app: thin, each calls one service."""
 
+from __future__ import annotations
+
 from celery import shared_task
 
 from notifications import services
 
 
-@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
-def send_welcome_email_task(*, email: str, full_name: str) -> None:
-    services.welcome_email_send(email=email, full_name=full_name)
+@shared_task(acks_late=True)
+def send_notification_task(notification_id: int) -> str:
+    outcome = services.notification_send(notification_id=notification_id)
+    if outcome.retry_in is not None:
+        send_notification_task.apply_async(args=[notification_id], countdown=outcome.retry_in)
+    return outcome.status
+
+
+@shared_task
+def requeue_stuck_notifications_task() -> int:
+    return len(services.notifications_requeue_stuck())
+
+
+@shared_task
+def send_due_feedback_requests_task() -> int:
+    return services.feedback_requests_send_due()

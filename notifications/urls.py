@@ -1,3 +1,12 @@
+from django.urls import path
+
+from notifications import views
+
 app_name = "notifications"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("notifications/preferences/", views.preferences_page, name="preferences"),
+    path("notifications/unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
+    path("notifications/outbox/", views.outbox, name="outbox"),
+    path("feedback/<str:token>/", views.feedback, name="feedback"),
+]

@@ -1,1 +1,16 @@
-urlpatterns: list = []
+from django.urls import path
+
+from notifications.api import views
+
+urlpatterns = [
+    path("notification-preferences/", views.PreferencesView.as_view(), name="notification-preferences"),
+    path("devices/", views.DeviceListView.as_view(), name="notification-devices"),
+    path("devices/<str:token>/", views.DeviceDetailView.as_view(), name="notification-device"),
+    path("notifications/", views.NotificationListView.as_view(), name="notification-list"),
+    path("notifications/<uuid:public_id>/", views.NotificationDetailView.as_view(), name="notification-detail"),
+    path(
+        "notifications/webhooks/twilio/",
+        views.TwilioStatusCallbackView.as_view(),
+        name="notifications-twilio-status",
+    ),
+]

@@ -1,0 +1,126 @@
+from __future__ import annotations
+
+from django.conf import settings
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import generics, permissions, status
+from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.parsers import FormParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from twilio.request_validator import RequestValidator
+
+from notifications import preferences, selectors, services
+from notifications.api.serializers import (
+    DeviceInputSerializer,
+    DeviceSerializer,
+    NotificationSerializer,
+    PreferencesSerializer,
+)
+
+
+@extend_schema(tags=["notifications"])
+class PreferencesView(APIView):
+    """The signed-in customer's notification preferences (per category and channel)."""
+
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(responses=PreferencesSerializer)
+    def get(self, request):
+        return Response(preferences.preference_matrix(user=request.user))
+
+    @extend_schema(request=PreferencesSerializer, responses=PreferencesSerializer)
+    def put(self, request):
+        serializer = PreferencesSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return Response(services.preferences_update(user=request.user, matrix=serializer.validated_data))
+
+
+@extend_schema(tags=["notifications"])
+class DeviceListView(APIView):
+    """Register a push token for the signed-in customer (registering it again updates it)."""
+
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(responses=DeviceSerializer(many=True))
+    def get(self, request):
+        return Response(DeviceSerializer(selectors.devices_for_user(user=request.user), many=True).data)
+
+    @extend_schema(request=DeviceInputSerializer, responses={201: DeviceSerializer, 200: DeviceSerializer})
+    def post(self, request):
+        serializer = DeviceInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        device, created = services.device_register(user=request.user, **serializer.validated_data)
+        return Response(
+            DeviceSerializer(device).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )
+
+
+@extend_schema(tags=["notifications"])
+class DeviceDetailView(APIView):
+    """Forget a push token (logout, uninstall)."""
+
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, token: str):
+        services.device_remove(user=request.user, token=token)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema(tags=["notifications"])
+class NotificationListView(generics.ListAPIView):
+    """The signed-in customer's notifications, newest first."""
+
+    permission_classes = [permissions.IsAuthenticated]
+    serializer_class = NotificationSerializer
+    filterset_fields = ["channel", "status", "kind"]
+    ordering_fields = ["created_at"]
+
+    def get_queryset(self):
+        return selectors.notifications_for_user(user=self.request.user)
+
+
+@extend_schema(tags=["notifications"])
+class NotificationDetailView(generics.RetrieveAPIView):
+    permission_classes = [permissions.IsAuthenticated]
+    serializer_class = NotificationSerializer
+
+    def get_object(self):
+        notification = selectors.notification_get_for_user(user=self.request.user, public_id=self.kwargs["public_id"])
+        if notification is None:
+            raise NotFound()
+        return notification
+
+
+# Twilio posts: SmsSid/MessageSid, MessageStatus (queued|sent|delivered|undelivered|failed), ErrorCode.
+TWILIO_DELIVERED = {"delivered", "read"}
+TWILIO_UNDELIVERED = {"undelivered", "failed"}
+
+
+@extend_schema(
+    tags=["notifications"], request=None, responses={204: None, 403: OpenApiResponse(description="bad signature")}
+)
+class TwilioStatusCallbackView(APIView):
+    """Twilio's signed delivery-status callback for SMS (``X-Twilio-Signature``)."""
+
+    authentication_classes: list = []
+    permission_classes = [permissions.AllowAny]
+    parser_classes = [FormParser]
+    throttle_scope = "webhook"
+
+    def post(self, request):
+        signature = request.headers.get("X-Twilio-Signature", "")
+        url = settings.SITE_URL + request.get_full_path()
+        params = {k: request.POST.get(k) for k in request.POST}
+        if not settings.TWILIO_AUTH_TOKEN or not RequestValidator(settings.TWILIO_AUTH_TOKEN).validate(
+            url, params, signature
+        ):
+            raise PermissionDenied("Invalid Twilio signature.")
+        sid = params.get("MessageSid") or params.get("SmsSid") or ""
+        state = (params.get("MessageStatus") or params.get("SmsStatus") or "").lower()
+        if sid and state in TWILIO_DELIVERED | TWILIO_UNDELIVERED:
+            error = f"Twilio error {params.get('ErrorCode')}" if params.get("ErrorCode") else state
+            services.notification_delivery_report(
+                channel="sms", provider_message_id=sid, delivered=state in TWILIO_DELIVERED, error=error
+            )
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,248 @@
+"""The catalog of notification kinds: what each is about, its channels, and sample data for previews.
+
+Default templates live in ``templates/notifications/<kind>/``:
+``subject.txt`` (email subject, push title), ``body.txt`` and ``body.html``
+(email parts) and ``short.txt`` (SMS text, push body).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from notifications.models import Category, Channel
+
+EMAIL, SMS, PUSH = Channel.EMAIL.value, Channel.SMS.value, Channel.PUSH.value
+
+_SAMPLE_ORDER = {
+    "order_number": "FM-7Q2K9D4X",
+    "customer_name": "Casey Customer",
+    "currency": "USD",
+    "subtotal_minor": 5998,
+    "shipping_minor": 499,
+    "discount_minor": 0,
+    "total_minor": 6497,
+    "shipping_method": "Standard",
+    "shipping_address": {
+        "name": "Casey Customer",
+        "line1": "1 Main Street",
+        "line2": "",
+        "city": "Springfield",
+        "region": "IL",
+        "postal_code": "62701",
+        "country": "US",
+        "phone": "+15555550100",
+    },
+    "lines": [
+        {"sku": "TEE-M-BLU", "name": "Tee M / Blue", "quantity": 2, "unit_price_minor": 2999, "line_total_minor": 5998}
+    ],
+    "order_url": "http://127.0.0.1:8000/orders/FM-7Q2K9D4X/",
+}
+_SAMPLE_SHIPMENT = {
+    "order_number": "FM-7Q2K9D4X",
+    "tracking_number": "1Z999AA10123456784",
+    "tracking_url": "http://127.0.0.1:8000/tracking/1Z999AA10123456784/",
+    "carrier": "UPS",
+    "status_detail": "Arrived at the regional sorting centre",
+    "location": "Chicago, IL",
+    "reason": "Nobody was home",
+    "estimated_delivery_date": "2026-11-25",
+}
+_SAMPLE_SUBSCRIPTION = {
+    "plan_name": "FlowMart Plus",
+    "amount_minor": 999,
+    "currency": "USD",
+    "period_end": "2026-12-21",
+    "invoice_number": "INV-0042",
+    "retry_url": "http://127.0.0.1:8000/subscriptions/",
+    "subscriptions_url": "http://127.0.0.1:8000/subscriptions/",
+    "reason": "",
+}
+
+
+@dataclass(frozen=True)
+class Kind:
+    key: str
+    label: str
+    category: str
+    channels: tuple[str, ...] = (EMAIL,)
+    # Essentials always go out by email, whatever the customer's preferences (order confirmation, payment failure).
+    essential: bool = False
+    sample: dict = field(default_factory=dict)
+
+
+KINDS: dict[str, Kind] = {
+    k.key: k
+    for k in [
+        Kind("welcome", "Welcome", Category.ACCOUNT, (EMAIL,), sample={"full_name": "Casey Customer"}),
+        Kind(
+            "order_confirmed", "Order confirmed", Category.ORDER_UPDATES, (EMAIL, SMS, PUSH), True, dict(_SAMPLE_ORDER)
+        ),
+        Kind(
+            "order_payment_failed",
+            "Payment failed",
+            Category.BILLING,
+            (EMAIL, SMS, PUSH),
+            True,
+            {
+                "order_number": "FM-7Q2K9D4X",
+                "total_minor": 6497,
+                "currency": "USD",
+                "decline_code": "insufficient_funds",
+                "retry_until": "2026-11-22T12:00:00+00:00",
+                "retry_url": "http://127.0.0.1:8000/orders/FM-7Q2K9D4X/pay/",
+            },
+        ),
+        Kind(
+            "order_on_hold",
+            "Order on hold",
+            Category.ORDER_UPDATES,
+            (EMAIL, PUSH),
+            sample={"order_number": "FM-7Q2K9D4X", "reason": "An item is out of stock", "expected_delay_days": 3},
+        ),
+        Kind(
+            "order_cancelled",
+            "Order cancelled",
+            Category.ORDER_UPDATES,
+            (EMAIL, PUSH),
+            sample={
+                "order_number": "FM-7Q2K9D4X",
+                "reason": "Cancelled at your request",
+                "cancelled_by": "customer",
+                "refunded_minor": 6497,
+                "currency": "USD",
+            },
+        ),
+        Kind(
+            "order_refunded",
+            "Refund issued",
+            Category.BILLING,
+            (EMAIL, PUSH),
+            sample={"order_number": "FM-7Q2K9D4X", "amount_minor": 2999, "currency": "USD", "reason": "Returned item"},
+        ),
+        Kind(
+            "shipment_dispatched",
+            "Shipment dispatched",
+            Category.SHIPPING_UPDATES,
+            (EMAIL, SMS, PUSH),
+            sample=dict(_SAMPLE_SHIPMENT),
+        ),
+        Kind(
+            "shipment_in_transit",
+            "Shipment in transit",
+            Category.SHIPPING_UPDATES,
+            (EMAIL, PUSH),
+            sample=dict(_SAMPLE_SHIPMENT),
+        ),
+        Kind(
+            "shipment_delivered",
+            "Shipment delivered",
+            Category.SHIPPING_UPDATES,
+            (EMAIL, SMS, PUSH),
+            sample=dict(_SAMPLE_SHIPMENT),
+        ),
+        Kind(
+            "delivery_failed",
+            "Delivery failed",
+            Category.SHIPPING_UPDATES,
+            (EMAIL, SMS, PUSH),
+            sample=dict(_SAMPLE_SHIPMENT),
+        ),
+        Kind(
+            "return_initiated",
+            "Return started",
+            Category.SHIPPING_UPDATES,
+            (EMAIL, PUSH),
+            sample={"order_number": "FM-7Q2K9D4X", "rma_number": "RMA-1001", "return_url": "http://127.0.0.1:8000/"},
+        ),
+        Kind(
+            "return_received",
+            "Return received",
+            Category.SHIPPING_UPDATES,
+            (EMAIL, PUSH),
+            sample={
+                "order_number": "FM-7Q2K9D4X",
+                "rma_number": "RMA-1001",
+                "decision": "refund",
+                "amount_minor": 2999,
+                "currency": "USD",
+            },
+        ),
+        Kind(
+            "subscription_started",
+            "Subscription started",
+            Category.BILLING,
+            (EMAIL, PUSH),
+            sample=dict(_SAMPLE_SUBSCRIPTION),
+        ),
+        Kind(
+            "subscription_renewed",
+            "Subscription renewed",
+            Category.BILLING,
+            (EMAIL, PUSH),
+            sample=dict(_SAMPLE_SUBSCRIPTION),
+        ),
+        Kind(
+            "subscription_payment_failed",
+            "Subscription payment failed",
+            Category.BILLING,
+            (EMAIL, SMS, PUSH),
+            True,
+            dict(_SAMPLE_SUBSCRIPTION),
+        ),
+        Kind(
+            "subscription_cancelled",
+            "Subscription cancelled",
+            Category.BILLING,
+            (EMAIL, PUSH),
+            sample=dict(_SAMPLE_SUBSCRIPTION),
+        ),
+        Kind(
+            "feedback_request",
+            "How did we do?",
+            Category.ORDER_UPDATES,
+            (EMAIL,),
+            sample={"order_number": "FM-7Q2K9D4X", "feedback_url": "http://127.0.0.1:8000/feedback/sample/"},
+        ),
+        Kind(
+            "low_stock",
+            "Low stock (staff)",
+            Category.STAFF_ALERTS,
+            (EMAIL,),
+            sample={
+                "sku": "TEE-M-BLU",
+                "product_name": "Tee",
+                "available": 3,
+                "threshold": 5,
+                "warehouse_code": "MAIN",
+            },
+        ),
+        Kind(
+            "out_of_stock",
+            "Out of stock (staff)",
+            Category.STAFF_ALERTS,
+            (EMAIL,),
+            sample={
+                "sku": "TEE-M-BLU",
+                "product_name": "Tee",
+                "available": 0,
+                "threshold": 5,
+                "warehouse_code": "MAIN",
+            },
+        ),
+    ]
+}
+
+
+class UnknownKind(LookupError):
+    pass
+
+
+def kind_get(key: str) -> Kind:
+    try:
+        return KINDS[key]
+    except KeyError:
+        raise UnknownKind(key) from None
+
+
+def kind_choices() -> list[tuple[str, str]]:
+    return [(k.key, k.label) for k in KINDS.values()]

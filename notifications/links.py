@@ -1,0 +1,50 @@
+"""Signed links in messages: one-click unsubscribe and order feedback (no login needed)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core import signing
+from django.urls import reverse
+
+UNSUBSCRIBE_SALT = "notifications.unsubscribe"
+FEEDBACK_SALT = "notifications.feedback"
+
+
+class BadLink(Exception):
+    pass
+
+
+def unsubscribe_token(*, email: str, category: str) -> str:
+    return signing.dumps({"e": email.lower(), "c": category}, salt=UNSUBSCRIBE_SALT, compress=True)
+
+
+def unsubscribe_url(*, email: str, category: str) -> str:
+    token = unsubscribe_token(email=email, category=category)
+    return settings.SITE_URL + reverse("notifications:unsubscribe", kwargs={"token": token})
+
+
+def unsubscribe_token_read(token: str) -> tuple[str, str]:
+    """(email, category) from a token; unsubscribe links do not expire."""
+    try:
+        data = signing.loads(token, salt=UNSUBSCRIBE_SALT)
+        return str(data["e"]), str(data["c"])
+    except (signing.BadSignature, KeyError, TypeError) as exc:
+        raise BadLink("This unsubscribe link is not valid.") from exc
+
+
+def feedback_token(*, order_number: str) -> str:
+    return signing.dumps({"o": order_number}, salt=FEEDBACK_SALT)
+
+
+def feedback_url(*, order_number: str) -> str:
+    return settings.SITE_URL + reverse(
+        "notifications:feedback", kwargs={"token": feedback_token(order_number=order_number)}
+    )
+
+
+def feedback_token_read(token: str) -> str:
+    try:
+        data = signing.loads(token, salt=FEEDBACK_SALT, max_age=settings.FEEDBACK_LINK_MAX_AGE_DAYS * 86400)
+        return str(data["o"])
+    except (signing.BadSignature, KeyError, TypeError) as exc:
+        raise BadLink("This feedback link is not valid or has expired.") from exc
