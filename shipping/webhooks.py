@@ -94,6 +94,8 @@ def _parse(body: bytes) -> list[TrackingUpdate]:
 
 def carrier_webhook_receive(*, carrier: str, body: bytes, timestamp: str | None, signature: str | None) -> dict:
     """Verify and apply one webhook delivery; returns counts for the response."""
+    if carrier not in {"sandbox", settings.SHIPPING_CARRIER}:
+        raise NotFound(f"No carrier {carrier!r}.", code="unknown_carrier")
     webhook_verify(body=body, timestamp=timestamp, signature=signature)
     by_parcel: dict[str, list[TrackingUpdate]] = defaultdict(list)
     for update in _parse(body):

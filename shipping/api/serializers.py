@@ -1,0 +1,123 @@
+"""Input and output shapes of the shipping API (no business rules here)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from rest_framework import serializers
+
+
+class QuoteQuerySerializer(serializers.Serializer):
+    country = serializers.RegexField(r"^[A-Za-z]{2}$", help_text="ISO 3166-1 alpha-2")
+    postal_code = serializers.CharField(required=False, allow_blank=True, max_length=20, default="")
+    city = serializers.CharField(required=False, allow_blank=True, max_length=100, default="")
+    weight_grams = serializers.IntegerField(min_value=0, max_value=1_000_000, default=0)
+    subtotal_minor = serializers.IntegerField(min_value=0, max_value=10**12, default=0)
+    currency = serializers.RegexField(r"^[A-Za-z]{3}$", default=settings.SHOP_CURRENCY)
+
+
+class QuoteSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    price_minor = serializers.IntegerField()
+    currency = serializers.CharField()
+    min_days = serializers.IntegerField()
+    max_days = serializers.IntegerField()
+
+
+class QuoteResponseSerializer(serializers.Serializer):
+    country = serializers.CharField()
+    currency = serializers.CharField()
+    weight_grams = serializers.IntegerField()
+    subtotal_minor = serializers.IntegerField()
+    methods = QuoteSerializer(many=True)
+
+
+class TrackingStepSerializer(serializers.Serializer):
+    at = serializers.DateTimeField()
+    status = serializers.CharField()
+    description = serializers.CharField()
+    location = serializers.CharField()
+
+
+class PublicTrackingSerializer(serializers.Serializer):
+    tracking_number = serializers.CharField()
+    status = serializers.CharField()
+    status_display = serializers.CharField()
+    carrier = serializers.CharField()
+    destination_city = serializers.CharField()
+    destination_country = serializers.CharField()
+    dispatched_at = serializers.DateTimeField(allow_null=True)
+    delivered_at = serializers.DateTimeField(allow_null=True)
+    history = TrackingStepSerializer(many=True)
+
+
+class ShipmentLineSerializer(serializers.Serializer):
+    sku = serializers.CharField()
+    name = serializers.CharField()
+    quantity = serializers.IntegerField()
+
+
+class ShipmentSerializer(serializers.Serializer):
+    number = serializers.CharField()
+    order_number = serializers.CharField()
+    kind = serializers.CharField()
+    rma_number = serializers.CharField()
+    status = serializers.CharField()
+    status_display = serializers.CharField()
+    warehouse_code = serializers.CharField()
+    method_code = serializers.CharField()
+    carrier = serializers.CharField()
+    tracking_number = serializers.CharField()
+    tracking_url = serializers.CharField()
+    destination_city = serializers.CharField()
+    destination_country = serializers.CharField()
+    lines = ShipmentLineSerializer(many=True)
+    history = TrackingStepSerializer(many=True)
+    created_at = serializers.DateTimeField()
+    dispatched_at = serializers.DateTimeField(allow_null=True)
+    delivered_at = serializers.DateTimeField(allow_null=True)
+
+
+class ReturnLineInputSerializer(serializers.Serializer):
+    sku = serializers.CharField(max_length=64)
+    quantity = serializers.IntegerField(min_value=1, max_value=10_000)
+
+
+class ReturnCreateSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000)
+    lines = ReturnLineInputSerializer(many=True, allow_empty=False)
+
+
+class ReturnLineSerializer(serializers.Serializer):
+    sku = serializers.CharField()
+    name = serializers.CharField()
+    quantity = serializers.IntegerField()
+    unit_price_minor = serializers.IntegerField()
+    replacement_sku = serializers.CharField()
+
+
+class ReturnTransitionSerializer(serializers.Serializer):
+    from_state = serializers.CharField()
+    to_state = serializers.CharField()
+    at = serializers.DateTimeField()
+    reason = serializers.CharField()
+
+
+class ReturnSerializer(serializers.Serializer):
+    rma_number = serializers.CharField()
+    order_number = serializers.CharField()
+    status = serializers.CharField()
+    reason = serializers.CharField()
+    decision = serializers.CharField()
+    refund_minor = serializers.IntegerField()
+    currency = serializers.CharField()
+    return_tracking_number = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    lines = ReturnLineSerializer(many=True, source="lines.all")
+    history = ReturnTransitionSerializer(many=True, source="transitions.all")
+
+
+class WebhookResultSerializer(serializers.Serializer):
+    carrier = serializers.CharField()
+    applied = serializers.IntegerField()
+    unknown_tracking_numbers = serializers.ListField(child=serializers.CharField())

@@ -1,0 +1,141 @@
+"""Shipping API views: validate, call one service or selector, render."""
+
+from __future__ import annotations
+
+from django.http import Http404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, status
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from flowmart.api.idempotency import idempotent
+from shipping import selectors, services
+from shipping.api import serializers as s
+
+
+class ShippingMethodsView(APIView):
+    """Quotes for checkout: the methods available to a destination, with price and delivery estimate."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(parameters=[s.QuoteQuerySerializer], responses=s.QuoteResponseSerializer)
+    def get(self, request):
+        query = s.QuoteQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        q = query.validated_data
+        country, currency = q["country"].upper(), q["currency"].upper()
+        quotes = services.shipping_quote(
+            destination={"country": country, "postal_code": q["postal_code"], "city": q["city"]},
+            lines=[{"sku": "parcel", "quantity": 1, "weight_grams": q["weight_grams"]}],
+            subtotal_minor=q["subtotal_minor"],
+            currency=currency,
+        )
+        body = {
+            "country": country,
+            "currency": currency,
+            "weight_grams": q["weight_grams"],
+            "subtotal_minor": q["subtotal_minor"],
+            "methods": [quote.as_dict() for quote in quotes],
+        }
+        return Response(s.QuoteResponseSerializer(body).data)
+
+
+class TrackingView(APIView):
+    """Public tracking by tracking number: status, history and destination city only."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses=s.PublicTrackingSerializer)
+    def get(self, request, number: str):
+        tracking = selectors.tracking_for_number(tracking_number=number)
+        if tracking is None:
+            raise Http404
+        return Response(s.PublicTrackingSerializer(tracking).data)
+
+
+class OrderShipmentsView(APIView):
+    """The shipments of one of the caller's orders (someone else's order: 404)."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=s.ShipmentSerializer(many=True))
+    def get(self, request, number: str):
+        shipments = selectors.shipments_for_order(order_number=number, user_id=str(request.user.public_id))
+        if not shipments:
+            raise Http404
+        return Response(s.ShipmentSerializer(shipments, many=True).data)
+
+
+class OrderReturnsView(APIView):
+    """Ask to return delivered items of one of the caller's orders."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        request=s.ReturnCreateSerializer,
+        responses={201: s.ReturnSerializer},
+        parameters=[OpenApiParameter("Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False)],
+    )
+    @idempotent
+    def post(self, request, number: str):
+        data = s.ReturnCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        rma = services.return_request(
+            order_number=number,
+            user_id=str(request.user.public_id),
+            lines=data.validated_data["lines"],
+            reason=data.validated_data["reason"],
+            by=request.user,
+        )
+        rma = selectors.return_for_user(rma_number=rma.rma_number, user_id=str(request.user.public_id))
+        return Response(s.ReturnSerializer(rma).data, status=status.HTTP_201_CREATED)
+
+
+class ReturnListView(generics.ListAPIView):
+    """The caller's returns, newest first."""
+
+    permission_classes = [IsAuthenticated]
+    serializer_class = s.ReturnSerializer
+    filterset_fields = ["status", "order_number"]
+    ordering_fields = ["created_at"]
+
+    def get_queryset(self):
+        return selectors.returns_for_user(user_id=str(self.request.user.public_id))
+
+
+class ReturnDetailView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=s.ReturnSerializer)
+    def get(self, request, rma_number: str):
+        rma = selectors.return_for_user(rma_number=rma_number, user_id=str(request.user.public_id))
+        if rma is None:
+            raise Http404
+        return Response(s.ReturnSerializer(rma).data)
+
+
+class CarrierWebhookView(APIView):
+    """Signed tracking updates pushed by a carrier (HMAC-SHA256 over "<timestamp>.<body>")."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+    throttle_scope = "webhook"
+
+    @extend_schema(
+        request=OpenApiTypes.OBJECT,
+        responses=s.WebhookResultSerializer,
+        parameters=[
+            OpenApiParameter("X-Carrier-Timestamp", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True),
+            OpenApiParameter("X-Carrier-Signature", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True),
+        ],
+    )
+    def post(self, request, carrier: str):
+        result = services.carrier_webhook_receive(
+            carrier=carrier,
+            body=request.body,
+            timestamp=request.headers.get("X-Carrier-Timestamp"),
+            signature=request.headers.get("X-Carrier-Signature"),
+        )
+        return Response(s.WebhookResultSerializer(result).data)
