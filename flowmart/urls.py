@@ -2,14 +2,14 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from flowmart import health, metrics, views
+from flowmart import health, metrics
 
 admin.site.site_header = "FlowMart staff"
 admin.site.site_title = "FlowMart staff"
 admin.site.index_title = "Shop administration"
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", include("inventory.home_urls")),  # the storefront home is the catalog's front page
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics.metrics_view, name="metrics"),

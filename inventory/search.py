@@ -92,3 +92,30 @@ def catalog_products(*, query: CatalogQuery) -> QuerySet[Product]:
         products = product_search(products=products, q=q)
     order = SORTS.get(query.sort) or (("-score", "name", "id") if q else ("name", "id"))
     return products.order_by(*order)
+
+
+def catalog_page(*, query: CatalogQuery, page: int = 1, per_page: int = 24) -> dict:
+    """One storefront page of ``query`` as plain data, cached until a product it may show changes."""
+    from django.core.paginator import EmptyPage, Paginator
+
+    from inventory import catalog_cache
+    from inventory.selectors import product_summary
+
+    def build() -> dict:
+        paginator = Paginator(catalog_products(query=query), per_page)
+        try:
+            current = paginator.page(page)
+        except EmptyPage:
+            current = paginator.page(paginator.num_pages or 1)
+        return {
+            "products": [product_summary(p) for p in current.object_list],
+            "count": paginator.count,
+            "page": current.number,
+            "num_pages": paginator.num_pages,
+            "has_next": current.has_next(),
+            "has_previous": current.has_previous(),
+        }
+
+    deps = [catalog_cache.category_dep(query.category) if query.category else catalog_cache.LISTS]
+    key = catalog_cache.query_key("page:products", {**query.as_params(), "page": page, "per_page": per_page})
+    return catalog_cache.cached(key=key, deps=deps, build=build)

@@ -302,6 +302,7 @@ def product_detail_data(*, slug: str) -> dict | None:
         "availability": availability_label(total),
         "in_stock": total > 0,
         "option_names": option_names,
+        "default_sku": next((v["sku"] for v in variant_rows if v["in_stock"]), ""),
         "variants": variant_rows,
     }
 

@@ -1,3 +1,12 @@
+from django.urls import path
+
+from inventory import views
+
 app_name = "inventory"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("products/", views.product_list, name="product_list"),
+    path("products/<slug:slug>/", views.product_detail, name="product_detail"),
+    path("c/<slug:slug>/", views.category_detail, name="category"),
+    path("search/", views.search, name="search"),
+]

@@ -1,1 +1,91 @@
-"""Storefront pages of the inventory app."""
+"""Storefront pages of the inventory app: home, catalog lists, search and product pages."""
+
+from __future__ import annotations
+
+from django.http import Http404
+from django.shortcuts import render
+from django.urls import NoReverseMatch, reverse
+
+from inventory import catalog_cache, selectors
+from inventory.forms import CatalogFilterForm
+from inventory.search import CatalogQuery, catalog_page
+
+PER_PAGE = 24
+
+
+def _categories() -> list[dict]:
+    return catalog_cache.cached(key="page:categories", deps=[catalog_cache.LISTS], build=selectors.category_tree)
+
+
+def home(request):
+    featured = catalog_page(query=CatalogQuery(in_stock=True, sort="newest"), per_page=8)
+    return render(request, "inventory/home.html", {"categories": _categories(), "featured": featured["products"]})
+
+
+def _listing(
+    request, *, category: dict | None = None, title: str = "All products", template="inventory/product_list.html"
+):
+    form = CatalogFilterForm(request.GET or None)
+    if form.is_bound:
+        form.is_valid()  # errors are shown next to the fields; valid fields still filter
+    query = form.catalog_query(category=category["slug"] if category else "")
+    result = catalog_page(query=query, page=form.page_number if form.is_bound else 1, per_page=PER_PAGE)
+    params = request.GET.copy()
+    params.pop("page", None)
+    return render(
+        request,
+        template,
+        {
+            "form": form,
+            "title": title,
+            "category": category,
+            "categories": _categories(),
+            "result": result,
+            "query": query,
+            "querystring": params.urlencode(),
+        },
+    )
+
+
+def product_list(request):
+    return _listing(request)
+
+
+def search(request):
+    q = request.GET.get("q", "").strip()
+    return _listing(request, title=f"Results for “{q}”" if q else "Search")
+
+
+def _find(nodes: list[dict], slug: str) -> dict | None:
+    for node in nodes:
+        if node["slug"] == slug:
+            return node
+        found = _find(node["children"], slug)
+        if found:
+            return found
+    return None
+
+
+def category_detail(request, slug: str):
+    category = _find(_categories(), slug)
+    if category is None:
+        raise Http404("No such category")
+    return _listing(request, category=category, title=category["name"])
+
+
+def _basket_add_url() -> str | None:
+    try:
+        return reverse("orders:basket_add")
+    except NoReverseMatch:
+        return None
+
+
+def product_detail(request, slug: str):
+    product = catalog_cache.cached(
+        key=f"page:product:{slug}",
+        deps=[catalog_cache.product_dep(slug)],
+        build=lambda: selectors.product_detail_data(slug=slug) or {},
+    )
+    if not product:
+        raise Http404("No such product")
+    return render(request, "inventory/product_detail.html", {"product": product, "basket_add_url": _basket_add_url()})
