@@ -190,6 +190,10 @@ def returns_for_user(*, user_id: str) -> QuerySet[ReturnRequest]:
     )
 
 
+def returns_none() -> QuerySet[ReturnRequest]:
+    return ReturnRequest.objects.none()
+
+
 def return_for_user(*, rma_number: str, user_id: str) -> ReturnRequest | None:
     return returns_for_user(user_id=user_id).filter(rma_number=rma_number).first()
 

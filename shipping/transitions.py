@@ -45,11 +45,20 @@ def shipment_transition(shipment: Shipment, name: str, *, by=None, actor: str | 
     return shipment
 
 
+_RETURN_VERBS = {
+    "approve": "approved",
+    "reject": "rejected",
+    "receive": "received",
+    "mark_refunded": "marked refunded",
+    "mark_exchanged": "marked exchanged",
+}
+
+
 def return_transition(rma: ReturnRequest, name: str, *, by=None, actor: str | None = None, reason: str = "", **kw):
     method = getattr(rma, name)
     if not can_proceed(method):
         raise InvalidTransition(
-            f"Return {rma.rma_number} cannot be {name.replace('_', ' ')} while {rma.status}.",
+            f"Return {rma.rma_number} cannot be {_RETURN_VERBS.get(name, name)} while {rma.status}.",
             rma_number=rma.rma_number,
             status=rma.status,
         )

@@ -102,6 +102,8 @@ class ReturnListView(generics.ListAPIView):
     ordering_fields = ["created_at"]
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation
+            return selectors.returns_none()
         return selectors.returns_for_user(user_id=str(self.request.user.public_id))
 
 
