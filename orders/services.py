@@ -603,6 +603,9 @@ def order_return_settle(
 ) -> Order:
     """A return arrived: refund through payments, restock through inventory, tell shipping it is refunded."""
     order = Order.objects.get(pk=order.pk)
+    done_marker = f"return:{rma_number}"[:32]
+    if order.saga_steps.filter(step=done_marker, status="succeeded").exists():
+        return order  # a redelivered ReturnReceived: already settled
     if decision == "refund" and refund_minor > 0:
         left = refund_minor
         for payment in order.payments.all():
@@ -657,28 +660,23 @@ def order_return_settle(
             raise
         saga.step_succeed(row)
     if decision == "refund":
-        mark = getattr(shipping_services, "return_mark_refunded", None)
-        if mark is not None:
-            mark(rma_number=rma_number)
+        shipping_services.return_mark_refunded(rma_number=rma_number)
     elif decision == "exchange":
-        create = getattr(shipping_services, "shipment_create_for_exchange", None)
-        if create is not None:
-            create(
-                order_number=order.number,
-                rma_number=rma_number,
-                lines=[
-                    {
-                        "sku": line.get("replacement_sku") or line["sku"],
-                        "name": line.get("name", ""),
-                        "quantity": line["quantity"],
-                    }
-                    for line in lines
-                ],
-                warehouse_code=warehouse_code,
-            )
-        mark = getattr(shipping_services, "return_mark_exchanged", None)
-        if mark is not None:
-            mark(rma_number=rma_number)
+        shipping_services.shipment_create_for_exchange(
+            order_number=order.number,
+            rma_number=rma_number,
+            lines=[
+                {
+                    "sku": line.get("replacement_sku") or line["sku"],
+                    "name": line.get("name", ""),
+                    "quantity": line["quantity"],
+                }
+                for line in lines
+            ],
+            warehouse_code=warehouse_code,
+        )
+        shipping_services.return_mark_exchanged(rma_number=rma_number)
+    saga.step_record(order, done_marker)
     return Order.objects.get(pk=order.pk)
 
 

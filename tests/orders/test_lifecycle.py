@@ -1,0 +1,259 @@
+"""After checkout: fulfilment, dispatch (capture + stock commit), delivery, cancellation, amendment, returns."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import transaction
+
+from flowmart.events.models import OutboxEvent
+from flowmart.events.publisher import publish
+from flowmart.events.testing import deliver_pending
+from orders import services
+from orders.models import Order
+from payments.selectors import payments_for_reference
+from shipping import events as shipping_events
+from shipping import selectors as shipping_selectors
+from shipping import services as shipping_services
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def place(customer_client, shop, checkout_body):
+    def _place(*lines, client=None, **body):
+        client = client or customer_client
+        for sku, qty in lines:
+            assert client.post("/api/v1/basket/lines/", {"sku": sku, "quantity": qty}, format="json").status_code == 201
+        r = client.post("/api/v1/checkout/", checkout_body(**body), format="json")
+        assert r.status_code == 201, r.json()
+        deliver_pending()  # shipping creates the shipment from OrderConfirmed
+        return Order.objects.get(number=r.json()["number"])
+
+    return _place
+
+
+def _shipping_event(cls, order, **fields):
+    common = {"order_number": order.number, "user_id": None, "customer_email": order.email}
+    with transaction.atomic():
+        publish(cls(correlation_id=order.number, **common, **fields))
+    deliver_pending()
+
+
+def _dispatched(order, shipment_number="SH-1"):
+    _shipping_event(
+        shipping_events.ShipmentDispatched,
+        order,
+        shipment_number=shipment_number,
+        kind="order",
+        warehouse_code="east",
+        carrier="sandbox",
+        tracking_number="TRK1",
+        tracking_url="",
+        lines=[],
+        dispatched_at="2026-11-21T10:00:00+00:00",
+    )
+    services.order_settle(order=order)  # what order_settle_task does on the worker
+
+
+def _payments(order):
+    return [
+        (p.status, p.amount_minor, p.captured_minor) for p in payments_for_reference(reference=order.payment_reference)
+    ]
+
+
+def test_dispatch_captures_and_commits_then_delivery_completes(place, available):
+    order = place(("TEE-M", 2), ("MUG", 2))  # 4000 + 2500, free shipping
+    [shipment] = shipping_selectors.shipments_for_order(order_number=order.number)
+    shipping_services.shipment_create_label(shipment_number=shipment.number)
+    deliver_pending()
+    order.refresh_from_db()
+    assert order.status == "fulfilling"
+
+    _dispatched(order, shipment.number)
+
+    order.refresh_from_db()
+    assert order.status == "shipped"
+    assert order.captured_minor == 6500
+    assert _payments(order) == [("captured", 6500, 6500)]
+    assert order.stock_committed
+    assert available("TEE-M") == 3
+
+    _shipping_event(
+        shipping_events.ShipmentDelivered,
+        order,
+        shipment_number=shipment.number,
+        kind="order",
+        tracking_number="TRK1",
+        delivered_at="2026-11-22T10:00:00+00:00",
+        all_delivered=True,
+    )
+    order.refresh_from_db()
+    assert order.status == "completed"
+    assert [t.to_status for t in order.transitions.all()] == [
+        "confirmed",
+        "fulfilling",
+        "shipped",
+        "delivered",
+        "completed",
+    ]
+    assert OutboxEvent.objects.filter(correlation_id=order.number, name="OrderCompleted").count() == 1
+
+
+def test_partial_delivery_does_not_complete(place):
+    order = place(("MUG", 1))
+    _dispatched(order)
+    _shipping_event(
+        shipping_events.ShipmentDelivered,
+        order,
+        shipment_number="SH-1",
+        kind="order",
+        tracking_number="TRK1",
+        delivered_at="2026-11-22T10:00:00+00:00",
+        all_delivered=False,
+    )
+    order.refresh_from_db()
+    assert order.status == "shipped"
+
+
+def test_customer_cancels_before_dispatch_voids_and_releases(place, customer_client, available):
+    order = place(("TEE-M", 3))
+    assert available("TEE-M") == 2
+
+    r = customer_client.post(f"/api/v1/orders/{order.number}/cancel/", {"reason": "changed my mind"}, format="json")
+
+    assert r.status_code == 200, r.json()
+    assert r.json()["status"] == "cancelled"
+    assert available("TEE-M") == 5
+    assert [p[0] for p in _payments(order)] == ["voided"]
+    cancelled = OutboxEvent.objects.get(correlation_id=order.number, name="OrderCancelled").payload
+    assert (cancelled["cancelled_by"], cancelled["reason"], cancelled["refunded_minor"]) == (
+        "customer",
+        "changed my mind",
+        0,
+    )
+    t = Order.objects.get(pk=order.pk).transitions.last()
+    assert (t.from_status, t.to_status, t.actor, t.reason) == ("confirmed", "cancelled", "customer", "changed my mind")
+
+
+def test_customer_cannot_cancel_after_dispatch_but_staff_can_with_refund(place, customer_client, staff_user):
+    order = place(("MUG", 4))  # 5000: free shipping
+    _dispatched(order)
+
+    r = customer_client.post(f"/api/v1/orders/{order.number}/cancel/", {}, format="json")
+    assert r.status_code == 409
+    assert r.json()["code"] == "order_dispatched"
+
+    services.order_cancel(order=order, by=staff_user, actor="staff", reason="lost in the warehouse")
+    order.refresh_from_db()
+    assert order.status == "cancelled"
+    assert order.refunded_minor == 5000
+    assert [p[0] for p in _payments(order)] == ["refunded"]
+
+
+def test_amend_lowers_quantity_re_reserves_and_captures_only_the_new_total(place, customer_client, available):
+    order = place(("TEE-M", 3), ("MUG", 2))  # 6000 + 2500
+    assert available("MUG") == 3
+
+    r = customer_client.post(
+        f"/api/v1/orders/{order.number}/amend/",
+        {"lines": [{"sku": "TEE-M", "quantity": 1}, {"sku": "MUG", "quantity": 0}]},
+        format="json",
+    )
+
+    assert r.status_code == 200, r.json()
+    assert [(line["sku"], line["quantity"]) for line in r.json()["lines"]] == [("TEE-M", 1)]
+    # The shipping price quoted at checkout is kept.
+    assert r.json()["totals"] == {
+        "currency": "USD",
+        "subtotal_minor": 2000,
+        "discount_minor": 0,
+        "shipping_minor": 0,
+        "total_minor": 2000,
+        "refunded_minor": 0,
+    }
+    assert available("TEE-M") == 4 and available("MUG") == 5
+    amended = OutboxEvent.objects.get(correlation_id=order.number, name="OrderAmended").payload
+    assert amended["changes"] == ["Tee: 3 → 1", "Mug: 2 → 0"]
+
+    _dispatched(order)
+    order.refresh_from_db()
+    assert order.captured_minor == 2000
+    assert _payments(order) == [("captured", 8500, 2000)]
+
+
+def test_amend_cannot_raise_quantities_or_empty_the_order(place, customer_client):
+    order = place(("TEE-M", 1))
+    r = customer_client.post(
+        f"/api/v1/orders/{order.number}/amend/", {"lines": [{"sku": "TEE-M", "quantity": 2}]}, format="json"
+    )
+    assert (r.status_code, r.json()["code"]) == (400, "quantity_not_allowed")
+    r = customer_client.post(
+        f"/api/v1/orders/{order.number}/amend/", {"lines": [{"sku": "TEE-M", "quantity": 0}]}, format="json"
+    )
+    assert (r.status_code, r.json()["code"]) == (400, "order_empty")
+
+
+def test_amend_changes_the_address(place, customer_client):
+    order = place(("TEE-M", 1))
+    new = {"name": "Casey C", "line1": "9 Elm Road", "city": "Shelbyville", "postal_code": "54321", "country": "us"}
+    r = customer_client.post(f"/api/v1/orders/{order.number}/amend/", {"shipping_address": new}, format="json")
+    assert r.status_code == 200, r.json()
+    assert r.json()["shipping_address"]["line1"] == "9 Elm Road"
+    assert r.json()["shipping_address"]["country"] == "US"
+
+
+def test_another_customers_order_is_404(place, other_customer):
+    order = place(("MUG", 1))
+    from rest_framework.test import APIClient
+
+    other = APIClient()
+    other.force_authenticate(other_customer)
+    assert other.get(f"/api/v1/orders/{order.number}/").status_code == 404
+    assert other.post(f"/api/v1/orders/{order.number}/cancel/", {}, format="json").status_code == 404
+    assert other.get("/api/v1/orders/").json()["results"] == []
+    assert APIClient().get(f"/api/v1/orders/{order.number}/").status_code == 404
+
+
+def test_order_list_and_detail_with_timeline(place, customer_client):
+    order = place(("MUG", 1))
+    listing = customer_client.get("/api/v1/orders/").json()
+    assert [o["number"] for o in listing["results"]] == [order.number]
+    detail = customer_client.get(f"/api/v1/orders/{order.number}/").json()
+    names = [e["name"] for e in detail["timeline"]]
+    assert names[:3] == ["UserCheckedOut", "OrderPlaced", "InventoryReserved"] or "OrderConfirmed" in names
+    assert "OrderConfirmed" in names and "ShipmentCreated" not in names[:2]
+    assert detail["actions"] == ["cancel", "amend"]
+
+
+def test_return_received_refunds_restocks_and_marks_the_return(place, customer, available):
+    order = place(("TEE-M", 2))
+    [shipment] = shipping_selectors.shipments_for_order(order_number=order.number)
+    shipping_services.shipment_create_label(shipment_number=shipment.number)
+    deliver_pending()
+    _dispatched(order, shipment.number)
+    from shipping.models import Shipment
+
+    Shipment.objects.filter(number=shipment.number).update(status="delivered", delivered_at=order.placed_at)
+    rma = shipping_services.return_request(
+        order_number=order.number,
+        user_id=str(customer.public_id),
+        lines=[{"sku": "TEE-M", "quantity": 1}],
+        reason="too small",
+    )
+    shipping_services.return_approve(rma_number=rma.rma_number)
+    shipping_services.return_receive(rma_number=rma.rma_number, decision="refund")
+    deliver_pending()
+    services.order_return_settle(
+        order=order,
+        rma_number=rma.rma_number,
+        decision="refund",
+        refund_minor=2000,
+        lines=[{"sku": "TEE-M", "quantity": 1}],
+        warehouse_code="east",
+    )
+
+    order.refresh_from_db()
+    assert order.refunded_minor == 2000
+    assert available("TEE-M") == 4  # 5 - 2 sold + 1 back
+    assert shipping_selectors.return_get(rma_number=rma.rma_number).status == "refunded"
+    assert [p[0] for p in _payments(order)] == ["partially_refunded"]
