@@ -1,0 +1,190 @@
+"""A local stand-in for the few Stripe HTTP endpoints the Stripe adapter calls (no network in tests).
+
+It keeps PaymentIntents in memory, honours ``Idempotency-Key`` like Stripe
+(same key: the stored response is replayed) and can "lose" the first response
+of an operation (the work is done, the connection drops) to exercise retries.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlparse
+
+CARDS = {
+    "pm_card_visa": ("visa", "4242", ""),
+    "pm_card_mastercard": ("mastercard", "4444", ""),
+    "pm_card_chargeDeclined": ("visa", "0002", "generic_decline"),
+    "pm_card_chargeDeclinedInsufficientFunds": ("visa", "9995", "insufficient_funds"),
+}
+
+
+class StripeStandIn:
+    def __init__(self) -> None:
+        self.intents: dict[str, dict] = {}
+        self.idempotent: dict[str, tuple[int, dict]] = {}
+        self.requests: list[dict] = []
+        self.drop_first_response_of: set[str] = set()
+        self._dropped: set[str] = set()
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+        standin = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):  # keep test output quiet
+                pass
+
+            def do_GET(self):
+                standin._handle(self, "GET")
+
+            def do_POST(self):
+                standin._handle(self, "POST")
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> StripeStandIn:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    # -- request handling -----------------------------------------------------
+    def _handle(self, handler: BaseHTTPRequestHandler, method: str) -> None:
+        parsed = urlparse(handler.path)
+        length = int(handler.headers.get("Content-Length") or 0)
+        raw = handler.rfile.read(length).decode() if length else parsed.query
+        params = {k: v[0] for k, v in parse_qs(raw).items()}
+        key = handler.headers.get("Idempotency-Key")
+        operation = self._operation(method, parsed.path)
+        self.requests.append(
+            {"method": method, "path": parsed.path, "operation": operation, "idempotency_key": key, "params": params}
+        )
+        with self._lock:
+            if method == "POST" and key and key in self.idempotent:
+                status, body = self.idempotent[key]
+            else:
+                status, body = self._route(method, parsed.path, params)
+                if method == "POST" and key:
+                    self.idempotent[key] = (status, body)
+                    if operation in self.drop_first_response_of and key not in self._dropped:
+                        self._dropped.add(key)
+                        handler.close_connection = True
+                        handler.connection.close()  # the work is done, but the answer never arrives
+                        return
+        payload = json.dumps(body).encode()
+        handler.send_response(status)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", str(len(payload)))
+        handler.end_headers()
+        handler.wfile.write(payload)
+
+    @staticmethod
+    def _operation(method: str, path: str) -> str:
+        parts = path.strip("/").split("/")
+        if parts[1:2] == ["refunds"]:
+            return "refund"
+        if parts[1:2] == ["payment_intents"]:
+            if len(parts) == 2:
+                return "authorize" if method == "POST" else "list"
+            if len(parts) == 4:
+                return {"capture": "capture", "cancel": "void"}[parts[3]]
+            return "retrieve"
+        return "payment_method"
+
+    def _error(self, status: int, **error) -> tuple[int, dict]:
+        return status, {"error": error}
+
+    def _route(self, method: str, path: str, p: dict) -> tuple[int, dict]:
+        parts = path.strip("/").split("/")
+        if parts[1] == "payment_methods" and method == "GET":
+            card = CARDS.get(parts[2])
+            if card is None:
+                return self._error(
+                    404, type="invalid_request_error", code="resource_missing", message="No such PaymentMethod"
+                )
+            return 200, {
+                "id": parts[2],
+                "object": "payment_method",
+                "type": "card",
+                "card": {"brand": card[0], "last4": card[1], "exp_month": 12, "exp_year": 2034},
+            }
+        if parts[1] == "refunds" and method == "POST":
+            intent = self.intents[p["payment_intent"]]
+            amount = int(p["amount"])
+            charge = intent["latest_charge"]
+            if amount > intent["amount_received"] - charge["amount_refunded"]:
+                return self._error(400, type="invalid_request_error", code="amount_too_large", message="too large")
+            charge["amount_refunded"] += amount
+            return 200, {"id": f"re_{next(self._ids)}", "object": "refund", "amount": amount, "status": "succeeded"}
+        if parts[1] == "payment_intents":
+            if len(parts) == 2 and method == "POST":
+                return self._create(p)
+            if len(parts) == 2 and method == "GET":
+                gte, lt = int(p["created[gte]"]), int(p["created[lt]"])
+                data = [i for i in self.intents.values() if gte <= i["created"] < lt]
+                return 200, {"object": "list", "data": data, "has_more": False, "url": "/v1/payment_intents"}
+            intent = self.intents.get(parts[2])
+            if intent is None:
+                return self._error(404, type="invalid_request_error", code="resource_missing", message="No such intent")
+            if len(parts) == 3:
+                return 200, intent
+            if parts[3] == "capture":
+                if intent["status"] != "requires_capture":
+                    return self._error(
+                        400, type="invalid_request_error", code="payment_intent_unexpected_state", message="state"
+                    )
+                intent["status"] = "succeeded"
+                intent["amount_received"] = int(p.get("amount_to_capture") or intent["amount"])
+                return 200, intent
+            if parts[3] == "cancel":
+                intent["status"] = "canceled"
+                return 200, intent
+        return self._error(404, type="invalid_request_error", code="unknown", message=f"{method} {path}")
+
+    def _create(self, p: dict) -> tuple[int, dict]:
+        card = CARDS.get(p.get("payment_method", ""))
+        if card is None:
+            return self._error(
+                400,
+                type="invalid_request_error",
+                code="resource_missing",
+                param="payment_method",
+                message="No such PaymentMethod",
+            )
+        n = next(self._ids)
+        intent = {
+            "id": f"pi_{n}",
+            "object": "payment_intent",
+            "amount": int(p["amount"]),
+            "amount_received": 0,
+            "currency": p["currency"],
+            "capture_method": p["capture_method"],
+            "status": "requires_capture",
+            "created": int(time.time()),
+            "latest_charge": {
+                "id": f"ch_{n}",
+                "object": "charge",
+                "amount_refunded": 0,
+                "payment_method_details": {"card": {"brand": card[0], "last4": card[1]}},
+            },
+        }
+        if card[2]:
+            intent["status"] = "requires_payment_method"
+            self.intents[intent["id"]] = intent
+            return self._error(
+                402,
+                type="card_error",
+                code="card_declined",
+                decline_code=card[2],
+                message="Your card was declined.",
+                payment_intent=intent,
+            )
+        self.intents[intent["id"]] = intent
+        return 200, intent
