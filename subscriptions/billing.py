@@ -10,16 +10,18 @@ A. One transaction: lock the batch's subscriptions (``SKIP LOCKED``: a
    (``open``). The unique constraint (subscription, period_start) makes a
    second invoice for the same period impossible.
 B. No transaction: charge each open invoice through ``payments`` with its
-   idempotency key ``invoice-<number>-attempt-<n>``. ``n`` only moves on once a
-   decline has been *recorded*, so a re-run after a crash re-sends the same
-   key and the gateway replays the first answer instead of charging again.
+   idempotency key ``invoice-<number>-attempt-<n>``. ``n`` only moves on once
+   an answer (decline or outage) has been *recorded*, so a re-run after a
+   crash re-sends the same key and payments replays the first answer instead
+   of charging again.
 C. One transaction: record the answers. Paid → invoice ``paid``, the period
    renews (``InvoicePaid``, ``SubscriptionRenewed``). Declined → ``past_due``
    and the next attempt is scheduled ``DUNNING_SCHEDULE_DAYS`` after the first
    failure (``InvoicePaymentFailed``); after the last retry the invoice is
    ``uncollectible`` and the subscription ``cancelled``
-   (``UserSubscriptionCancelled``). Gateway unavailable → nothing recorded;
-   the next run retries with the same key.
+   (``UserSubscriptionCancelled``). Gateway unavailable → only the attempt
+   number moves on (payments keeps a failed payment under the old key); the
+   subscription stays due and the next run retries; it never counts as a decline.
 """
 
 from __future__ import annotations
@@ -137,7 +139,9 @@ class _Job:
     currency: str
     payment_method: str
     customer_email: str
-    attempt: int
+    user_public_id: str
+    correlation_id: str
+    attempt: int  # charge attempt: keys the gateway call
     outcome: charging.ChargeOutcome | None = None
 
 
@@ -233,7 +237,9 @@ def _prepare(ids: list[int], now: datetime, report: BillingReport) -> list[_Job]
                     currency=inv.currency,
                     payment_method=sub.payment_method,
                     customer_email=inv.customer_email,
-                    attempt=inv.payment_attempts + 1,
+                    user_public_id=str(sub.user.public_id),
+                    correlation_id=sub.correlation_id,
+                    attempt=inv.charge_attempts + 1,
                 )
             )
     return jobs
@@ -252,6 +258,8 @@ def _charge(jobs: Iterable[_Job]) -> None:
             payment_method=job.payment_method,
             idempotency_key=f"invoice-{job.number}-attempt-{job.attempt}",
             customer_email=job.customer_email,
+            customer_user_id=job.user_public_id,
+            correlation_id=job.correlation_id,
         )
 
 
@@ -276,8 +284,7 @@ def invoice_record_success(
 
 def _record(jobs: list[_Job], now: datetime, report: BillingReport) -> None:
     """Phase C (one transaction)."""
-    answered = [j for j in jobs if j.outcome and j.outcome.status != charging.UNAVAILABLE]
-    report.deferred += len(jobs) - len(answered)
+    answered = [j for j in jobs if j.outcome is not None]
     if not answered:
         return
     schedule = dunning_schedule_days()
@@ -297,10 +304,16 @@ def _record(jobs: list[_Job], now: datetime, report: BillingReport) -> None:
         changed_invs: list[Invoice] = []
         for job in answered:
             sub, inv = subs[job.sub_id], invoices[job.invoice_id]
-            if inv.status != InvoiceStatus.OPEN or inv.payment_attempts + 1 != job.attempt:
+            if inv.status != InvoiceStatus.OPEN or inv.charge_attempts + 1 != job.attempt:
                 report.skipped += 1  # someone else recorded this attempt already
                 continue
             changed_invs.append(inv)
+            inv.charge_attempts = job.attempt
+            if job.outcome.status == charging.UNAVAILABLE:
+                # The gateway did not answer (payments recorded a failed payment under this key): the next
+                # run retries with the next key, and an outage never counts as a customer's decline.
+                report.deferred += 1
+                continue
             if job.outcome.succeeded:
                 inv_row, sub_row = invoice_record_success(inv, sub, payment_id=job.outcome.payment_id, now=now)
                 inv_rows.append(inv_row)
@@ -312,7 +325,7 @@ def _record(jobs: list[_Job], now: datetime, report: BillingReport) -> None:
                 report.paid += 1
                 continue
 
-            inv.payment_attempts = job.attempt
+            inv.payment_attempts += 1
             inv.first_failed_at = inv.first_failed_at or now
             inv.last_decline_code = job.outcome.decline_code[:60]
             if inv.payment_attempts <= len(schedule):
@@ -367,6 +380,7 @@ def _record(jobs: list[_Job], now: datetime, report: BillingReport) -> None:
                 "payment_id",
                 "paid_at",
                 "payment_attempts",
+                "charge_attempts",
                 "first_failed_at",
                 "last_decline_code",
                 "next_payment_attempt_at",

@@ -44,7 +44,15 @@ def _in_transaction() -> bool:
 
 
 def charge(
-    *, reference: str, amount_minor: int, currency: str, payment_method: str, idempotency_key: str, customer_email: str
+    *,
+    reference: str,
+    amount_minor: int,
+    currency: str,
+    payment_method: str,
+    idempotency_key: str,
+    customer_email: str,
+    customer_user_id: str | None = None,
+    correlation_id: str | None = None,
 ) -> ChargeOutcome:
     if _in_transaction():
         raise ChargeInsideTransaction("the gateway must not be called inside a database transaction")
@@ -56,6 +64,8 @@ def charge(
             payment_method=payment_method,
             idempotency_key=idempotency_key,
             customer_email=customer_email,
+            customer_user_id=customer_user_id,
+            correlation_id=correlation_id,
         )
     except FlowMartError as exc:
         if exc.code in DECLINED_CODES or exc.status in (400, 402):

@@ -220,7 +220,11 @@ class Invoice(FSMModelMixin, models.Model):
     currency = models.CharField(max_length=3)
     customer_email = models.EmailField()
 
-    payment_attempts = models.PositiveSmallIntegerField(default=0, help_text="Charge attempts that got an answer.")
+    payment_attempts = models.PositiveSmallIntegerField(default=0, help_text="Declined charge attempts (dunning).")
+    charge_attempts = models.PositiveSmallIntegerField(
+        default=0,
+        help_text="Charge calls whose answer was recorded (declines and gateway outages): keys the next call.",
+    )
     next_payment_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)
     first_failed_at = models.DateTimeField(null=True, blank=True)
     last_decline_code = models.CharField(max_length=60, blank=True)
@@ -248,9 +252,11 @@ class Invoice(FSMModelMixin, models.Model):
     def payment_reference(self) -> str:
         return f"invoice:{self.number}"
 
-    def idempotency_key(self, attempt: int | None = None) -> str:
-        """One key per invoice and attempt: a re-run of the same attempt reuses it."""
-        return f"invoice-{self.number}-attempt-{attempt if attempt is not None else self.payment_attempts + 1}"
+    @property
+    def idempotency_key(self) -> str:
+        """One key per invoice and attempt. The attempt number moves on only once an answer is recorded,
+        so a re-run after a crash sends the same key again and the gateway replays its first answer."""
+        return f"invoice-{self.number}-attempt-{self.charge_attempts + 1}"
 
     @transition(field=status, source=InvoiceStatus.DRAFT, target=InvoiceStatus.OPEN)
     def finalize(self) -> None:

@@ -178,8 +178,10 @@ def subscription_subscribe(*, user, plan: Plan | str, payment_method: str, by=No
         amount_minor=invoice.amount_minor,
         currency=invoice.currency,
         payment_method=token,
-        idempotency_key=invoice.idempotency_key(1),
+        idempotency_key=invoice.idempotency_key,
         customer_email=user.email,
+        customer_user_id=str(user.public_id),
+        correlation_id=sub.correlation_id,
     )
     now = timezone.now()
     with transaction.atomic():
@@ -198,6 +200,7 @@ def subscription_subscribe(*, user, plan: Plan | str, payment_method: str, by=No
             publish(lifecycle.invoice_paid_event(invoice, sub))
             return sub
         invoice.payment_attempts = 1
+        invoice.charge_attempts = 1
         invoice.last_decline_code = (outcome.decline_code or (outcome.error.code if outcome.error else ""))[:60]
         lifecycle.invoice_transition(invoice, "void", reason="first payment failed", at=now)
         invoice.save()
@@ -311,8 +314,10 @@ def subscription_change_plan(*, subscription: Subscription, plan: Plan | str, by
         amount_minor=invoice.amount_minor,
         currency=invoice.currency,
         payment_method=sub.payment_method,
-        idempotency_key=invoice.idempotency_key(1),
+        idempotency_key=invoice.idempotency_key,
         customer_email=invoice.customer_email,
+        customer_user_id=str(sub.user.public_id),
+        correlation_id=sub.correlation_id,
     )
     now = timezone.now()
     with transaction.atomic():
@@ -327,6 +332,7 @@ def subscription_change_plan(*, subscription: Subscription, plan: Plan | str, by
                 _apply_plan(sub, new, proration, by=by, now=now, invoice=invoice, old=old)
             return sub
         invoice.payment_attempts = 1
+        invoice.charge_attempts = 1
         invoice.last_decline_code = (outcome.decline_code or (outcome.error.code if outcome.error else ""))[:60]
         lifecycle.invoice_transition(invoice, "void", reason="plan change payment failed", at=now)
         invoice.save()

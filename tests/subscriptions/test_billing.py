@@ -6,6 +6,7 @@ import pytest
 import time_machine
 
 from flowmart.events.models import OutboxEvent
+from payments.selectors import payments_for_reference
 from subscriptions import charging
 from subscriptions.billing import billing_batches, billing_bill_batch, billing_run
 from subscriptions.models import Invoice, Subscription
@@ -32,7 +33,11 @@ def make_subs(n, monthly, *, payment_method="pm_card_visa"):
 
 
 def names(sub):
-    return list(OutboxEvent.objects.filter(correlation_id=f"sub:{sub.public_id}").values_list("name", flat=True))
+    return list(
+        OutboxEvent.objects.filter(correlation_id=f"sub:{sub.public_id}", producer="subscriptions").values_list(
+            "name", flat=True
+        )
+    )
 
 
 def test_due_subscription_is_charged_and_renewed(monthly):
@@ -120,6 +125,9 @@ def test_a_crash_half_way_then_a_rerun_bills_everyone_exactly_once(monthly, monk
     # the crashed batch's first charge was re-sent with the same key: the gateway answers it once
     assert calls.count(calls[2]) == 2
     assert len(set(calls)) == 5
+    for invoice in Invoice.objects.all():
+        (payment,) = payments_for_reference(reference=f"invoice:{invoice.number}")
+        assert (payment.status, payment.captured_minor, str(payment.id)) == ("captured", 999, str(invoice.payment_id))
     for sub in subs:
         sub.refresh_from_db()
         assert sub.current_period_end == datetime(2026, 5, 1, tzinfo=UTC)
@@ -195,30 +203,27 @@ def test_dunning_retry_that_succeeds_reactivates_and_renews(monthly):
     assert (invoice.status, invoice.payment_attempts) == ("paid", 1)
 
 
-def test_gateway_outage_is_retried_with_the_same_key(monthly, monkeypatch):
-    from flowmart.errors import FlowMartError
-
-    (sub,) = make_subs(1, monthly)
-    real_charge = charging.charge
+def test_gateway_outage_is_not_a_decline_and_the_next_run_retries_with_the_next_key(monthly, monkeypatch):
+    (sub,) = make_subs(1, monthly, payment_method="pm_card_sandboxUnavailable")
     keys = []
+    real_charge = charging.charge
 
-    class GatewayUnavailable(FlowMartError):
-        code = "gateway_unavailable"
-        status = 503
-
-    def flaky(**kwargs):
+    def spy(**kwargs):
         keys.append(kwargs["idempotency_key"])
-        if len(keys) == 1:
-            return charging.ChargeOutcome(charging.UNAVAILABLE, error=GatewayUnavailable())
         return real_charge(**kwargs)
 
-    monkeypatch.setattr(charging, "charge", flaky)
+    monkeypatch.setattr(charging, "charge", spy)
     with time_machine.travel(DUE, tick=False):
         assert billing_run().deferred == 1
         sub.refresh_from_db()
-        assert sub.status == "active"
+        invoice = Invoice.objects.get()
+        assert (sub.status, invoice.status, invoice.payment_attempts) == ("active", "open", 0)
+        Subscription.objects.filter(pk=sub.pk).update(payment_method="pm_card_visa")  # the provider is back
         assert billing_run().paid == 1
-    assert keys[0] == keys[1]
+    number = invoice.number
+    assert keys == [f"invoice-{number}-attempt-1", f"invoice-{number}-attempt-2"]
+    payments = payments_for_reference(reference=f"invoice:{number}")
+    assert sorted(p.status for p in payments) == ["captured", "failed"]
 
 
 def test_paused_and_cancelled_subscriptions_are_not_billed(monthly):

@@ -17,7 +17,11 @@ pytestmark = pytest.mark.django_db
 
 
 def events_for(sub):
-    return list(OutboxEvent.objects.filter(correlation_id=f"sub:{sub.public_id}").values_list("name", flat=True))
+    return list(
+        OutboxEvent.objects.filter(correlation_id=f"sub:{sub.public_id}", producer="subscriptions").values_list(
+            "name", flat=True
+        )
+    )
 
 
 @time_machine.travel(T0, tick=False)
