@@ -668,3 +668,31 @@ def variant_price_set(*, sku: str, price_minor: int) -> Variant:
         variant.save(update_fields=["price_minor"])
         product_catalog_changed(product=variant.product)
         return variant
+
+
+def stock_set_on_hand(
+    *,
+    sku: str,
+    warehouse_code: str,
+    on_hand: int,
+    low_stock_threshold: int | None = None,
+    note: str = "",
+    by=None,
+) -> Stock:
+    """Make on-hand stock equal a counted figure (ledger reason ``correction`` for the difference)."""
+    if not isinstance(on_hand, int) or isinstance(on_hand, bool) or on_hand < 0:
+        raise InvalidQuantity("On-hand stock is a whole number, zero or more.")
+    variant, warehouse = _variant(sku), _warehouse(warehouse_code)
+    with transaction.atomic():
+        _ensure_row(variant, warehouse)
+        book = _StockBook(variant_ids=[variant.pk], correlation_id=f"sku:{sku}")
+        stock = book.row(variant_id=variant.pk, warehouse_id=warehouse.pk)
+        if on_hand < stock.reserved:
+            raise InsufficientStock([{"sku": sku, "requested": stock.reserved, "available": on_hand}])
+        if low_stock_threshold is not None and low_stock_threshold != stock.low_stock_threshold:
+            stock.low_stock_threshold = low_stock_threshold
+            stock.save(update_fields=["low_stock_threshold"])
+        if on_hand != stock.on_hand:
+            book.move(stock, quantity=on_hand - stock.on_hand, reason=Reason.CORRECTION, note=note, by=by)
+        book.close()
+        return stock
