@@ -1,1 +1,404 @@
-from django.contrib import admin  # noqa: F401
+"""Staff screens: rates, shipments (pick lists, packing slips, labels, dispatch, tracking history), returns."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+
+from flowmart.errors import FlowMartError
+from shipping import selectors, services
+from shipping.models import (
+    ReturnLine,
+    ReturnRequest,
+    ReturnTransition,
+    Shipment,
+    ShipmentLine,
+    ShipmentTransition,
+    ShippingMethod,
+    ShippingRate,
+    ShippingZone,
+    TrackingEvent,
+)
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+# --- rates ----------------------------------------------------------------------------------
+
+
+class ShippingMethodInline(admin.TabularInline):
+    model = ShippingMethod
+    extra = 0
+    fields = ["code", "name", "currency", "min_days", "max_days", "free_over_minor", "is_active"]
+    show_change_link = True
+
+
+@admin.register(ShippingZone)
+class ShippingZoneAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "country_list", "sort_order"]
+    inlines = [ShippingMethodInline]
+
+    @admin.display(description="Countries")
+    def country_list(self, obj):
+        return ", ".join(obj.countries)
+
+
+class ShippingRateInline(admin.TabularInline):
+    model = ShippingRate
+    extra = 1
+
+
+@admin.register(ShippingMethod)
+class ShippingMethodAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "zone", "currency", "min_days", "max_days", "free_over_minor", "is_active"]
+    list_filter = ["zone", "code", "is_active"]
+    inlines = [ShippingRateInline]
+
+
+# --- shipments ----------------------------------------------------------------------------------
+
+
+class ShipmentLineInline(ReadOnlyInline):
+    model = ShipmentLine
+    fields = ["sku", "name", "quantity", "unit_price_minor", "weight_grams"]
+    readonly_fields = fields
+
+
+class ShipmentTransitionInline(ReadOnlyInline):
+    model = ShipmentTransition
+    verbose_name_plural = "State log"
+    fields = ["at", "from_state", "to_state", "actor", "by", "reason"]
+    readonly_fields = fields
+
+
+class TrackingEventInline(ReadOnlyInline):
+    model = TrackingEvent
+    verbose_name_plural = "Tracking history (carrier)"
+    fields = ["sequence", "occurred_at", "code", "description", "location", "source", "applied_at"]
+    readonly_fields = fields
+
+
+@admin.register(Shipment)
+class ShipmentAdmin(admin.ModelAdmin):
+    list_display = ["number", "order_number", "kind", "warehouse_code", "status", "tracking_number", "created_at"]
+    list_filter = ["status", "warehouse_code", "kind", "method_code"]
+    search_fields = ["number", "order_number", "tracking_number", "customer_email", "rma_number"]
+    date_hierarchy = "created_at"
+    actions = ["dispatch_selected", "cancel_selected", "print_packing_slips", "print_pick_list"]
+    inlines = [ShipmentLineInline, ShipmentTransitionInline, TrackingEventInline]
+    change_list_template = "shipping/staff/shipment_change_list.html"
+    readonly_fields = [
+        "number",
+        "order_number",
+        "kind",
+        "rma_number",
+        "status",
+        "user_id",
+        "customer_email",
+        "customer_name",
+        "warehouse_code",
+        "method_code",
+        "address",
+        "carrier",
+        "tracking_number",
+        "label_id",
+        "label_created_at",
+        "label_cancelled_at",
+        "dispatched_at",
+        "delivered_at",
+        "failed_attempts",
+        "last_sequence",
+        "last_polled_at",
+        "label_error",
+        "created_at",
+        "printables",
+    ]
+    fields = readonly_fields
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.display(description="Print")
+    def printables(self, obj):
+        if obj.pk is None:
+            return "-"
+        links = [(reverse("admin:shipping_shipment_packing_slip", args=[obj.pk]), "Packing slip")]
+        if obj.tracking_number:
+            links.append((reverse("admin:shipping_shipment_label", args=[obj.pk]), "Shipping label"))
+        links.append((reverse("admin:shipping_shipment_pick_list", args=[obj.warehouse_code]), "Warehouse pick list"))
+        return format_html_join(" · ", '<a href="{}" target="_blank">{}</a>', links)
+
+    def get_urls(self):
+        custom = [
+            path(
+                "pick-list/<str:warehouse_code>/",
+                self.admin_site.admin_view(self.pick_list_view),
+                name="shipping_shipment_pick_list",
+            ),
+            path(
+                "packing-slips/",
+                self.admin_site.admin_view(self.packing_slips_view),
+                name="shipping_shipment_packing_slips",
+            ),
+            path(
+                "<int:pk>/packing-slip/",
+                self.admin_site.admin_view(self.packing_slip_view),
+                name="shipping_shipment_packing_slip",
+            ),
+            path("<int:pk>/label/", self.admin_site.admin_view(self.label_view), name="shipping_shipment_label"),
+        ]
+        return custom + super().get_urls()
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = extra_context or {}
+        extra_context["warehouses"] = selectors.warehouses_with_open_shipments()
+        return super().changelist_view(request, extra_context=extra_context)
+
+    # printable pages (plain HTML, print stylesheet)
+    def pick_list_view(self, request, warehouse_code):
+        context = {
+            "title": f"Pick list — warehouse {warehouse_code}",
+            "warehouse_code": warehouse_code,
+            "rows": selectors.pick_list(warehouse_code=warehouse_code),
+        }
+        return TemplateResponse(request, "shipping/staff/pick_list.html", context)
+
+    def packing_slips_view(self, request):
+        ids = [int(i) for i in request.GET.get("ids", "").split(",") if i.isdigit()]
+        warehouse = request.GET.get("warehouse", "")
+        qs = Shipment.objects.prefetch_related("lines").order_by("warehouse_code", "created_at")
+        if ids:
+            qs = qs.filter(pk__in=ids)
+        elif warehouse:
+            qs = qs.filter(warehouse_code=warehouse, status__in=Shipment.NOT_DISPATCHED)
+        else:
+            qs = qs.none()
+        return TemplateResponse(request, "shipping/staff/packing_slips.html", {"shipments": list(qs)})
+
+    def packing_slip_view(self, request, pk):
+        shipment = get_object_or_404(Shipment.objects.prefetch_related("lines"), pk=pk)
+        return TemplateResponse(request, "shipping/staff/packing_slips.html", {"shipments": [shipment]})
+
+    def label_view(self, request, pk):
+        shipment = get_object_or_404(Shipment.objects.prefetch_related("lines"), pk=pk)
+        if not shipment.tracking_number:
+            raise Http404("This shipment has no label yet.")
+        weight = sum(line.quantity * line.weight_grams for line in shipment.lines.all())
+        return TemplateResponse(request, "shipping/staff/label.html", {"shipment": shipment, "weight_grams": weight})
+
+    # actions
+    @admin.action(description="Dispatch selected shipments (handed to the carrier)")
+    def dispatch_selected(self, request, queryset):
+        done = 0
+        for number in queryset.values_list("number", flat=True):
+            try:
+                services.shipment_dispatch(shipment_number=number, by=request.user)
+                done += 1
+            except FlowMartError as exc:
+                self.message_user(request, f"{number}: {exc.detail}", messages.ERROR)
+        if done:
+            self.message_user(request, f"Dispatched {done} shipment(s).", messages.SUCCESS)
+
+    @admin.action(description="Cancel selected shipments (not yet dispatched)")
+    def cancel_selected(self, request, queryset):
+        done = 0
+        for number in queryset.values_list("number", flat=True):
+            try:
+                services.shipment_cancel(shipment_number=number, by=request.user, reason="Cancelled by staff")
+                done += 1
+            except FlowMartError as exc:
+                self.message_user(request, f"{number}: {exc.detail}", messages.ERROR)
+        if done:
+            self.message_user(request, f"Cancelled {done} shipment(s).", messages.SUCCESS)
+
+    @admin.action(description="Print packing slips of selected shipments")
+    def print_packing_slips(self, request, queryset):
+        ids = ",".join(str(pk) for pk in queryset.values_list("pk", flat=True))
+        return HttpResponseRedirect(f"{reverse('admin:shipping_shipment_packing_slips')}?ids={ids}")
+
+    @admin.action(description="Print pick list for the selected shipments' warehouse")
+    def print_pick_list(self, request, queryset):
+        warehouses = sorted(set(queryset.values_list("warehouse_code", flat=True)))
+        if len(warehouses) != 1:
+            self.message_user(request, "Select shipments of one warehouse.", messages.WARNING)
+            return None
+        return HttpResponseRedirect(reverse("admin:shipping_shipment_pick_list", args=[warehouses[0]]))
+
+
+# --- returns ------------------------------------------------------------------------------------
+
+
+class ReturnLineInline(ReadOnlyInline):
+    model = ReturnLine
+    fields = ["sku", "name", "quantity", "unit_price_minor", "replacement_sku"]
+    readonly_fields = fields
+
+
+class ReturnTransitionInline(ReadOnlyInline):
+    model = ReturnTransition
+    verbose_name_plural = "State log"
+    fields = ["at", "from_state", "to_state", "actor", "by", "reason"]
+    readonly_fields = fields
+
+
+class RejectForm(forms.Form):
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=1000)
+
+
+class ReceiveForm(forms.Form):
+    decision = forms.ChoiceField(choices=ReturnRequest.Decision.choices, widget=forms.RadioSelect)
+    replacements = forms.CharField(
+        required=False,
+        help_text="Exchange only: one 'RETURNED-SKU=REPLACEMENT-SKU' per line; unlisted skus are replaced by the same sku.",
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}), label="Inspection notes")
+
+    def clean_replacements(self):
+        mapping = {}
+        for raw in self.cleaned_data["replacements"].splitlines():
+            if not raw.strip():
+                continue
+            if "=" not in raw:
+                raise forms.ValidationError(f"'{raw.strip()}' is not SKU=REPLACEMENT.")
+            old, new = (part.strip() for part in raw.split("=", 1))
+            if not old or not new:
+                raise forms.ValidationError(f"'{raw.strip()}' is not SKU=REPLACEMENT.")
+            mapping[old] = new
+        return mapping
+
+
+@admin.register(ReturnRequest)
+class ReturnRequestAdmin(admin.ModelAdmin):
+    list_display = ["rma_number", "order_number", "status", "decision", "refund_minor", "currency", "created_at"]
+    list_filter = ["status", "decision", "warehouse_code"]
+    search_fields = ["rma_number", "order_number", "customer_email", "return_tracking_number"]
+    actions = ["approve_selected", "create_missing_labels"]
+    inlines = [ReturnLineInline, ReturnTransitionInline]
+    readonly_fields = [
+        "rma_number",
+        "order_number",
+        "status",
+        "user_id",
+        "customer_email",
+        "warehouse_code",
+        "reason",
+        "decision",
+        "refund_minor",
+        "currency",
+        "staff_note",
+        "return_carrier",
+        "return_tracking_number",
+        "created_at",
+        "decided_at",
+        "received_at",
+        "closed_at",
+        "staff_actions",
+    ]
+    fields = readonly_fields
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.display(description="Actions")
+    def staff_actions(self, obj):
+        if obj.status == ReturnRequest.Status.REQUESTED:
+            return format_html(
+                'Use the "Approve" list action, or <a href="{}">reject…</a>',
+                reverse("admin:shipping_returnrequest_reject", args=[obj.pk]),
+            )
+        if obj.status == ReturnRequest.Status.APPROVED:
+            return format_html(
+                '<a href="{}">Parcel received: inspect and decide…</a>',
+                reverse("admin:shipping_returnrequest_receive", args=[obj.pk]),
+            )
+        return "-"
+
+    def get_urls(self):
+        custom = [
+            path(
+                "<int:pk>/reject/", self.admin_site.admin_view(self.reject_view), name="shipping_returnrequest_reject"
+            ),
+            path(
+                "<int:pk>/receive/",
+                self.admin_site.admin_view(self.receive_view),
+                name="shipping_returnrequest_receive",
+            ),
+        ]
+        return custom + super().get_urls()
+
+    def _form_view(self, request, pk, form_class, title, run):
+        rma = get_object_or_404(ReturnRequest, pk=pk)
+        form = form_class(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                run(rma, form.cleaned_data)
+            except FlowMartError as exc:
+                form.add_error(None, exc.detail)
+            else:
+                self.message_user(request, f"{rma.rma_number}: {title} done.", messages.SUCCESS)
+                return HttpResponseRedirect(reverse("admin:shipping_returnrequest_change", args=[pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"{title} — {rma.rma_number}",
+            "rma": rma,
+            "form": form,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "shipping/staff/return_form.html", context)
+
+    def reject_view(self, request, pk):
+        return self._form_view(
+            request,
+            pk,
+            RejectForm,
+            "Reject return",
+            lambda rma, data: services.return_reject(rma_number=rma.rma_number, reason=data["reason"], by=request.user),
+        )
+
+    def receive_view(self, request, pk):
+        return self._form_view(
+            request,
+            pk,
+            ReceiveForm,
+            "Receive and inspect",
+            lambda rma, data: services.return_receive(
+                rma_number=rma.rma_number,
+                decision=data["decision"],
+                replacement_skus=data["replacements"],
+                note=data["note"],
+                by=request.user,
+            ),
+        )
+
+    @admin.action(description="Approve selected returns (issues return labels)")
+    def approve_selected(self, request, queryset):
+        done = 0
+        for number in queryset.values_list("rma_number", flat=True):
+            try:
+                services.return_approve(rma_number=number, by=request.user)
+                done += 1
+            except FlowMartError as exc:
+                self.message_user(request, f"{number}: {exc.detail}", messages.ERROR)
+        if done:
+            self.message_user(request, f"Approved {done} return(s).", messages.SUCCESS)
+
+    @admin.action(description="Create missing return labels")
+    def create_missing_labels(self, request, queryset):
+        for number in queryset.values_list("rma_number", flat=True):
+            services.return_create_label(rma_number=number)
+        self.message_user(request, "Return labels requested.", messages.INFO)
