@@ -99,7 +99,8 @@ def _address_for(channel: str, recipient: Recipient) -> str | None:
     if channel == Channel.EMAIL:
         return recipient.email or None
     if channel == Channel.SMS:
-        return recipient.phone or None
+        # Guests gave a phone number for the carrier, not for our messages: SMS needs an account.
+        return (recipient.phone or None) if recipient.user is not None else None
     if channel == Channel.PUSH:
         if recipient.user is None or not Device.objects.filter(user=recipient.user, is_active=True).exists():
             return None

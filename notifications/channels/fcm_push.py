@@ -30,7 +30,7 @@ def firebase_app() -> firebase_admin.App:
 def build_messages(message: OutgoingMessage) -> list[messaging.Message]:
     return [
         messaging.Message(
-            token=token,
+            fid=token,  # the Firebase installation ID the app registered (SDK 7: "token" is deprecated)
             notification=messaging.Notification(title=message.subject, body=message.text),
             data={"notification_id": message.notification_id, **message.data},
             android=messaging.AndroidConfig(priority="high"),

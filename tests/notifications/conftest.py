@@ -15,7 +15,9 @@ def send_queued() -> list[str]:
     """Send every queued notification now, as the Celery task would (retries included)."""
     outcomes = []
     for _ in range(20):
-        ids = list(Notification.objects.filter(status=Notification.Status.QUEUED).values_list("id", flat=True))
+        ids = list(
+            Notification.objects.filter(status=Notification.Status.QUEUED).order_by("id").values_list("id", flat=True)
+        )
         if not ids:
             break
         for notification_id in ids:

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from notifications.models import Device
+from tests.notifications.factories import DeviceFactory, NotificationFactory
+
+
+def test_register_a_push_device(customer_client, customer):
+    response = customer_client.post(
+        "/api/v1/devices/", {"token": "fcm:abc123", "platform": "ios", "name": "Casey's iPhone"}, format="json"
+    )
+
+    assert response.status_code == 201
+    body = response.json()
+    assert (body["token"], body["platform"], body["name"]) == ("fcm:abc123", "ios", "Casey's iPhone")
+    assert Device.objects.get(token="fcm:abc123").user == customer
+
+
+def test_registering_the_same_token_again_moves_it_to_the_current_user(customer_client, other_customer, customer):
+    DeviceFactory(user=other_customer, token="shared-token", is_active=False)
+
+    response = customer_client.post("/api/v1/devices/", {"token": "shared-token", "platform": "android"}, format="json")
+
+    assert response.status_code == 200
+    device = Device.objects.get(token="shared-token")
+    assert (device.user, device.is_active) == (customer, True)
+
+
+def test_invalid_device_is_a_problem(customer_client):
+    response = customer_client.post("/api/v1/devices/", {"token": "", "platform": "nokia"}, format="json")
+
+    assert response.status_code == 400
+    assert set(response.json()["errors"]) == {"token", "platform"}
+
+
+def test_delete_own_device_only(customer_client, customer, other_customer):
+    DeviceFactory(user=customer, token="mine")
+    DeviceFactory(user=other_customer, token="theirs")
+
+    assert customer_client.delete("/api/v1/devices/theirs/").status_code == 404
+    assert customer_client.delete("/api/v1/devices/mine/").status_code == 204
+    assert list(Device.objects.values_list("token", flat=True)) == ["theirs"]
+
+
+def test_devices_need_a_login(api_client):
+    assert api_client.post("/api/v1/devices/", {"token": "t", "platform": "ios"}, format="json").status_code == 401
+
+
+def test_notification_history_lists_only_own(customer_client, customer, other_customer):
+    mine = NotificationFactory(recipient=customer, kind="welcome")
+    theirs = NotificationFactory(recipient=other_customer)
+
+    response = customer_client.get("/api/v1/notifications/")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert [n["id"] for n in body["results"]] == [str(mine.public_id)]
+    assert body["results"][0]["status"] == "queued"
+    assert customer_client.get(f"/api/v1/notifications/{theirs.public_id}/").status_code == 404
+    assert customer_client.get(f"/api/v1/notifications/{mine.public_id}/").json()["kind"] == "welcome"
