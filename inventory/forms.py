@@ -57,3 +57,63 @@ class CatalogFilterForm(forms.Form):
     def page_number(self) -> int:
         data = getattr(self, "cleaned_data", {}) or {}
         return data.get("page") or 1
+
+
+# --- Staff forms (admin) ------------------------------------------------------------------
+
+ADJUSTMENT_REASONS = [
+    ("adjustment", "Adjustment (damaged, lost, found)"),
+    ("receipt", "Receipt (goods arrived)"),
+    ("return", "Return (back on the shelf)"),
+    ("correction", "Correction (stock count)"),
+]
+
+
+class StockAdjustmentForm(forms.Form):
+    sku = forms.CharField(label="SKU", max_length=64)
+    warehouse = forms.ChoiceField(choices=())
+    quantity = forms.IntegerField(help_text="Signed: -3 takes three units off the shelf, 5 adds five.")
+    reason = forms.ChoiceField(choices=ADJUSTMENT_REASONS)
+    note = forms.CharField(max_length=255, required=False, help_text="Why (shown in the ledger)")
+
+    def __init__(self, *args, warehouses: list[tuple[str, str]], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["warehouse"].choices = warehouses
+
+    def clean_quantity(self):
+        value = self.cleaned_data["quantity"]
+        if value == 0:
+            raise forms.ValidationError("Enter a quantity other than zero.")
+        return value
+
+
+class StockTransferForm(forms.Form):
+    sku = forms.CharField(label="SKU", max_length=64)
+    from_warehouse = forms.ChoiceField(choices=())
+    to_warehouse = forms.ChoiceField(choices=())
+    quantity = forms.IntegerField(min_value=1)
+    note = forms.CharField(max_length=255, required=False, help_text="Why (shown in the ledger)")
+
+    def __init__(self, *args, warehouses: list[tuple[str, str]], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["from_warehouse"].choices = warehouses
+        self.fields["to_warehouse"].choices = warehouses
+
+    def clean(self):
+        data = super().clean()
+        if data.get("from_warehouse") and data.get("from_warehouse") == data.get("to_warehouse"):
+            self.add_error("to_warehouse", "Pick a different warehouse.")
+        return data
+
+
+class CsvImportForm(forms.Form):
+    file = forms.FileField(help_text="UTF-8 CSV with a header row")
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > 10 * 1024 * 1024:
+            raise forms.ValidationError("The file is larger than 10 MB.")
+        try:
+            return upload.read().decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise forms.ValidationError("The file is not UTF-8 text.") from None
