@@ -1,1 +1,100 @@
-"""Storefront forms of the orders app."""
+"""Storefront forms of the orders app: shape checks only; rules live in services."""
+
+from __future__ import annotations
+
+from django import forms
+
+# The sandbox gateway's test cards (payments' sandbox adapter); any other pm_… token may be typed in.
+TEST_CARDS = [
+    ("pm_card_visa", "Visa ending 4242 (succeeds)"),
+    ("pm_card_mastercard", "Mastercard ending 4444 (succeeds)"),
+    ("pm_card_chargeDeclined", "Visa ending 0002 (declined)"),
+    ("pm_card_chargeDeclinedInsufficientFunds", "Visa ending 9995 (insufficient funds)"),
+    ("pm_card_sandboxUnavailable", "Gateway unavailable (test)"),
+]
+
+
+class BasketAddForm(forms.Form):
+    sku = forms.CharField(max_length=64)
+    quantity = forms.IntegerField(min_value=1, initial=1)
+
+
+class BasketLineForm(forms.Form):
+    quantity = forms.IntegerField(min_value=0)
+
+
+class AddressForm(forms.Form):
+    saved_address = forms.ChoiceField(required=False, label="Use a saved address")
+    email = forms.EmailField(required=False, label="Email for your receipt")
+    name = forms.CharField(max_length=150, required=False, label="Full name")
+    line1 = forms.CharField(max_length=200, required=False, label="Address line 1")
+    line2 = forms.CharField(max_length=200, required=False, label="Address line 2")
+    city = forms.CharField(max_length=100, required=False)
+    region = forms.CharField(max_length=100, required=False, label="State / region")
+    postal_code = forms.CharField(max_length=20, required=False, label="Postal code")
+    country = forms.CharField(max_length=2, min_length=2, required=False, initial="US", label="Country (2 letters)")
+    phone = forms.CharField(max_length=32, required=False)
+
+    def __init__(self, *args, saved_addresses=(), guest: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.saved_addresses = {str(a.public_id): a for a in saved_addresses}
+        self.guest = guest
+        if self.saved_addresses:
+            self.fields["saved_address"].choices = [("", "Enter a new address")] + [
+                (key, str(a)) for key, a in self.saved_addresses.items()
+            ]
+        else:
+            del self.fields["saved_address"]
+        if not guest:
+            del self.fields["email"]
+
+    def clean(self):
+        data = super().clean()
+        if self.guest and not data.get("email"):
+            self.add_error("email", "We need your email address to send the receipt.")
+        chosen = data.get("saved_address")
+        if chosen:
+            data["address"] = self.saved_addresses[chosen].as_payload()
+            return data
+        for field in ("name", "line1", "city", "postal_code", "country"):
+            if not data.get(field):
+                self.add_error(field, "This field is required.")
+        data["address"] = {
+            f: (data.get(f) or "").strip()
+            for f in ("name", "line1", "line2", "city", "region", "postal_code", "country", "phone")
+        }
+        data["address"]["country"] = data["address"]["country"].upper()
+        return data
+
+
+class ShippingMethodForm(forms.Form):
+    shipping_method = forms.ChoiceField(widget=forms.RadioSelect, label="Shipping method")
+
+    def __init__(self, *args, quotes=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["shipping_method"].choices = [(q.code, q.name) for q in quotes]
+
+
+class PaymentForm(forms.Form):
+    payment_method = forms.ChoiceField(
+        choices=TEST_CARDS, widget=forms.RadioSelect, label="Card", initial="pm_card_visa"
+    )
+
+
+class CancelForm(forms.Form):
+    reason = forms.CharField(max_length=255, required=False)
+
+
+class AmendForm(forms.Form):
+    """One quantity field per order line (``qty_<sku>``)."""
+
+    def __init__(self, *args, order=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lines = list(order.lines.all()) if order is not None else []
+        for line in self.lines:
+            self.fields[f"qty_{line.sku}"] = forms.IntegerField(
+                min_value=0, max_value=line.quantity, initial=line.quantity, label=f"{line.name} (max {line.quantity})"
+            )
+
+    def quantities(self) -> dict[str, int]:
+        return {line.sku: self.cleaned_data[f"qty_{line.sku}"] for line in self.lines}

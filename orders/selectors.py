@@ -7,6 +7,8 @@ from django.utils import timezone
 
 from flowmart.events.selectors import timeline_for_correlation
 from orders.models import Order, OrderStatus, SagaStatus
+from payments import selectors as payment_selectors
+from shipping import selectors as shipping_selectors
 
 
 def order_list_for_user(*, user) -> QuerySet[Order]:
@@ -58,3 +60,19 @@ def orders_needing_attention() -> QuerySet[Order]:
         Q(saga_lease_until__lte=now) | Q(saga_lease_until__isnull=True)
     )
     return Order.objects.filter(stuck | Q(status=OrderStatus.ON_HOLD))
+
+
+def order_page(*, order: Order) -> dict:
+    """Everything the order page shows, across apps: timeline, shipments, payments and refunds."""
+    payments = payment_selectors.payments_for_reference(reference=order.payment_reference)
+    refunds = [r for p in payments for r in payment_selectors.refunds_for_payment(payment_id=p.id)]
+    return {
+        "order": order,
+        "lines": list(order.lines.all()),
+        "timeline": order_timeline(order=order),
+        "transitions": list(order.transitions.all()),
+        "shipments": shipping_selectors.shipments_for_order(order_number=order.number),
+        "payments": payments,
+        "refunds": refunds,
+        "actions": order_actions(order=order),
+    }

@@ -44,7 +44,7 @@ from orders.events import (
 )
 from orders.models import Basket, Order, OrderLine, OrderPayment, OrderStatus, SagaStatus
 from orders.order_numbers import order_number_generate
-from orders.pricing import line_discount_minor, perks_for_user, shipping_quote_for
+from orders.pricing import line_discount_minor, perks_for_user, shipping_quote_for, shipping_quotes
 from orders.saga import (  # noqa: F401  (re-exported: errors callers act on)
     CheckoutFailed,
     CheckoutGatewayUnavailable,
@@ -752,3 +752,21 @@ def orders_to_settle() -> list[int]:
 
 def order_get_by_number(*, order_number: str) -> Order | None:
     return Order.objects.filter(number=order_number).first()
+
+
+def shipping_options(*, basket_view, address: dict, perks) -> list:
+    """Shipping methods (with prices after perks) for the basket going to ``address``."""
+
+    discount = sum(
+        line_discount_minor(
+            line_total_minor=line.line_total_minor, currency=basket_view.currency, percent_off=perks.percent_off
+        )
+        for line in basket_view.lines
+    )
+    return shipping_quotes(
+        address=address,
+        lines=[{"sku": ln.sku, "quantity": ln.quantity, "weight_grams": ln.weight_grams} for ln in basket_view.lines],
+        subtotal_minor=basket_view.subtotal_minor - discount,
+        currency=basket_view.currency,
+        perks=perks,
+    )

@@ -1,3 +1,22 @@
+from django.urls import path
+
+from orders import views
+
 app_name = "orders"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("basket/", views.basket_detail, name="basket"),
+    path("basket/add/", views.basket_add, name="basket_add"),
+    path("basket/lines/<int:line_id>/", views.basket_line_update, name="basket_line_update"),
+    path("basket/lines/<int:line_id>/remove/", views.basket_line_remove, name="basket_line_remove"),
+    path("checkout/", views.checkout_address, name="checkout"),
+    path("checkout/shipping/", views.checkout_shipping, name="checkout_shipping"),
+    path("checkout/payment/", views.checkout_payment, name="checkout_payment"),
+    path("checkout/review/", views.checkout_review, name="checkout_review"),
+    path("orders/", views.order_list, name="order_list"),
+    path("orders/<str:number>/", views.order_detail, name="order_detail"),
+    path("orders/<str:number>/confirmation/", views.order_confirmation, name="order_confirmation"),
+    path("orders/<str:number>/cancel/", views.order_cancel, name="order_cancel"),
+    path("orders/<str:number>/pay/", views.order_payment_retry, name="order_payment_retry"),
+    path("orders/<str:number>/amend/", views.order_amend, name="order_amend"),
+]

@@ -1,1 +1,277 @@
-"""Storefront pages of the orders app."""
+"""Storefront pages of the orders app: basket, checkout steps, order history and order page. Thin."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from flowmart.errors import FlowMartError
+from orders import forms, selectors, services
+from orders.signals import SESSION_BASKET_KEY, SESSION_ORDERS_KEY
+
+SESSION_CHECKOUT_KEY = "orders.checkout"
+
+
+# -- helpers (request plumbing only) -------------------------------------------------
+def _basket(request, *, create: bool = True):
+    if create:
+        basket = services.basket_get_or_create(
+            user=request.user, basket_public_id=request.session.get(SESSION_BASKET_KEY)
+        )
+        if not request.user.is_authenticated:
+            request.session[SESSION_BASKET_KEY] = str(basket.public_id)
+        return basket
+    return services.basket_find(user=request.user, basket_public_id=request.session.get(SESSION_BASKET_KEY))
+
+
+def _state(request) -> dict:
+    return request.session.get(SESSION_CHECKOUT_KEY, {})
+
+
+def _save_state(request, **values) -> None:
+    request.session[SESSION_CHECKOUT_KEY] = {**_state(request), **values}
+
+
+def _own_order(request, number: str):
+    if request.user.is_authenticated:
+        order = selectors.order_get_for_user(number=number, user=request.user)
+    else:
+        order = selectors.order_get_for_guest(number=number, order_numbers=request.session.get(SESSION_ORDERS_KEY, []))
+    if order is None:
+        raise Http404("No such order")
+    return order
+
+
+# -- basket ---------------------------------------------------------------------------
+def basket_detail(request):
+    basket = _basket(request, create=False)
+    view = services.basket_view(basket=basket) if basket is not None else None
+    if view is not None:
+        for notice in view.notices:
+            messages.warning(request, notice)
+    template = "orders/_basket.html" if request.htmx else "orders/basket.html"
+    return render(request, template, {"basket": view})
+
+
+@require_POST
+def basket_add(request):
+    form = forms.BasketAddForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose a product and a quantity of at least 1.")
+        return redirect(request.headers.get("referer") or "orders:basket")
+    try:
+        services.basket_line_add(basket=_basket(request), **form.cleaned_data)
+    except FlowMartError as exc:
+        messages.error(request, exc.detail)
+        return redirect(request.headers.get("referer") or "orders:basket")
+    messages.success(request, "Added to your basket.")
+    return redirect("orders:basket")
+
+
+@require_POST
+def basket_line_update(request, line_id: int):
+    form = forms.BasketLineForm(request.POST)
+    basket = _basket(request)
+    if form.is_valid():
+        try:
+            services.basket_line_update(basket=basket, line_id=line_id, quantity=form.cleaned_data["quantity"])
+        except FlowMartError as exc:
+            messages.error(request, exc.detail)
+    else:
+        messages.error(request, "Enter a quantity of 0 or more.")
+    if request.htmx:
+        return render(request, "orders/_basket.html", {"basket": services.basket_view(basket=basket)})
+    return redirect("orders:basket")
+
+
+@require_POST
+def basket_line_remove(request, line_id: int):
+    basket = _basket(request)
+    try:
+        services.basket_line_remove(basket=basket, line_id=line_id)
+    except FlowMartError as exc:
+        messages.error(request, exc.detail)
+    if request.htmx:
+        return render(request, "orders/_basket.html", {"basket": services.basket_view(basket=basket)})
+    return redirect("orders:basket")
+
+
+# -- checkout steps -----------------------------------------------------------------------
+def _checkout_ready(request):
+    basket = _basket(request, create=False)
+    if basket is None:
+        return None, None
+    view = services.basket_view(basket=basket)
+    if view.is_empty or not view.can_checkout:
+        for notice in view.notices:
+            messages.warning(request, notice)
+        return basket, None
+    return basket, view
+
+
+@require_http_methods(["GET", "POST"])
+def checkout_address(request):
+    basket, view = _checkout_ready(request)
+    if view is None:
+        if basket is None or not basket.lines.exists():
+            messages.info(request, "Your basket is empty.")
+        return redirect("orders:basket")
+    saved = list(request.user.addresses.all()) if request.user.is_authenticated else []
+    guest = not request.user.is_authenticated
+    form = forms.AddressForm(
+        request.POST or None, saved_addresses=saved, guest=guest, initial=_state(request).get("address")
+    )
+    if request.method == "POST" and form.is_valid():
+        _save_state(request, address=form.cleaned_data["address"], email=form.cleaned_data.get("email", ""))
+        return redirect("orders:checkout_shipping")
+    return render(request, "orders/checkout_address.html", {"form": form, "basket": view, "step": 1})
+
+
+@require_http_methods(["GET", "POST"])
+def checkout_shipping(request):
+    basket, view = _checkout_ready(request)
+    state = _state(request)
+    if view is None or "address" not in state:
+        return redirect("orders:checkout")
+    perks = services.perks_for_user(user=request.user)
+    quotes = services.shipping_options(basket_view=view, address=state["address"], perks=perks)
+    form = forms.ShippingMethodForm(
+        request.POST or None, quotes=quotes, initial={"shipping_method": state.get("shipping_method")}
+    )
+    if request.method == "POST" and form.is_valid():
+        _save_state(request, shipping_method=form.cleaned_data["shipping_method"])
+        return redirect("orders:checkout_payment")
+    return render(
+        request,
+        "orders/checkout_shipping.html",
+        {"form": form, "quotes": quotes, "basket": view, "perks": perks, "step": 2},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def checkout_payment(request):
+    basket, view = _checkout_ready(request)
+    state = _state(request)
+    if view is None or "shipping_method" not in state:
+        return redirect("orders:checkout")
+    form = forms.PaymentForm(
+        request.POST or None, initial={"payment_method": state.get("payment_method", "pm_card_visa")}
+    )
+    if request.method == "POST" and form.is_valid():
+        _save_state(request, payment_method=form.cleaned_data["payment_method"])
+        return redirect("orders:checkout_review")
+    return render(request, "orders/checkout_payment.html", {"form": form, "basket": view, "step": 3})
+
+
+@require_http_methods(["GET", "POST"])
+def checkout_review(request):
+    basket, view = _checkout_ready(request)
+    state = _state(request)
+    if view is None or "payment_method" not in state:
+        return redirect("orders:checkout")
+    try:
+        preview = services.checkout_preview(
+            basket=basket,
+            user=request.user,
+            shipping_address=state["address"],
+            shipping_method=state["shipping_method"],
+        )
+    except FlowMartError as exc:
+        messages.error(request, exc.detail)
+        return redirect("orders:checkout_shipping")
+    if request.method == "POST":
+        details = services.CheckoutDetails(
+            shipping_address=state["address"],
+            shipping_method=state["shipping_method"],
+            payment_method=state["payment_method"],
+            email=state.get("email", ""),
+            expected_total_minor=int(request.POST.get("expected_total_minor") or preview.total_minor),
+        )
+        try:
+            order = services.checkout_place(basket=basket, user=request.user, details=details)
+        except FlowMartError as exc:
+            messages.error(request, exc.detail)
+            number = exc.extra.get("order_number")
+            if exc.code == "payment_declined" and number:
+                _remember_guest_order(request, number)
+                return redirect("orders:order_detail", number=number)
+            return redirect("orders:basket" if exc.status == 409 else "orders:checkout_review")
+        _remember_guest_order(request, order.number)
+        request.session.pop(SESSION_CHECKOUT_KEY, None)
+        return redirect("orders:order_confirmation", number=order.number)
+    return render(
+        request,
+        "orders/checkout_review.html",
+        {"preview": preview, "state": state, "basket": view, "step": 4},
+    )
+
+
+def _remember_guest_order(request, number: str) -> None:
+    if not request.user.is_authenticated:
+        request.session[SESSION_ORDERS_KEY] = [*request.session.get(SESSION_ORDERS_KEY, []), number][-20:]
+
+
+def order_confirmation(request, number: str):
+    order = _own_order(request, number)
+    return render(request, "orders/confirmation.html", {"order": order, "lines": list(order.lines.all())})
+
+
+# -- orders -------------------------------------------------------------------------------------
+@login_required
+def order_list(request):
+    return render(request, "orders/order_list.html", {"orders": selectors.order_list_for_user(user=request.user)})
+
+
+def order_detail(request, number: str):
+    page = selectors.order_page(order=_own_order(request, number))
+    page["cancel_form"] = forms.CancelForm()
+    page["payment_form"] = forms.PaymentForm()
+    return render(request, "orders/order_detail.html", page)
+
+
+@require_POST
+def order_cancel(request, number: str):
+    order = _own_order(request, number)
+    form = forms.CancelForm(request.POST)
+    reason = form.cleaned_data["reason"] if form.is_valid() else ""
+    try:
+        services.order_cancel(order=order, by=request.user, actor="customer", reason=reason)
+        messages.success(request, f"Order {order.number} is cancelled. Any payment hold has been released.")
+    except FlowMartError as exc:
+        messages.error(request, exc.detail)
+    return redirect("orders:order_detail", number=number)
+
+
+@require_POST
+def order_payment_retry(request, number: str):
+    order = _own_order(request, number)
+    form = forms.PaymentForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose a card.")
+        return redirect("orders:order_detail", number=number)
+    try:
+        services.order_payment_retry(order=order, payment_method=form.cleaned_data["payment_method"], by=request.user)
+        messages.success(request, "Thank you: your payment went through and your order is confirmed.")
+    except FlowMartError as exc:
+        messages.error(request, exc.detail)
+    return redirect("orders:order_detail", number=number)
+
+
+@require_http_methods(["GET", "POST"])
+def order_amend(request, number: str):
+    order = _own_order(request, number)
+    if not order.can_amend():
+        messages.error(request, "This order can no longer be changed.")
+        return redirect("orders:order_detail", number=number)
+    form = forms.AmendForm(request.POST or None, order=order)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.order_amend(order=order, quantities=form.quantities(), by=request.user)
+            messages.success(request, "Your order was updated.")
+            return redirect("orders:order_detail", number=number)
+        except FlowMartError as exc:
+            messages.error(request, exc.detail)
+    return render(request, "orders/order_amend.html", {"order": order, "form": form})

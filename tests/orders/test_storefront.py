@@ -1,0 +1,121 @@
+"""The storefront: basket with htmx updates, the checkout steps, the order page, basket merge at login."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from orders.models import Basket, Order
+from tests.orders.conftest import ADDRESS
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_guest_buys_through_the_checkout_steps(shop, available):
+    c = Client()
+    r = c.post("/basket/add/", {"sku": "TEE-M", "quantity": 2}, follow=True)
+    assert r.status_code == 200
+    assert "Added to your basket." in r.content.decode()
+    assert "$40.00" in r.content.decode()
+
+    r = c.post("/checkout/", {**ADDRESS, "email": ""})
+    assert "We need your email address to send the receipt." in r.content.decode()
+    r = c.post("/checkout/", {**ADDRESS, "email": "guest@example.com"})
+    assert r.status_code == 302 and r["Location"] == "/checkout/shipping/"
+
+    page = c.get("/checkout/shipping/").content.decode()
+    assert "Standard" in page and "Express" in page
+    assert c.post("/checkout/shipping/", {"shipping_method": "express"})["Location"] == "/checkout/payment/"
+    assert c.post("/checkout/payment/", {"payment_method": "pm_card_visa"})["Location"] == "/checkout/review/"
+
+    review = c.get("/checkout/review/").content.decode()
+    assert "Place order · $54.99" in review  # 40.00 + express 14.99
+
+    r = c.post("/checkout/review/", {"expected_total_minor": "5499"})
+    order = Order.objects.get()
+    assert r["Location"] == f"/orders/{order.number}/confirmation/"
+    page = c.get(r["Location"]).content.decode()
+    assert f"Your order {order.number} is confirmed." in page
+    assert available("TEE-M") == 3
+
+    detail = c.get(f"/orders/{order.number}/").content.decode()
+    assert "Status: <strong>Confirmed</strong>" in detail
+    assert "OrderConfirmed" in detail
+    assert "Cancel order" in detail
+    assert "Your basket is empty." in c.get("/basket/").content.decode()
+    # Another browser cannot see it.
+    assert Client().get(f"/orders/{order.number}/").status_code == 404
+
+
+def test_htmx_quantity_update_returns_the_basket_fragment(shop):
+    c = Client()
+    c.post("/basket/add/", {"sku": "MUG", "quantity": 1})
+    line_id = Basket.objects.get().lines.get().pk
+
+    r = c.post(f"/basket/lines/{line_id}/", {"quantity": 3}, HTTP_HX_REQUEST="true")
+
+    html = r.content.decode()
+    assert r.status_code == 200
+    assert "<html" not in html
+    assert "$37.50" in html
+    r = c.post(f"/basket/lines/{line_id}/", {"quantity": 9}, HTTP_HX_REQUEST="true")
+    assert "Only 5 of" in r.content.decode()
+
+
+def test_price_change_is_reported_once(shop):
+    c = Client()
+    c.post("/basket/add/", {"sku": "MUG", "quantity": 1})
+    from inventory.services import variant_price_set
+
+    variant_price_set(sku="MUG", price_minor=1500)
+    first = c.get("/basket/").content.decode()
+    assert "went up from $12.50 to $15.00" in first
+    assert "went up" not in c.get("/basket/").content.decode()
+
+
+def test_guest_basket_merges_into_the_customer_basket_at_login(shop, customer, password):
+    c = Client()
+    c.post("/basket/add/", {"sku": "MUG", "quantity": 2})
+    customer_basket = Basket.objects.create(user=customer)
+    customer_basket.lines.create(sku="MUG", quantity=1, seen_unit_price_minor=1250)
+    customer_basket.lines.create(sku="TEE-M", quantity=1, seen_unit_price_minor=2000)
+
+    r = c.post("/accounts/login/", {"login": customer.email, "password": password})
+    assert r.status_code == 302
+
+    assert Basket.objects.count() == 1
+    assert sorted(Basket.objects.get(user=customer).lines.values_list("sku", "quantity")) == [("MUG", 3), ("TEE-M", 1)]
+
+
+def test_customer_cancels_from_the_order_page(shop, customer, available, password):
+    c = Client()
+    c.force_login(customer)
+    c.post("/basket/add/", {"sku": "TEE-M", "quantity": 1})
+    c.post("/checkout/", {**ADDRESS})
+    c.post("/checkout/shipping/", {"shipping_method": "standard"})
+    c.post("/checkout/payment/", {"payment_method": "pm_card_visa"})
+    c.post("/checkout/review/", {"expected_total_minor": "2499"})
+    order = Order.objects.get()
+    assert order.status == "confirmed"
+    assert order.number in c.get("/orders/").content.decode()
+
+    r = c.post(f"/orders/{order.number}/cancel/", {"reason": "ordered twice"}, follow=True)
+
+    assert f"Order {order.number} is cancelled." in r.content.decode()
+    assert available("TEE-M") == 5
+
+
+def test_declined_card_lands_on_the_order_page_with_retry(shop, customer):
+    c = Client()
+    c.force_login(customer)
+    c.post("/basket/add/", {"sku": "MUG", "quantity": 1})
+    c.post("/checkout/", {**ADDRESS})
+    c.post("/checkout/shipping/", {"shipping_method": "standard"})
+    c.post("/checkout/payment/", {"payment_method": "pm_card_chargeDeclined"})
+    r = c.post("/checkout/review/", {"expected_total_minor": "1749"}, follow=True)
+    html = r.content.decode()
+    assert "Your payment was declined" in html
+    assert "Try another card" in html
+    order = Order.objects.get()
+    r = c.post(f"/orders/{order.number}/pay/", {"payment_method": "pm_card_visa"}, follow=True)
+    assert "your order is confirmed" in r.content.decode()
