@@ -1,1 +1,22 @@
-"""Storefront forms of the payments app."""
+"""Forms of the payments app (the admin's capture / void / refund buttons)."""
+
+from __future__ import annotations
+
+import uuid
+
+from django import forms
+
+
+class CaptureForm(forms.Form):
+    amount_minor = forms.IntegerField(min_value=1, required=False, help_text="Minor units; empty captures it all")
+
+
+class VoidForm(forms.Form):
+    reason = forms.CharField(max_length=255)
+
+
+class RefundForm(forms.Form):
+    amount_minor = forms.IntegerField(min_value=1, help_text="Minor units")
+    reason = forms.CharField(max_length=255)
+    # Rendered hidden in the form, so a double-submitted button refunds once.
+    idempotency_key = forms.CharField(max_length=255, initial=lambda: f"admin-{uuid.uuid4()}", widget=forms.HiddenInput)

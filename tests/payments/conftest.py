@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 
 from tests.users.factories import UserFactory
 
@@ -14,7 +14,20 @@ def _sandbox_gateway(settings):
 
 
 @pytest.fixture
-def finance_user(db):
+def finance_group(db) -> Group:
+    # Created by the data migration; get_or_create because transactional tests flush the tables.
+    group, _ = Group.objects.get_or_create(name="Finance")
+    group.permissions.add(
+        *Permission.objects.filter(
+            content_type__app_label="payments",
+            codename__in=["view_payment", "view_refund", "view_pendingrefund", "change_pendingrefund"],
+        )
+    )
+    return group
+
+
+@pytest.fixture
+def finance_user(finance_group):
     user = UserFactory(email="finance@example.com", is_staff=True)
-    user.groups.add(Group.objects.get(name="Finance"))
+    user.groups.add(finance_group)
     return user
