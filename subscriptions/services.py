@@ -105,6 +105,16 @@ def _payment_method_label(info) -> str:
     return f"{brand} •••• {last4}" if brand and last4 else ""
 
 
+def _record_success(invoice: Invoice, sub: Subscription, *, payment_id, now) -> bool:
+    """Mark the invoice paid (saved, with its transition row); True if that renewed the subscription (unsaved)."""
+    inv_row, sub_row = invoice_record_success(invoice, sub, payment_id=payment_id, now=now)
+    invoice.save()
+    inv_row.save()
+    if sub_row is not None:
+        sub_row.save()
+    return sub_row is not None
+
+
 # --- subscribe ---------------------------------------------------------------
 def subscription_subscribe(*, user, plan: Plan | str, payment_method: str, by=None) -> Subscription:
     """Start a membership: a trial when the plan has one and the customer never had one, else charge now.
@@ -188,8 +198,7 @@ def subscription_subscribe(*, user, plan: Plan | str, payment_method: str, by=No
         sub = _locked(sub)
         invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
         if outcome.succeeded:
-            invoice_record_success(invoice, sub, payment_id=outcome.payment_id, now=now)
-            invoice.save()
+            _record_success(invoice, sub, payment_id=outcome.payment_id, now=now)
             lifecycle.subscription_transition(
                 sub, "activate", by=by or user, reason=f"invoice {invoice.number} paid", at=now
             )
@@ -299,8 +308,7 @@ def subscription_change_plan(*, subscription: Subscription, plan: Plan | str, by
             invoice = None
             if proration.net_minor > 0:  # fully covered by account credit: a paid invoice records it
                 invoice = _plan_change_invoice(sub, old, new, proration, now)
-                invoice_record_success(invoice, sub, payment_id=None, now=now)
-                invoice.save()
+                _record_success(invoice, sub, payment_id=None, now=now)
                 sub.save(update_fields=["credit_minor"])
                 publish(lifecycle.invoice_paid_event(invoice, sub))
             _apply_plan(sub, new, proration, by=by, now=now, invoice=invoice, old=old)
@@ -325,8 +333,7 @@ def subscription_change_plan(*, subscription: Subscription, plan: Plan | str, by
         invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
         unchanged = (sub.plan_id, sub.current_period_start, sub.current_period_end) == snapshot
         if outcome.succeeded:
-            invoice_record_success(invoice, sub, payment_id=outcome.payment_id, now=now)
-            invoice.save()
+            _record_success(invoice, sub, payment_id=outcome.payment_id, now=now)
             publish(lifecycle.invoice_paid_event(invoice, sub))
             if unchanged and sub.status in (SubscriptionStatus.TRIALING, SubscriptionStatus.ACTIVE):
                 _apply_plan(sub, new, proration, by=by, now=now, invoice=invoice, old=old)
@@ -459,3 +466,33 @@ def subscription_expire(*, subscription: Subscription, by=None, detail: str = ""
         _require(sub, "expire", "Only a trialing or incomplete membership can expire.")
         _end(sub, "expire", by=by, reason="expired", detail=detail or "expired", now=now)
     return sub
+
+
+# --- reconciliation ----------------------------------------------------------------
+def invoice_payment_reconcile(*, reference: str, payment_id: str) -> Invoice | None:
+    """payments says a charge for ``invoice:<number>`` succeeded: record it if the billing run did not.
+
+    Covers a billing worker that died between the gateway's answer and
+    recording it: the invoice is paid and the period renewed now instead of at
+    the next run. Renewal invoices only (a first charge or a plan change is
+    recorded by the request that made it). A no-op when already recorded.
+    """
+    if not reference.startswith("invoice:"):
+        return None
+    now = timezone.now()
+    with transaction.atomic():
+        invoice = (
+            Invoice.objects.select_for_update()
+            .filter(number=reference.removeprefix("invoice:"), billing_reason=Invoice.Reason.CYCLE)
+            .first()
+        )
+        if invoice is None or invoice.status != InvoiceStatus.OPEN:
+            return invoice
+        sub = _locked(invoice.subscription)
+        if _record_success(invoice, sub, payment_id=payment_id, now=now):
+            sub.save()
+            publish(lifecycle.invoice_paid_event(invoice, sub))
+            publish(lifecycle.renewed_event(sub, invoice=invoice))
+        else:
+            publish(lifecycle.invoice_paid_event(invoice, sub))
+    return invoice

@@ -242,3 +242,30 @@ def test_batches_split_the_due_ids(monthly):
     with time_machine.travel(DUE, tick=False):
         batches = billing_batches(batch_size=2)
     assert batches == [[s.pk for s in subs[:2]], [s.pk for s in subs[2:4]], [subs[4].pk]]
+
+
+def test_payment_processed_event_records_a_charge_the_crashed_run_left_unrecorded(monthly, monkeypatch):
+    """The worker died right after the gateway said yes: payments' PaymentProcessed event renews the period."""
+    from flowmart.events.testing import deliver_pending
+    from subscriptions import billing
+
+    (sub,) = make_subs(1, monthly)
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("killed before recording")
+
+    monkeypatch.setattr(billing, "_record", crash)
+    with time_machine.travel(DUE, tick=False):
+        with pytest.raises(RuntimeError):
+            billing_run()
+        assert Invoice.objects.get().status == "open"
+        deliver_pending()
+    invoice = Invoice.objects.get()
+    sub.refresh_from_db()
+    assert (invoice.status, sub.current_period_end) == ("paid", datetime(2026, 5, 1, tzinfo=UTC))
+    (payment,) = payments_for_reference(reference=f"invoice:{invoice.number}")
+    assert invoice.payment_id == payment.id
+    monkeypatch.undo()
+    with time_machine.travel(DUE, tick=False):
+        assert billing_run().processed == 0  # nothing left to bill
+    assert names(sub) == ["InvoicePaid", "SubscriptionRenewed"]

@@ -39,6 +39,10 @@ def test_subscribe_without_trial_charges_the_first_period_and_activates(customer
     )
     assert invoice.number.startswith("INV-2026-")
     assert invoice.payment_id is not None
+    assert [(t.name, t.from_state, t.to_state) for t in invoice.transitions.all()] == [
+        ("finalize", "draft", "open"),
+        ("pay", "open", "paid"),
+    ]
     assert [(t.name, t.from_state, t.to_state) for t in sub.transitions.all()] == [
         ("create", "", "incomplete"),
         ("activate", "incomplete", "active"),
