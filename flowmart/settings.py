@@ -10,6 +10,7 @@ Three profiles, chosen by ``FLOWMART_ENV``:
 
 from __future__ import annotations
 
+import secrets
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -291,8 +292,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "shipping.tasks.poll_tracking_task",
         "schedule": env.float("SHIPPING_POLL_INTERVAL_SECONDS", default=60.0),
     },
-    "payments-reconcile-daily": {"task": "payments.tasks.reconcile_payments_task", "schedule": crontab(hour=3, minute=5)},
+    "payments-reconcile-daily": {
+        "task": "payments.tasks.reconcile_payments_task",
+        "schedule": crontab(hour=3, minute=5),
+    },
     "payments-webhooks-sweep": {"task": "payments.tasks.process_pending_webhooks_task", "schedule": 60.0},
+    "payments-resume-stuck": {"task": "payments.tasks.resume_stuck_payments_task", "schedule": 300.0},
     "orders-sweep-stuck-sagas": {"task": "orders.tasks.sweep_stuck_sagas_task", "schedule": 60.0},
     "subscriptions-bill-due": {
         "task": "subscriptions.tasks.bill_due_subscriptions_task",
@@ -357,7 +362,9 @@ REFUND_APPROVAL_THRESHOLD_MINOR = env.int("REFUND_APPROVAL_THRESHOLD_MINOR", def
 PAYMENTS_GATEWAY_MAX_ATTEMPTS = env.int("PAYMENTS_GATEWAY_MAX_ATTEMPTS", default=3)
 PAYMENTS_GATEWAY_BACKOFF_SECONDS = env.float("PAYMENTS_GATEWAY_BACKOFF_SECONDS", default=0.001 if TESTING else 0.5)
 # How long after capture the sandbox sends the dispute webhook for pm_card_createDispute.
-PAYMENTS_SANDBOX_DISPUTE_DELAY_SECONDS = env.float("PAYMENTS_SANDBOX_DISPUTE_DELAY_SECONDS", default=0 if TESTING else 20)
+PAYMENTS_SANDBOX_DISPUTE_DELAY_SECONDS = env.float(
+    "PAYMENTS_SANDBOX_DISPUTE_DELAY_SECONDS", default=0 if TESTING else 20
+)
 
 # --- Orders (basket, checkout saga) ------------------------------------------
 BASKET_MAX_QUANTITY = env.int("BASKET_MAX_QUANTITY", default=10)  # per line
@@ -384,7 +391,26 @@ SHIPPING_SANDBOX_STEP_SECONDS = env.int("SHIPPING_SANDBOX_STEP_SECONDS", default
 # Countries the sandbox carrier serves; labels to any other country are refused.
 SHIPPING_SANDBOX_COUNTRIES = env.list(
     "SHIPPING_SANDBOX_COUNTRIES",
-    default=["US", "CA", "GB", "DE", "FR", "IT", "ES", "NL", "BE", "AT", "IE", "PT", "SE", "DK", "FI", "PL", "AU", "JP"],
+    default=[
+        "US",
+        "CA",
+        "GB",
+        "DE",
+        "FR",
+        "IT",
+        "ES",
+        "NL",
+        "BE",
+        "AT",
+        "IE",
+        "PT",
+        "SE",
+        "DK",
+        "FI",
+        "PL",
+        "AU",
+        "JP",
+    ],
 )
 SHIPPING_TRACKING_URL = env.str("SHIPPING_TRACKING_URL", default=f"{SITE_URL}/tracking/{{number}}/")
 
@@ -417,6 +443,13 @@ NOTIFICATIONS_RATE_LIMIT_WINDOW_SECONDS = env.int("NOTIFICATIONS_RATE_LIMIT_WIND
 # Feedback: ask for a rating this many days after delivery; the signed link stays valid this long.
 FEEDBACK_DELAY_DAYS = env.int("FEEDBACK_DELAY_DAYS", default=3)
 FEEDBACK_LINK_MAX_AGE_DAYS = env.int("FEEDBACK_LINK_MAX_AGE_DAYS", default=60)
+# Email providers' delivery-status webhooks (/anymail/<esp>/tracking/) require this "user:password" basic auth.
+# Unset in production: a random value, so the webhooks refuse everything until it is configured.
+ANYMAIL = {
+    "WEBHOOK_SECRET": env.str(
+        "ANYMAIL_WEBHOOK_SECRET", default=secrets.token_urlsafe(32) if PRODUCTION else "anymail:development-only"
+    ),
+}
 
 # --- Subscriptions (subscriptions app) ---------------------------------------
 # The beat task "subscriptions-bill-due" (above) bills due subscriptions in batches of this many ids.

@@ -186,6 +186,7 @@ def return_initiated(event: ReturnInitiated) -> None:
         "lines": event.lines,
         "currency": event.currency,
         "order_url": _order_url(event.order_number),
+        "return_url": f"{settings.SITE_URL}/returns/{event.rma_number}/",
     }
     _notify("return_initiated", event, context)
 
@@ -209,7 +210,7 @@ def _subscription_context(event, **extra) -> dict:
         "subscription_id": event.subscription_id,
         "plan_name": event.plan_name,
         "tier_name": event.tier_name,
-        "subscriptions_url": f"{settings.SITE_URL}/subscriptions/",
+        "subscriptions_url": f"{settings.SITE_URL}/membership/manage/",
         **extra,
     }
 
@@ -256,7 +257,7 @@ def subscription_payment_failed(event: InvoicePaymentFailed) -> None:
         "decline_code": event.decline_code,
         "next_attempt_at": event.next_attempt_at,
         "final": event.final,
-        "retry_url": f"{settings.SITE_URL}/subscriptions/",
+        "retry_url": f"{settings.SITE_URL}/membership/manage/",
     }
     _notify("subscription_payment_failed", event, context)
 

@@ -53,8 +53,8 @@ _SAMPLE_SUBSCRIPTION = {
     "currency": "USD",
     "period_end": "2026-12-21",
     "invoice_number": "INV-0042",
-    "retry_url": "http://127.0.0.1:8000/subscriptions/",
-    "subscriptions_url": "http://127.0.0.1:8000/subscriptions/",
+    "retry_url": "http://127.0.0.1:8000/membership/manage/",
+    "subscriptions_url": "http://127.0.0.1:8000/membership/manage/",
     "reason": "",
 }
 
@@ -152,7 +152,11 @@ KINDS: dict[str, Kind] = {
             "Return started",
             Category.SHIPPING_UPDATES,
             (EMAIL, PUSH),
-            sample={"order_number": "FM-7Q2K9D4X", "rma_number": "RMA-1001", "return_url": "http://127.0.0.1:8000/"},
+            sample={
+                "order_number": "FM-7Q2K9D4X",
+                "rma_number": "RMA-1001",
+                "return_url": "http://127.0.0.1:8000/returns/RMA-1001/",
+            },
         ),
         Kind(
             "return_received",

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from notifications import views
 
@@ -9,4 +9,6 @@ urlpatterns = [
     path("notifications/unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
     path("notifications/outbox/", views.outbox, name="outbox"),
     path("feedback/<str:token>/", views.feedback, name="feedback"),
+    # Email providers' delivery-status webhooks (django-anymail): /anymail/<esp>/tracking/
+    path("anymail/", include("anymail.urls")),
 ]

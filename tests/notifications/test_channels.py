@@ -226,3 +226,45 @@ class TestFcmBackend(FcmPushBackend):
 
     def __init__(self):
         super().__init__(app=type(self).app)
+
+
+# --- email delivery status (django-anymail tracking webhooks) ---------------------------
+def _postmark_delivery(client, message_id: str, auth: str = "anymail:development-only"):
+    import base64
+
+    body = {
+        "RecordType": "Delivery",
+        "MessageID": message_id,
+        "Recipient": "casey@example.com",
+        "DeliveredAt": "2026-11-21T12:00:00Z",
+        "Details": "Test delivery",
+        "Tag": "",
+        "Metadata": {},
+        "ServerID": 1,
+    }
+    return client.post(
+        "/anymail/postmark/tracking/",
+        json.dumps(body),
+        content_type="application/json",
+        HTTP_AUTHORIZATION="Basic " + base64.b64encode(auth.encode()).decode(),
+    )
+
+
+def test_email_provider_delivery_webhook_marks_the_email_delivered(customer, client):
+    notification = NotificationFactory(recipient=customer)
+    Notification.objects.filter(pk=notification.pk).update(status="sent", provider_message_id="pm-0001")
+
+    response = _postmark_delivery(client, "pm-0001")
+
+    assert response.status_code == 200
+    assert Notification.objects.get(pk=notification.pk).status == "delivered"
+
+
+def test_email_provider_webhook_without_the_secret_is_refused(customer, client):
+    notification = NotificationFactory(recipient=customer)
+    Notification.objects.filter(pk=notification.pk).update(status="sent", provider_message_id="pm-0002")
+
+    response = _postmark_delivery(client, "pm-0002", auth="anymail:wrong")
+
+    assert response.status_code == 400
+    assert Notification.objects.get(pk=notification.pk).status == "sent"
