@@ -127,8 +127,13 @@ def manage(*args: str, env: dict[str, str], check: bool = True) -> int:
     return run_step([sys.executable, "manage.py", *args], env, check=check)
 
 
+def venv_environ() -> dict[str, str]:
+    """The caller's environment with the virtualenv's bin first, so Procfile commands resolve."""
+    return {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", "VIRTUAL_ENV": str(BIN.parent)}
+
+
 def cmd_run(services: EmbeddedServices) -> int:
-    env = {**os.environ, **services.start()}
+    env = {**venv_environ(), **services.start()}
     port = env.setdefault("PORT", "8000")
     manage("migrate", "--noinput", env=env)
     manage("collectstatic", "--noinput", "-v", "0", env=env)
@@ -155,7 +160,7 @@ def cmd_run(services: EmbeddedServices) -> int:
 
 
 def cmd_test(services: EmbeddedServices, pytest_args: list[str]) -> int:
-    env = {**os.environ, "FLOWMART_ENV": "test", **services.start()}
+    env = {**venv_environ(), "FLOWMART_ENV": "test", **services.start()}
     steps = [
         [str(BIN / "ruff"), "check", "."],
         [str(BIN / "ruff"), "format", "--check", "."],
