@@ -18,6 +18,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import structlog
@@ -95,6 +96,7 @@ __all__ = [
     "payment_methods_for_user",
     "payment_refund",
     "payment_void",
+    "payments_resume_stuck",
     "refund_approve",
     "refund_reject",
 ]
@@ -824,3 +826,27 @@ def payment_method_detach(*, user_id: str | uuid.UUID, method_id: uuid.UUID | st
         SavedPaymentMethod.objects.filter(user_id=uuid.UUID(str(user_id)), pk=uuid.UUID(str(method_id))).delete()
     except ValueError:
         return
+
+
+# -- recovery -----------------------------------------------------------------------------------
+def payments_resume_stuck(*, older_than_minutes: int = 10) -> int:
+    """Finish what a crash interrupted: payments still ``pending`` and refunds still ``processing``.
+
+    The gateway is asked again with the same idempotency key, so it answers with
+    what it did the first time (money never moves twice); the answer is then
+    recorded and published as usual. Returns how many were resumed.
+    """
+    cutoff = timezone.now() - timedelta(minutes=older_than_minutes)
+    resumed = 0
+    for payment in Payment.objects.filter(status=PaymentStatus.PENDING, created_at__lt=cutoff):
+        _payment_send(payment, publish_success=True)
+        resumed += 1
+    for refund in Refund.objects.filter(status=Refund.Status.PROCESSING, updated_at__lt=cutoff).select_related(
+        "payment"
+    ):
+        try:
+            _refund_execute(refund, by=None)
+        except (GatewayUnavailable, GatewayRefused):
+            log.warning("stuck refund could not be completed", refund_id=str(refund.id))
+        resumed += 1
+    return resumed

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from payments import reconciliation, webhooks
+from payments import reconciliation, services, webhooks
 
 
 @shared_task(ignore_result=True)
@@ -28,3 +28,9 @@ def reconcile_payments_task(day: str | None = None) -> None:
 def sandbox_dispute_webhook_task(charge_id: str) -> None:
     """The sandbox's card network: a pm_card_createDispute charge gets a signed dispute webhook."""
     webhooks.sandbox_dispute_send(charge_id=charge_id, event_type="charge.dispute.created", status="needs_response")
+
+
+@shared_task(ignore_result=True)
+def resume_stuck_payments_task() -> None:
+    """Beat: payments left pending / refunds left processing by a crash are finished with the same keys."""
+    services.payments_resume_stuck()
