@@ -92,11 +92,9 @@ def _deliver(shipment: Shipment, *, reason: str) -> None:
     )
 
 
-def _fail(shipment: Shipment, *, reason: str, returned_to_sender: bool) -> None:
-    if returned_to_sender:
-        shipment_transition(shipment, "return_to_sender", actor="carrier", reason=reason)
-    else:
-        shipment_transition(shipment, "fail_delivery", actor="carrier", reason=reason)
+def _fail(shipment: Shipment, *, reason: str, returned_to_sender: bool, log_reason: str = "") -> None:
+    name = "return_to_sender" if returned_to_sender else "fail_delivery"
+    shipment_transition(shipment, name, actor="carrier", reason=log_reason or reason)
     payload = shipment_payload(shipment)
     payload.pop("tracking_url")
     publish(
@@ -134,7 +132,7 @@ def _apply(shipment: Shipment, event: TrackingEvent) -> None:
     elif code == "delivery_failed":
         _ensure_in_transit(shipment, location=event.location, reason=reason)
         if shipment.status == S.IN_TRANSIT:
-            _fail(shipment, reason=event.description, returned_to_sender=False)
+            _fail(shipment, reason=event.description, returned_to_sender=False, log_reason=reason)
     elif code == "delivered":
         _ensure_in_transit(shipment, location=event.location, reason=reason)
         _deliver(shipment, reason=reason)
@@ -143,7 +141,7 @@ def _apply(shipment: Shipment, event: TrackingEvent) -> None:
             _ensure_in_transit(shipment, location=event.location, reason=reason)
         if shipment.status == S.IN_TRANSIT:
             shipment_transition(shipment, "fail_delivery", actor="carrier", reason=reason)
-        _fail(shipment, reason=event.description, returned_to_sender=True)
+        _fail(shipment, reason=event.description, returned_to_sender=True, log_reason=reason)
 
 
 def tracking_updates_record(*, tracking_number: str, updates: list[TrackingUpdate], source: str) -> int:

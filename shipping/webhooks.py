@@ -19,7 +19,7 @@ import hmac
 import json
 import time
 from collections import defaultdict
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.conf import settings
 
@@ -62,6 +62,11 @@ def webhook_verify(*, body: bytes, timestamp: str | None, signature: str | None)
         raise WebhookSignatureInvalid("The webhook signature does not match.")
 
 
+def _aware(value: datetime) -> datetime:
+    """Carriers that send naive times mean UTC."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
 def _parse(body: bytes) -> list[TrackingUpdate]:
     try:
         data = json.loads(body)
@@ -84,7 +89,7 @@ def _parse(body: bytes) -> list[TrackingUpdate]:
                     code=code,
                     description=str(item.get("description") or code.replace("_", " ").capitalize()),
                     location=str(item.get("location") or ""),
-                    occurred_at=datetime.fromisoformat(str(item["occurred_at"])),
+                    occurred_at=_aware(datetime.fromisoformat(str(item["occurred_at"]))),
                 )
             )
     except (ValueError, KeyError, TypeError) as exc:

@@ -246,3 +246,25 @@ def test_cannot_receive_a_return_that_was_not_approved(rates, customer, clock):
         services.return_receive(rma_number=rma.rma_number, decision="refund")
 
     assert exc.value.detail == f"Return {rma.rma_number} cannot be received while requested."
+
+
+def test_replacement_needs_an_exchange_decision(rates, customer, clock):
+    deliver_order(clock, customer)
+    rma = request_return(customer)
+    services.return_approve(rma_number=rma.rma_number)
+    services.return_receive(rma_number=rma.rma_number, decision="refund")
+
+    with pytest.raises(services.ExchangeNotAllowed) as exc:
+        services.shipment_create_for_exchange(
+            order_number="FM-TEST0001", rma_number=rma.rma_number, lines=[], warehouse_code="east"
+        )
+
+    assert exc.value.status == 409
+    assert exc.value.detail == f"Return {rma.rma_number} was not decided as an exchange."
+
+
+def test_return_window_counts_from_delivery(customer_client, rates, customer, clock):
+    deliver_order(clock, customer)
+    clock.shift(timedelta(days=30) - STEP)
+
+    assert ask(customer_client).status_code == 201

@@ -316,3 +316,57 @@ def test_order_amended_updates_lines_and_relabels_a_new_address(rates, customer,
     poll_tracking_task()
     assert statuses() == ["label_created", "label_created"]
     assert Shipment.objects.get(warehouse_code="east").tracking_number != old.tracking_number
+
+
+def test_amendment_cancels_a_warehouse_left_without_lines_and_leaves_dispatched_parcels(rates, customer, clock):
+    lines = [
+        order_line("TEE", quantity=1, allocations=[{"warehouse_code": "east", "quantity": 1}]),
+        order_line("MUG", quantity=1, allocations=[{"warehouse_code": "west", "quantity": 1}]),
+    ]
+    emit(order_confirmed(user=customer, lines=lines))
+    poll_tracking_task()
+    from shipping.services import shipment_dispatch
+
+    shipment_dispatch(shipment_number=Shipment.objects.get(warehouse_code="east").number)
+
+    emit(
+        OrderAmended(
+            correlation_id="FM-TEST0001",
+            order_number="FM-TEST0001",
+            user_id=str(customer.public_id),
+            customer_email=customer.email,
+            currency="USD",
+            total_minor=2500,
+            shipping_address=ADDRESS,
+            lines=[lines[0]],
+            changes=["line_removed"],
+        )
+    )
+
+    assert statuses() == ["dispatched", "cancelled"]
+    west = Shipment.objects.get(warehouse_code="west")
+    assert west.transitions.last().reason == "Order amended: no lines left"
+    [cancelled] = events_named("ShipmentCancelled")
+    assert cancelled.payload["shipment_number"] == west.number
+
+
+def test_every_transition_is_logged_with_actor_and_reason(rates, customer, clock):
+    emit(order_confirmed(user=customer, address={"line2": "FAIL-ONCE"}))
+    poll_tracking_task()
+    clock.shift(STEP * 3)
+    poll_tracking_task()
+
+    shipment = Shipment.objects.get()
+    log = [(t.from_state, t.to_state, t.actor, t.reason, t.at) for t in shipment.transitions.all()]
+    assert log == [
+        ("pending", "label_created", "carrier", f"Label {shipment.tracking_number}", START),
+        ("label_created", "dispatched", "carrier", "Picked up by the carrier (Origin depot)", START + STEP * 3),
+        ("dispatched", "in_transit", "carrier", "In transit (Sorting hub)", START + STEP * 3),
+        (
+            "in_transit",
+            "delivery_failed",
+            "carrier",
+            "Delivery attempt failed: recipient not available (Local delivery station)",
+            START + STEP * 3,
+        ),
+    ]
