@@ -322,3 +322,12 @@ class SagaStep(models.Model):
         if self.finished_at is None:
             return None
         return int((self.finished_at - self.started_at).total_seconds() * 1000)
+
+
+class OrderNeedingAttention(Order):
+    """Admin list of orders whose saga is stuck or that are on hold (proxy; no table)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "order needing attention"
+        verbose_name_plural = "orders needing attention (stuck or on hold)"

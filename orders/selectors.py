@@ -35,8 +35,14 @@ def order_get(*, number: str) -> Order | None:
 
 
 def order_timeline(*, order: Order) -> list:
-    """Every event of the order's flow, across apps, oldest first."""
-    return timeline_for_correlation(correlation_id=order.number)
+    """Every event of the order's flow, across apps, oldest first.
+
+    The flow's correlation id is the order number; events keyed by the order's
+    stock/payment reference (``order:FM-…``) belong to it too.
+    """
+    entries = timeline_for_correlation(correlation_id=order.number)
+    entries += timeline_for_correlation(correlation_id=order.stock_reference)
+    return sorted(entries, key=lambda e: e.occurred_at)
 
 
 def order_actions(*, order: Order) -> list[str]:
