@@ -9,7 +9,7 @@ Cached entries are keyed by *versions* of what they depend on:
 A change bumps only the versions it affects, so only the entries depending on them miss:
 a product edit or price change bumps its product version, its category's version and ``lists``;
 a stock change bumps the product version, and the list versions only when the product's
-in-stock status flips (lists show "in stock" / "out of stock", not unit counts).
+stock status changes (lists show "In stock" / "Low stock" / "Out of stock", not unit counts).
 
 Versions are bumped at once *and* again after the surrounding transaction commits, so a reader
 that cached the old data in between cannot keep serving it.

@@ -245,6 +245,16 @@ def category_tree() -> list[dict]:
     return roots
 
 
+def stock_status(available: int) -> str:
+    """Coarse status shown in lists: ``in_stock``, ``low_stock`` (≤ FEW_LEFT) or ``out_of_stock``."""
+    if available <= 0:
+        return "out_of_stock"
+    return "low_stock" if available <= FEW_LEFT else "in_stock"
+
+
+STATUS_LABELS = {"in_stock": "In stock", "low_stock": "Low stock", "out_of_stock": "Out of stock"}
+
+
 def availability_label(available: int) -> str:
     if available <= 0:
         return "Out of stock"
@@ -308,7 +318,11 @@ def product_detail_data(*, slug: str) -> dict | None:
 
 
 def product_summary(p: Product) -> dict:
-    """One row of a product list (``p`` from ``product_catalog_queryset``)."""
+    """One row of a product list (``p`` from ``product_catalog_queryset``).
+
+    Lists show a coarse stock status, not unit counts, so a sale does not invalidate every cached
+    list page; the product page shows the exact "Only 3 left".
+    """
     images = list(p.images.all())
     variants = list(p.variants.all())
     return {
@@ -319,8 +333,8 @@ def product_summary(p: Product) -> dict:
         "price_max_minor": p.price_max,
         "currency": variants[0].currency if variants else "USD",
         "image_url": images[0].url if images else "",
-        "available": p.available,
-        "availability": availability_label(p.available),
+        "stock_status": stock_status(p.available),
+        "availability": STATUS_LABELS[stock_status(p.available)],
         "in_stock": p.available > 0,
         "variant_count": p.variant_count,
         "skus": [v.sku for v in variants],

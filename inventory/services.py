@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
+from django.db.models import F, Sum
 from django.utils import timezone
 
 from flowmart.errors import Conflict, FlowMartError, NotFound
@@ -46,7 +47,7 @@ from inventory.models import (
     Warehouse,
 )
 from inventory.models import Reservation as ReservationRecord
-from inventory.selectors import reservation_info
+from inventory.selectors import reservation_info, stock_status
 
 __all__ = [
     "Allocation",
@@ -253,10 +254,28 @@ class _StockBook:
                         available=after,
                     )
                 )
-            if (before > 0) != (after > 0):
-                # Lists show in-stock status, so they change only when it flips.
-                deps.update({catalog_cache.LISTS, *_category_deps(product.category)})
+        deps |= self._list_deps(changed_variants, totals)
         catalog_cache.invalidate(deps)
+
+    def _list_deps(self, variants: set[Variant], totals: dict[int, int]) -> set[str]:
+        """Lists show each product's stock status (in stock / low / out), so they change only when it does."""
+        products = {v.product_id: v.product for v in variants}
+        delta: dict[int, int] = defaultdict(int)
+        for v in variants:
+            if v.is_active:
+                delta[v.product_id] += totals[v.pk] - self.total_before[v.pk]
+        after = dict(
+            Stock.objects.filter(variant__product_id__in=products, variant__is_active=True, warehouse__is_active=True)
+            .values("variant__product_id")
+            .annotate(n=Sum(F("on_hand") - F("reserved")))
+            .values_list("variant__product_id", "n")
+        )
+        deps: set[str] = set()
+        for pid, product in products.items():
+            now = after.get(pid) or 0
+            if stock_status(now - delta[pid]) != stock_status(now):
+                deps |= {catalog_cache.LISTS, *_category_deps(product.category)}
+        return deps
 
 
 def _demand(lines: Iterable[StockLine]) -> dict[str, int]:

@@ -38,7 +38,7 @@ class ProductSummarySerializer(serializers.Serializer):
     price_max_minor = serializers.IntegerField(allow_null=True)
     currency = serializers.CharField()
     image_url = serializers.CharField()
-    available = serializers.IntegerField()
+    stock_status = serializers.ChoiceField(choices=["in_stock", "low_stock", "out_of_stock"])
     availability = serializers.CharField()
     in_stock = serializers.BooleanField()
     variant_count = serializers.IntegerField()

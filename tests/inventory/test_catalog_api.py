@@ -38,7 +38,7 @@ def test_list_is_paginated_and_shows_price_and_availability(api_client, catalog)
     hoodie = body["results"][1]
     assert hoodie["price_min_minor"] == 5900
     assert hoodie["price_max_minor"] == 6100
-    assert hoodie["availability"] == "Only 3 left"
+    assert (hoodie["stock_status"], hoodie["availability"]) == ("low_stock", "Low stock")
     assert hoodie["category"] == {"name": "Hoodies", "slug": "hoodies"}
     assert body["next"].endswith("page=2&page_size=2")
 
@@ -116,6 +116,20 @@ def test_a_stock_change_invalidates_only_that_product(api_client, catalog):
     assert len(queries) == 0
     assert mug["availability"] == "Out of stock"
     assert api_client.get("/api/v1/products/linen-tee/").json()["availability"] == "Only 3 left"
+
+
+def test_lists_are_invalidated_only_when_a_products_stock_status_changes(api_client, catalog):
+    assert api_client.get("/api/v1/products/", {"ordering": "name"}).json()["results"][0]["stock_status"] == "in_stock"
+
+    services.stock_adjust(sku="TEE-M", warehouse_code="central", quantity=-2)  # 10 -> 8: still in stock
+    with CaptureQueriesContext(connection) as queries:
+        tee = api_client.get("/api/v1/products/", {"ordering": "name"}).json()["results"][0]
+    assert len(queries) == 0
+    assert tee["stock_status"] == "in_stock"
+
+    services.stock_adjust(sku="TEE-M", warehouse_code="central", quantity=-4)  # 8 -> 4: low stock
+    tee = api_client.get("/api/v1/products/", {"ordering": "name"}).json()["results"][0]
+    assert (tee["slug"], tee["stock_status"]) == ("linen-tee", "low_stock")
 
 
 def test_detail_shows_variants_and_honest_availability(api_client, catalog):

@@ -35,7 +35,7 @@ def test_catalog_lists_products_with_prices_and_availability(client, shop):
     html = client.get("/products/").content.decode()
     assert "2 products" in html
     assert "from $59.00" in html
-    assert "Only 3 left" in html
+    assert "Low stock" in html
     assert "$15.00" in html and "In stock" in html
 
 
