@@ -20,3 +20,11 @@ class RefundForm(forms.Form):
     reason = forms.CharField(max_length=255)
     # Rendered hidden in the form, so a double-submitted button refunds once.
     idempotency_key = forms.CharField(max_length=255, initial=lambda: f"admin-{uuid.uuid4()}", widget=forms.HiddenInput)
+
+
+class SavedCardForm(forms.Form):
+    token = forms.CharField(
+        max_length=100,
+        label="Card token",
+        help_text="The token your payment provider gave for the card (sandbox: e.g. pm_card_visa).",
+    )

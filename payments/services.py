@@ -108,6 +108,10 @@ class PaymentDeclined(FlowMartError):
     status = 402
     title = "The payment was declined"
 
+    @property
+    def decline_code(self) -> str:
+        return str(self.extra.get("decline_code", ""))
+
 
 class InvalidPaymentMethod(FlowMartError):
     code = "invalid_payment_method"

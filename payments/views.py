@@ -1,1 +1,49 @@
-"""Storefront pages of the payments app."""
+"""Storefront pages of the payments app: the customer's saved cards."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from flowmart.errors import FlowMartError
+from payments import selectors, services
+from payments.forms import SavedCardForm
+from payments.gateways.sandbox import TEST_CARDS
+
+
+@login_required
+def saved_cards(request):
+    error = ""
+    if request.method == "POST":
+        form = SavedCardForm(request.POST)
+        if form.is_valid():
+            try:
+                method = services.payment_method_attach(
+                    user_id=request.user.public_id, token=form.cleaned_data["token"]
+                )
+            except FlowMartError as exc:
+                error = exc.detail
+            else:
+                messages.success(request, f"{method.brand.title()} ending in {method.last4} saved.")
+                return redirect("payments:saved_cards")
+        else:
+            error = "Enter the card token your payment provider gave you."
+    context = {
+        "methods": selectors.payment_methods_for_user(user_id=request.user.public_id),
+        # Never echo what was typed: it might be a card number.
+        "form": SavedCardForm(),
+        "error": error,
+        "sandbox_tokens": sorted(TEST_CARDS) if settings.PAYMENTS_GATEWAY == "sandbox" else [],
+    }
+    return render(request, "payments/saved_cards.html", context, status=400 if error else 200)
+
+
+@login_required
+@require_POST
+def saved_card_remove(request, method_id):
+    services.payment_method_detach(user_id=request.user.public_id, method_id=method_id)
+    messages.success(request, "Card removed.")
+    return redirect("payments:saved_cards")
