@@ -39,10 +39,13 @@ def preference_matrix(*, user) -> dict[str, dict[str, bool]]:
 
 def is_wanted(*, kind: Kind, channel: str, user, email: str = "") -> bool:
     """May ``kind`` go to this recipient on ``channel``?"""
-    if kind.category in (Category.ACCOUNT, Category.STAFF_ALERTS):
-        return True
     if kind.essential and channel == Channel.EMAIL:
         return True
+    if kind.category in (Category.ACCOUNT, Category.STAFF_ALERTS):
+        # Not in the preference centre, but an unsubscribe link still stops them.
+        if user is None:
+            return not EmailOptOut.objects.filter(email__iexact=email, category=kind.category).exists()
+        return not Preference.objects.filter(user=user, category=kind.category, channel=channel, enabled=False).exists()
     if user is None:
         # A guest: only email, unless they unsubscribed that category through a link.
         if channel != Channel.EMAIL:

@@ -25,7 +25,7 @@ from flowmart.events.publisher import publish
 from flowmart.users.selectors import user_get_by_public_id
 from notifications import links, preferences, rendering
 from notifications.channels import backend_for
-from notifications.channels.base import ChannelError, OutgoingMessage
+from notifications.channels.base import ChannelError, OutgoingMessage, TransientChannelError
 from notifications.events import NotificationFailed, NotificationSent
 from notifications.kinds import kind_get
 from notifications.models import (
@@ -316,6 +316,9 @@ def notification_send(*, notification_id: int) -> SendOutcome:
         error = None
     except ChannelError as exc:
         result, error = None, exc
+    except Exception as exc:  # an adapter bug or misconfiguration: recorded and retried like an outage
+        log.exception("channel backend crashed", channel=notification.channel)
+        result, error = None, TransientChannelError(f"{type(exc).__name__}: {exc}")
 
     with transaction.atomic():
         n = Notification.objects.select_for_update(of=("self",)).select_related("recipient").get(pk=notification.pk)

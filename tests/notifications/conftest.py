@@ -7,24 +7,12 @@ from django.db import transaction
 
 from flowmart.events.publisher import publish
 from flowmart.events.testing import deliver_pending
-from notifications import services
-from notifications.models import Notification
+from notifications.testing import send_queued_notifications
 
 
 def send_queued() -> list[str]:
     """Send every queued notification now, as the Celery task would (retries included)."""
-    outcomes = []
-    for _ in range(20):
-        ids = list(
-            Notification.objects.filter(status=Notification.Status.QUEUED).order_by("id").values_list("id", flat=True)
-        )
-        if not ids:
-            break
-        for notification_id in ids:
-            outcomes.append(services.notification_send(notification_id=notification_id).status)
-        if all(o != "retrying" for o in outcomes[-len(ids) :]):
-            break
-    return outcomes
+    return send_queued_notifications()
 
 
 @pytest.fixture

@@ -126,3 +126,17 @@ def test_sent_messages_page_is_staff_only(client, customer):
 
     assert response.status_code == 302
     assert response["Location"].startswith("/admin/login/")
+
+
+def test_demo_seed_makes_the_demo_customer_reachable_by_sms_and_push(db):
+    from django.core.management import call_command
+
+    from flowmart.users.demo import demo_accounts_ensure
+    from notifications.models import Device
+
+    demo_accounts_ensure()
+    call_command("seed_demo_notifications")
+    call_command("seed_demo_notifications")  # idempotent
+
+    device = Device.objects.get()
+    assert (device.user.email, device.user.phone, device.is_active) == ("customer@flowmart.test", "+15555550100", True)

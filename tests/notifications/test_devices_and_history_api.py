@@ -57,3 +57,19 @@ def test_notification_history_lists_only_own(customer_client, customer, other_cu
     assert body["results"][0]["status"] == "queued"
     assert customer_client.get(f"/api/v1/notifications/{theirs.public_id}/").status_code == 404
     assert customer_client.get(f"/api/v1/notifications/{mine.public_id}/").json()["kind"] == "welcome"
+
+
+def test_endpoints_are_in_the_openapi_schema(api_client):
+    response = api_client.get("/api/schema/")
+
+    assert response.status_code == 200
+    schema = response.content.decode()
+    for path in (
+        "/api/v1/notification-preferences/",
+        "/api/v1/devices/",
+        "/api/v1/devices/{token}/",
+        "/api/v1/notifications/",
+        "/api/v1/notifications/{public_id}/",
+        "/api/v1/notifications/webhooks/twilio/",
+    ):
+        assert f"{path}:" in schema

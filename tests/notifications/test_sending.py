@@ -128,3 +128,26 @@ def test_requeue_sweep_finds_stuck_messages(customer, settings):
 
     assert stuck.pk in ids
     assert fresh_later.pk not in ids
+
+
+class CrashingSmsBackend:
+    def send(self, message):
+        raise RuntimeError("adapter bug")
+
+
+def test_a_crashing_adapter_is_recorded_and_retried_not_lost(sms_phone_customer, settings):
+    settings.SMS_BACKEND = "tests.notifications.test_sending.CrashingSmsBackend"
+    settings.NOTIFICATIONS_MAX_ATTEMPTS = 2
+    notification = NotificationFactory(
+        recipient=sms_phone_customer,
+        channel="sms",
+        kind="shipment_delivered",
+        category="shipping_updates",
+        to_address="+15555550123",
+        context={"order_number": "FM-1", "tracking_number": "T1"},
+    )
+
+    assert send_queued() == ["retrying", "failed"]
+
+    notification = Notification.objects.get(pk=notification.pk)
+    assert (notification.status, notification.error) == ("failed", "RuntimeError: adapter bug")

@@ -56,3 +56,17 @@ def test_tampered_unsubscribe_link_is_refused(customer, deliver, client):
     assert response.status_code == 404
     assert "This link is not valid" in response.content.decode()
     assert preference_matrix(user=customer)["order_updates"]["email"] is True
+
+
+def test_staff_can_unsubscribe_from_stock_alerts(staff_user, deliver, client):
+    from inventory.events import OutOfStock
+
+    alert = OutOfStock(correlation_id="sku:MUG", sku="MUG", product_name="Mug", product_slug="mug")
+    deliver(alert)
+    match = re.search(r"Unsubscribe from staff alerts emails: http://127\.0\.0\.1:8000(\S+)", mail.outbox[0].body)
+    client.post(match.group(1))
+    mail.outbox.clear()
+
+    deliver(OutOfStock(correlation_id="sku:TEE", sku="TEE", product_name="Tee", product_slug="tee"))
+
+    assert mail.outbox == []
