@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
@@ -74,6 +74,7 @@ __all__ = [
 ]
 
 Reason = StockMovement.Reason
+ADVISORY_NAMESPACE = 7301  # first key of inventory's advisory locks (second: hash of the reference)
 
 
 class InsufficientStock(FlowMartError):
@@ -304,6 +305,16 @@ def _record_transition(record: ReservationRecord, source: str, *, reason: str = 
     )
 
 
+def _lock_reference(reference: str) -> None:
+    """Serialize commands on one reservation reference (transaction-scoped advisory lock).
+
+    Taken first by every reference-scoped command, before any row lock, so a reserve racing a
+    release of the same reference queues instead of deadlocking on the unique index.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [ADVISORY_NAMESPACE, reference])
+
+
 def _live(reference: str) -> ReservationRecord | None:
     return ReservationRecord.objects.filter(
         reference=reference, state__in=[ReservationRecord.State.ACTIVE, ReservationRecord.State.COMMITTED]
@@ -341,15 +352,18 @@ def stock_reserve(*, reference: str, lines: list[StockLine], ttl_minutes: int = 
     returns it unchanged.
     """
     demand = _demand(lines)
+    if not isinstance(ttl_minutes, int) or ttl_minutes < 1:
+        raise InvalidQuantity("A reservation lasts at least one minute.")
     existing = _live(reference)
     if existing is not None:
         return reservation_info(existing)
     try:
         with transaction.atomic():
-            book = _StockBook(variant_ids=_variant_ids(demand).values(), correlation_id=reference)
-            existing = _live(reference)  # a concurrent call with the same reference may have won the locks
+            _lock_reference(reference)
+            existing = _live(reference)  # a concurrent call with the same reference may have won the lock
             if existing is not None:
                 return reservation_info(existing)
+            book = _StockBook(variant_ids=_variant_ids(demand).values(), correlation_id=reference)
             record = ReservationRecord.objects.create(
                 reference=reference, expires_at=timezone.now() + timedelta(minutes=ttl_minutes)
             )
@@ -377,6 +391,7 @@ def stock_reservation_amend(*, reference: str, lines: list[StockLine]) -> Reserv
     """Replace the lines of the active reservation, all or nothing (the old hold stays on failure)."""
     demand = _demand(lines)
     with transaction.atomic():
+        _lock_reference(reference)
         record = (
             ReservationRecord.objects.select_for_update()
             .filter(reference=reference, state=ReservationRecord.State.ACTIVE)
@@ -430,6 +445,7 @@ def _release(record: ReservationRecord, *, reason: str, expired: bool, by=None) 
 def stock_release(*, reference: str, reason: str, by=None) -> None:
     """Release the active reservation of ``reference``; a no-op when nothing is reserved."""
     with transaction.atomic():
+        _lock_reference(reference)
         record = (
             ReservationRecord.objects.select_for_update()
             .filter(reference=reference, state=ReservationRecord.State.ACTIVE)
@@ -443,14 +459,15 @@ def stock_release(*, reference: str, reason: str, by=None) -> None:
 def stock_reservations_expire(*, now: datetime | None = None) -> int:
     """Release every active reservation past its expiry; returns how many were released."""
     now = now or timezone.now()
-    ids = list(
+    due = list(
         ReservationRecord.objects.filter(state=ReservationRecord.State.ACTIVE, expires_at__lte=now)
         .order_by("expires_at")
-        .values_list("id", flat=True)[:1000]
+        .values_list("id", "reference")[:1000]
     )
     released = 0
-    for pk in ids:
+    for pk, reference in due:
         with transaction.atomic():
+            _lock_reference(reference)
             record = (
                 ReservationRecord.objects.select_for_update(skip_locked=True)
                 .filter(pk=pk, state=ReservationRecord.State.ACTIVE, expires_at__lte=now)
@@ -469,6 +486,7 @@ def stock_commit(*, reference: str) -> None:
     Idempotent: committing a committed reservation does nothing.
     """
     with transaction.atomic():
+        _lock_reference(reference)
         record = _live(reference)
         if record is not None:
             record = ReservationRecord.objects.select_for_update().get(pk=record.pk)

@@ -89,3 +89,20 @@ def test_same_reference_twice_at_once_reserves_once(stock_up):
     assert all(isinstance(r, services.Reservation) for r in results), results
     assert selectors.available_quantity(sku="DUP") == 7
     assert selectors.stock_ledger_mismatches() == []
+
+
+def test_reserve_and_release_of_one_reference_racing_do_not_deadlock(stock_up):
+    stock_up("RACE-REF", east=50)
+    for i in range(10):
+        services.stock_reserve(reference=f"FM-RR-{i}", lines=[StockLine("RACE-REF", 2)])
+
+    def act(i):
+        ref = f"FM-RR-{i // 2}"
+        if i % 2:
+            return services.stock_release(reference=ref, reason="test")
+        return services.stock_reserve(reference=ref, lines=[StockLine("RACE-REF", 3)])
+
+    results = run_in_threads(20, act)
+
+    assert [r for r in results if isinstance(r, Exception)] == []
+    assert selectors.stock_ledger_mismatches() == []
