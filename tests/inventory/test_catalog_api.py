@@ -155,3 +155,15 @@ def test_schema_is_valid(api_client, db):
     assert response.status_code == 200
     paths = response.json()["paths"]
     assert {"/api/v1/products/", "/api/v1/inventory/stock/", "/api/v1/inventory/adjustments/"} <= set(paths)
+
+
+def test_debug_servers_report_queries_per_request(api_client, catalog, settings):
+    settings.DEBUG = True
+    first = api_client.get("/api/v1/products/", {"page_size": 2})
+    again = api_client.get("/api/v1/products/", {"page_size": 2})
+    assert int(first["X-DB-Queries"]) >= 3
+    assert again["X-DB-Queries"] == "0"
+
+
+def test_debug_header_is_absent_in_production_mode(api_client, catalog):
+    assert "X-DB-Queries" not in api_client.get("/api/v1/products/")

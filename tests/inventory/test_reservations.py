@@ -257,3 +257,11 @@ def test_variant_selectors_for_other_apps(stock_up):
     assert selectors.available_quantity(sku="LIN-M-BLU") == 5
     assert selectors.available_quantity(sku="LIN-L-BLU") == 0
     assert selectors.available_quantity(sku="NOPE") == 0
+
+
+def test_expiry_runs_on_the_beat_schedule(settings):
+    from inventory.tasks import reservations_expire_task
+
+    entry = settings.CELERY_BEAT_SCHEDULE["inventory-expire-reservations"]
+    assert entry["task"] == reservations_expire_task.name
+    assert entry["schedule"] == 60.0
