@@ -7,7 +7,7 @@ from django.test import Client
 
 from orders.models import Order
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from flowmart.events.models import OutboxEvent
 from orders.models import Order, SagaStep
 from payments.selectors import payments_for_reference
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
 
 def _fill(client, *lines):

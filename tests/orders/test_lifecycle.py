@@ -15,7 +15,7 @@ from shipping import events as shipping_events
 from shipping import selectors as shipping_selectors
 from shipping import services as shipping_services
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from django.test import Client
 from orders.models import Basket, Order
 from tests.orders.conftest import ADDRESS
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
 
 def test_guest_buys_through_the_checkout_steps(shop, available):
