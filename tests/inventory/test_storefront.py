@@ -78,3 +78,23 @@ def test_selling_out_shows_on_the_product_and_list_pages(client, shop):
     services.stock_reserve(reference="FM-1", lines=[services.StockLine("HOOD-M", 3)])
     assert "Out of stock" in client.get("/products/organic-cotton-hoodie/").content.decode()
     assert "1 product<" in client.get("/products/", {"in_stock": "on"}).content.decode()
+
+
+@pytest.mark.parametrize("q", ["&|!():*", "'", "hoodie & | !", "a" * 300, "\x00bad", "<script>"])
+def test_odd_search_text_never_breaks_the_page_or_the_api(client, shop, q):
+    from rest_framework.test import APIClient
+
+    assert client.get("/search/", {"q": q}).status_code == 200
+    assert APIClient().get("/api/v1/products/", {"q": q}).status_code in (200, 400)
+
+
+def test_add_to_basket_form_posts_to_the_basket_when_orders_offers_one(client, shop):
+    from django.urls import NoReverseMatch, reverse
+
+    html = client.get("/products/organic-cotton-hoodie/").content.decode()
+    try:
+        url = reverse("orders:basket_add")
+    except NoReverseMatch:
+        assert "Add to basket" not in html
+    else:
+        assert f'action="{url}"' in html and 'name="quantity"' in html
