@@ -217,3 +217,35 @@ def test_staff_approve_reject_and_receive_returns(staff_web, rates, customer, cl
     assert (received.status, received.decision) == ("received", "exchange")
     assert received.lines.get().replacement_sku == "TEE-L-BLUE"
     assert staff_web.get(f"/admin/shipping/returnrequest/{first.pk}/change/").status_code == 200
+
+
+def test_staff_screens_render(staff_web, rates, customer, clock):
+    delivered(clock, customer)
+    services.return_request(
+        order_number="FM-TEST0001",
+        user_id=str(customer.public_id),
+        lines=[{"sku": "TEE-M-BLUE", "quantity": 1}],
+        reason="r",
+    )
+    from shipping.models import ShippingMethod, ShippingZone
+
+    for url in (
+        "/admin/shipping/returnrequest/",
+        "/admin/shipping/shippingzone/",
+        f"/admin/shipping/shippingzone/{ShippingZone.objects.get(code='us').pk}/change/",
+        f"/admin/shipping/shippingmethod/{ShippingMethod.objects.first().pk}/change/",
+        f"/admin/shipping/returnrequest/{ReturnRequest.objects.get().pk}/reject/",
+    ):
+        assert staff_web.get(url).status_code == 200, url
+
+
+def test_seed_command_runs(db):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("seed_demo_shipping", stdout=out)
+    call_command("seed_demo_shipping", stdout=out)
+
+    assert out.getvalue().splitlines() == ["shipping: 4 zones, 8 methods, 20 rates"] * 2
