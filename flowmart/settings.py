@@ -303,6 +303,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "subscriptions.tasks.bill_due_subscriptions_task",
         "schedule": env.float("BILLING_RUN_INTERVAL_SECONDS", default=900.0),
     },
+    "subscriptions-resolve-incomplete": {
+        "task": "subscriptions.tasks.resolve_incomplete_subscriptions_task",
+        "schedule": 300.0,
+    },
     "orders-expire-payment-retries": {"task": "orders.tasks.expire_payment_retries_task", "schedule": 300.0},
     "notifications-requeue-stuck": {"task": "notifications.tasks.requeue_stuck_notifications_task", "schedule": 60.0},
     "notifications-feedback-requests": {

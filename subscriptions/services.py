@@ -496,3 +496,56 @@ def invoice_payment_reconcile(*, reference: str, payment_id: str) -> Invoice | N
         else:
             publish(lifecycle.invoice_paid_event(invoice, sub))
     return invoice
+
+
+def subscriptions_incomplete_resolve(*, older_than_minutes: int = 15) -> int:
+    """Finish first payments a crashed request left ``incomplete`` (which would block the customer forever).
+
+    Asks payments what happened to the invoice's charge: captured → the
+    subscription starts (as if the request had finished); anything else → it
+    expires and the invoice is voided, so the customer can subscribe again.
+    Returns how many were resolved.
+    """
+    from payments.selectors import payments_for_reference
+
+    cutoff = timezone.now() - timedelta(minutes=older_than_minutes)
+    resolved = 0
+    stuck = Subscription.objects.filter(status=SubscriptionStatus.INCOMPLETE, created_at__lte=cutoff)
+    for sub_id, number in stuck.values_list("pk", "invoices__number"):
+        captured = (
+            next(
+                (
+                    p
+                    for p in payments_for_reference(reference=f"invoice:{number}")
+                    if p.status in charging.SUCCESS_STATUSES
+                ),
+                None,
+            )
+            if number
+            else None
+        )
+        now = timezone.now()
+        with transaction.atomic():
+            sub = (
+                Subscription.objects.select_for_update(of=("self",)).select_related("plan__tier", "user").get(pk=sub_id)
+            )
+            if sub.status != SubscriptionStatus.INCOMPLETE:
+                continue
+            invoice = Invoice.objects.select_for_update().filter(subscription=sub, number=number).first()
+            if captured is not None and invoice is not None and invoice.status == InvoiceStatus.OPEN:
+                _record_success(invoice, sub, payment_id=str(captured.id), now=now)
+                lifecycle.subscription_transition(sub, "activate", reason="first payment found captured", at=now)
+                sub.current_period_start = invoice.period_start
+                sub.current_period_end = invoice.period_end
+                sub.save()
+                publish(lifecycle.started_event(sub, amount_minor=invoice.amount_minor, invoice=invoice))
+                publish(lifecycle.invoice_paid_event(invoice, sub))
+            else:
+                if invoice is not None and invoice.status == InvoiceStatus.OPEN:
+                    lifecycle.invoice_transition(invoice, "void", reason="first payment never completed", at=now)
+                    invoice.save()
+                lifecycle.subscription_transition(sub, "expire", reason="first payment never completed", at=now)
+                sub.ended_at = now
+                sub.save()
+            resolved += 1
+    return resolved

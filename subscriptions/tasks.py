@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from celery import group, shared_task
 
+from subscriptions import services
 from subscriptions.billing import billing_batches, billing_bill_batch
 
 
@@ -21,3 +22,9 @@ def bill_subscription_batch_task(subscription_ids: list[int]) -> dict:
     """One batch; safe to run twice (a redelivered task after a worker crash bills nobody twice)."""
     report = billing_bill_batch(subscription_ids=subscription_ids)
     return {"paid": report.paid, "failed": report.failed, "cancelled": report.cancelled, "deferred": report.deferred}
+
+
+@shared_task(acks_late=True)
+def resolve_incomplete_subscriptions_task() -> int:
+    """Beat: subscriptions whose first-payment request died half-way are started or expired."""
+    return services.subscriptions_incomplete_resolve()

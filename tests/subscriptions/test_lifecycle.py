@@ -234,3 +234,51 @@ def test_status_cannot_be_assigned_directly(customer, monthly):
     sub = services.subscription_subscribe(user=customer, plan=monthly, payment_method="pm_card_visa")
     with pytest.raises(AttributeError):
         sub.status = "cancelled"
+
+
+def test_a_first_payment_request_that_died_half_way_is_resolved_by_the_sweeper(customer, other_customer, monthly):
+    from django.db import transaction
+
+    from payments.services import payment_charge
+    from subscriptions.billing import invoice_build, period_line
+    from subscriptions.invoice_numbers import invoice_numbers_next
+
+    def stuck(user, *, charged):
+        with transaction.atomic():
+            sub = Subscription.objects.create(
+                user=user, plan=monthly, current_period_start=T0, current_period_end=T0, payment_method="pm_card_visa"
+            )
+            end = datetime(2026, 4, 1, 12, tzinfo=UTC)
+            invoice, lines = invoice_build(
+                sub,
+                number=invoice_numbers_next()[0],
+                reason="subscription_create",
+                period_start=T0,
+                period_end=end,
+                items=[period_line(sub, T0, end)],
+                now=T0,
+            )
+            invoice.save()
+            invoice.finalize()
+            invoice.save()
+        if charged:
+            payment_charge(
+                reference=invoice.payment_reference,
+                amount_minor=999,
+                currency="USD",
+                payment_method="pm_card_visa",
+                idempotency_key=invoice.idempotency_key,
+            )
+        return sub
+
+    with time_machine.travel(T0, tick=False):
+        paid = stuck(customer, charged=True)
+        unpaid = stuck(other_customer, charged=False)
+        assert services.subscriptions_incomplete_resolve() == 0  # too recent: the request may still be running
+    with time_machine.travel(T0 + timedelta(minutes=20), tick=False):
+        assert services.subscriptions_incomplete_resolve() == 2
+    paid.refresh_from_db()
+    unpaid.refresh_from_db()
+    assert (paid.status, paid.current_period_end) == ("active", datetime(2026, 4, 1, 12, tzinfo=UTC))
+    assert paid.invoices.get().status == "paid"
+    assert (unpaid.status, unpaid.invoices.get().status) == ("expired", "void")
