@@ -549,3 +549,22 @@ def subscriptions_incomplete_resolve(*, older_than_minutes: int = 15) -> int:
                 sub.save()
             resolved += 1
     return resolved
+
+
+def subscription_update_payment_method(*, subscription: Subscription, payment_method: str, by=None) -> Subscription:
+    """Save a new card for renewals. A past-due membership is retried at the next billing run, not days later."""
+    method = payment_services.payment_method_attach(user_id=str(subscription.user.public_id), token=payment_method)
+    now = timezone.now()
+    with transaction.atomic():
+        sub = _locked(subscription)
+        if not sub.is_live:
+            raise InvalidTransition("This membership has ended.", current_status=sub.status)
+        sub.payment_method = getattr(method, "token", None) or payment_method
+        sub.payment_method_label = _payment_method_label(method)
+        sub.save()
+        lifecycle.subscription_transition(sub, "update_payment_method", by=by, reason=sub.payment_method_label, at=now)
+        if sub.status == SubscriptionStatus.PAST_DUE:
+            Invoice.objects.filter(subscription=sub, status=InvoiceStatus.OPEN, next_payment_attempt_at__gt=now).update(
+                next_payment_attempt_at=now, updated_at=now
+            )
+    return sub

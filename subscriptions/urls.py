@@ -13,6 +13,7 @@ urlpatterns = [
     path("membership/manage/resume/", views.resume, name="resume"),
     path("membership/manage/cancel/", views.cancel, name="cancel"),
     path("membership/manage/keep/", views.keep, name="keep"),
+    path("membership/manage/card/", views.update_card, name="update_card"),
     path("membership/invoices/<str:number>/", views.invoice_detail, name="invoice"),
     path("membership/invoices/<str:number>/download/", views.invoice_download, name="invoice_download"),
 ]

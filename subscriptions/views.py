@@ -116,6 +116,23 @@ def cancel(request):
 
 @login_required
 @require_POST
+def update_card(request):
+    form = SubscribeForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Enter a card token.")
+        return redirect("subscriptions:manage")
+    token = form.cleaned_data["payment_method"]
+    return _act(
+        request,
+        lambda sub: services.subscription_update_payment_method(
+            subscription=sub, payment_method=token, by=request.user
+        ),
+        "Your card has been updated.",
+    )
+
+
+@login_required
+@require_POST
 def keep(request):
     return _act(
         request, lambda sub: services.subscription_keep(subscription=sub, by=request.user), "Your membership continues."

@@ -269,3 +269,17 @@ def test_payment_processed_event_records_a_charge_the_crashed_run_left_unrecorde
     with time_machine.travel(DUE, tick=False):
         assert billing_run().processed == 0  # nothing left to bill
     assert names(sub) == ["InvoicePaid", "SubscriptionRenewed"]
+
+
+def test_updating_the_card_while_past_due_retries_at_the_next_run(monthly):
+    from subscriptions.services import subscription_update_payment_method
+
+    (sub,) = make_subs(1, monthly, payment_method=DECLINE)
+    with time_machine.travel(DUE, tick=False):
+        billing_run()
+    with time_machine.travel(DUE + timedelta(hours=2), tick=False):
+        sub = subscription_update_payment_method(subscription=sub, payment_method="pm_card_mastercard")
+        assert sub.payment_method_label == "mastercard •••• 4444"
+        assert billing_run().paid == 1
+    sub.refresh_from_db()
+    assert (sub.status, sub.current_period_end) == ("active", datetime(2026, 5, 1, tzinfo=UTC))

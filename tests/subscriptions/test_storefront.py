@@ -79,3 +79,12 @@ def test_invoice_view_and_download_own_only(shopper, customer, other_customer, m
     other_number = theirs.invoices.get().number
     assert shopper.get(f"/membership/invoices/{other_number}/").status_code == 404
     assert shopper.get(f"/membership/invoices/{other_number}/download/").status_code == 404
+
+
+def test_update_card_from_the_storefront(shopper, customer, monthly):
+    subscription_subscribe(user=customer, plan=monthly, payment_method="pm_card_visa")
+    page = shopper.post("/membership/manage/card/", {"payment_method": "pm_card_amex"}, follow=True).content.decode()
+    assert "Your card has been updated." in page
+    assert "amex •••• 8431" in page
+    bad = shopper.post("/membership/manage/card/", {"payment_method": "nope"}, follow=True).content.decode()
+    assert "does not know this payment method" in bad
