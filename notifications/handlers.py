@@ -15,23 +15,28 @@ from inventory.events import LowStock, OutOfStock
 from notifications import services
 from notifications.services import recipient_resolve
 from orders.events import (
+    OrderAmended,
     OrderCancelled,
     OrderCompleted,
     OrderConfirmed,
     OrderOnHold,
     OrderPaymentFailed,
 )
-from payments.events import PaymentRefunded
+from payments.events import ChargebackOpened, PaymentRefunded
 from shipping.events import (
     DeliveryFailed,
+    ReturnApproved,
     ReturnInitiated,
     ReturnReceived,
+    ReturnRejected,
     ShipmentDelivered,
     ShipmentDispatched,
     ShipmentInTransit,
 )
 from subscriptions.events import (
     InvoicePaymentFailed,
+    SubscriptionCancellationScheduled,
+    SubscriptionPlanChanged,
     SubscriptionRenewed,
     UserSubscriptionCancelled,
     UserSubscriptionStarted,
@@ -40,6 +45,10 @@ from subscriptions.events import (
 
 def _order_url(order_number: str) -> str:
     return f"{settings.SITE_URL}/orders/{order_number}/"
+
+
+def _return_url(rma_number: str) -> str:
+    return f"{settings.SITE_URL}/returns/{rma_number}/"
 
 
 def _customer(event, name: str = ""):
@@ -107,6 +116,20 @@ def order_cancelled(event: OrderCancelled) -> None:
         "currency": event.currency,
     }
     _notify("order_cancelled", event, context)
+
+
+@subscribe(OrderAmended)
+def order_amended(event: OrderAmended) -> None:
+    context = {
+        "order_number": event.order_number,
+        "currency": event.currency,
+        "total_minor": event.total_minor,
+        "lines": event.lines,
+        "changes": event.changes,
+        "shipping_address": event.shipping_address,
+        "order_url": _order_url(event.order_number),
+    }
+    _notify("order_amended", event, context)
 
 
 @subscribe(OrderCompleted)
@@ -186,9 +209,31 @@ def return_initiated(event: ReturnInitiated) -> None:
         "lines": event.lines,
         "currency": event.currency,
         "order_url": _order_url(event.order_number),
-        "return_url": f"{settings.SITE_URL}/returns/{event.rma_number}/",
+        "return_url": _return_url(event.rma_number),
     }
     _notify("return_initiated", event, context)
+
+
+@subscribe(ReturnApproved)
+def return_approved(event: ReturnApproved) -> None:
+    context = {
+        "order_number": event.order_number,
+        "rma_number": event.rma_number,
+        "return_tracking_number": event.return_tracking_number,
+        "return_url": _return_url(event.rma_number),
+    }
+    _notify("return_approved", event, context)
+
+
+@subscribe(ReturnRejected)
+def return_rejected(event: ReturnRejected) -> None:
+    context = {
+        "order_number": event.order_number,
+        "rma_number": event.rma_number,
+        "reason": event.reason,
+        "return_url": _return_url(event.rma_number),
+    }
+    _notify("return_rejected", event, context)
 
 
 @subscribe(ReturnReceived)
@@ -268,6 +313,28 @@ def subscription_cancelled(event: UserSubscriptionCancelled) -> None:
     _notify("subscription_cancelled", event, context, _subscriber(event))
 
 
+@subscribe(SubscriptionCancellationScheduled)
+def subscription_cancellation_scheduled(event: SubscriptionCancellationScheduled) -> None:
+    _notify(
+        "subscription_cancellation_scheduled",
+        event,
+        _subscription_context(event, ends_at=event.ends_at),
+        _subscriber(event),
+    )
+
+
+@subscribe(SubscriptionPlanChanged)
+def subscription_plan_changed(event: SubscriptionPlanChanged) -> None:
+    context = _subscription_context(
+        event,
+        direction=event.direction,
+        proration_charged_minor=event.proration_charged_minor,
+        proration_credit_minor=event.proration_credit_minor,
+        currency=event.currency,
+    )
+    _notify("subscription_plan_changed", event, context, _subscriber(event))
+
+
 # --- staff alerts ----------------------------------------------------------------
 @subscribe(LowStock)
 def low_stock_alert(event: LowStock) -> None:
@@ -285,3 +352,15 @@ def low_stock_alert(event: LowStock) -> None:
 def out_of_stock_alert(event: OutOfStock) -> None:
     context = {"sku": event.sku, "product_name": event.product_name, "product_slug": event.product_slug}
     services.staff_alert_create(kind="out_of_stock", event=event, context=context)
+
+
+@subscribe(ChargebackOpened)
+def chargeback_alert(event: ChargebackOpened) -> None:
+    context = {
+        "reference": event.reference,
+        "dispute_id": event.dispute_id,
+        "amount_minor": event.amount_minor,
+        "currency": event.currency,
+        "reason": event.reason,
+    }
+    services.staff_alert_create(kind="chargeback_opened", event=event, context=context)

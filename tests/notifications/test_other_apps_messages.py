@@ -247,3 +247,82 @@ def test_stock_alerts_go_to_staff_only(customer, staff_user, deliver):
     ]
     low = next(m for m in mail.outbox if m.subject.startswith("[Stock] Low"))
     assert "Tee (TEE-M-BLU) is running low in warehouse MAIN: 3 available, threshold 5." in low.body
+
+
+def test_order_amended_lists_the_changes_and_new_total(customer, deliver):
+    from orders.events import OrderAmended
+
+    deliver(
+        OrderAmended(
+            **_who(customer),
+            currency="USD",
+            total_minor=3498,
+            shipping_address={"name": "Casey", "line1": "1 Main Street", "city": "Springfield", "country": "US"},
+            lines=[{"sku": "TEE-M-BLU", "name": "Tee M / Blue", "quantity": 1, "line_total_minor": 2999}],
+            changes=["quantity of TEE-M-BLU changed from 2 to 1"],
+        )
+    )
+
+    email = mail.outbox[0]
+    assert email.subject == "Order FM-7Q2K9D4X was changed"
+    assert "- quantity of TEE-M-BLU changed from 2 to 1" in email.body
+    assert "1 × Tee M / Blue  $29.99" in email.body
+    assert "New total: $34.98" in email.body
+
+
+def test_return_approved_and_rejected(customer, deliver):
+    from shipping.events import ReturnApproved, ReturnRejected
+
+    deliver(
+        ReturnApproved(**_who(customer), rma_number="RMA-1", return_tracking_number="RT-555"),
+        ReturnRejected(**_who(customer), rma_number="RMA-2", reason="The return window has closed"),
+    )
+
+    approved, rejected = mail.outbox
+    assert approved.subject == "Return RMA-1 approved"
+    assert "its tracking number is RT-555." in approved.body
+    assert "Your return: http://127.0.0.1:8000/returns/RMA-1/" in approved.body
+    assert rejected.subject == "Return RMA-2 could not be accepted"
+    assert "(The return window has closed)" in rejected.body
+
+
+def test_subscription_cancellation_scheduled_and_plan_change(customer, deliver):
+    from subscriptions.events import SubscriptionCancellationScheduled, SubscriptionPlanChanged
+
+    deliver(
+        SubscriptionPlanChanged(
+            **_sub(customer),
+            previous_plan_code="basic-monthly",
+            direction="upgrade",
+            proration_charged_minor=500,
+            proration_credit_minor=0,
+            currency="USD",
+        ),
+        SubscriptionCancellationScheduled(**_sub(customer), ends_at="2026-12-21T00:00:00+00:00"),
+    )
+
+    changed, scheduled = mail.outbox
+    assert changed.subject == "You are now on FlowMart Plus"
+    assert "We charged $5.00 for the rest of this period." in changed.body
+    assert scheduled.subject == "Your FlowMart Plus subscription will end on Dec. 21, 2026"
+    assert "Your perks continue until Dec. 21, 2026, 00:00 UTC." in scheduled.body
+
+
+def test_chargeback_alert_to_staff(customer, staff_user, deliver):
+    from payments.events import ChargebackOpened
+
+    deliver(
+        ChargebackOpened(
+            correlation_id=ORDER,
+            payment_id="8c0d9f0e-0000-4000-8000-000000000001",
+            dispute_id="dp_123",
+            reference=f"order:{ORDER}",
+            amount_minor=7497,
+            currency="USD",
+            reason="fraudulent",
+        )
+    )
+
+    assert [(m.to, m.subject) for m in mail.outbox] == [
+        (["staff@example.com"], "[Payments] Chargeback opened on order:FM-7Q2K9D4X")
+    ]
