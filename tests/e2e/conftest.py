@@ -33,8 +33,10 @@ def chromium_path() -> str:
     return path
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    # Module scope: Playwright's sync API keeps an asyncio loop running while it is open,
+    # which must not leak into the rest of the suite.
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
