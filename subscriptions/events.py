@@ -16,6 +16,8 @@ from flowmart.events.base import Event
 
 @dataclass(frozen=True, kw_only=True)
 class _SubscriptionEvent(Event):
+    """Common payload of the subscription events."""
+
     subscription_id: str
     user_id: str
     customer_email: str
@@ -101,6 +103,8 @@ class SubscriptionPlanChanged(_SubscriptionEvent):
 
 @dataclass(frozen=True, kw_only=True)
 class SubscriptionPaused(_SubscriptionEvent):
+    """Billing and perks stop until the customer resumes; the paused time is not charged."""
+
     name = "SubscriptionPaused"
     producer = "subscriptions"
 
@@ -109,6 +113,8 @@ class SubscriptionPaused(_SubscriptionEvent):
 
 @dataclass(frozen=True, kw_only=True)
 class SubscriptionResumed(_SubscriptionEvent):
+    """Perks are back; the period end moved back by the paused time."""
+
     name = "SubscriptionResumed"
     producer = "subscriptions"
 
@@ -118,6 +124,8 @@ class SubscriptionResumed(_SubscriptionEvent):
 
 @dataclass(frozen=True, kw_only=True)
 class InvoicePaid(Event):
+    """An invoice (first period, renewal or plan change) was paid."""
+
     name = "InvoicePaid"
     producer = "subscriptions"
 
