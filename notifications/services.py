@@ -10,6 +10,7 @@ the channel's provider outside any transaction, and records the outcome.
 from __future__ import annotations
 
 import uuid
+import zoneinfo
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -242,6 +243,13 @@ def _fail(notification: Notification, *, error: str, reason: str) -> None:
     )
 
 
+def _time_zone_of(user) -> zoneinfo.ZoneInfo:
+    try:
+        return zoneinfo.ZoneInfo(getattr(user, "time_zone", "") or "UTC")
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return zoneinfo.ZoneInfo("UTC")
+
+
 def _claim(notification_id: int) -> tuple[Notification | None, OutgoingMessage | None, SendOutcome | None]:
     """Lock, check, rate-limit, render and claim one queued message (one short transaction)."""
     now = timezone.now()
@@ -270,7 +278,9 @@ def _claim(notification_id: int) -> tuple[Notification | None, OutgoingMessage |
             extra_context, headers = _email_extras(n)
             context.update(extra_context)
         try:
-            rendered = rendering.render_message(kind=n.kind, channel=n.channel, context=context)
+            # Times in the message read in the recipient's own time zone (stored and carried in UTC).
+            with timezone.override(_time_zone_of(n.recipient)):
+                rendered = rendering.render_message(kind=n.kind, channel=n.channel, context=context)
         except rendering.TemplateRenderError as exc:
             _fail(n, error=exc.detail, reason="template failed to render; nothing was sent")
             return None, None, SendOutcome(n.status)

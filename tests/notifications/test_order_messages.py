@@ -95,3 +95,12 @@ def test_each_event_is_one_message_per_channel_even_when_delivered_again(custome
     send_queued()
 
     assert len(mail.outbox) == 1
+
+
+def test_times_read_in_the_customers_time_zone(customer, deliver):
+    customer.time_zone = "America/New_York"
+    customer.save(update_fields=["time_zone"])
+
+    deliver(events.payment_failed(customer))  # retry_until 2026-11-22T12:00:00+00:00
+
+    assert "Your order is kept until Nov. 22, 2026, 07:00 EST." in mail.outbox[0].body
