@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 
 # The sandbox gateway's test cards (payments' sandbox adapter); any other pm_… token may be typed in.
 TEST_CARDS = [
@@ -93,7 +94,7 @@ class AmendForm(forms.Form):
         self.lines = list(order.lines.all()) if order is not None else []
         for line in self.lines:
             self.fields[f"qty_{line.sku}"] = forms.IntegerField(
-                min_value=0, max_value=line.quantity, initial=line.quantity, label=f"{line.name} (max {line.quantity})"
+                min_value=0, max_value=settings.BASKET_MAX_QUANTITY, initial=line.quantity, label=line.name
             )
 
     def quantities(self) -> dict[str, int]:

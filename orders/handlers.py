@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.db import transaction
 
 from flowmart.events.registry import subscribe
+from inventory.events import InventoryReleased
 from orders import services
 from shipping.events import ReturnReceived, ShipmentCreated, ShipmentDelivered, ShipmentDispatched, ShipmentRejected
 
@@ -64,3 +65,14 @@ def settle_return(event: ReturnReceived) -> None:
             event.lines,
             event.warehouse_code,
         )
+
+
+@subscribe(InventoryReleased)
+def reserve_again_when_reservation_expired(event: InventoryReleased) -> None:
+    from orders.tasks import order_stock_reserve_again_task
+
+    if not event.expired:
+        return
+    order = services.order_reservation_lost(reference=event.reference)
+    if order is not None:
+        _after_commit(order_stock_reserve_again_task, order.pk)

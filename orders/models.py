@@ -154,7 +154,8 @@ class Order(FSMModelMixin, models.Model):
 
     @property
     def stock_reference(self) -> str:
-        return f"order:{self.number}"
+        # inventory keys an order's reservation by the order number (its OrderCancelled handler does too)
+        return self.number
 
     @property
     def is_terminal(self) -> bool:

@@ -157,6 +157,18 @@ def order_confirmed_event(order: Order) -> OrderConfirmed:
     )
 
 
+def store_allocations(order: Order, reservation) -> None:
+    """Which warehouse holds what, per line (for OrderConfirmed and the staff screens)."""
+    by_sku: dict[str, list[dict]] = {}
+    for allocation in reservation.allocations:
+        by_sku.setdefault(allocation.sku, []).append(
+            {"warehouse_code": allocation.warehouse_code, "quantity": allocation.quantity}
+        )
+    for line in order.lines.all():
+        line.allocations = by_sku.get(line.sku, [])
+        line.save(update_fields=["allocations"])
+
+
 # -- the forward steps -------------------------------------------------------------
 def _step_reserve(order: Order) -> None:
     row = step_begin(order, "reserve_stock")
@@ -177,15 +189,8 @@ def _step_reserve(order: Order) -> None:
     except Exception as exc:
         step_fail(row, exc)
         raise
-    by_sku: dict[str, list[dict]] = {}
-    for allocation in reservation.allocations:
-        by_sku.setdefault(allocation.sku, []).append(
-            {"warehouse_code": allocation.warehouse_code, "quantity": allocation.quantity}
-        )
     with transaction.atomic():
-        for line in order.lines.all():
-            line.allocations = by_sku.get(line.sku, [])
-            line.save(update_fields=["allocations"])
+        store_allocations(order, reservation)
         Order.objects.filter(pk=order.pk).update(stock_reserved=True, stock_released=False)
         step_succeed(row)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import structlog
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
@@ -358,7 +359,44 @@ def order_hold(*, order: Order, reason: str, by=None, actor: str = "staff", expe
     return order
 
 
+def order_stock_reserve_again(*, order: Order) -> Order:
+    """Inventory let a confirmed order's reservation expire: hold the stock again, else put the order on hold."""
+    order = Order.objects.get(pk=order.pk)
+    if order.stock_reserved or order.status not in (OrderStatus.CONFIRMED, OrderStatus.FULFILLING):
+        return order
+    try:
+        _reserve_again(order)
+    except inventory_services.InsufficientStock as exc:
+        return order_hold(
+            order=order,
+            actor="system",
+            reason=f"Some items turned out to be out of stock ({exc.detail})",
+        )
+    return Order.objects.get(pk=order.pk)
+
+
+def _reserve_again(order: Order) -> None:
+    row = saga.step_begin(order, "reserve_stock")
+    try:
+        reservation = inventory_services.stock_reserve(
+            reference=order.stock_reference,
+            lines=[inventory_services.StockLine(sku=line.sku, quantity=line.quantity) for line in order.lines.all()],
+            ttl_minutes=settings.ORDERS_RESERVATION_TTL_MINUTES,
+        )
+    except Exception as exc:
+        saga.step_fail(row, exc)
+        raise
+    with transaction.atomic():
+        saga.store_allocations(order, reservation)
+        Order.objects.filter(pk=order.pk).update(stock_reserved=True, stock_released=False)
+        saga.step_succeed(row)
+
+
 def order_release_hold(*, order: Order, by=None, reason: str = "released by staff") -> Order:
+    """Back to ``confirmed``; if the stock had been lost, it must be reservable again first (else 409)."""
+    order = Order.objects.get(pk=order.pk)
+    if order.status == OrderStatus.ON_HOLD and not order.stock_reserved:
+        _reserve_again(order)
     with transaction.atomic():
         order = saga.lock(order)
         if order.status != OrderStatus.ON_HOLD:
@@ -386,10 +424,9 @@ def order_amend(
     for sku, qty in quantities.items():
         if not isinstance(qty, int) or isinstance(qty, bool) or qty < 0:
             raise CheckoutInvalid(f"Quantity for {sku} must be 0 or more.", code="quantity_not_allowed")
-        if qty > lines[sku].quantity:
+        if qty > settings.BASKET_MAX_QUANTITY:
             raise CheckoutInvalid(
-                f"You can lower quantities or remove lines; to buy more of {sku}, place a new order.",
-                code="quantity_not_allowed",
+                f"You can buy at most {settings.BASKET_MAX_QUANTITY} of one item.", code="quantity_not_allowed"
             )
     new_quantities = {sku: quantities.get(sku, line.quantity) for sku, line in lines.items()}
     if not any(new_quantities.values()):
@@ -405,6 +442,8 @@ def order_amend(
     if not changes:
         raise CheckoutInvalid("Nothing to change.", code="nothing_to_change")
 
+    new_total = _amended_total(order, lines, new_quantities)
+
     row = saga.step_begin(order, "amend_reservation")
     try:
         reservation = inventory_services.stock_reservation_amend(
@@ -414,9 +453,18 @@ def order_amend(
     except Exception as exc:
         saga.step_fail(row, exc)
         raise
+    saga.step_succeed(row)
+    extra_payment = None
+    if new_total > order.authorized_minor:
+        extra_payment = _authorize_extra(order, amount_minor=new_total - order.authorized_minor, lines=lines)
     with transaction.atomic():
-        saga.step_succeed(row)
         order = saga.lock(order)
+        if extra_payment is not None:
+            OrderPayment.objects.get_or_create(
+                payment_id=extra_payment.id,
+                defaults={"order": order, "amount_minor": extra_payment.amount_minor, "purpose": "amendment"},
+            )
+            order.authorized_minor += extra_payment.amount_minor
         allocations: dict[str, list[dict]] = {}
         for a in reservation.allocations:
             allocations.setdefault(a.sku, []).append({"warehouse_code": a.warehouse_code, "quantity": a.quantity})
@@ -468,10 +516,59 @@ def order_amend(
     return order
 
 
+def _amended_total(order: Order, lines: dict, new_quantities: dict[str, int]) -> int:
+    total = order.shipping_minor
+    for sku, line in lines.items():
+        gross = line.unit_price_minor * new_quantities[sku]
+        total += gross - line_discount_minor(
+            line_total_minor=gross, currency=order.currency, percent_off=order.perk_percent_off
+        )
+    return total
+
+
+def _authorize_extra(order: Order, *, amount_minor: int, lines: dict):
+    """A higher total after an amendment: authorize the difference on the same card.
+
+    On failure the reservation goes back to the old quantities and the error is raised (402 on a decline).
+    """
+    row = saga.step_begin(order, "authorize_extra")
+    try:
+        return payment_services.payment_authorize(
+            reference=order.payment_reference,
+            amount_minor=amount_minor,
+            currency=order.currency,
+            payment_method=order.payment_method,
+            idempotency_key=f"{order.number}:amend:{order.amendment_count + 1}",
+            customer_email=order.email,
+            customer_user_id=saga.user_id_of(order),
+            correlation_id=order.number,
+        )
+    except Exception as exc:
+        saga.step_fail(row, exc)
+        inventory_services.stock_reservation_amend(
+            reference=order.stock_reference,
+            lines=[inventory_services.StockLine(sku=sku, quantity=line.quantity) for sku, line in lines.items()],
+        )
+        raise
+    finally:
+        if row.status == "running":
+            saga.step_succeed(row)
+
+
 # -- shipping's events: fulfilment, dispatch, delivery, refusal, returns -----------------------------
 def _order_by_number(number: str, *, for_update: bool = False) -> Order | None:
     qs = Order.objects.select_for_update() if for_update else Order.objects
     return qs.filter(number=number).first()
+
+
+def order_reservation_lost(*, reference: str) -> Order | None:
+    """Inventory expired an order's reservation (caller's transaction). Returns the order if it needs stock again."""
+    order = _order_by_number(reference, for_update=True)
+    if order is None or order.status not in (OrderStatus.CONFIRMED, OrderStatus.FULFILLING) or order.stock_committed:
+        return None
+    order.stock_reserved = False
+    order.save(update_fields=["stock_reserved", "updated_at"])
+    return order
 
 
 def order_mark_fulfilling(*, order_number: str) -> Order | None:

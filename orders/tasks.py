@@ -34,6 +34,12 @@ def order_return_settle_task(
     )
 
 
+@shared_task(autoretry_for=(Exception,), retry_backoff=2, retry_backoff_max=600, retry_jitter=True, max_retries=10)
+def order_stock_reserve_again_task(order_id: int) -> None:
+    """A confirmed order lost its reservation: reserve again or put the order on hold."""
+    services.order_stock_reserve_again(order=Order.objects.get(pk=order_id))
+
+
 @shared_task
 def sweep_stuck_sagas_task() -> int:
     """Beat: resume or compensate sagas whose process died, and settle dispatched orders left behind."""

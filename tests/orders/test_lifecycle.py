@@ -181,12 +181,34 @@ def test_amend_lowers_quantity_re_reserves_and_captures_only_the_new_total(place
     assert _payments(order) == [("captured", 8500, 2000)]
 
 
-def test_amend_cannot_raise_quantities_or_empty_the_order(place, customer_client):
-    order = place(("TEE-M", 1))
+def test_amend_raising_a_quantity_authorizes_the_difference(place, customer_client, available):
+    order = place(("TEE-M", 3))  # 6000, free shipping
     r = customer_client.post(
-        f"/api/v1/orders/{order.number}/amend/", {"lines": [{"sku": "TEE-M", "quantity": 2}]}, format="json"
+        f"/api/v1/orders/{order.number}/amend/", {"lines": [{"sku": "TEE-M", "quantity": 5}]}, format="json"
     )
-    assert (r.status_code, r.json()["code"]) == (400, "quantity_not_allowed")
+    assert r.status_code == 200, r.json()
+    assert r.json()["totals"]["total_minor"] == 10000
+    assert available("TEE-M") == 0
+    assert sorted((p[0], p[1]) for p in _payments(order)) == [("authorized", 4000), ("authorized", 6000)]
+
+    _dispatched(order)
+    order.refresh_from_db()
+    assert order.captured_minor == 10000
+    assert sorted(p[0] for p in _payments(order)) == ["captured", "captured"]
+
+
+def test_amend_beyond_stock_is_409_and_changes_nothing(place, customer_client, available):
+    order = place(("TEE-M", 3))
+    r = customer_client.post(
+        f"/api/v1/orders/{order.number}/amend/", {"lines": [{"sku": "TEE-M", "quantity": 6}]}, format="json"
+    )
+    assert (r.status_code, r.json()["code"]) == (409, "insufficient_stock")
+    order.refresh_from_db()
+    assert (order.total_minor, available("TEE-M")) == (6000, 2)
+
+
+def test_amend_cannot_empty_the_order(place, customer_client):
+    order = place(("TEE-M", 1))
     r = customer_client.post(
         f"/api/v1/orders/{order.number}/amend/", {"lines": [{"sku": "TEE-M", "quantity": 0}]}, format="json"
     )
@@ -257,3 +279,44 @@ def test_return_received_refunds_restocks_and_marks_the_return(place, customer, 
     assert available("TEE-M") == 4  # 5 - 2 sold + 1 back
     assert shipping_selectors.return_get(rma_number=rma.rma_number).status == "refunded"
     assert [p[0] for p in _payments(order)] == ["partially_refunded"]
+
+
+def test_expired_reservation_is_taken_again_or_the_order_goes_on_hold(place, available, staff_user):
+    from datetime import timedelta
+
+    import time_machine
+    from django.utils import timezone
+
+    from inventory.allocation import StockLine
+    from inventory.services import stock_reservations_expire, stock_reserve
+
+    kept = place(("MUG", 2))
+    short = place(("TEE-M", 4))
+    with time_machine.travel(timezone.now() + timedelta(days=9)):
+        assert stock_reservations_expire() == 2
+        # Meanwhile someone takes most tees.
+        stock_reserve(reference="order:elsewhere", lines=[StockLine(sku="TEE-M", quantity=3)])
+        deliver_pending()
+        services.order_stock_reserve_again(order=kept)
+        services.order_stock_reserve_again(order=short)
+
+    kept.refresh_from_db()
+    short.refresh_from_db()
+    assert (kept.status, kept.stock_reserved) == ("confirmed", True)
+    assert available("MUG") == 3
+    assert short.status == "on_hold"
+    assert short.hold_reason.startswith("Some items turned out to be out of stock")
+    held = OutboxEvent.objects.get(correlation_id=short.number, name="OrderOnHold").payload
+    assert held["reason"] == short.hold_reason
+
+    # Staff cannot release it while the stock is still short…
+    with pytest.raises(Exception, match="Not enough stock"):
+        services.order_release_hold(order=short, by=staff_user)
+    # …and can once it is back.
+    from inventory.services import stock_release
+
+    stock_release(reference="order:elsewhere", reason="test")
+    services.order_release_hold(order=short, by=staff_user)
+    short.refresh_from_db()
+    assert (short.status, short.stock_reserved) == ("confirmed", True)
+    assert available("TEE-M") == 1
