@@ -16,6 +16,7 @@ from notifications.models import (
     Notification,
     NotificationTemplate,
     NotificationTransition,
+    Preference,
     SandboxMessage,
 )
 
@@ -180,6 +181,14 @@ class DeviceAdmin(admin.ModelAdmin):
     list_display = ["user", "platform", "name", "is_active", "last_seen_at"]
     list_filter = ["platform", "is_active"]
     search_fields = ["user__email", "token"]
+    raw_id_fields = ["user"]
+
+
+@admin.register(Preference)
+class PreferenceAdmin(admin.ModelAdmin):
+    list_display = ["user", "category", "channel", "enabled", "updated_at"]
+    list_filter = ["category", "channel", "enabled"]
+    search_fields = ["user__email"]
     raw_id_fields = ["user"]
 
 

@@ -345,13 +345,17 @@ def low_stock_alert(event: LowStock) -> None:
         "available": event.available,
         "threshold": event.threshold,
     }
-    services.staff_alert_create(kind="low_stock", event=event, context=context)
+    day = event.occurred_at.date().isoformat()
+    services.staff_alert_create(
+        kind="low_stock", event=event, context=context, dedupe=f"{event.sku}@{event.warehouse_code}:{day}"
+    )
 
 
 @subscribe(OutOfStock)
 def out_of_stock_alert(event: OutOfStock) -> None:
     context = {"sku": event.sku, "product_name": event.product_name, "product_slug": event.product_slug}
-    services.staff_alert_create(kind="out_of_stock", event=event, context=context)
+    day = event.occurred_at.date().isoformat()
+    services.staff_alert_create(kind="out_of_stock", event=event, context=context, dedupe=f"{event.sku}:{day}")
 
 
 @subscribe(ChargebackOpened)

@@ -176,7 +176,9 @@ def notifications_create(
     return created
 
 
-def notifications_create_for_event(*, kind: str, event, recipient: Recipient | None, context: dict) -> list:
+def notifications_create_for_event(
+    *, kind: str, event, recipient: Recipient | None, context: dict, dedupe: str | None = None
+) -> list:
     if recipient is None:
         log.info("no recipient for notification", kind=kind, event=event.name)
         return []
@@ -184,16 +186,19 @@ def notifications_create_for_event(*, kind: str, event, recipient: Recipient | N
         kind=kind,
         recipient=recipient,
         context=context,
-        dedupe=str(event.event_id),
+        dedupe=dedupe or str(event.event_id),
         correlation_id=event.correlation_id,
         event_id=event.event_id,
     )
 
 
-def staff_alert_create(*, kind: str, event, context: dict) -> list[Notification]:
+def staff_alert_create(*, kind: str, event, context: dict, dedupe: str | None = None) -> list[Notification]:
+    """Email every active staff member. ``dedupe`` (e.g. one per SKU per day) keeps a flapping level quiet."""
     created: list[Notification] = []
     for recipient in staff_recipients():
-        created += notifications_create_for_event(kind=kind, event=event, recipient=recipient, context=context)
+        created += notifications_create_for_event(
+            kind=kind, event=event, recipient=recipient, context=context, dedupe=dedupe
+        )
     return created
 
 

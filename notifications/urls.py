@@ -5,6 +5,7 @@ from notifications import views
 app_name = "notifications"
 
 urlpatterns = [
+    path("notifications/", views.history, name="history"),
     path("notifications/preferences/", views.preferences_page, name="preferences"),
     path("notifications/unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
     path("notifications/outbox/", views.outbox, name="outbox"),

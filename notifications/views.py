@@ -31,6 +31,13 @@ def preferences_page(request):
     )
 
 
+@login_required
+def history(request):
+    """The customer's own messages, newest first."""
+    notifications = selectors.notifications_for_user(user=request.user)[:100]
+    return render(request, "notifications/pages/history.html", {"notifications": notifications})
+
+
 @csrf_exempt  # RFC 8058 one-click: mail clients POST "List-Unsubscribe=One-Click" without a session
 @require_http_methods(["GET", "POST"])
 def unsubscribe(request, token: str):

@@ -5,14 +5,31 @@ from rest_framework import serializers
 from notifications.models import Device, Notification
 
 
-class ChannelFlagsSerializer(serializers.Serializer):
+class _StrictSerializer(serializers.Serializer):
+    """Refuses keys it does not know instead of silently ignoring them."""
+
+    unknown_message = "Unknown field."
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        unknown = sorted(set(data) - set(self.fields)) if isinstance(data, dict) else []
+        if unknown:
+            raise serializers.ValidationError({key: [self.unknown_message] for key in unknown})
+        return value
+
+
+class ChannelFlagsSerializer(_StrictSerializer):
+    unknown_message = "Not a channel (email, sms, push)."
+
     email = serializers.BooleanField(required=False)
     sms = serializers.BooleanField(required=False)
     push = serializers.BooleanField(required=False)
 
 
-class PreferencesSerializer(serializers.Serializer):
+class PreferencesSerializer(_StrictSerializer):
     """Per category, per channel. Essentials (order confirmation, payment failure) are always emailed."""
+
+    unknown_message = "Not a category you can choose (order_updates, shipping_updates, billing, marketing)."
 
     order_updates = ChannelFlagsSerializer(required=False)
     shipping_updates = ChannelFlagsSerializer(required=False)

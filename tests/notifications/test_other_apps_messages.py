@@ -326,3 +326,19 @@ def test_chargeback_alert_to_staff(customer, staff_user, deliver):
     assert [(m.to, m.subject) for m in mail.outbox] == [
         (["staff@example.com"], "[Payments] Chargeback opened on order:FM-7Q2K9D4X")
     ]
+
+
+def test_a_flapping_stock_level_alerts_staff_once_a_day(staff_user, deliver):
+    def low():
+        return LowStock(
+            correlation_id="sku:TEE-M-BLU",
+            sku="TEE-M-BLU",
+            product_name="Tee",
+            warehouse_code="MAIN",
+            available=4,
+            threshold=5,
+        )
+
+    deliver(low(), low(), low())
+
+    assert [m.subject for m in mail.outbox] == ["[Stock] Low stock: TEE-M-BLU (4 left)"]

@@ -123,3 +123,34 @@ def test_storefront_preferences_page_needs_a_login(client, db):
     response = client.get("/notifications/preferences/")
     assert response.status_code == 302
     assert response["Location"].startswith("/accounts/login/")
+
+
+def test_unknown_categories_and_channels_are_refused(customer_client):
+    response = customer_client.put(
+        "/api/v1/notification-preferences/",
+        {"staff_alerts": {"email": False}, "billing": {"fax": True}},
+        format="json",
+    )
+
+    assert response.status_code == 400
+    assert response.json()["errors"] == {
+        "billing.fax": ["Not a channel (email, sms, push)."],
+    }
+    response = customer_client.put(
+        "/api/v1/notification-preferences/", {"staff_alerts": {"email": False}}, format="json"
+    )
+    assert response.json()["errors"] == {
+        "staff_alerts": ["Not a category you can choose (order_updates, shipping_updates, billing, marketing)."]
+    }
+
+
+def test_storefront_history_shows_own_messages_only(client, customer, other_customer, deliver):
+    from tests.notifications.events import signed_up
+
+    deliver(signed_up(customer), signed_up(other_customer))
+    client.force_login(customer)
+
+    page = client.get("/notifications/").content.decode()
+
+    assert page.count("Welcome to FlowMart") == 1
+    assert "<td>Sent</td>" in page
