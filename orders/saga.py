@@ -31,7 +31,7 @@ from flowmart.events.publisher import publish
 from inventory import services as inventory_services
 from orders import basket as basket_module
 from orders.events import OrderCancelled, OrderConfirmed, OrderFailed, OrderPaymentFailed
-from orders.models import Order, OrderPayment, OrderStatus, OrderTransition, SagaStatus, SagaStep
+from orders.models import Order, OrderLine, OrderPayment, OrderStatus, OrderTransition, SagaStatus, SagaStep
 from payments import selectors as payment_selectors
 from payments import services as payment_services
 
@@ -104,14 +104,17 @@ def step_fail(row: SagaStep, exc: BaseException) -> None:
 
 def step_record(order: Order, step: str, *, error: BaseException | None = None) -> SagaStep:
     """A step that happens inside the caller's transaction (no outside call): begun and finished at once."""
-    row = SagaStep.objects.create(
-        order=order, step=step, attempt=SagaStep.objects.filter(order=order, step=step).count() + 1
+    now = timezone.now()
+    return SagaStep.objects.create(
+        order=order,
+        step=step,
+        attempt=SagaStep.objects.filter(order=order, step=step).count() + 1,
+        status=SagaStep.Status.SUCCEEDED if error is None else SagaStep.Status.FAILED,
+        started_at=now,
+        finished_at=now,
+        error_code=(getattr(error, "code", "") or type(error).__name__) if error is not None else "",
+        error=str(error)[:2000] if error is not None else "",
     )
-    if error is None:
-        step_succeed(row)
-    else:
-        step_fail(row, error)
-    return row
 
 
 def record_transition(order: Order, name: str, *, actor: str = "system", by=None, reason: str = "") -> None:
@@ -164,9 +167,10 @@ def store_allocations(order: Order, reservation) -> None:
         by_sku.setdefault(allocation.sku, []).append(
             {"warehouse_code": allocation.warehouse_code, "quantity": allocation.quantity}
         )
-    for line in order.lines.all():
+    lines = list(order.lines.all())
+    for line in lines:
         line.allocations = by_sku.get(line.sku, [])
-        line.save(update_fields=["allocations"])
+    OrderLine.objects.bulk_update(lines, ["allocations"])
 
 
 # -- the forward steps -------------------------------------------------------------
@@ -232,9 +236,8 @@ def _step_authorize(order: Order) -> None:
         step_fail(row, exc)
         raise
     with transaction.atomic():
-        OrderPayment.objects.get_or_create(
-            payment_id=info.id, defaults={"order": order, "amount_minor": info.amount_minor, "purpose": "checkout"}
-        )
+        # Same transaction as authorized_minor: after a crash both are missing and the re-run (same key) adds both.
+        OrderPayment.objects.create(payment_id=info.id, order=order, amount_minor=info.amount_minor, purpose="checkout")
         locked = lock(order)
         locked.authorized_minor += info.amount_minor
         locked.save(update_fields=["authorized_minor", "updated_at"])
@@ -246,10 +249,9 @@ def _step_confirm(order: Order) -> Order:
         order = lock(order)
         if order.status != OrderStatus.PENDING:
             return order
-        record_transition(order, "confirm", reason="stock reserved and payment authorized")
         order.saga_status = SagaStatus.COMPLETED
         order.saga_lease_until = None
-        order.save()
+        record_transition(order, "confirm", reason="stock reserved and payment authorized")
         if order.basket_public_id:
             quantities: dict[str, int] = {}
             for line in order.lines.all():
