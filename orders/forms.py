@@ -81,6 +81,14 @@ class PaymentForm(forms.Form):
         choices=TEST_CARDS, widget=forms.RadioSelect, label="Card", initial="pm_card_visa"
     )
 
+    def __init__(self, *args, saved_methods=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        saved = [
+            (m.token, f"{m.brand.title()} ···· {m.last4} (saved, expires {m.exp_month:02d}/{m.exp_year})")
+            for m in saved_methods
+        ]
+        self.fields["payment_method"].choices = saved + TEST_CARDS
+
 
 class CancelForm(forms.Form):
     reason = forms.CharField(max_length=255, required=False)

@@ -82,3 +82,10 @@ def order_page(*, order: Order) -> dict:
         "refunds": refunds,
         "actions": order_actions(order=order),
     }
+
+
+def saved_cards_for(*, user) -> list:
+    """The customer's saved cards (payments), offered at checkout and for a payment retry."""
+    if user is None or not user.is_authenticated:
+        return []
+    return payment_selectors.payment_methods_for_user(user_id=str(user.public_id))

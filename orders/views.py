@@ -158,7 +158,9 @@ def checkout_payment(request):
     if view is None or "shipping_method" not in state:
         return redirect("orders:checkout")
     form = forms.PaymentForm(
-        request.POST or None, initial={"payment_method": state.get("payment_method", "pm_card_visa")}
+        request.POST or None,
+        initial={"payment_method": state.get("payment_method", "pm_card_visa")},
+        saved_methods=selectors.saved_cards_for(user=request.user),
     )
     if request.method == "POST" and form.is_valid():
         _save_state(request, payment_method=form.cleaned_data["payment_method"])
@@ -228,7 +230,7 @@ def order_list(request):
 def order_detail(request, number: str):
     page = selectors.order_page(order=_own_order(request, number))
     page["cancel_form"] = forms.CancelForm()
-    page["payment_form"] = forms.PaymentForm()
+    page["payment_form"] = forms.PaymentForm(saved_methods=selectors.saved_cards_for(user=request.user))
     return render(request, "orders/order_detail.html", page)
 
 
@@ -248,7 +250,7 @@ def order_cancel(request, number: str):
 @require_POST
 def order_payment_retry(request, number: str):
     order = _own_order(request, number)
-    form = forms.PaymentForm(request.POST)
+    form = forms.PaymentForm(request.POST, saved_methods=selectors.saved_cards_for(user=request.user))
     if not form.is_valid():
         messages.error(request, "Choose a card.")
         return redirect("orders:order_detail", number=number)

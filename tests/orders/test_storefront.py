@@ -119,3 +119,55 @@ def test_declined_card_lands_on_the_order_page_with_retry(shop, customer):
     order = Order.objects.get()
     r = c.post(f"/orders/{order.number}/pay/", {"payment_method": "pm_card_visa"}, follow=True)
     assert "your order is confirmed" in r.content.decode()
+
+
+def test_saved_card_is_offered_at_checkout(shop, customer):
+    from payments.services import payment_method_attach
+
+    payment_method_attach(user_id=str(customer.public_id), token="pm_card_mastercard")
+    c = Client()
+    c.force_login(customer)
+    c.post("/basket/add/", {"sku": "MUG", "quantity": 1})
+    c.post("/checkout/", {**ADDRESS})
+    c.post("/checkout/shipping/", {"shipping_method": "standard"})
+    page = c.get("/checkout/payment/").content.decode()
+    assert "Mastercard ···· 4444 (saved" in page
+
+
+def test_shipped_order_offers_a_return_not_a_cancel(shop, customer):
+    from flowmart.events.publisher import publish
+    from flowmart.events.testing import deliver_pending
+    from shipping.events import ShipmentDispatched
+
+    c = Client()
+    c.force_login(customer)
+    c.post("/basket/add/", {"sku": "MUG", "quantity": 1})
+    c.post("/checkout/", {**ADDRESS})
+    c.post("/checkout/shipping/", {"shipping_method": "standard"})
+    c.post("/checkout/payment/", {"payment_method": "pm_card_visa"})
+    c.post("/checkout/review/", {"expected_total_minor": "1749"})
+    order = Order.objects.get()
+    from django.db import transaction
+
+    with transaction.atomic():
+        publish(
+            ShipmentDispatched(
+                correlation_id=order.number,
+                order_number=order.number,
+                user_id=str(customer.public_id),
+                customer_email=order.email,
+                shipment_number="SH-X",
+                kind="order",
+                warehouse_code="east",
+                carrier="sandbox",
+                tracking_number="TRK",
+                tracking_url="",
+                lines=[],
+                dispatched_at="2026-11-21T10:00:00+00:00",
+            )
+        )
+    deliver_pending()
+    html = c.get(f"/orders/{order.number}/").content.decode()
+    assert "Status: <strong>Shipped</strong>" in html
+    assert f'href="/returns/new/{order.number}/"' in html
+    assert "Cancel order" not in html
