@@ -49,6 +49,14 @@ def resend(modeladmin, request, queryset):
     modeladmin.message_user(request, f"{len(copies)} notification(s) queued again.", messages.SUCCESS)
 
 
+@admin.action(description="Retry the selected failed notifications")
+def retry_failed(modeladmin, request, queryset):
+    ids = services.notifications_retry_failed(
+        notification_ids=list(queryset.values_list("id", flat=True)), by=request.user
+    )
+    modeladmin.message_user(request, f"{len(ids)} failed notification(s) queued again.", messages.SUCCESS)
+
+
 @admin.register(Notification)
 class NotificationAdmin(admin.ModelAdmin):
     list_display = ["created_at", "kind", "channel", "to_address", "status", "attempts", "correlation_id"]
@@ -56,7 +64,7 @@ class NotificationAdmin(admin.ModelAdmin):
     search_fields = ["to_address", "correlation_id", "provider_message_id", "=public_id", "recipient__email"]
     date_hierarchy = "created_at"
     list_select_related = ["recipient"]
-    actions = [resend]
+    actions = [resend, retry_failed]
     inlines = [TransitionInline]
     exclude = ["context", "body_html"]
     readonly_fields = [

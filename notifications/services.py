@@ -431,6 +431,23 @@ def notification_resend(*, notification: Notification, by=None) -> Notification:
     return copy
 
 
+def notifications_retry_failed(*, notification_ids: list[int], by=None) -> list[int]:
+    """Staff give failed messages a fresh round of attempts (failed → queued); returns the ids queued."""
+    with transaction.atomic():
+        failed = Notification.objects.select_for_update().filter(
+            pk__in=notification_ids, status=Notification.Status.FAILED
+        )
+        ids = []
+        for n in failed:
+            n.attempts = 0
+            n.failed_at = None
+            n.next_attempt_at = None
+            notification_transition(n, "retry", reason="retried by staff", by=by)
+            ids.append(n.pk)
+        _enqueue(ids)
+    return ids
+
+
 # --- preferences ---------------------------------------------------------------
 class EssentialCannotBeDisabled(FlowMartError):
     code = "not_a_preference"

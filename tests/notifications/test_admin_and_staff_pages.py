@@ -140,3 +140,25 @@ def test_demo_seed_makes_the_demo_customer_reachable_by_sms_and_push(db):
 
     device = Device.objects.get()
     assert (device.user.email, device.user.phone, device.is_active) == ("customer@flowmart.test", "+15555550100", True)
+
+
+def test_staff_retry_a_failed_notification(staff_browser, staff_user, customer, settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 9, 1
+    settings.NOTIFICATIONS_MAX_ATTEMPTS = 1
+    notification = NotificationFactory(recipient=customer)
+    assert services.notification_send(notification_id=notification.pk).status == "failed"
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+    staff_browser.post(
+        "/admin/notifications/notification/", {"action": "retry_failed", "_selected_action": [notification.pk]}
+    )
+    assert services.notification_send(notification_id=notification.pk).status == "sent"
+
+    notification = Notification.objects.get(pk=notification.pk)
+    assert [(t.from_state, t.to_state, t.reason, t.by) for t in notification.transitions.all()] == [
+        ("queued", "failed", "retries exhausted", None),
+        ("failed", "queued", "retried by staff", staff_user),
+        ("queued", "sent", "attempt 1", None),
+    ]
+    assert len(mail.outbox) == 1
