@@ -43,6 +43,10 @@ class DeviceInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
 
 
+class DeviceTokenSerializer(serializers.Serializer):
+    token = serializers.CharField(max_length=512)
+
+
 class DeviceSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
 

@@ -13,6 +13,7 @@ from notifications import preferences, selectors, services
 from notifications.api.serializers import (
     DeviceInputSerializer,
     DeviceSerializer,
+    DeviceTokenSerializer,
     NotificationSerializer,
     PreferencesSerializer,
 )
@@ -54,6 +55,14 @@ class DeviceListView(APIView):
         return Response(
             DeviceSerializer(device).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )
+
+    @extend_schema(request=DeviceTokenSerializer, responses={204: None})
+    def delete(self, request):
+        """Forget a push token given in the body (``{"token": ...}``); same as ``DELETE /devices/{token}/``."""
+        serializer = DeviceTokenSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.device_remove(user=request.user, token=serializer.validated_data["token"])
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 @extend_schema(tags=["notifications"])

@@ -73,3 +73,12 @@ def test_endpoints_are_in_the_openapi_schema(api_client):
         "/api/v1/notifications/webhooks/twilio/",
     ):
         assert f"{path}:" in schema
+
+
+def test_delete_by_token_in_the_body(customer_client, customer):
+    DeviceFactory(user=customer, token="fcm:with/slash")
+
+    assert customer_client.delete("/api/v1/devices/", {"token": "nope"}, format="json").status_code == 404
+    assert customer_client.delete("/api/v1/devices/", {}, format="json").status_code == 400
+    assert customer_client.delete("/api/v1/devices/", {"token": "fcm:with/slash"}, format="json").status_code == 204
+    assert not Device.objects.exists()

@@ -50,3 +50,16 @@ def test_the_same_sign_up_event_delivered_twice_sends_one_email(customer, delive
 
     assert len(mail.outbox) == 1
     assert Notification.objects.count() == 1
+
+
+def test_storefront_sign_up_gets_the_welcome_email(client, db):
+    response = client.post(
+        "/accounts/signup/", {"email": "new@example.com", "password1": "s3cret-pass", "password2": "s3cret-pass"}
+    )
+    assert response.status_code == 302
+    mail.outbox.clear()  # allauth's address verification
+
+    deliver_pending()
+    send_queued()
+
+    assert [(m.to, m.subject) for m in mail.outbox] == [(["new@example.com"], "Welcome to FlowMart")]
