@@ -73,7 +73,13 @@ class Kind:
 KINDS: dict[str, Kind] = {
     k.key: k
     for k in [
-        Kind("welcome", "Welcome", Category.ACCOUNT, (EMAIL,), sample={"full_name": "Casey Customer"}),
+        Kind(
+            "welcome",
+            "Welcome",
+            Category.ACCOUNT,
+            (EMAIL,),
+            sample={"full_name": "Casey Customer", "email": "casey@example.com"},
+        ),
         Kind(
             "order_confirmed", "Order confirmed", Category.ORDER_UPDATES, (EMAIL, SMS, PUSH), True, dict(_SAMPLE_ORDER)
         ),

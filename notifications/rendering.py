@@ -16,7 +16,7 @@ from django.template import Context, TemplateDoesNotExist, engines
 
 from flowmart.errors import FlowMartError
 from notifications.kinds import kind_get
-from notifications.models import Channel, NotificationTemplate
+from notifications.models import Category, Channel, NotificationTemplate
 
 
 class TemplateRenderError(FlowMartError):
@@ -111,9 +111,11 @@ def render_message(*, kind: str, channel: str, context: dict) -> RenderedMessage
 
 
 def sample_context(*, kind: str, channel: str) -> dict:
-    ctx = dict(kind_get(kind).sample)
+    spec = kind_get(kind)
+    ctx = dict(spec.sample)
     ctx.setdefault("recipient_name", "Casey Customer")
     if channel == Channel.EMAIL:
+        ctx.setdefault("category_label", Category(spec.category).label)
         ctx.setdefault("unsubscribe_url", f"{settings.SITE_URL}/notifications/unsubscribe/sample/")
         ctx.setdefault("preferences_url", f"{settings.SITE_URL}/notifications/preferences/")
     return ctx

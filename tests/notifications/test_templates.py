@@ -23,6 +23,7 @@ def test_default_template_renders(db, kind, channel):
         assert message.html.startswith("<!doctype html>")
         assert "Hello Casey Customer," in message.text
         assert "http://127.0.0.1:8000/notifications/unsubscribe/sample/" in message.html
+        assert "because of your  settings" not in message.text
     if channel == "sms":
         assert len(message.text) <= 320, "an SMS should fit in two segments"
 
