@@ -224,10 +224,13 @@ def main() -> None:
         )
     if len(results) >= 2:
         (n1, t1, r1), (n2, t2, r2) = results[0], results[-1]
+        per_sub = (t2 / n2) / (t1 / n1)
+        verdict = (
+            "linear" if 0.75 <= per_sub <= 1.33 else ("better than linear" if per_sub < 0.75 else "WORSE than linear")
+        )
         print(
             f"growth {n1:,} → {n2:,} (×{n2 / n1:.0f} subscriptions): time ×{t2 / t1:.2f}, "
-            f"throughput {r1:.0f} → {r2:.0f}/s ({'linear' if 0.75 <= (t2 / t1) / (n2 / n1) <= 1.33 else 'NOT linear'}: "
-            f"time per subscription ×{(t2 / n2) / (t1 / n1):.2f})"
+            f"throughput {r1:.0f} → {r2:.0f}/s, time per subscription ×{per_sub:.2f} ({verdict})"
         )
 
     if not args.keep:
