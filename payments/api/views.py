@@ -8,6 +8,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from flowmart.api.idempotency import idempotent
@@ -76,6 +77,8 @@ class WebhookView(APIView):
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
+    # Gateways post from a few IPs in bursts: only the generous "webhook" scope applies, not the anonymous rate.
+    throttle_classes = [ScopedRateThrottle]
     throttle_scope = "webhook"
 
     @extend_schema(
