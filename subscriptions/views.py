@@ -46,7 +46,11 @@ def subscribe(request, code: str):
 @login_required
 def manage(request):
     current = selectors.subscription_current_for_user(user=request.user)
-    other_plans = selectors.plan_list().exclude(pk=current.plan_id) if current else []
+    other_plans = []
+    if current and current.status in ("active", "trialing"):
+        for plan in selectors.plan_list().exclude(pk=current.plan_id).filter(currency=current.plan.currency):
+            net = services.subscription_change_plan_preview(subscription=current, plan=plan).net_minor
+            other_plans.append({"plan": plan, "pay_now": max(net, 0), "credit": max(-net, 0)})
     return render(
         request,
         "subscriptions/manage.html",

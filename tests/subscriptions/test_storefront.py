@@ -88,3 +88,16 @@ def test_update_card_from_the_storefront(shopper, customer, monthly):
     assert "amex •••• 8431" in page
     bad = shopper.post("/membership/manage/card/", {"payment_method": "nope"}, follow=True).content.decode()
     assert "does not know this payment method" in bad
+
+
+def test_manage_page_previews_what_a_plan_change_costs(shopper, customer, monthly, premium, basic):
+    from datetime import UTC, datetime
+
+    import time_machine
+
+    with time_machine.travel(datetime(2026, 4, 1, tzinfo=UTC), tick=False):
+        subscription_subscribe(user=customer, plan=monthly, payment_method="pm_card_visa")
+    with time_machine.travel(datetime(2026, 4, 16, tzinfo=UTC), tick=False):
+        page = shopper.get("/membership/manage/").content.decode()
+    assert "FlowMart Premium — $19.99 / month (pay $5.00 now)" in page
+    assert "FlowMart Basic — $4.99 / month ($2.50 credit)" in page
