@@ -19,6 +19,7 @@ from orders.events import (
     OrderCancelled,
     OrderCompleted,
     OrderConfirmed,
+    OrderFailed,
     OrderOnHold,
     OrderPaymentFailed,
 )
@@ -36,8 +37,10 @@ from shipping.events import (
 from subscriptions.events import (
     InvoicePaymentFailed,
     SubscriptionCancellationScheduled,
+    SubscriptionPaused,
     SubscriptionPlanChanged,
     SubscriptionRenewed,
+    SubscriptionResumed,
     UserSubscriptionCancelled,
     UserSubscriptionStarted,
 )
@@ -130,6 +133,11 @@ def order_amended(event: OrderAmended) -> None:
         "order_url": _order_url(event.order_number),
     }
     _notify("order_amended", event, context)
+
+
+@subscribe(OrderFailed)
+def order_failed(event: OrderFailed) -> None:
+    _notify("order_failed", event, {"order_number": event.order_number, "reason": event.reason, "code": event.code})
 
 
 @subscribe(OrderCompleted)
@@ -333,6 +341,17 @@ def subscription_plan_changed(event: SubscriptionPlanChanged) -> None:
         currency=event.currency,
     )
     _notify("subscription_plan_changed", event, context, _subscriber(event))
+
+
+@subscribe(SubscriptionPaused)
+def subscription_paused(event: SubscriptionPaused) -> None:
+    _notify("subscription_paused", event, _subscription_context(event, paused_at=event.paused_at), _subscriber(event))
+
+
+@subscribe(SubscriptionResumed)
+def subscription_resumed(event: SubscriptionResumed) -> None:
+    context = _subscription_context(event, resumed_at=event.resumed_at, period_end=event.current_period_end)
+    _notify("subscription_resumed", event, context, _subscriber(event))
 
 
 # --- staff alerts ----------------------------------------------------------------

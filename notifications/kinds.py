@@ -214,6 +214,27 @@ KINDS: dict[str, Kind] = {
             sample={**_SAMPLE_ORDER, "changes": ["quantity of TEE-M-BLU changed to 2"]},
         ),
         Kind(
+            "order_failed",
+            "Order could not be completed",
+            Category.ORDER_UPDATES,
+            (EMAIL,),
+            sample={"order_number": "FM-7Q2K9D4X", "reason": "An item sold out", "code": "insufficient_stock"},
+        ),
+        Kind(
+            "subscription_paused",
+            "Subscription paused",
+            Category.BILLING,
+            (EMAIL,),
+            sample={**_SAMPLE_SUBSCRIPTION, "paused_at": "2026-11-21T10:00:00+00:00"},
+        ),
+        Kind(
+            "subscription_resumed",
+            "Subscription resumed",
+            Category.BILLING,
+            (EMAIL,),
+            sample={**_SAMPLE_SUBSCRIPTION, "period_end": "2026-12-28T00:00:00+00:00"},
+        ),
+        Kind(
             "return_approved",
             "Return approved",
             Category.SHIPPING_UPDATES,

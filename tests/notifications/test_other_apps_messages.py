@@ -342,3 +342,29 @@ def test_a_flapping_stock_level_alerts_staff_once_a_day(staff_user, deliver):
     deliver(low(), low(), low())
 
     assert [m.subject for m in mail.outbox] == ["[Stock] Low stock: TEE-M-BLU (4 left)"]
+
+
+def test_order_failed_tells_the_customer_they_were_not_charged(customer, deliver):
+    from orders.events import OrderFailed
+
+    deliver(OrderFailed(**_who(customer), reason="An item sold out", code="insufficient_stock"))
+
+    assert mail.outbox[0].subject == "We could not complete order FM-7Q2K9D4X"
+    assert "You have not been charged" in mail.outbox[0].body
+
+
+def test_subscription_paused_and_resumed(customer, deliver):
+    from subscriptions.events import SubscriptionPaused, SubscriptionResumed
+
+    deliver(
+        SubscriptionPaused(**_sub(customer), paused_at="2026-11-21T10:00:00+00:00"),
+        SubscriptionResumed(
+            **_sub(customer), resumed_at="2026-11-28T10:00:00+00:00", current_period_end="2026-12-28T00:00:00+00:00"
+        ),
+    )
+
+    assert [m.subject for m in mail.outbox] == [
+        "Your FlowMart Plus subscription is paused",
+        "Your FlowMart Plus subscription is back",
+    ]
+    assert "The current period now ends on Dec. 28, 2026, 00:00 UTC." in mail.outbox[1].body
