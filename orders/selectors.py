@@ -38,10 +38,15 @@ def order_timeline(*, order: Order) -> list:
     """Every event of the order's flow, across apps, oldest first.
 
     The flow's correlation id is the order number; events keyed by the order's
-    stock/payment reference (``order:FM-…``) belong to it too.
+    payment reference (``order:FM-…``) belong to it too; each event appears once.
     """
-    entries = timeline_for_correlation(correlation_id=order.number)
-    entries += timeline_for_correlation(correlation_id=order.stock_reference)
+    seen: set[str] = set()
+    entries = []
+    for correlation_id in dict.fromkeys([order.number, order.stock_reference, order.payment_reference]):
+        for entry in timeline_for_correlation(correlation_id=correlation_id):
+            if entry.event_id not in seen:
+                seen.add(entry.event_id)
+                entries.append(entry)
     return sorted(entries, key=lambda e: e.occurred_at)
 
 

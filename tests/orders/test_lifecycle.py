@@ -320,3 +320,12 @@ def test_expired_reservation_is_taken_again_or_the_order_goes_on_hold(place, ava
     short.refresh_from_db()
     assert (short.status, short.stock_reserved) == ("confirmed", True)
     assert available("TEE-M") == 1
+
+
+def test_timeline_lists_each_event_once_across_apps(place, customer_client):
+    order = place(("MUG", 1))
+    timeline = customer_client.get(f"/api/v1/orders/{order.number}/").json()["timeline"]
+    names = [e["name"] for e in timeline]
+    assert names.count("OrderConfirmed") == 1
+    assert {"UserCheckedOut", "OrderPlaced", "InventoryReserved", "OrderConfirmed"} <= set(names)
+    assert names.index("OrderPlaced") < names.index("InventoryReserved") < names.index("OrderConfirmed")
