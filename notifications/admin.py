@@ -65,6 +65,7 @@ class NotificationAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     list_select_related = ["recipient"]
     actions = [resend, retry_failed]
+    change_list_template = "notifications/admin/notification_change_list.html"
     inlines = [TransitionInline]
     exclude = ["context", "body_html"]
     readonly_fields = [

@@ -89,6 +89,7 @@ def test_history_admin_lists_and_resends(staff_browser, customer):
     listing = staff_browser.get("/admin/notifications/notification/")
     assert listing.status_code == 200
     assert "casey@example.com" in listing.content.decode()
+    assert '<a href="/notifications/outbox/">Sent messages (email, SMS, push)</a>' in listing.content.decode()
     detail = staff_browser.get(f"/admin/notifications/notification/{notification.pk}/change/")
     assert detail.status_code == 200
     assert "Welcome to FlowMart" in detail.content.decode()
