@@ -124,3 +124,14 @@ def test_schema_is_valid(api_client):
     response = api_client.get("/api/schema/")
     assert response.status_code == 200
     assert b"/api/v1/subscriptions/{subscription_id}/change-plan/" in response.content
+
+
+def test_change_plan_retry_with_the_same_key_charges_once(customer_client, customer, monthly, premium):
+    sub = subscription_subscribe(user=customer, plan=monthly, payment_method="pm_card_visa")
+    url = f"/api/v1/subscriptions/{sub.public_id}/change-plan/"
+    first = customer_client.post(url, {"plan": "premium-monthly"}, format="json", HTTP_IDEMPOTENCY_KEY="chg-1")
+    again = customer_client.post(url, {"plan": "premium-monthly"}, format="json", HTTP_IDEMPOTENCY_KEY="chg-1")
+    assert (first.status_code, again.status_code, again["Idempotent-Replayed"]) == (200, 200, "true")
+    assert sub.invoices.filter(billing_reason="plan_change").count() == 1
+    same_plan = customer_client.post(url, {"plan": "premium-monthly"}, format="json")
+    assert (same_plan.status_code, same_plan.json()["code"]) == (400, "same_plan")
