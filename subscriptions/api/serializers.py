@@ -61,6 +61,10 @@ class SubscribeInSerializer(serializers.Serializer):
     payment_method = serializers.CharField(max_length=200, help_text="Gateway token, e.g. pm_card_visa")
 
 
+class PaymentMethodInSerializer(serializers.Serializer):
+    payment_method = serializers.CharField(max_length=200, help_text="Gateway token, e.g. pm_card_visa")
+
+
 class ChangePlanInSerializer(serializers.Serializer):
     plan = serializers.SlugField(max_length=60)
 

@@ -12,6 +12,9 @@ urlpatterns = [
     path(SUB + "change-plan/", views.SubscriptionChangePlanView.as_view(), name="api-subscription-change-plan"),
     path(SUB + "pause/", views.SubscriptionPauseView.as_view(), name="api-subscription-pause"),
     path(SUB + "resume/", views.SubscriptionResumeView.as_view(), name="api-subscription-resume"),
+    path(
+        SUB + "payment-method/", views.SubscriptionPaymentMethodView.as_view(), name="api-subscription-payment-method"
+    ),
     path("invoices/", views.InvoiceListView.as_view(), name="api-invoices"),
     path("invoices/<str:number>/", views.InvoiceDetailView.as_view(), name="api-invoice"),
 ]

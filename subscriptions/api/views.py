@@ -134,6 +134,24 @@ class SubscriptionResumeView(APIView):
         return _out(sub)
 
 
+@extend_schema(tags=["subscriptions"], parameters=[SUBSCRIPTION_ID])
+class SubscriptionPaymentMethodView(APIView):
+    """Replace the card charged on renewal; a past-due membership is retried at the next billing run."""
+
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(request=s.PaymentMethodInSerializer, responses=s.SubscriptionOutSerializer)
+    def post(self, request, subscription_id: str):
+        data = s.PaymentMethodInSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        sub = services.subscription_update_payment_method(
+            subscription=_subscription(request, subscription_id),
+            payment_method=data.validated_data["payment_method"],
+            by=request.user,
+        )
+        return _out(sub)
+
+
 @extend_schema(tags=["subscriptions"])
 class InvoiceListView(generics.ListAPIView):
     """The caller's own invoices, newest first."""

@@ -135,3 +135,12 @@ def test_change_plan_retry_with_the_same_key_charges_once(customer_client, custo
     assert sub.invoices.filter(billing_reason="plan_change").count() == 1
     same_plan = customer_client.post(url, {"plan": "premium-monthly"}, format="json")
     assert (same_plan.status_code, same_plan.json()["code"]) == (400, "same_plan")
+
+
+def test_update_payment_method(customer_client, customer, monthly):
+    subscription_subscribe(user=customer, plan=monthly, payment_method="pm_card_visa")
+    url = "/api/v1/subscriptions/current/payment-method/"
+    ok = customer_client.post(url, {"payment_method": "pm_card_mastercard"}, format="json")
+    assert (ok.status_code, ok.json()["payment_method_label"]) == (200, "mastercard •••• 4444")
+    bad = customer_client.post(url, {"payment_method": "4242424242424242"}, format="json")
+    assert (bad.status_code, bad.json()["code"]) == (400, "invalid_payment_method")
