@@ -284,7 +284,8 @@ def payment_failed(*, order: Order, decline_code: str) -> Order:
     with transaction.atomic():
         order = lock(order)
         order.decline_code = decline_code
-        order.retry_until = timezone.now() + timedelta(hours=settings.PAYMENT_RETRY_WINDOW_HOURS)
+        if order.retry_until is None:  # the window opens at the first decline; retries do not extend it
+            order.retry_until = timezone.now() + timedelta(hours=settings.PAYMENT_RETRY_WINDOW_HOURS)
         order.saga_status = SagaStatus.WAITING
         order.saga_lease_until = None
         record_transition(order, "fail_payment", reason=f"payment declined: {decline_code}")

@@ -7,6 +7,7 @@ this module is the public surface the views, API, admin, handlers and tasks call
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 import structlog
 from django.conf import settings
@@ -52,6 +53,7 @@ from orders.saga import (  # noqa: F401  (re-exported: errors callers act on)
     CheckoutPaymentDeclined,
     CheckoutStockShortage,
 )
+from payments import selectors as payment_selectors
 from payments import services as payment_services
 from shipping import services as shipping_services
 
@@ -595,29 +597,52 @@ def order_mark_shipped(*, order_number: str, shipment_number: str = "") -> Order
 
 
 def order_settle(*, order: Order) -> Order:
-    """After dispatch: capture the order's total (no more) and turn the reservation into a sale. Idempotent."""
+    """After dispatch: capture the order's total (no more) and turn the reservation into a sale. Idempotent.
+
+    A refusal (4xx: e.g. the reservation is gone) parks the order with ``failure_code="settle_failed"``
+    for staff (orders needing attention); a transient error raises so the task retries.
+    """
+    try:
+        return _settle(order)
+    except FlowMartError as exc:
+        if exc.status >= 500:
+            raise
+        Order.objects.filter(pk=order.pk).update(
+            failure_code="settle_failed", failure_detail=f"{exc.code}: {exc.detail}"[:500]
+        )
+        log.error("order could not be settled after dispatch", order=order.number, code=exc.code)
+        return Order.objects.get(pk=order.pk)
+
+
+def _settle(order: Order) -> Order:
     order = Order.objects.get(pk=order.pk)
     remaining = order.total_minor - order.captured_minor
-    if remaining > 0:
-        for payment in order.payments.filter(voided=False):
-            take = min(remaining, payment.amount_minor - payment.captured_minor)
-            if take <= 0:
-                continue
+    for payment in order.payments.filter(voided=False):
+        if remaining <= 0:
+            break
+        # Our record may lag the gateway after a crash: read the payment first.
+        info = payment_selectors.payment_get(payment_id=payment.payment_id)
+        already = (info.captured_minor if info else 0) - payment.captured_minor
+        take = min(remaining, payment.amount_minor - payment.captured_minor) if already <= 0 else 0
+        if take > 0:
             row = saga.step_begin(order, "capture_payment")
             try:
                 payment_services.payment_capture(payment_id=payment.payment_id, amount_minor=take)
             except Exception as exc:
                 saga.step_fail(row, exc)
                 raise
-            with transaction.atomic():
-                OrderPayment.objects.filter(pk=payment.pk).update(captured_minor=payment.captured_minor + take)
-                locked = saga.lock(order)
-                locked.captured_minor += take
-                locked.save(update_fields=["captured_minor", "updated_at"])
+        else:
+            row, take = None, max(already, 0)
+        if take <= 0:
+            continue
+        with transaction.atomic():
+            OrderPayment.objects.filter(pk=payment.pk).update(captured_minor=payment.captured_minor + take)
+            locked = saga.lock(order)
+            locked.captured_minor += take
+            locked.save(update_fields=["captured_minor", "updated_at"])
+            if row is not None:
                 saga.step_succeed(row)
-            remaining -= take
-            if remaining <= 0:
-                break
+        remaining -= take
     # Authorizations not needed any more (amended down) are voided.
     for payment in Order.objects.get(pk=order.pk).payments.filter(voided=False, captured_minor=0):
         row = saga.step_begin(order, "void_payment")
@@ -685,7 +710,7 @@ def order_shipment_rejected(*, order_number: str, reason: str) -> Order | None:
     order.compensation_reason = f"shipping refused: {reason}"[:255]
     order.compensation_by = "system"
     order.failure_code = "shipment_rejected"
-    order.saga_lease_until = None  # the sweeper may pick it up at once if the task is lost
+    order.saga_lease_until = saga.lease_until()  # the task runs it; if it is lost, the sweeper after the lease
     order.save()
     return order
 
@@ -840,10 +865,15 @@ def payment_retries_expire() -> int:
 
 def orders_to_settle() -> list[int]:
     """Dispatched orders whose capture or stock commit did not happen yet (lost task)."""
+    cutoff = timezone.now() - timedelta(minutes=5)
     return list(
         Order.objects.filter(
-            status__in=[OrderStatus.SHIPPED, OrderStatus.DELIVERED, OrderStatus.COMPLETED], stock_committed=False
-        ).values_list("id", flat=True)[:500]
+            status__in=[OrderStatus.SHIPPED, OrderStatus.DELIVERED, OrderStatus.COMPLETED],
+            stock_committed=False,
+            shipped_at__lte=cutoff,
+        )
+        .exclude(failure_code="settle_failed")
+        .values_list("id", flat=True)[:500]
     )
 
 

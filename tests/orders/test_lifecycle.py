@@ -329,3 +329,34 @@ def test_timeline_lists_each_event_once_across_apps(place, customer_client):
     assert names.count("OrderConfirmed") == 1
     assert {"UserCheckedOut", "OrderPlaced", "InventoryReserved", "OrderConfirmed"} <= set(names)
     assert names.index("OrderPlaced") < names.index("InventoryReserved") < names.index("OrderConfirmed")
+
+
+def test_settle_after_a_crash_between_capture_and_record_captures_once(place):
+    from payments.services import payment_capture
+
+    order = place(("MUG", 4))  # 5000
+    [payment] = order.payments.all()
+    payment_capture(payment_id=payment.payment_id, amount_minor=5000)  # the gateway did it; we never recorded it
+
+    _dispatched(order)
+
+    order.refresh_from_db()
+    assert (order.captured_minor, order.stock_committed) == (5000, True)
+    assert _payments(order) == [("captured", 5000, 5000)]
+
+
+def test_settle_refused_parks_the_order_for_staff(place):
+    from inventory.services import stock_release
+    from orders.selectors import orders_needing_attention
+
+    order = place(("MUG", 1))
+    stock_release(reference=order.stock_reference, reason="warehouse mistake")
+
+    _dispatched(order)
+
+    order.refresh_from_db()
+    assert order.failure_code == "settle_failed"
+    assert order.failure_detail.startswith("reservation_not_active")
+    assert order.captured_minor == 1749  # the money part went through
+    assert order in orders_needing_attention()
+    assert order.pk not in services.orders_to_settle()
