@@ -11,6 +11,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 
 from flowmart.errors import FlowMartError
+from flowmart.money import Money
 from payments import reconciliation, services, webhooks
 from payments.forms import CaptureForm, RefundForm, VoidForm
 from payments.models import (
@@ -72,23 +73,28 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(Payment)
 class PaymentAdmin(ReadOnlyAdmin):
-    list_display = [
-        "reference",
-        "status",
-        "amount_minor",
-        "captured_minor",
-        "refunded_minor",
-        "currency",
-        "brand",
-        "last4",
-        "gateway",
-        "created_at",
-    ]
+    list_display = ["reference", "status", "amount", "captured", "refunded", "card", "gateway", "created_at"]
     list_filter = ["status", "gateway", "currency", "created_at"]
     search_fields = ["reference", "gateway_ref", "=id", "customer_email"]
     date_hierarchy = "created_at"
     inlines = [TransitionInline, RefundInline, DisputeInline]
     change_form_template = "payments/admin/payment_change_form.html"
+
+    @admin.display(description="amount", ordering="amount_minor")
+    def amount(self, obj):
+        return str(Money(obj.amount_minor, obj.currency))
+
+    @admin.display(description="captured", ordering="captured_minor")
+    def captured(self, obj):
+        return str(Money(obj.captured_minor, obj.currency))
+
+    @admin.display(description="refunded", ordering="refunded_minor")
+    def refunded(self, obj):
+        return str(Money(obj.refunded_minor, obj.currency))
+
+    @admin.display(description="card")
+    def card(self, obj):
+        return f"{obj.brand} •••• {obj.last4}" if obj.last4 else "-"
 
     def has_change_permission(self, request, obj=None):
         # The change page is the detail page: fields are read-only, state changes go through the buttons.

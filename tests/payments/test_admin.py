@@ -148,3 +148,11 @@ def test_customers_cannot_reach_the_actions(customer):
     response = client.post(act_url(payment, "capture"), {})
     assert response.status_code == 302  # to the admin login
     assert Payment.objects.get(pk=payment.id).status == "authorized"
+
+
+def test_the_payment_list_shows_money_and_card(admin_client):
+    captured_payment(amount_minor=12999, reference="order:FM-LIST")
+    page = admin_client.get(reverse("admin:payments_payment_changelist")).content.decode()
+    assert "order:FM-LIST" in page
+    assert "$129.99" in page
+    assert "visa •••• 4242" in page
