@@ -354,20 +354,27 @@ def _payments_to_undo(order: Order) -> list[OrderPayment]:
     return list(order.payments.filter(voided=False))
 
 
+def payment_void(*, order: Order, payment: OrderPayment, reason: str) -> None:
+    """Void one authorization (a recorded step). Safe after a crash: a payment already voided (or one that
+    never went through) is only recorded."""
+    info = payment_selectors.payment_get(payment_id=payment.payment_id)
+    if info is not None and info.status in ("authorized",):
+        row = step_begin(order, "void_payment")
+        try:
+            payment_services.payment_void(payment_id=payment.payment_id, reason=reason)
+        except Exception as exc:
+            step_fail(row, exc)
+            raise
+        step_succeed(row)
+    OrderPayment.objects.filter(pk=payment.pk).update(voided=True)
+
+
 def compensation_run(*, order: Order, by=None) -> Order:
     order = Order.objects.get(pk=order.pk)
     for payment in _payments_to_undo(order):
         outstanding = payment.captured_minor - payment.refunded_minor
         if payment.captured_minor == 0:
-            row = step_begin(order, "void_payment")
-            try:
-                payment_services.payment_void(payment_id=payment.payment_id, reason=order.compensation_reason)
-            except Exception as exc:
-                step_fail(row, exc)
-                raise
-            with transaction.atomic():
-                OrderPayment.objects.filter(pk=payment.pk).update(voided=True)
-                step_succeed(row)
+            payment_void(order=order, payment=payment, reason=order.compensation_reason)
         elif outstanding > 0:
             row = step_begin(order, "refund_payment")
             try:

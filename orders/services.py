@@ -645,15 +645,7 @@ def _settle(order: Order) -> Order:
         remaining -= take
     # Authorizations not needed any more (amended down) are voided.
     for payment in Order.objects.get(pk=order.pk).payments.filter(voided=False, captured_minor=0):
-        row = saga.step_begin(order, "void_payment")
-        try:
-            payment_services.payment_void(payment_id=payment.payment_id, reason="not needed after amendment")
-        except Exception as exc:
-            saga.step_fail(row, exc)
-            raise
-        with transaction.atomic():
-            OrderPayment.objects.filter(pk=payment.pk).update(voided=True)
-            saga.step_succeed(row)
+        saga.payment_void(order=order, payment=payment, reason="not needed after amendment")
     order = Order.objects.get(pk=order.pk)
     if not order.stock_committed:
         row = saga.step_begin(order, "commit_stock")

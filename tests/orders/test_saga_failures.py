@@ -159,3 +159,36 @@ def test_new_checkout_replaces_a_declined_order(customer_client, shop, checkout_
     assert r.status_code == 201
     assert Order.objects.get(number=declined["order_number"]).status == "cancelled"
     assert available("TEE-M") == 3
+
+
+def test_compensation_interrupted_after_the_void_is_finished_by_the_sweeper(
+    customer_client, shop, checkout_body, available, monkeypatch
+):
+    _fill(customer_client, ("TEE-M", 2))
+    order = Order.objects.get(
+        number=customer_client.post("/api/v1/checkout/", checkout_body(), format="json").json()["number"]
+    )
+
+    def killed(**kwargs):
+        raise SystemExit("killed before releasing the stock")
+
+    monkeypatch.setattr(saga.inventory_services, "stock_release", killed)
+    with pytest.raises(SystemExit):
+        services.order_cancel(order=order, actor="customer", reason="changed my mind")
+    monkeypatch.undo()
+    order.refresh_from_db()
+    assert (order.status, order.saga_status) == ("confirmed", "compensating")
+    assert _payment_statuses(order) == ["voided"]
+    assert available("TEE-M") == 3
+
+    with time_machine.travel(timezone.now() + timedelta(minutes=5)):
+        assert services.sagas_sweep() == 1
+
+    order.refresh_from_db()
+    assert (order.status, order.saga_status, order.compensation_reason) == (
+        "cancelled",
+        "compensated",
+        "changed my mind",
+    )
+    assert available("TEE-M") == 5
+    assert _payment_statuses(order) == ["voided"]
