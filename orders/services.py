@@ -231,8 +231,11 @@ def checkout_place(*, basket: Basket, user, details: CheckoutDetails) -> Order:
         in_flight = Order.objects.filter(
             basket_public_id=locked.public_id, status=OrderStatus.PENDING, saga_status=SagaStatus.RUNNING
         )
-        if in_flight.exists():
-            raise CheckoutInProgress("This basket is already being checked out; please wait a moment.")
+        running = in_flight.first()
+        if running is not None:
+            raise CheckoutInProgress(
+                "This basket is already being checked out; please wait a moment.", order_number=running.number
+            )
         superseded = list(
             Order.objects.filter(basket_public_id=locked.public_id, status=OrderStatus.PAYMENT_FAILED).exclude(
                 saga_status=SagaStatus.COMPENSATED

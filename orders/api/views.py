@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from flowmart.api.idempotency import idempotent
+from flowmart.errors import FlowMartError
 from orders import selectors, services
 from orders.api import serializers as s
 from orders.models import Order
@@ -89,17 +90,26 @@ class CheckoutView(APIView):
     def post(self, request):
         data = s.CheckoutSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        order = services.checkout_place(
-            basket=_basket(request), user=request.user, details=services.CheckoutDetails(**data.validated_data)
-        )
-        if not request.user.is_authenticated:
-            session = _session(request)
-            session[SESSION_ORDERS_KEY] = [*session.get(SESSION_ORDERS_KEY, []), order.number][-20:]
+        try:
+            order = services.checkout_place(
+                basket=_basket(request), user=request.user, details=services.CheckoutDetails(**data.validated_data)
+            )
+        except FlowMartError as exc:
+            if exc.extra.get("order_number"):  # a declined guest may retry the payment of that order
+                _remember_guest_order(request, exc.extra["order_number"])
+            raise
+        _remember_guest_order(request, order.number)
         return Response(
             s.OrderOutSerializer(order).data,
             status=status.HTTP_201_CREATED,
             headers={"Location": f"/api/v1/orders/{order.number}/"},
         )
+
+
+def _remember_guest_order(request, number: str) -> None:
+    if not request.user.is_authenticated:
+        session = _session(request)
+        session[SESSION_ORDERS_KEY] = [*session.get(SESSION_ORDERS_KEY, []), number][-20:]
 
 
 def _own_order(request, number: str):

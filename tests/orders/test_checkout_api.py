@@ -158,3 +158,35 @@ def test_empty_basket_and_bad_input_are_400(customer_client, shop, checkout_body
     r = customer_client.post("/api/v1/checkout/", checkout_body(shipping_method="teleport"), format="json")
     assert (r.status_code, r.json()["code"]) == (400, "shipping_method_unavailable")
     assert Order.objects.count() == 0
+
+
+def test_declined_guest_can_retry_the_payment_of_their_order(api_client, shop, checkout_body):
+    api_client.post("/api/v1/basket/lines/", {"sku": "MUG", "quantity": 1}, format="json")
+    r = api_client.post(
+        "/api/v1/checkout/",
+        checkout_body(email="guest@example.com", payment_method="pm_card_chargeDeclined"),
+        format="json",
+    )
+    assert r.status_code == 402
+    number = r.json()["order_number"]
+    assert api_client.get(f"/api/v1/orders/{number}/").json()["actions"] == ["cancel", "retry_payment"]
+    r = api_client.post(f"/api/v1/orders/{number}/payment/", {"payment_method": "pm_card_visa"}, format="json")
+    assert (r.status_code, r.json()["status"]) == (200, "confirmed")
+
+
+def test_checkout_while_the_same_basket_is_mid_saga_is_409_with_the_order(customer_client, shop, checkout_body):
+    from orders import saga
+
+    customer_client.post("/api/v1/basket/lines/", {"sku": "MUG", "quantity": 1}, format="json")
+    original = saga._step_authorize
+    saga._step_authorize = lambda order: (_ for _ in ()).throw(RuntimeError("process dies"))
+    try:
+        assert customer_client.post("/api/v1/checkout/", checkout_body(), format="json").status_code == 500
+    finally:
+        saga._step_authorize = original
+    pending = Order.objects.get()
+
+    r = customer_client.post("/api/v1/checkout/", checkout_body(), format="json", HTTP_IDEMPOTENCY_KEY="again")
+
+    assert (r.status_code, r.json()["code"], r.json()["order_number"]) == (409, "checkout_in_progress", pending.number)
+    assert Order.objects.count() == 1

@@ -171,3 +171,20 @@ def test_shipped_order_offers_a_return_not_a_cancel(shop, customer):
     assert "Status: <strong>Shipped</strong>" in html
     assert f'href="/returns/new/{order.number}/"' in html
     assert "Cancel order" not in html
+
+
+def test_member_perks_are_shown_at_checkout(shop, customer):
+    from tests.subscriptions.factories import SubscriptionFactory
+
+    SubscriptionFactory(user=customer)  # Plus: 10% off, free shipping
+    c = Client()
+    c.force_login(customer)
+    c.post("/basket/add/", {"sku": "TEE-M", "quantity": 1})
+    c.post("/checkout/", {**ADDRESS})
+    shipping_page = c.get("/checkout/shipping/").content.decode()
+    assert "Plus member: 10% off your items and free shipping." in shipping_page
+    c.post("/checkout/shipping/", {"shipping_method": "standard"})
+    c.post("/checkout/payment/", {"payment_method": "pm_card_visa"})
+    review = c.get("/checkout/review/").content.decode()
+    assert "Plus member discount (10%)" in review
+    assert "Place order · $18.00" in review
