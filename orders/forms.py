@@ -15,6 +15,19 @@ TEST_CARDS = [
 ]
 
 
+ADDRESS_FIELDS = ("name", "line1", "line2", "city", "region", "postal_code", "country", "phone")
+ADDRESS_LABELS = {
+    "name": "Deliver to (full name)",
+    "line1": "Address line 1",
+    "line2": "Address line 2",
+    "city": "City",
+    "region": "State / region",
+    "postal_code": "Postal code",
+    "country": "Country (2 letters)",
+    "phone": "Phone",
+}
+
+
 class BasketAddForm(forms.Form):
     sku = forms.CharField(max_length=64)
     quantity = forms.IntegerField(min_value=1, initial=1)
@@ -105,5 +118,17 @@ class AmendForm(forms.Form):
                 min_value=0, max_value=settings.BASKET_MAX_QUANTITY, initial=line.quantity, label=line.name
             )
 
+        address = order.shipping_address if order is not None else {}
+        for field in ADDRESS_FIELDS:
+            self.fields[f"address_{field}"] = forms.CharField(
+                max_length=200,
+                required=field in ("name", "line1", "city", "postal_code", "country"),
+                initial=address.get(field, ""),
+                label=ADDRESS_LABELS[field],
+            )
+
     def quantities(self) -> dict[str, int]:
         return {line.sku: self.cleaned_data[f"qty_{line.sku}"] for line in self.lines}
+
+    def address(self) -> dict:
+        return {field: self.cleaned_data[f"address_{field}"].strip() for field in ADDRESS_FIELDS}

@@ -121,9 +121,10 @@ def checkout_address(request):
         return redirect("orders:basket")
     saved = list(request.user.addresses.all()) if request.user.is_authenticated else []
     guest = not request.user.is_authenticated
-    form = forms.AddressForm(
-        request.POST or None, saved_addresses=saved, guest=guest, initial=_state(request).get("address")
-    )
+    initial = dict(_state(request).get("address") or {})
+    if not initial and saved:
+        initial["saved_address"] = str(saved[0].public_id)  # the default address comes first
+    form = forms.AddressForm(request.POST or None, saved_addresses=saved, guest=guest, initial=initial)
     if request.method == "POST" and form.is_valid():
         _save_state(request, address=form.cleaned_data["address"], email=form.cleaned_data.get("email", ""))
         return redirect("orders:checkout_shipping")
@@ -271,7 +272,13 @@ def order_amend(request, number: str):
     form = forms.AmendForm(request.POST or None, order=order)
     if request.method == "POST" and form.is_valid():
         try:
-            services.order_amend(order=order, quantities=form.quantities(), by=request.user)
+            address = form.address()
+            services.order_amend(
+                order=order,
+                quantities=form.quantities(),
+                shipping_address=address if address != order.shipping_address else None,
+                by=request.user,
+            )
             messages.success(request, "Your order was updated.")
             return redirect("orders:order_detail", number=number)
         except FlowMartError as exc:

@@ -188,3 +188,30 @@ def test_member_perks_are_shown_at_checkout(shop, customer):
     review = c.get("/checkout/review/").content.decode()
     assert "Plus member discount (10%)" in review
     assert "Place order · $18.00" in review
+
+
+def test_saved_address_is_preselected_and_the_order_can_be_amended_in_the_storefront(shop, customer, available):
+    from tests.users.factories import AddressFactory
+
+    AddressFactory(user=customer, name="Casey Home", line1="7 Home Row", city="Hometown", postal_code="11111")
+    c = Client()
+    c.force_login(customer)
+    c.post("/basket/add/", {"sku": "TEE-M", "quantity": 3})
+    page = c.get("/checkout/").content.decode()
+    assert "Casey Home, 7 Home Row, Hometown 11111, US" in page
+    saved = customer.addresses.get()
+    c.post("/checkout/", {"saved_address": str(saved.public_id)})
+    c.post("/checkout/shipping/", {"shipping_method": "standard"})
+    c.post("/checkout/payment/", {"payment_method": "pm_card_visa"})
+    c.post("/checkout/review/", {"expected_total_minor": "6000"})
+    order = Order.objects.get()
+    assert order.shipping_address["line1"] == "7 Home Row"
+
+    form = {f"address_{k}": v for k, v in order.shipping_address.items()}
+    form.update({"qty_TEE-M": "1", "address_line1": "8 New Street"})
+    r = c.post(f"/orders/{order.number}/amend/", form, follow=True)
+
+    assert "Your order was updated." in r.content.decode()
+    order.refresh_from_db()
+    assert (order.lines.get().quantity, order.shipping_address["line1"], order.total_minor) == (1, "8 New Street", 2000)
+    assert available("TEE-M") == 4
