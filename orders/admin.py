@@ -67,6 +67,7 @@ ACTIONS = {
     "hold": ("Put on hold", lambda o: o.status in ("confirmed", "fulfilling")),
     "release_hold": ("Release hold", lambda o: o.status == "on_hold"),
     "resume_saga": ("Resume / compensate stuck saga", lambda o: o.saga_status in ("running", "compensating")),
+    "settle": ("Retry capture + stock commit", lambda o: o.failure_code == "settle_failed"),
 }
 
 
@@ -187,6 +188,8 @@ def _run_action(request, model_admin, pk: int, name: str):
             services.order_release_hold(order=order, by=request.user, reason=reason or "released by staff")
         elif name == "resume_saga":
             services.saga_resume(order=order)
+        elif name == "settle":
+            services.order_settle_retry(order=order)
         else:
             messages.error(request, f"Unknown action {name}.")
             return redirect("admin:orders_order_change", pk)

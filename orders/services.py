@@ -617,6 +617,12 @@ def order_settle(*, order: Order) -> Order:
         return Order.objects.get(pk=order.pk)
 
 
+def order_settle_retry(*, order: Order) -> Order:
+    """Staff fixed what blocked settling (e.g. stock): try capture + stock commit again."""
+    Order.objects.filter(pk=order.pk, failure_code="settle_failed").update(failure_code="", failure_detail="")
+    return order_settle(order=order)
+
+
 def _settle(order: Order) -> Order:
     order = Order.objects.get(pk=order.pk)
     remaining = order.total_minor - order.captured_minor

@@ -58,3 +58,30 @@ def test_list_filters_by_status(staff_browser, confirmed_order):
     assert confirmed_order.number in html
     html = staff_browser.get("/admin/orders/order/?status__exact=cancelled").content.decode()
     assert confirmed_order.number not in html
+
+
+def test_stuck_saga_is_listed_and_resumed_with_a_button(
+    staff_browser, customer_client, shop, checkout_body, monkeypatch
+):
+    from datetime import timedelta
+
+    import time_machine
+    from django.utils import timezone
+
+    from orders import saga
+
+    customer_client.post("/api/v1/basket/lines/", {"sku": "MUG", "quantity": 1}, format="json")
+    monkeypatch.setattr(saga, "_step_authorize", lambda order: (_ for _ in ()).throw(RuntimeError("killed")))
+    assert customer_client.post("/api/v1/checkout/", checkout_body(), format="json").status_code == 500
+    monkeypatch.undo()
+    order = Order.objects.get()
+
+    with time_machine.travel(timezone.now() + timedelta(minutes=5)):
+        listing = staff_browser.get("/admin/orders/orderneedingattention/").content.decode()
+        assert order.number in listing
+        page = staff_browser.get(f"/admin/orders/order/{order.pk}/change/").content.decode()
+        assert "Resume / compensate stuck saga" in page
+        staff_browser.post(f"/admin/orders/order/{order.pk}/action/resume_saga/", {})
+
+    order.refresh_from_db()
+    assert (order.status, order.saga_status) == ("confirmed", "completed")
