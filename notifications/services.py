@@ -19,6 +19,7 @@ import structlog
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from flowmart.errors import FlowMartError, NotFound
@@ -373,8 +374,6 @@ def notifications_requeue_stuck() -> list[int]:
     """Queued messages nobody is working on (lost task, worker crash, broker outage): queue them again."""
     now = timezone.now()
     grace = now - timedelta(seconds=settings.NOTIFICATIONS_REQUEUE_AFTER_SECONDS)
-    from django.db.models import Q
-
     ids = list(
         Notification.objects.filter(status=Notification.Status.QUEUED)
         .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
@@ -449,10 +448,10 @@ def notifications_retry_failed(*, notification_ids: list[int], by=None) -> list[
 
 
 # --- preferences ---------------------------------------------------------------
-class EssentialCannotBeDisabled(FlowMartError):
+class NotAPreference(FlowMartError):
     code = "not_a_preference"
     status = 400
-    title = "That is not something you can switch off"
+    title = "That is not a notification preference"
 
 
 def preferences_update(*, user, matrix: dict[str, dict[str, bool]]) -> dict[str, dict[str, bool]]:
@@ -460,10 +459,10 @@ def preferences_update(*, user, matrix: dict[str, dict[str, bool]]) -> dict[str,
     with transaction.atomic():
         for category, channels in matrix.items():
             if category not in preferences.CUSTOMER_CATEGORIES:
-                raise EssentialCannotBeDisabled(f"{category!r} is not a notification category you can choose.")
+                raise NotAPreference(f"{category!r} is not a notification category you can choose.")
             for channel, enabled in channels.items():
                 if channel not in preferences.CHANNELS:
-                    raise EssentialCannotBeDisabled(f"{channel!r} is not a channel.")
+                    raise NotAPreference(f"{channel!r} is not a channel.")
                 Preference.objects.update_or_create(
                     user=user, category=category, channel=channel, defaults={"enabled": bool(enabled)}
                 )
