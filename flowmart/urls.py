@@ -15,6 +15,7 @@ urlpatterns = [
     path("metrics", metrics.metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
+    path("", include("flowmart.users.urls")),
     path("_allauth/", include("allauth.headless.urls")),
     path("api/v1/", include("flowmart.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

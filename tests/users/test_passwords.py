@@ -48,3 +48,11 @@ def test_account_pages_use_the_storefront_layout(client, customer):
     page = client.get(reverse("account_change_password")).content.decode()
     assert 'class="site-header"' in page
     assert "flowmart.css" in page
+
+
+def test_account_home_links_to_everything_the_customer_owns(client, customer):
+    assert client.get("/account/").status_code == 302  # login first
+    client.force_login(customer)
+    page = client.get("/account/").content.decode()
+    for href in ("/orders/", "/returns/", "/membership/manage/", "/account/cards/", "/notifications/preferences/"):
+        assert f'href="{href}"' in page
