@@ -197,6 +197,8 @@ def subscription_subscribe(*, user, plan: Plan | str, payment_method: str, by=No
     with transaction.atomic():
         sub = _locked(sub)
         invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+        if sub.status != SubscriptionStatus.INCOMPLETE or invoice.status != InvoiceStatus.OPEN:
+            return sub  # the incomplete-sweeper resolved it meanwhile
         if outcome.succeeded:
             _record_success(invoice, sub, payment_id=outcome.payment_id, now=now)
             lifecycle.subscription_transition(
