@@ -334,6 +334,8 @@ def subscription_change_plan(*, subscription: Subscription, plan: Plan | str, by
         sub = _locked(sub)
         invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
         unchanged = (sub.plan_id, sub.current_period_start, sub.current_period_end) == snapshot
+        if invoice.status != InvoiceStatus.OPEN:  # the membership was cancelled meanwhile (invoice voided)
+            raise InvalidTransition("The membership changed while the payment was processed; nothing was switched.")
         if outcome.succeeded:
             _record_success(invoice, sub, payment_id=outcome.payment_id, now=now)
             publish(lifecycle.invoice_paid_event(invoice, sub))
