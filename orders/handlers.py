@@ -28,6 +28,11 @@ def mark_fulfilling(event: ShipmentCreated) -> None:
 def capture_on_dispatch(event: ShipmentDispatched) -> None:
     from orders.tasks import order_settle_task
 
+    if event.kind == "exchange":
+        from orders.tasks import exchange_dispatched_task
+
+        _after_commit(exchange_dispatched_task, event.order_number, event.shipment_number)
+        return
     if event.kind != "order":
         return
     order = services.order_mark_shipped(order_number=event.order_number, shipment_number=event.shipment_number)

@@ -55,6 +55,7 @@ from orders.saga import (  # noqa: F401  (re-exported: errors callers act on)
 )
 from payments import selectors as payment_selectors
 from payments import services as payment_services
+from shipping import selectors as shipping_selectors
 from shipping import services as shipping_services
 
 log = structlog.get_logger(__name__)
@@ -785,6 +786,10 @@ def order_return_settle(
     if decision == "refund":
         shipping_services.return_mark_refunded(rma_number=rma_number)
     elif decision == "exchange":
+        replacements = [
+            {"sku": line.get("replacement_sku") or line["sku"], "quantity": int(line["quantity"])} for line in lines
+        ]
+        _reserve_replacements(order, rma_number=rma_number, lines=replacements)
         shipping_services.shipment_create_for_exchange(
             order_number=order.number,
             rma_number=rma_number,
@@ -801,6 +806,45 @@ def order_return_settle(
         shipping_services.return_mark_exchanged(rma_number=rma_number)
     saga.step_record(order, done_marker)
     return Order.objects.get(pk=order.pk)
+
+
+def exchange_reference(order_number: str, rma_number: str) -> str:
+    return f"{order_number}:{rma_number}"
+
+
+def _reserve_replacements(order: Order, *, rma_number: str, lines: list[dict]) -> None:
+    """Hold the replacement units of an exchange (committed when the exchange parcel is dispatched)."""
+    row = saga.step_begin(order, "reserve_exchange")
+    try:
+        inventory_services.stock_reserve(
+            reference=exchange_reference(order.number, rma_number),
+            lines=[inventory_services.StockLine(sku=ln["sku"], quantity=ln["quantity"]) for ln in lines],
+            ttl_minutes=settings.ORDERS_RESERVATION_TTL_MINUTES,
+        )
+    except inventory_services.InsufficientStock as exc:
+        # The replacement ships anyway (shipping owns the parcel); staff see the failed step.
+        saga.step_fail(row, exc)
+        return
+    except Exception as exc:
+        saga.step_fail(row, exc)
+        raise
+    saga.step_succeed(row)
+
+
+def order_exchange_dispatched(*, order_number: str, shipment_number: str) -> None:
+    """The replacement parcel left: its reserved units become a sale."""
+    shipment = next(
+        (s for s in shipping_selectors.shipments_for_order(order_number=order_number) if s.number == shipment_number),
+        None,
+    )
+    if shipment is None or not shipment.rma_number:
+        return
+    try:
+        inventory_services.stock_commit(reference=exchange_reference(order_number, shipment.rma_number))
+    except FlowMartError as exc:
+        if exc.status >= 500:
+            raise
+        log.warning("exchange stock not committed", order=order_number, code=exc.code)
 
 
 # -- the sweeper -------------------------------------------------------------------------------

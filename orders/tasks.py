@@ -40,6 +40,12 @@ def order_stock_reserve_again_task(order_id: int) -> None:
     services.order_stock_reserve_again(order=Order.objects.get(pk=order_id))
 
 
+@shared_task(autoretry_for=(Exception,), retry_backoff=2, retry_backoff_max=600, retry_jitter=True, max_retries=10)
+def exchange_dispatched_task(order_number: str, shipment_number: str) -> None:
+    """The replacement of an exchange left the warehouse: commit its stock."""
+    services.order_exchange_dispatched(order_number=order_number, shipment_number=shipment_number)
+
+
 @shared_task
 def sweep_stuck_sagas_task() -> int:
     """Beat: resume or compensate sagas whose process died, and settle dispatched orders left behind."""

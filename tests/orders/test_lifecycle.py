@@ -360,3 +360,64 @@ def test_settle_refused_parks_the_order_for_staff(place):
     assert order.captured_minor == 1749  # the money part went through
     assert order in orders_needing_attention()
     assert order.pk not in services.orders_to_settle()
+
+
+def test_exchange_ships_a_replacement_and_marks_the_return(place, customer, available):
+    order = place(("TEE-M", 1))
+    [shipment] = shipping_selectors.shipments_for_order(order_number=order.number)
+    shipping_services.shipment_create_label(shipment_number=shipment.number)
+    deliver_pending()
+    _dispatched(order, shipment.number)
+    from shipping.models import Shipment
+
+    Shipment.objects.filter(number=shipment.number).update(status="delivered", delivered_at=order.placed_at)
+    rma = shipping_services.return_request(
+        order_number=order.number,
+        user_id=str(customer.public_id),
+        lines=[{"sku": "TEE-M", "quantity": 1}],
+        reason="size",
+    )
+    shipping_services.return_approve(rma_number=rma.rma_number)
+    shipping_services.return_receive(rma_number=rma.rma_number, decision="exchange", replacement_skus={"TEE-M": "MUG"})
+    received = OutboxEvent.objects.get(correlation_id=order.number, name="ReturnReceived").payload
+
+    services.order_return_settle(
+        order=order,
+        rma_number=rma.rma_number,
+        decision=received["decision"],
+        refund_minor=received["refund_minor"],
+        lines=received["lines"],
+        warehouse_code=received["warehouse_code"],
+    )
+
+    order.refresh_from_db()
+    assert order.refunded_minor == 0
+    assert shipping_selectors.return_get(rma_number=rma.rma_number).status == "exchanged"
+    kinds = [
+        (s.kind, [line.sku for line in s.lines])
+        for s in shipping_selectors.shipments_for_order(order_number=order.number)
+    ]
+    assert ("exchange", ["MUG"]) in kinds
+    assert available("TEE-M") == 5  # the returned tee is back on the shelf
+    assert available("MUG") == 4  # the replacement mug is held for the exchange parcel
+    exchange = next(
+        s for s in shipping_selectors.shipments_for_order(order_number=order.number) if s.kind == "exchange"
+    )
+    services.order_exchange_dispatched(order_number=order.number, shipment_number=exchange.number)
+    from inventory.selectors import stock_levels_for_sku
+
+    levels = {lv.warehouse_code: (lv.on_hand, lv.reserved) for lv in stock_levels_for_sku(sku="MUG")}
+    assert levels == {"east": (2, 0), "west": (2, 0)}  # sold from east
+    assert available("MUG") == 4
+    # A redelivered ReturnReceived changes nothing.
+    services.order_return_settle(
+        order=order,
+        rma_number=rma.rma_number,
+        decision="exchange",
+        refund_minor=0,
+        lines=received["lines"],
+        warehouse_code=received["warehouse_code"],
+    )
+    assert (
+        len([s for s in shipping_selectors.shipments_for_order(order_number=order.number) if s.kind == "exchange"]) == 1
+    )
