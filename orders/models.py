@@ -144,6 +144,18 @@ class Order(FSMModelMixin, models.Model):
     class Meta:
         ordering = ["-placed_at", "-id"]
         indexes = [models.Index(fields=["saga_status", "saga_lease_until"], name="orders_order_saga_lease")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(
+                    total_minor=models.F("subtotal_minor") - models.F("discount_minor") + models.F("shipping_minor")
+                ),
+                name="orders_order_total_adds_up",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(total_minor__gte=0, refunded_minor__lte=models.F("captured_minor")),
+                name="orders_order_money_non_negative",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.number

@@ -104,3 +104,45 @@ def test_hot_product_twelve_buyers_for_five_units(shop, checkout_body, available
     assert Order.objects.filter(status="confirmed").count() == 5
     assert available("TEE-M") == 0
     assert all(o.saga_status == "compensated" for o in Order.objects.exclude(status="confirmed"))
+
+
+def test_client_retry_after_its_timeout_gets_409_then_the_same_order(customer, shop, checkout_body, monkeypatch):
+    """The first request is slow (gateway); the client gives up and retries with the same key."""
+    import time
+
+    from orders import saga
+
+    slow_started = threading.Event()
+    original = saga._step_authorize
+
+    def slow_authorize(order):
+        slow_started.set()
+        time.sleep(1.0)
+        original(order)
+
+    monkeypatch.setattr(saga, "_step_authorize", slow_authorize)
+    client = APIClient()
+    client.force_authenticate(customer)
+    _fill(client, ("TEE-M", 1))
+    first: list = []
+
+    def run():
+        c = APIClient()
+        c.force_authenticate(customer)
+        try:
+            first.append(c.post("/api/v1/checkout/", checkout_body(), format="json", HTTP_IDEMPOTENCY_KEY="slow-1"))
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    assert slow_started.wait(10)
+    retry = client.post("/api/v1/checkout/", checkout_body(), format="json", HTTP_IDEMPOTENCY_KEY="slow-1")
+    assert (retry.status_code, retry.json()["code"]) == (409, "idempotency_key_in_flight")
+    thread.join()
+
+    again = client.post("/api/v1/checkout/", checkout_body(), format="json", HTTP_IDEMPOTENCY_KEY="slow-1")
+    assert first[0].status_code == again.status_code == 201
+    assert again.json()["number"] == first[0].json()["number"]
+    assert Order.objects.count() == 1
+    assert len(payments_for_reference(reference=f"order:{again.json()['number']}")) == 1
