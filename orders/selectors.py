@@ -94,3 +94,11 @@ def saved_cards_for(*, user) -> list:
     if user is None or not user.is_authenticated:
         return []
     return payment_selectors.payment_methods_for_user(user_id=str(user.public_id))
+
+
+def order_shipments(*, order: Order) -> list:
+    return shipping_selectors.shipments_for_order(order_number=order.number)
+
+
+def order_payments(*, order: Order) -> list:
+    return payment_selectors.payments_for_reference(reference=order.payment_reference)

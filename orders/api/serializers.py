@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from orders.models import Order
@@ -156,13 +157,49 @@ class TransitionSerializer(serializers.Serializer):
     at = serializers.DateTimeField()
 
 
+class ShipmentSerializer(serializers.Serializer):
+    number = serializers.CharField()
+    kind = serializers.CharField()
+    status = serializers.CharField()
+    carrier = serializers.CharField()
+    tracking_number = serializers.CharField()
+    tracking_url = serializers.CharField()
+    dispatched_at = serializers.DateTimeField(allow_null=True)
+    delivered_at = serializers.DateTimeField(allow_null=True)
+
+
+class PaymentSerializer(serializers.Serializer):
+    status = serializers.CharField()
+    amount_minor = serializers.IntegerField()
+    captured_minor = serializers.IntegerField()
+    refunded_minor = serializers.IntegerField()
+    currency = serializers.CharField()
+    brand = serializers.CharField()
+    last4 = serializers.CharField()
+
+
 class OrderDetailSerializer(OrderOutSerializer):
     timeline = serializers.SerializerMethodField()
     transitions = TransitionSerializer(many=True)
+    shipments = serializers.SerializerMethodField()
+    payments = serializers.SerializerMethodField()
 
     class Meta(OrderOutSerializer.Meta):
-        fields = [*OrderOutSerializer.Meta.fields, "transitions", "timeline"]
+        fields = [*OrderOutSerializer.Meta.fields, "shipments", "payments", "transitions", "timeline"]
 
+    @extend_schema_field(ShipmentSerializer(many=True))
+    def get_shipments(self, order: Order) -> list[dict]:
+        from orders.selectors import order_shipments
+
+        return ShipmentSerializer(order_shipments(order=order), many=True).data
+
+    @extend_schema_field(PaymentSerializer(many=True))
+    def get_payments(self, order: Order) -> list[dict]:
+        from orders.selectors import order_payments
+
+        return PaymentSerializer(order_payments(order=order), many=True).data
+
+    @extend_schema_field(TimelineEntrySerializer(many=True))
     def get_timeline(self, order: Order) -> list[dict]:
         from orders.selectors import order_timeline
 

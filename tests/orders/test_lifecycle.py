@@ -245,6 +245,8 @@ def test_order_list_and_detail_with_timeline(place, customer_client):
     assert names[:3] == ["UserCheckedOut", "OrderPlaced", "InventoryReserved"] or "OrderConfirmed" in names
     assert "OrderConfirmed" in names and "ShipmentCreated" not in names[:2]
     assert detail["actions"] == ["cancel", "amend"]
+    assert [(p["status"], p["amount_minor"], p["last4"]) for p in detail["payments"]] == [("authorized", 1749, "4242")]
+    assert [(s["kind"], s["status"]) for s in detail["shipments"]] == [("order", "pending")]
 
 
 def test_return_received_refunds_restocks_and_marks_the_return(place, customer, available):
