@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 
 from flowmart.events.selectors import timeline_for_correlation
-from orders.models import Order, OrderStatus, SagaStatus
+from orders.models import BasketLine, Order, OrderStatus, SagaStatus
 from payments import selectors as payment_selectors
 from shipping import selectors as shipping_selectors
 
@@ -102,3 +102,14 @@ def order_shipments(*, order: Order) -> list:
 
 def order_payments(*, order: Order) -> list:
     return payment_selectors.payments_for_reference(reference=order.payment_reference)
+
+
+def basket_item_count(*, user, basket_public_id: str | None) -> int:
+    """Units in the visitor's basket (one query), for the header badge."""
+    if user is not None and user.is_authenticated:
+        lines = BasketLine.objects.filter(basket__user=user)
+    elif basket_public_id:
+        lines = BasketLine.objects.filter(basket__public_id=basket_public_id, basket__user__isnull=True)
+    else:
+        return 0
+    return lines.aggregate(n=Sum("quantity"))["n"] or 0

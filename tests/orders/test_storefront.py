@@ -215,3 +215,10 @@ def test_saved_address_is_preselected_and_the_order_can_be_amended_in_the_storef
     order.refresh_from_db()
     assert (order.lines.get().quantity, order.shipping_address["line1"], order.total_minor) == (1, "8 New Street", 2000)
     assert available("TEE-M") == 4
+
+
+def test_header_shows_how_many_items_are_in_the_basket(shop):
+    c = Client()
+    assert 'class="badge"' not in c.get("/basket/").content.decode()
+    c.post("/basket/add/", {"sku": "MUG", "quantity": 3})
+    assert '<span class="badge" aria-label="3 items">3</span>' in c.get("/basket/").content.decode()
