@@ -192,3 +192,19 @@ def test_compensation_interrupted_after_the_void_is_finished_by_the_sweeper(
     )
     assert available("TEE-M") == 5
     assert _payment_statuses(order) == ["voided"]
+
+
+def test_beat_tasks_are_scheduled_and_run_the_sweeps(settings, customer_client, shop, checkout_body, monkeypatch):
+    from orders.tasks import expire_payment_retries_task, sweep_stuck_sagas_task
+
+    schedule = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert {"orders.tasks.sweep_stuck_sagas_task", "orders.tasks.expire_payment_retries_task"} <= schedule
+
+    _fill(customer_client, ("MUG", 1))
+    monkeypatch.setattr(saga, "_step_authorize", lambda order: (_ for _ in ()).throw(RuntimeError("killed")))
+    customer_client.post("/api/v1/checkout/", checkout_body(), format="json")
+    monkeypatch.undo()
+    with time_machine.travel(timezone.now() + timedelta(minutes=5)):
+        assert sweep_stuck_sagas_task() == 1
+        assert expire_payment_retries_task() == 0
+    assert Order.objects.get().status == "confirmed"
