@@ -24,6 +24,7 @@ from datetime import timedelta
 import structlog
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from flowmart.errors import FlowMartError
@@ -305,9 +306,7 @@ def payment_failed(*, order: Order, decline_code: str) -> Order:
 
 
 # -- compensation ------------------------------------------------------------------------------
-def compensate(
-    *, order: Order, target: str, reason: str, actor: str = "system", by=None, code: str = "", raise_errors=False
-) -> Order:
+def compensate(*, order: Order, target: str, reason: str, actor: str = "system", by=None, code: str = "") -> Order:
     """Undo what the saga did (void/refund, release stock) and end in ``target`` (failed | cancelled).
 
     Safe to call again: finished compensations are skipped and each gateway call is idempotent. If an
@@ -331,8 +330,6 @@ def compensate(
         return compensation_run(order=locked, by=by)
     except Exception:
         log.warning("compensation incomplete; the sweeper will finish it", order=locked.number, exc_info=True)
-        if raise_errors:
-            raise
         return Order.objects.get(pk=locked.pk)
 
 
@@ -350,7 +347,10 @@ def _payments_to_undo(order: Order) -> list[OrderPayment]:
                     "purpose": "recovered",
                 },
             )
-            Order.objects.filter(pk=order.pk).update(authorized_minor=order.authorized_minor + info.amount_minor)
+            Order.objects.filter(pk=order.pk).update(
+                authorized_minor=F("authorized_minor") + info.amount_minor,
+                captured_minor=F("captured_minor") + info.captured_minor,
+            )
     return list(order.payments.filter(voided=False))
 
 

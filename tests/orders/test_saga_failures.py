@@ -208,3 +208,37 @@ def test_beat_tasks_are_scheduled_and_run_the_sweeps(settings, customer_client, 
         assert sweep_stuck_sagas_task() == 1
         assert expire_payment_retries_task() == 0
     assert Order.objects.get().status == "confirmed"
+
+
+def test_authorization_the_saga_never_recorded_is_voided_on_compensation(
+    customer_client, shop, checkout_body, available, monkeypatch
+):
+    """The process died after the gateway authorized but before the order recorded it."""
+    from payments import services as payment_services
+
+    _fill(customer_client, ("TEE-M", 1))
+
+    def authorize_then_die(order):
+        payment_services.payment_authorize(
+            reference=order.payment_reference,
+            amount_minor=order.total_minor,
+            currency=order.currency,
+            payment_method=order.payment_method,
+            idempotency_key=f"{order.number}:authorize:{order.payment_round}",
+        )
+        raise SystemExit("killed after the gateway answered")
+
+    monkeypatch.setattr(saga, "_step_authorize", authorize_then_die)
+    with pytest.raises(SystemExit):
+        customer_client.post("/api/v1/checkout/", checkout_body(), format="json")
+    monkeypatch.undo()
+    order = Order.objects.get()
+    assert _payment_statuses(order) == ["authorized"]
+
+    with time_machine.travel(timezone.now() + timedelta(minutes=5)):
+        services.order_cancel(order=order, actor="customer", reason="gave up waiting")
+
+    order.refresh_from_db()
+    assert (order.status, order.saga_status) == ("cancelled", "compensated")
+    assert _payment_statuses(order) == ["voided"]
+    assert available("TEE-M") == 5
