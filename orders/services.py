@@ -6,6 +6,7 @@ this module is the public surface the views, API, admin, handlers and tasks call
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -135,6 +136,30 @@ def address_clean(address: dict | None) -> dict:
     return clean
 
 
+_PAN_LIKE = re.compile(r"\d{12,19}")
+
+
+def payment_token_clean(token: str | None) -> str:
+    """A gateway payment-method token (``pm_…``). Anything that looks like a card number is refused before
+    an order exists, and never stored or echoed."""
+    token = (token or "").strip()
+    if not token:
+        raise CheckoutInvalid("Payment details are required.", errors={"payment_method": ["This field is required."]})
+    if _PAN_LIKE.search(re.sub(r"[\s-]", "", token)):
+        raise CheckoutInvalid(
+            "Card numbers are never accepted here: send the payment provider's token (e.g. pm_card_visa).",
+            code="invalid_payment_method",
+            errors={"payment_method": ["Send a payment-method token, not a card number."]},
+        )
+    if len(token) > 100 or not token.isprintable():
+        raise CheckoutInvalid(
+            "That is not a payment-method token.",
+            code="invalid_payment_method",
+            errors={"payment_method": ["Send a payment-method token such as pm_card_visa."]},
+        )
+    return token
+
+
 def checkout_preview(*, basket: Basket, user, shipping_address: dict, shipping_method: str) -> CheckoutPreview:
     """Price the basket for checkout: today's prices, member discount and the chosen shipping method."""
     view = basket_view(basket=basket, acknowledge=False)
@@ -208,9 +233,7 @@ def checkout_place(*, basket: Basket, user, details: CheckoutDetails) -> Order:
     # 1. validate (read-only)
     email, customer_name = _validate_customer(user=user, email=details.email)
     address = address_clean(details.shipping_address)
-    payment_method = (details.payment_method or "").strip()
-    if not payment_method or len(payment_method) > 255:
-        raise CheckoutInvalid("Payment details are required.", errors={"payment_method": ["This field is required."]})
+    payment_method = payment_token_clean(details.payment_method)
     preview = checkout_preview(
         basket=basket, user=user, shipping_address=address, shipping_method=details.shipping_method
     )
@@ -311,9 +334,7 @@ def checkout_place(*, basket: Basket, user, details: CheckoutDetails) -> Order:
 
 def order_payment_retry(*, order: Order, payment_method: str, by=None) -> Order:
     """Retry a declined payment within the window (stock is still held). Raises like ``checkout_place``."""
-    payment_method = (payment_method or "").strip()
-    if not payment_method:
-        raise CheckoutInvalid("Payment details are required.", errors={"payment_method": ["This field is required."]})
+    payment_method = payment_token_clean(payment_method)
     with transaction.atomic():
         order = saga.lock(order)
         if not order.can_retry_payment():

@@ -190,3 +190,11 @@ def test_checkout_while_the_same_basket_is_mid_saga_is_409_with_the_order(custom
 
     assert (r.status_code, r.json()["code"], r.json()["order_number"]) == (409, "checkout_in_progress", pending.number)
     assert Order.objects.count() == 1
+
+
+def test_a_card_number_is_refused_before_any_order_and_never_stored(customer_client, shop, checkout_body):
+    customer_client.post("/api/v1/basket/lines/", {"sku": "MUG", "quantity": 1}, format="json")
+    r = customer_client.post("/api/v1/checkout/", checkout_body(payment_method="4242 4242 4242 4242"), format="json")
+    assert (r.status_code, r.json()["code"]) == (400, "invalid_payment_method")
+    assert "4242 4242" not in r.content.decode()
+    assert Order.objects.count() == 0
