@@ -191,7 +191,7 @@ def checkout_review(request):
             shipping_method=state["shipping_method"],
             payment_method=state["payment_method"],
             email=state.get("email", ""),
-            expected_total_minor=int(request.POST.get("expected_total_minor") or preview.total_minor),
+            expected_total_minor=_int_or(request.POST.get("expected_total_minor"), preview.total_minor),
         )
         try:
             order = services.checkout_place(basket=basket, user=request.user, details=details)
@@ -210,6 +210,13 @@ def checkout_review(request):
         "orders/checkout_review.html",
         {"preview": preview, "state": state, "basket": view, "step": 4},
     )
+
+
+def _int_or(value, default: int) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
 
 
 def _remember_guest_order(request, number: str) -> None:
