@@ -11,7 +11,14 @@ from django.db import transaction
 from flowmart.events.registry import subscribe
 from inventory.events import InventoryReleased
 from orders import services
-from shipping.events import ReturnReceived, ShipmentCreated, ShipmentDelivered, ShipmentDispatched, ShipmentRejected
+from shipping.events import (
+    DeliveryFailed,
+    ReturnReceived,
+    ShipmentCreated,
+    ShipmentDelivered,
+    ShipmentDispatched,
+    ShipmentRejected,
+)
 
 
 def _after_commit(task, *args) -> None:
@@ -81,3 +88,14 @@ def reserve_again_when_reservation_expired(event: InventoryReleased) -> None:
     order = services.order_reservation_lost(reference=event.reference)
     if order is not None:
         _after_commit(order_stock_reserve_again_task, order.pk)
+
+
+@subscribe(DeliveryFailed)
+def refund_parcel_returned_to_sender(event: DeliveryFailed) -> None:
+    from orders.tasks import order_returned_to_sender_task
+
+    if not event.returned_to_sender:
+        return  # the carrier tries again; the timeline shows the attempt
+    order = services.order_get_by_number(order_number=event.order_number)
+    if order is not None:
+        _after_commit(order_returned_to_sender_task, order.pk, event.shipment_number, event.reason)

@@ -70,7 +70,9 @@ def orders_needing_attention() -> QuerySet[Order]:
     stuck = Q(saga_status__in=[SagaStatus.RUNNING, SagaStatus.COMPENSATING]) & (
         Q(saga_lease_until__lte=now) | Q(saga_lease_until__isnull=True)
     )
-    return Order.objects.filter(stuck | Q(status=OrderStatus.ON_HOLD) | Q(failure_code="settle_failed"))
+    return Order.objects.filter(
+        stuck | Q(status=OrderStatus.ON_HOLD) | Q(failure_code__in=["settle_failed", "returned_to_sender"])
+    )
 
 
 def order_page(*, order: Order) -> dict:

@@ -829,6 +829,37 @@ def order_return_settle(
     return Order.objects.get(pk=order.pk)
 
 
+def order_returned_to_sender(*, order: Order, shipment_number: str, reason: str) -> Order:
+    """The carrier gave up and the parcel went back to the warehouse: restock it and, when it was the
+    whole order, refund and cancel. A partial parcel is left to staff (orders needing attention)."""
+    order = Order.objects.get(pk=order.pk)
+    if order.status not in (OrderStatus.SHIPPED, OrderStatus.FULFILLING, OrderStatus.CONFIRMED):
+        return order
+    shipments = [s for s in shipping_selectors.shipments_for_order(order_number=order.number) if s.kind == "order"]
+    parcel = next((s for s in shipments if s.number == shipment_number), None)
+    if parcel is None:
+        return order
+    if order.stock_committed:
+        row = saga.step_begin(order, "restock_returned_parcel")
+        try:
+            inventory_services.stock_return(
+                reference=order.stock_reference,
+                lines=[inventory_services.StockLine(sku=line.sku, quantity=line.quantity) for line in parcel.lines],
+            )
+        except Exception as exc:
+            saga.step_fail(row, exc)
+            raise
+        saga.step_succeed(row)
+    if len(shipments) > 1:
+        Order.objects.filter(pk=order.pk).update(
+            failure_code="returned_to_sender", failure_detail=f"parcel {shipment_number}: {reason}"[:500]
+        )
+        return Order.objects.get(pk=order.pk)
+    return saga.compensate(
+        order=order, target=OrderStatus.CANCELLED, reason=f"returned to sender: {reason}", code="returned_to_sender"
+    )
+
+
 def exchange_reference(order_number: str, rma_number: str) -> str:
     return f"{order_number}:{rma_number}"
 

@@ -46,6 +46,14 @@ def exchange_dispatched_task(order_number: str, shipment_number: str) -> None:
     services.order_exchange_dispatched(order_number=order_number, shipment_number=shipment_number)
 
 
+@shared_task(autoretry_for=(Exception,), retry_backoff=2, retry_backoff_max=600, retry_jitter=True, max_retries=10)
+def order_returned_to_sender_task(order_id: int, shipment_number: str, reason: str) -> None:
+    """The parcel came back: restock, and refund + cancel when it was the whole order."""
+    services.order_returned_to_sender(
+        order=Order.objects.get(pk=order_id), shipment_number=shipment_number, reason=reason
+    )
+
+
 @shared_task
 def sweep_stuck_sagas_task() -> int:
     """Beat: resume or compensate sagas whose process died, and settle dispatched orders left behind."""

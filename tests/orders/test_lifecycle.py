@@ -423,3 +423,20 @@ def test_exchange_ships_a_replacement_and_marks_the_return(place, customer, avai
     assert (
         len([s for s in shipping_selectors.shipments_for_order(order_number=order.number) if s.kind == "exchange"]) == 1
     )
+
+
+def test_parcel_returned_to_sender_restocks_refunds_and_cancels(place, available):
+    order = place(("TEE-M", 2))  # 4000 + 499
+    [shipment] = shipping_selectors.shipments_for_order(order_number=order.number)
+    shipping_services.shipment_create_label(shipment_number=shipment.number)
+    deliver_pending()
+    _dispatched(order, shipment.number)
+    assert available("TEE-M") == 3
+
+    services.order_returned_to_sender(order=order, shipment_number=shipment.number, reason="address unknown")
+
+    order.refresh_from_db()
+    assert (order.status, order.refunded_minor) == ("cancelled", 4499)
+    assert order.compensation_reason == "returned to sender: address unknown"
+    assert available("TEE-M") == 5
+    assert [p[0] for p in _payments(order)] == ["refunded"]
