@@ -31,6 +31,7 @@ from flowmart.errors import FlowMartError
 from flowmart.events.publisher import publish
 from inventory import services as inventory_services
 from orders import basket as basket_module
+from orders import metrics
 from orders.events import OrderCancelled, OrderConfirmed, OrderFailed, OrderPaymentFailed
 from orders.models import Order, OrderLine, OrderPayment, OrderStatus, OrderTransition, SagaStatus, SagaStep
 from payments import selectors as payment_selectors
@@ -89,10 +90,16 @@ def step_begin(order: Order, step: str) -> SagaStep:
     return SagaStep.objects.create(order=order, step=step, attempt=attempt)
 
 
+def _observe(row: SagaStep) -> None:
+    metrics.SAGA_STEPS.labels(row.step, row.status).inc()
+    metrics.SAGA_STEP_SECONDS.labels(row.step).observe((row.finished_at - row.started_at).total_seconds())
+
+
 def step_succeed(row: SagaStep) -> None:
     row.status = SagaStep.Status.SUCCEEDED
     row.finished_at = timezone.now()
     row.save(update_fields=["status", "finished_at"])
+    _observe(row)
 
 
 def step_fail(row: SagaStep, exc: BaseException) -> None:
@@ -101,6 +108,7 @@ def step_fail(row: SagaStep, exc: BaseException) -> None:
     row.error_code = getattr(exc, "code", "") or type(exc).__name__
     row.error = str(exc)[:2000]
     row.save(update_fields=["status", "finished_at", "error_code", "error"])
+    _observe(row)
 
 
 def step_record(order: Order, step: str, *, error: BaseException | None = None) -> SagaStep:

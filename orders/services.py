@@ -20,7 +20,7 @@ from django.utils import timezone
 from flowmart.errors import Conflict, FlowMartError, InvalidTransition, NotFound
 from flowmart.events.publisher import publish
 from inventory import services as inventory_services
-from orders import saga
+from orders import metrics, saga
 from orders.basket import (  # noqa: F401  (re-exported: the basket commands)
     BasketError,
     BasketLineNotFound,
@@ -329,7 +329,13 @@ def checkout_place(*, basket: Basket, user, details: CheckoutDetails) -> Order:
         saga.compensate(order=old, target=OrderStatus.CANCELLED, reason=f"replaced by order {order.number}")
 
     # 3–5. reserve, authorize, confirm (each step outside any transaction)
-    return saga.saga_advance(order=order)
+    try:
+        order = saga.saga_advance(order=order)
+    except CheckoutFailed as exc:
+        metrics.CHECKOUTS.labels(exc.code).inc()
+        raise
+    metrics.CHECKOUTS.labels(order.status).inc()
+    return order
 
 
 def order_payment_retry(*, order: Order, payment_method: str, by=None) -> Order:

@@ -198,3 +198,17 @@ def test_a_card_number_is_refused_before_any_order_and_never_stored(customer_cli
     assert (r.status_code, r.json()["code"]) == (400, "invalid_payment_method")
     assert "4242 4242" not in r.content.decode()
     assert Order.objects.count() == 0
+
+
+def test_saga_steps_and_checkouts_are_counted_for_prometheus(customer_client, shop, checkout_body):
+    from prometheus_client import REGISTRY
+
+    def value(name, **labels):
+        return REGISTRY.get_sample_value(name, labels) or 0
+
+    before_ok = value("flowmart_orders_checkouts_total", outcome="confirmed")
+    before_steps = value("flowmart_orders_saga_steps_total", step="authorize_payment", status="succeeded")
+    customer_client.post("/api/v1/basket/lines/", {"sku": "MUG", "quantity": 1}, format="json")
+    assert customer_client.post("/api/v1/checkout/", checkout_body(), format="json").status_code == 201
+    assert value("flowmart_orders_checkouts_total", outcome="confirmed") == before_ok + 1
+    assert value("flowmart_orders_saga_steps_total", step="authorize_payment", status="succeeded") == before_steps + 1
