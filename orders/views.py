@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
@@ -212,6 +213,12 @@ def checkout_review(request):
     )
 
 
+def _display_tz(request) -> str:
+    """Times are stored in UTC and shown in the customer's time zone."""
+    user = request.user
+    return (getattr(user, "time_zone", "") if user.is_authenticated else "") or settings.TIME_ZONE
+
+
 def _int_or(value, default: int) -> int:
     try:
         return int(value)
@@ -232,12 +239,17 @@ def order_confirmation(request, number: str):
 # -- orders -------------------------------------------------------------------------------------
 @login_required
 def order_list(request):
-    return render(request, "orders/order_list.html", {"orders": selectors.order_list_for_user(user=request.user)})
+    return render(
+        request,
+        "orders/order_list.html",
+        {"orders": selectors.order_list_for_user(user=request.user), "display_tz": _display_tz(request)},
+    )
 
 
 def order_detail(request, number: str):
     page = selectors.order_page(order=_own_order(request, number))
     page["cancel_form"] = forms.CancelForm()
+    page["display_tz"] = _display_tz(request)
     page["payment_form"] = forms.PaymentForm(saved_methods=selectors.saved_cards_for(user=request.user))
     return render(request, "orders/order_detail.html", page)
 

@@ -222,3 +222,19 @@ def test_header_shows_how_many_items_are_in_the_basket(shop):
     assert 'class="badge"' not in c.get("/basket/").content.decode()
     c.post("/basket/add/", {"sku": "MUG", "quantity": 3})
     assert '<span class="badge" aria-label="3 items">3</span>' in c.get("/basket/").content.decode()
+
+
+def test_order_times_are_shown_in_the_customers_time_zone(shop, customer):
+    import time_machine
+
+    customer.time_zone = "Asia/Tokyo"
+    customer.save()
+    c = Client()
+    c.force_login(customer)
+    c.post("/basket/add/", {"sku": "MUG", "quantity": 4})
+    with time_machine.travel("2026-11-21 23:30:00+00:00", tick=False):
+        c.post("/checkout/", {**ADDRESS})
+        c.post("/checkout/shipping/", {"shipping_method": "standard"})
+        c.post("/checkout/payment/", {"payment_method": "pm_card_visa"})
+        c.post("/checkout/review/", {"expected_total_minor": "5000"})
+    assert "22 Nov 2026, 08:30" in c.get("/orders/").content.decode()
