@@ -157,7 +157,7 @@ class TransitionSerializer(serializers.Serializer):
     at = serializers.DateTimeField()
 
 
-class ShipmentSerializer(serializers.Serializer):
+class OrderShipmentSerializer(serializers.Serializer):
     number = serializers.CharField()
     kind = serializers.CharField()
     status = serializers.CharField()
@@ -168,7 +168,7 @@ class ShipmentSerializer(serializers.Serializer):
     delivered_at = serializers.DateTimeField(allow_null=True)
 
 
-class PaymentSerializer(serializers.Serializer):
+class OrderPaymentSerializer(serializers.Serializer):
     status = serializers.CharField()
     amount_minor = serializers.IntegerField()
     captured_minor = serializers.IntegerField()
@@ -187,20 +187,34 @@ class OrderDetailSerializer(OrderOutSerializer):
     class Meta(OrderOutSerializer.Meta):
         fields = [*OrderOutSerializer.Meta.fields, "shipments", "payments", "transitions", "timeline"]
 
-    @extend_schema_field(ShipmentSerializer(many=True))
+    @extend_schema_field(OrderShipmentSerializer(many=True))
     def get_shipments(self, order: Order) -> list[dict]:
         from orders.selectors import order_shipments
 
-        return ShipmentSerializer(order_shipments(order=order), many=True).data
+        return OrderShipmentSerializer(order_shipments(order=order), many=True).data
 
-    @extend_schema_field(PaymentSerializer(many=True))
+    @extend_schema_field(OrderPaymentSerializer(many=True))
     def get_payments(self, order: Order) -> list[dict]:
         from orders.selectors import order_payments
 
-        return PaymentSerializer(order_payments(order=order), many=True).data
+        return OrderPaymentSerializer(order_payments(order=order), many=True).data
 
     @extend_schema_field(TimelineEntrySerializer(many=True))
     def get_timeline(self, order: Order) -> list[dict]:
         from orders.selectors import order_timeline
 
         return TimelineEntrySerializer(order_timeline(order=order), many=True).data
+
+
+class CheckoutProblemSerializer(serializers.Serializer):
+    """RFC 9457 problem details (documentation only: the kernel's handler writes them)."""
+
+    type = serializers.CharField()
+    title = serializers.CharField()
+    status = serializers.IntegerField()
+    detail = serializers.CharField()
+    code = serializers.CharField()
+    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False)
+    order_number = serializers.CharField(required=False)
+    decline_code = serializers.CharField(required=False)
+    shortages = serializers.ListField(child=serializers.DictField(), required=False)

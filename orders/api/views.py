@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, permissions, status
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
@@ -85,7 +85,23 @@ class CheckoutView(APIView):
     permission_classes = [permissions.AllowAny]
     throttle_scope = "checkout"
 
-    @extend_schema(request=s.CheckoutSerializer, responses={201: s.OrderOutSerializer})
+    @extend_schema(
+        request=s.CheckoutSerializer,
+        responses={
+            201: s.OrderOutSerializer,
+            400: OpenApiResponse(s.CheckoutProblemSerializer, description="invalid details, empty basket"),
+            402: OpenApiResponse(
+                s.CheckoutProblemSerializer, description="payment_declined (order_number, decline_code)"
+            ),
+            409: OpenApiResponse(
+                s.CheckoutProblemSerializer,
+                description="insufficient_stock (shortages), basket_changed, checkout_in_progress, "
+                "idempotency_key_in_flight",
+            ),
+            422: OpenApiResponse(s.CheckoutProblemSerializer, description="idempotency_key_reused"),
+            503: OpenApiResponse(s.CheckoutProblemSerializer, description="gateway_unavailable: nothing charged"),
+        },
+    )
     @idempotent
     def post(self, request):
         data = s.CheckoutSerializer(data=request.data)
