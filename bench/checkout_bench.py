@@ -15,7 +15,8 @@ The checkout latency (the saga: reserve, authorize, confirm) is what p50/p99 rep
   (exit status 1 otherwise).
 
 Start the server with the rate limits raised, e.g.
-``THROTTLE_ANON=1000000/min THROTTLE_CHECKOUT=1000000/min .venv/bin/python manage.py runserver``.
+``THROTTLE_ANON=1000000/min THROTTLE_CHECKOUT=1000000/min .venv/bin/gunicorn flowmart.wsgi -w 4 --threads 4``
+(or ``manage.py runserver``). Figures from our runs are in docs/orders.md.
 URL must be a loopback address: this is a local benchmark. Standard library only (plus Django for
 ``--setup`` and the query count).
 """
