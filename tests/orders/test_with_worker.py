@@ -38,3 +38,25 @@ def test_dispatch_on_the_worker_captures_payment_and_commits_stock(
     names = [e.name for e in order_timeline(order=order)]
     for expected in ("OrderConfirmed", "ShipmentCreated", "ShipmentDispatched", "InventoryCommitted", "OrderShipped"):
         assert expected in names
+
+
+def test_carrier_refusal_on_the_worker_compensates_the_order(
+    celery_worker, customer_client, shop, checkout_body, wait_until, available
+):
+    customer_client.post("/api/v1/basket/lines/", {"sku": "TEE-M", "quantity": 3}, format="json")
+    body = checkout_body()
+    body["shipping_address"]["line1"] = "1 REFUSE Road"  # the sandbox carrier refuses the label
+    r = customer_client.post("/api/v1/checkout/", body, format="json")
+    assert r.status_code == 201
+    number = r.json()["number"]
+    assert available("TEE-M") == 2
+
+    order = wait_until(
+        lambda: Order.objects.filter(number=number, status="cancelled", saga_status="compensated").first(),
+        message="the saga compensates the refused order",
+    )
+    assert order.compensation_reason.startswith("shipping refused: ")
+    assert [p.status for p in payments_for_reference(reference=order.payment_reference)] == ["voided"]
+    assert available("TEE-M") == 5
+    names = [e.name for e in order_timeline(order=order)]
+    assert names.index("ShipmentRejected") < names.index("OrderCancelled")
