@@ -190,7 +190,7 @@ def _prepare(ids: list[int], now: datetime, report: BillingReport) -> list[_Job]
         credited: list[Subscription] = []
         for sub in to_create:
             start = sub.current_period_end
-            end = period_end(start=start, interval=sub.plan.interval)
+            end = period_end(start=start, interval=sub.plan.interval, anchor_day=sub.billing_anchor_day)
             credit_before = sub.credit_minor
             invoice, lines = invoice_build(
                 sub,

@@ -101,6 +101,8 @@ class Subscription(FSMModelMixin, models.Model):
 
     current_period_start = models.DateTimeField()
     current_period_end = models.DateTimeField(db_index=True)
+    # Day of month renewals fall on (clamped to short months); set when a period (re)starts.
+    billing_anchor_day = models.PositiveSmallIntegerField(null=True, blank=True)
     trial_end = models.DateTimeField(null=True, blank=True)
     cancel_at_period_end = models.BooleanField(default=False)
     paused_at = models.DateTimeField(null=True, blank=True)

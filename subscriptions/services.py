@@ -142,6 +142,7 @@ def subscription_subscribe(*, user, plan: Plan | str, payment_method: str, by=No
                     status=SubscriptionStatus.TRIALING,
                     current_period_start=now,
                     current_period_end=end,
+                    billing_anchor_day=end.day,
                     trial_end=end,
                     payment_method=token,
                     payment_method_label=_payment_method_label(method),
@@ -162,11 +163,12 @@ def subscription_subscribe(*, user, plan: Plan | str, payment_method: str, by=No
                 status=SubscriptionStatus.INCOMPLETE,
                 current_period_start=now,
                 current_period_end=now,
+                billing_anchor_day=now.day,
                 payment_method=token,
                 payment_method_label=_payment_method_label(method),
             )
             sub.transitions.create(name="create", from_state="", to_state=sub.status, by=by or user, created_at=now)
-            end = period_end(start=now, interval=plan.interval)
+            end = period_end(start=now, interval=plan.interval, anchor_day=now.day)
             invoice, lines = invoice_build(
                 sub,
                 number=invoice_numbers_next(issued_at=now)[0],
@@ -260,6 +262,7 @@ def _apply_plan(sub: Subscription, new: Plan, proration: Proration, *, by, now, 
     if proration.resets_period:
         sub.current_period_start = proration.period_start
         sub.current_period_end = proration.period_end
+        sub.billing_anchor_day = proration.period_start.day
     net = proration.net_minor
     if net < 0:
         sub.credit_minor += -net
@@ -396,6 +399,7 @@ def subscription_resume(*, subscription: Subscription, by=None) -> Subscription:
         paused_for = now - (sub.paused_at or now)
         lifecycle.subscription_transition(sub, "resume", by=by, reason=f"paused for {paused_for}", at=now)
         sub.current_period_end = sub.current_period_end + paused_for
+        sub.billing_anchor_day = sub.current_period_end.day
         sub.paused_at = None
         sub.save()
         publish(lifecycle.resumed_event(sub, at=now))

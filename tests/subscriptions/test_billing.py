@@ -283,3 +283,20 @@ def test_updating_the_card_while_past_due_retries_at_the_next_run(monthly):
         assert billing_run().paid == 1
     sub.refresh_from_db()
     assert (sub.status, sub.current_period_end) == ("active", datetime(2026, 5, 1, tzinfo=UTC))
+
+
+def test_a_membership_started_on_the_31st_renews_on_the_last_day_of_each_month(monthly, customer):
+    from subscriptions.services import subscription_subscribe
+
+    with time_machine.travel(datetime(2026, 1, 31, 9, 0, tzinfo=UTC), tick=False):
+        sub = subscription_subscribe(user=customer, plan=monthly, payment_method="pm_card_visa")
+    ends = [sub.current_period_end]
+    for due in (datetime(2026, 2, 28, 9, 5, tzinfo=UTC), datetime(2026, 3, 31, 9, 5, tzinfo=UTC)):
+        with time_machine.travel(due, tick=False):
+            billing_run()
+        sub.refresh_from_db()
+        ends.append(sub.current_period_end)
+
+    # Clamped to 28 Feb once, then back on the 31st (and 30 April), not stuck on the 28th.
+    assert [e.date().isoformat() for e in ends] == ["2026-02-28", "2026-03-31", "2026-04-30"]
+    assert sub.status == "active"
