@@ -15,6 +15,7 @@ from django.utils.text import slugify
 
 from inventory import catalog_cache
 from inventory.models import Category, Product, ProductImage, Stock, StockMovement, Variant, Warehouse
+from inventory.placeholders import placeholder_path
 
 WAREHOUSES = [
     ("east", "East Coast DC", "200 Harbor Way, Newark, NJ 07114, US", 10),
@@ -115,11 +116,7 @@ def demo_catalog_ensure() -> SeedResult:
 
         images, new_variants, variant_plans = [], [], []
         for product, variants, price, weight, profile in plans:
-            images.append(
-                ProductImage(
-                    product=product, url=f"https://picsum.photos/seed/{product.slug}/480/360", alt=product.name
-                )
-            )
+            images.append(ProductImage(product=product, url=placeholder_path(product.slug), alt=product.name))
             for position, (label, options) in enumerate(variants):
                 code = "".join(w[0] for w in product.name.split()).upper()
                 sku = f"{code}-{product.pk:04d}-{position + 1}"

@@ -74,7 +74,8 @@ class Product(models.Model):
 
 class ProductImage(models.Model):
     product = models.ForeignKey(Product, related_name="images", on_delete=models.CASCADE)
-    url = models.URLField(max_length=500)
+    # An absolute URL (CDN) or a path on this site (the demo's generated pictures).
+    url = models.CharField(max_length=500)
     alt = models.CharField(max_length=200, blank=True)
     position = models.PositiveIntegerField(default=0)
 

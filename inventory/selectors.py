@@ -339,3 +339,7 @@ def product_summary(p: Product) -> dict:
         "variant_count": p.variant_count,
         "skus": [v.sku for v in variants],
     }
+
+
+def product_title_for_slug(*, slug: str) -> str | None:
+    return Product.objects.filter(slug=slug).values_list("name", flat=True).first()

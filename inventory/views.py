@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
+from django.views.decorators.cache import cache_control
 
 from inventory import catalog_cache, selectors
 from inventory.forms import CatalogFilterForm
+from inventory.placeholders import placeholder_svg
 from inventory.search import CatalogQuery, catalog_page
 
 PER_PAGE = 24
@@ -89,3 +91,12 @@ def product_detail(request, slug: str):
     if not product:
         raise Http404("No such product")
     return render(request, "inventory/product_detail.html", {"product": product, "basket_add_url": _basket_add_url()})
+
+
+@cache_control(public=True, max_age=86400)
+def product_picture(request, slug: str):
+    """The generated picture a product shows until staff upload a real one."""
+    title = selectors.product_title_for_slug(slug=slug)
+    if title is None:
+        raise Http404("No such product")
+    return HttpResponse(placeholder_svg(slug=slug, title=title), content_type="image/svg+xml")
