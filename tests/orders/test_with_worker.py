@@ -13,8 +13,25 @@ from shipping import services as shipping_services
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 
+@pytest.fixture
+def quiet_worker(celery_worker, wait_until):
+    """After the test: let every event delivery and task finish, so the table flush meets no open transaction."""
+    yield celery_worker
+    from celery.worker import state
+
+    from flowmart.events.models import Delivery, OutboxEvent
+
+    def settled():
+        busy = Delivery.objects.filter(status__in=[Delivery.Status.PENDING, Delivery.Status.RETRYING]).exists()
+        undispatched = OutboxEvent.objects.filter(dispatched_at__isnull=True).exists()
+        return not busy and not undispatched and not state.active_requests and not state.reserved_requests
+
+    wait_until(settled, timeout=30, message="the worker to go quiet")
+    wait_until(settled, timeout=30, message="the worker to stay quiet")
+
+
 def test_dispatch_on_the_worker_captures_payment_and_commits_stock(
-    celery_worker, customer_client, shop, checkout_body, wait_until, available
+    quiet_worker, customer_client, shop, checkout_body, wait_until, available
 ):
     customer_client.post("/api/v1/basket/lines/", {"sku": "TEE-M", "quantity": 2}, format="json")
     r = customer_client.post("/api/v1/checkout/", checkout_body(), format="json", HTTP_IDEMPOTENCY_KEY="w1")
@@ -41,7 +58,7 @@ def test_dispatch_on_the_worker_captures_payment_and_commits_stock(
 
 
 def test_carrier_refusal_on_the_worker_compensates_the_order(
-    celery_worker, customer_client, shop, checkout_body, wait_until, available
+    quiet_worker, customer_client, shop, checkout_body, wait_until, available
 ):
     customer_client.post("/api/v1/basket/lines/", {"sku": "TEE-M", "quantity": 3}, format="json")
     body = checkout_body()
