@@ -38,6 +38,14 @@ if PRODUCTION:
 else:
     SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure-key-6f1c0a2b9e7d4c3f8a5b1e0d7c6b5a4f3e2d1c0b")
 
+
+def signing_secret(name: str, *, development_default: str, required_in_production: bool = True) -> str:
+    """A webhook signing secret: a well-known value in development, never a default in production."""
+    if PRODUCTION and required_in_production:
+        return env.str(name)
+    return env.str(name, default=development_default)
+
+
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[] if PRODUCTION else ["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
@@ -91,6 +99,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "flowmart.users.middleware.UserTimezoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
@@ -359,7 +368,11 @@ STRIPE_API_KEY = env.str("STRIPE_API_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="https://api.stripe.com")
 STRIPE_TIMEOUT_SECONDS = env.float("STRIPE_TIMEOUT_SECONDS", default=20.0)
-SANDBOX_WEBHOOK_SECRET = env.str("SANDBOX_WEBHOOK_SECRET", default="whsec_sandbox_development_only")
+SANDBOX_WEBHOOK_SECRET = signing_secret(
+    "SANDBOX_WEBHOOK_SECRET",
+    development_default="whsec_sandbox_development_only",
+    required_in_production=PAYMENTS_GATEWAY == "sandbox",
+)
 # Signed webhooks older (or newer) than this are refused as stale.
 PAYMENTS_WEBHOOK_TOLERANCE_SECONDS = env.int("PAYMENTS_WEBHOOK_TOLERANCE_SECONDS", default=300)
 # Refunds above this amount (minor units) wait for a member of the "Finance" group to approve them.
@@ -385,7 +398,9 @@ ORDERS_SAGA_LEASE_SECONDS = env.int("ORDERS_SAGA_LEASE_SECONDS", default=120)
 # Carrier adapter: "sandbox" (built-in, deterministic; see docs/shipping.md).
 SHIPPING_CARRIER = env.str("SHIPPING_CARRIER", default="sandbox")
 # Shared secret of the signed carrier webhook (HMAC-SHA256 over "<timestamp>.<body>").
-CARRIER_WEBHOOK_SECRET = env.str("CARRIER_WEBHOOK_SECRET", default="carrier_sandbox_development_only")
+CARRIER_WEBHOOK_SECRET = signing_secret(
+    "CARRIER_WEBHOOK_SECRET", development_default="carrier_sandbox_development_only"
+)
 CARRIER_WEBHOOK_TOLERANCE_SECONDS = env.int("CARRIER_WEBHOOK_TOLERANCE_SECONDS", default=300)
 # Customers may ask to return delivered items for this many days.
 RETURN_WINDOW_DAYS = env.int("RETURN_WINDOW_DAYS", default=30)

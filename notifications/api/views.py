@@ -56,7 +56,7 @@ class DeviceListView(APIView):
             DeviceSerializer(device).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )
 
-    @extend_schema(request=DeviceTokenSerializer, responses={204: None})
+    @extend_schema(request=DeviceTokenSerializer, responses={204: None}, operation_id="devices_destroy_by_body")
     def delete(self, request):
         """Forget a push token given in the body (``{"token": ...}``); same as ``DELETE /devices/{token}/``."""
         serializer = DeviceTokenSerializer(data=request.data)
@@ -71,7 +71,7 @@ class DeviceDetailView(APIView):
 
     permission_classes = [permissions.IsAuthenticated]
 
-    @extend_schema(responses={204: None})
+    @extend_schema(responses={204: None}, operation_id="devices_destroy")
     def delete(self, request, token: str):
         services.device_remove(user=request.user, token=token)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -91,6 +91,13 @@ def test_openapi_schema_is_valid(client, db):
     assert "/api/v1/me/" in schema["paths"]
 
 
+def test_openapi_schema_generates_without_warnings(db):
+    from django.core.management import call_command
+
+    # --fail-on-warn: a colliding enum or operationId would also surface in `check --deploy`.
+    call_command("spectacular", "--fail-on-warn", "--validate", "--file", "/dev/null")
+
+
 def test_api_docs_page_renders(client, db):
     response = client.get("/api/docs/")
     assert response.status_code == 200
