@@ -82,6 +82,13 @@ def celery_worker(transactional_db):
         shutdown_timeout=15,
     ) as worker:
         yield worker
+        # Let running tasks finish before the worker stops and the test's tables are flushed:
+        # a task still inside a transaction would block (or deadlock) the flush.
+        from celery.worker import state
+
+        deadline = time.monotonic() + 15
+        while (state.active_requests or state.reserved_requests) and time.monotonic() < deadline:
+            time.sleep(0.05)
 
 
 @pytest.fixture
