@@ -1,5 +1,5 @@
 """Staff screens for orders: filters, the cross-app timeline, saga steps, transitions as buttons,
-and a list of orders that need attention (stuck sagas, on hold). Thin: buttons call services."""
+and a list of orders that need attention (stuck sagas, on hold, refunds rejected). Thin: buttons call services."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from orders.models import (
     OrderLine,
     OrderNeedingAttention,
     OrderPayment,
+    OrderRefund,
     OrderTransition,
     SagaStep,
 )
@@ -47,6 +48,13 @@ class OrderPaymentInline(ReadOnlyInline):
     readonly_fields = fields
 
 
+class OrderRefundInline(ReadOnlyInline):
+    model = OrderRefund
+    verbose_name_plural = "refunds (only succeeded ones count as refunded)"
+    fields = ["refund_id", "purpose", "rma_number", "amount_minor", "status", "note", "created_at", "settled_at"]
+    readonly_fields = fields
+
+
 class SagaStepInline(ReadOnlyInline):
     model = SagaStep
     verbose_name_plural = "saga steps"
@@ -68,6 +76,10 @@ ACTIONS = {
     "release_hold": ("Release hold", lambda o: o.status == "on_hold"),
     "resume_saga": ("Resume / compensate stuck saga", lambda o: o.saga_status in ("running", "compensating")),
     "settle": ("Retry capture + stock commit", lambda o: o.failure_code == "settle_failed"),
+    "refund_resolved": (
+        "Refund issue dealt with (clear the flag)",
+        lambda o: o.failure_code in ("refund_rejected", "refund_failed"),
+    ),
 }
 
 
@@ -77,7 +89,7 @@ class OrderAdmin(admin.ModelAdmin):
     list_filter = ["status", "saga_status", "placed_at"]
     search_fields = ["number", "email", "lines__sku"]
     date_hierarchy = "placed_at"
-    inlines = [OrderLineInline, OrderPaymentInline, SagaStepInline, OrderTransitionInline]
+    inlines = [OrderLineInline, OrderPaymentInline, OrderRefundInline, SagaStepInline, OrderTransitionInline]
     readonly_fields = [
         "number",
         "status",
@@ -93,6 +105,7 @@ class OrderAdmin(admin.ModelAdmin):
         "authorized_minor",
         "captured_minor",
         "refunded_minor",
+        "refund_status",
         "stock_reserved",
         "stock_committed",
         "stock_released",
@@ -126,6 +139,15 @@ class OrderAdmin(admin.ModelAdmin):
             f"subtotal {m(order.subtotal_minor)} − discount {m(order.discount_minor)} + shipping "
             f"{m(order.shipping_minor)} = {m(order.total_minor)}"
         )
+
+    @admin.display(description="refunds waiting or refused")
+    def refund_status(self, order: Order) -> str:
+        parts = []
+        if order.refund_pending_minor:
+            parts.append(f"refund awaiting approval: {Money(order.refund_pending_minor, order.currency)}")
+        if order.refund_under_review_minor:
+            parts.append(f"rejected or failed, not refunded: {Money(order.refund_under_review_minor, order.currency)}")
+        return "; ".join(parts) or "—"
 
     @admin.display(description="actions")
     def actions_panel(self, order: Order):
@@ -190,6 +212,8 @@ def _run_action(request, model_admin, pk: int, name: str):
             services.saga_resume(order=order)
         elif name == "settle":
             services.order_settle_retry(order=order)
+        elif name == "refund_resolved":
+            services.order_refund_issue_resolve(order=order, by=request.user, reason=reason)
         else:
             messages.error(request, f"Unknown action {name}.")
             return redirect("admin:orders_order_change", pk)
@@ -202,9 +226,18 @@ def _run_action(request, model_admin, pk: int, name: str):
 
 @admin.register(OrderNeedingAttention)
 class OrderNeedingAttentionAdmin(OrderAdmin):
-    """Stuck sagas (lease ran out mid-way) and orders on hold."""
+    """Stuck sagas (lease ran out mid-way), orders on hold, and orders with a refund Finance rejected."""
 
-    list_display = ["number", "status", "saga_status", "saga_lease_until", "hold_reason", "failure_code", "placed_at"]
+    list_display = [
+        "number",
+        "status",
+        "saga_status",
+        "saga_lease_until",
+        "hold_reason",
+        "failure_code",
+        "failure_detail",
+        "placed_at",
+    ]
 
     def get_queryset(self, request):
         return selectors.orders_needing_attention()

@@ -96,8 +96,9 @@ class OrderCancelled(Event):
     customer_email: str
     reason: str
     cancelled_by: str  # customer | staff | system
-    refunded_minor: int
+    refunded_minor: int  # money back already; a refund waiting for Finance approval is not in it
     currency: str
+    refund_pending_minor: int = 0  # refund asked for, waiting for Finance (OrderRefunded follows when it goes through)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -175,7 +176,8 @@ class OrderShipped(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class OrderRefunded(Event):
-    """Money went back to the customer for a received return (``rma_number``)."""
+    """Money went back to the customer: for a received return (``rma_number``) or, with ``rma_number`` "",
+    a cancellation refund that had waited for Finance approval (published when it went through)."""
 
     name = "OrderRefunded"
     producer = "orders"

@@ -11,6 +11,7 @@ from django.db import transaction
 from flowmart.events.registry import subscribe
 from inventory.events import InventoryReleased
 from orders import services
+from payments.events import PaymentRefunded, RefundRejected
 from shipping.events import (
     DeliveryFailed,
     ReturnReceived,
@@ -99,3 +100,17 @@ def refund_parcel_returned_to_sender(event: DeliveryFailed) -> None:
     order = services.order_get_by_number(order_number=event.order_number)
     if order is not None:
         _after_commit(order_returned_to_sender_task, order.pk, event.shipment_number, event.reason)
+
+
+@subscribe(PaymentRefunded)
+def book_refund(event: PaymentRefunded) -> None:
+    """A refund orders asked for went through (at once, or after Finance approved it): book it once."""
+    if event.reference.startswith("order:"):
+        services.order_refund_succeeded(refund_id=event.refund_id, amount_minor=event.amount_minor)
+
+
+@subscribe(RefundRejected)
+def flag_rejected_refund(event: RefundRejected) -> None:
+    """Finance rejected a refund orders asked for: the order goes to the staff's attention list."""
+    if event.reference.startswith("order:"):
+        services.order_refund_rejected(refund_id=event.refund_id, note=event.note)

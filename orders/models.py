@@ -170,6 +170,20 @@ class Order(FSMModelMixin, models.Model):
         return self.number
 
     @property
+    def refund_pending_minor(self) -> int:
+        """Refunds asked for but waiting for Finance: not refunded yet (uses a prefetched ``refunds``)."""
+        return sum(r.amount_minor for r in self.refunds.all() if r.status in OrderRefund.WAITING)
+
+    @property
+    def refund_under_review_minor(self) -> int:
+        """Refunds Finance rejected: staff look at them (the customer is told the refund is under review)."""
+        return sum(
+            r.amount_minor
+            for r in self.refunds.all()
+            if r.status in (OrderRefund.Status.REJECTED, OrderRefund.Status.FAILED)
+        )
+
+    @property
     def is_terminal(self) -> bool:
         return self.status in (OrderStatus.COMPLETED, OrderStatus.CANCELLED, OrderStatus.FAILED)
 
@@ -288,6 +302,49 @@ class OrderPayment(models.Model):
         return f"{self.order.number}: {self.payment_id}"
 
 
+class OrderRefund(models.Model):
+    """A refund orders asked payments for, and where it stands.
+
+    Only a ``succeeded`` refund counts in the order's (and its payment's) ``refunded_minor``. A refund
+    above ``REFUND_APPROVAL_THRESHOLD_MINOR`` waits for Finance (``pending_approval``): it is booked when
+    payments publishes ``PaymentRefunded``, or flagged for staff when Finance rejects it (``RefundRejected``).
+    """
+
+    class Status(models.TextChoices):
+        PENDING_APPROVAL = "pending_approval", "Awaiting approval"
+        PROCESSING = "processing", "Processing"
+        SUCCEEDED = "succeeded", "Refunded"
+        REJECTED = "rejected", "Rejected by Finance"
+        FAILED = "failed", "Failed"
+
+    class Purpose(models.TextChoices):
+        CANCELLATION = "cancellation", "Cancellation"
+        RETURN = "return", "Return"
+
+    # Asked for, money not moved yet: reserved at payments, not counted as refunded here.
+    WAITING = (Status.PENDING_APPROVAL, Status.PROCESSING)
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="refunds")
+    payment = models.ForeignKey(OrderPayment, on_delete=models.CASCADE, related_name="refunds")
+    refund_id = models.UUIDField(unique=True, help_text="payments' refund id")
+    amount_minor = models.BigIntegerField()
+    purpose = models.CharField(max_length=16, choices=Purpose.choices)
+    rma_number = models.CharField(max_length=32, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, db_index=True)
+    note = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    settled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount_minor__gt=0), name="orders_orderrefund_amount_positive")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order_id}: refund {self.amount_minor} [{self.status}]"
+
+
 class OrderTransition(models.Model):
     """Every change of an order's status: who, when, from, to, why."""
 
@@ -338,9 +395,9 @@ class SagaStep(models.Model):
 
 
 class OrderNeedingAttention(Order):
-    """Admin list of orders whose saga is stuck or that are on hold (proxy; no table)."""
+    """Admin list of orders whose saga is stuck, that are on hold or whose refund needs a look (proxy; no table)."""
 
     class Meta:
         proxy = True
         verbose_name = "order needing attention"
-        verbose_name_plural = "orders needing attention (stuck or on hold)"
+        verbose_name_plural = "orders needing attention (stuck, on hold, refund rejected)"

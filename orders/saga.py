@@ -14,7 +14,9 @@
   beat sweeper takes over sagas whose lease ran out (process killed) and
   resumes or compensates them.
 * Compensation runs in reverse: void (or refund once captured), release stock,
-  then the order becomes ``failed`` (checkout) or ``cancelled``.
+  then the order becomes ``failed`` (checkout) or ``cancelled``. A refund above the
+  approval threshold waits for Finance: the order is cancelled all the same, the refund is
+  booked when payments publishes ``PaymentRefunded`` (``orders.refunds``).
 """
 
 from __future__ import annotations
@@ -31,9 +33,18 @@ from flowmart.errors import FlowMartError
 from flowmart.events.publisher import publish
 from inventory import services as inventory_services
 from orders import basket as basket_module
-from orders import metrics
+from orders import metrics, refunds
 from orders.events import OrderCancelled, OrderConfirmed, OrderFailed, OrderPaymentFailed
-from orders.models import Order, OrderLine, OrderPayment, OrderStatus, OrderTransition, SagaStatus, SagaStep
+from orders.models import (
+    Order,
+    OrderLine,
+    OrderPayment,
+    OrderRefund,
+    OrderStatus,
+    OrderTransition,
+    SagaStatus,
+    SagaStep,
+)
 from payments import selectors as payment_selectors
 from payments import services as payment_services
 
@@ -380,13 +391,14 @@ def payment_void(*, order: Order, payment: OrderPayment, reason: str) -> None:
 def compensation_run(*, order: Order, by=None) -> Order:
     order = Order.objects.get(pk=order.pk)
     for payment in _payments_to_undo(order):
-        outstanding = payment.captured_minor - payment.refunded_minor
+        # A refund waiting for Finance is already asked for: it is booked when it goes through.
+        outstanding = payment.captured_minor - payment.refunded_minor - refunds.refund_waiting_minor(payment=payment)
         if payment.captured_minor == 0:
             payment_void(order=order, payment=payment, reason=order.compensation_reason)
         elif outstanding > 0:
             row = step_begin(order, "refund_payment")
             try:
-                payment_services.payment_refund(
+                info = payment_services.payment_refund(
                     payment_id=payment.payment_id,
                     amount_minor=outstanding,
                     reason=order.compensation_reason,
@@ -397,11 +409,11 @@ def compensation_run(*, order: Order, by=None) -> Order:
                 step_fail(row, exc)
                 raise
             with transaction.atomic():
-                OrderPayment.objects.filter(pk=payment.pk).update(refunded_minor=payment.captured_minor)
-                locked = lock(order)
-                locked.refunded_minor += outstanding
-                locked.save(update_fields=["refunded_minor", "updated_at"])
+                refund, _ = refunds.refund_record(
+                    order=order, payment=payment, info=info, purpose=OrderRefund.Purpose.CANCELLATION
+                )
                 step_succeed(row)
+            refunds.refund_catch_up(refund=refund)
     order = Order.objects.get(pk=order.pk)
     if not order.stock_committed and not order.stock_released:
         row = step_begin(order, "release_stock")
@@ -446,6 +458,7 @@ def _compensation_finish(*, order: Order, by=None) -> Order:
                     **common,
                     cancelled_by=order.compensation_by or "system",
                     refunded_minor=order.refunded_minor,
+                    refund_pending_minor=order.refund_pending_minor,
                     currency=order.currency,
                 )
             )

@@ -6,28 +6,28 @@ from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 
 from flowmart.events.selectors import timeline_for_correlation
-from orders.models import BasketLine, Order, OrderStatus, SagaStatus
+from orders.models import BasketLine, Order, OrderRefund, OrderStatus, SagaStatus
 from payments import selectors as payment_selectors
 from shipping import selectors as shipping_selectors
 
 
 def order_list_for_user(*, user) -> QuerySet[Order]:
     """The customer's own orders, newest first (failed checkouts are not orders they placed)."""
-    return Order.objects.filter(user=user).exclude(status=OrderStatus.FAILED).prefetch_related("lines")
+    return Order.objects.filter(user=user).exclude(status=OrderStatus.FAILED).prefetch_related("lines", "refunds")
 
 
 def order_get_for_user(*, number: str, user) -> Order | None:
     """One of the customer's own orders; None for anyone else's (the caller answers 404)."""
     if user is None or not user.is_authenticated:
         return None
-    return Order.objects.filter(number=number, user=user).prefetch_related("lines").first()
+    return Order.objects.filter(number=number, user=user).prefetch_related("lines", "refunds").first()
 
 
 def order_get_for_guest(*, number: str, order_numbers: list[str]) -> Order | None:
     """A guest sees the orders placed in their session only."""
     if number not in order_numbers:
         return None
-    return Order.objects.filter(number=number, user__isnull=True).prefetch_related("lines").first()
+    return Order.objects.filter(number=number, user__isnull=True).prefetch_related("lines", "refunds").first()
 
 
 def order_get(*, number: str) -> Order | None:
@@ -65,20 +65,60 @@ def order_actions(*, order: Order) -> list[str]:
 
 
 def orders_needing_attention() -> QuerySet[Order]:
-    """Stuck sagas (lease expired mid-way) and orders on hold, for staff."""
+    """Stuck sagas (lease expired mid-way), orders on hold, settle failures, partial returns to sender and
+    refunds Finance rejected (or the gateway refused), for staff; ``failure_detail`` says why."""
     now = timezone.now()
     stuck = Q(saga_status__in=[SagaStatus.RUNNING, SagaStatus.COMPENSATING]) & (
         Q(saga_lease_until__lte=now) | Q(saga_lease_until__isnull=True)
     )
     return Order.objects.filter(
-        stuck | Q(status=OrderStatus.ON_HOLD) | Q(failure_code__in=["settle_failed", "returned_to_sender"])
+        stuck
+        | Q(status=OrderStatus.ON_HOLD)
+        | Q(failure_code__in=["settle_failed", "returned_to_sender", "refund_rejected", "refund_failed"])
     )
 
 
+# What the customer is told about a refund orders asked for (a rejection is staff's business, not theirs).
+_REFUND_FOR_CUSTOMER = {
+    OrderRefund.Status.PENDING_APPROVAL: ("awaiting_approval", "Refund awaiting approval"),
+    OrderRefund.Status.PROCESSING: ("processing", "Refund being processed"),
+    OrderRefund.Status.SUCCEEDED: ("refunded", "Refunded"),
+    OrderRefund.Status.REJECTED: ("under_review", "Refund under review by our team"),
+    OrderRefund.Status.FAILED: ("under_review", "Refund under review by our team"),
+}
+
+
+def order_refunds_for_customer(*, order: Order) -> list[dict]:
+    """The order's refunds as the customer sees them: amount, status (awaiting_approval | processing |
+    refunded | under_review), a sentence, what for (cancellation | return + RMA), when."""
+    rows = []
+    for refund in order.refunds.all():
+        status, label = _REFUND_FOR_CUSTOMER[refund.status]
+        rows.append(
+            {
+                "amount_minor": refund.amount_minor,
+                "currency": order.currency,
+                "status": status,
+                "label": label,
+                "purpose": refund.purpose,
+                "rma_number": refund.rma_number,
+                "requested_at": refund.created_at,
+                "refunded_at": refund.settled_at if refund.status == OrderRefund.Status.SUCCEEDED else None,
+            }
+        )
+    return rows
+
+
 def order_page(*, order: Order) -> dict:
-    """Everything the order page shows, across apps: timeline, shipments, payments and refunds."""
+    """Everything the order page shows, across apps: timeline, shipments, payments and refunds.
+
+    ``refunds`` are the ones orders asked for, in the customer's terms; ``other_refunds`` are refunds
+    staff made at payments directly (payments' own status)."""
     payments = payment_selectors.payments_for_reference(reference=order.payment_reference)
-    refunds = [r for p in payments for r in payment_selectors.refunds_for_payment(payment_id=p.id)]
+    ours = set(order.refunds.values_list("refund_id", flat=True))
+    other_refunds = [
+        r for p in payments for r in payment_selectors.refunds_for_payment(payment_id=p.id) if r.id not in ours
+    ]
     return {
         "order": order,
         "lines": list(order.lines.all()),
@@ -86,7 +126,8 @@ def order_page(*, order: Order) -> dict:
         "transitions": list(order.transitions.all()),
         "shipments": shipping_selectors.shipments_for_order(order_number=order.number),
         "payments": payments,
-        "refunds": refunds,
+        "refunds": order_refunds_for_customer(order=order),
+        "other_refunds": other_refunds,
         "actions": order_actions(order=order),
     }
 

@@ -20,7 +20,7 @@ from django.utils import timezone
 from flowmart.errors import Conflict, FlowMartError, InvalidTransition, NotFound
 from flowmart.events.publisher import publish
 from inventory import services as inventory_services
-from orders import metrics, saga
+from orders import metrics, refunds, saga
 from orders.basket import (  # noqa: F401  (re-exported: the basket commands)
     BasketError,
     BasketLineNotFound,
@@ -45,7 +45,7 @@ from orders.events import (
     OrderShipped,
     UserCheckedOut,
 )
-from orders.models import Basket, Order, OrderLine, OrderPayment, OrderStatus, SagaStatus
+from orders.models import Basket, Order, OrderLine, OrderPayment, OrderRefund, OrderStatus, SagaStatus
 from orders.order_numbers import order_number_generate
 from orders.pricing import line_discount_minor, perks_for_user, shipping_quote_for, shipping_quotes
 from orders.saga import (  # noqa: F401  (re-exported: errors callers act on)
@@ -760,13 +760,20 @@ def order_return_settle(
     if decision == "refund" and refund_minor > 0:
         left = refund_minor
         for payment in order.payments.all():
-            take = min(left, payment.captured_minor - payment.refunded_minor)
+            asked = list(payment.refunds.filter(rma_number=rma_number))
+            if asked:  # a re-run after a crash: this payment's part was asked for already
+                left -= sum(r.amount_minor for r in asked)
+                if left <= 0:
+                    break
+                continue
+            waiting = refunds.refund_waiting_minor(payment=payment)
+            take = min(left, payment.captured_minor - payment.refunded_minor - waiting)
             if take <= 0:
                 continue
             key = f"{order.number}:return:{rma_number}:{payment.payment_id}"
             row = saga.step_begin(order, "refund_return")
             try:
-                payment_services.payment_refund(
+                info = payment_services.payment_refund(
                     payment_id=payment.payment_id,
                     amount_minor=take,
                     reason=f"return {rma_number}",
@@ -776,22 +783,24 @@ def order_return_settle(
                 saga.step_fail(row, exc)
                 raise
             with transaction.atomic():
-                OrderPayment.objects.filter(pk=payment.pk).update(refunded_minor=payment.refunded_minor + take)
-                locked = saga.lock(order)
-                locked.refunded_minor += take
-                locked.save(update_fields=["refunded_minor", "updated_at"])
-                saga.step_succeed(row)
-                publish(
-                    OrderRefunded(
-                        correlation_id=order.number,
-                        order_number=order.number,
-                        user_id=saga.user_id_of(order),
-                        customer_email=order.email,
-                        rma_number=rma_number,
-                        refunded_minor=take,
-                        currency=order.currency,
-                    )
+                refund, booked = refunds.refund_record(
+                    order=order, payment=payment, info=info, purpose=OrderRefund.Purpose.RETURN, rma_number=rma_number
                 )
+                saga.step_succeed(row)
+                if booked:
+                    publish(
+                        OrderRefunded(
+                            correlation_id=order.number,
+                            order_number=order.number,
+                            user_id=saga.user_id_of(order),
+                            customer_email=order.email,
+                            rma_number=rma_number,
+                            refunded_minor=take,
+                            currency=order.currency,
+                        )
+                    )
+            # Waiting for Finance: booked (and the return marked refunded) when PaymentRefunded arrives.
+            refunds.refund_catch_up(refund=refund)
             left -= take
             if left <= 0:
                 break
@@ -810,7 +819,7 @@ def order_return_settle(
             saga.step_fail(row, exc)
             raise
         saga.step_succeed(row)
-    if decision == "refund":
+    if decision == "refund" and refunds.return_refund_complete(order=order, rma_number=rma_number):
         shipping_services.return_mark_refunded(rma_number=rma_number)
     elif decision == "exchange":
         replacements = [
@@ -833,6 +842,40 @@ def order_return_settle(
         shipping_services.return_mark_exchanged(rma_number=rma_number)
     saga.step_record(order, done_marker)
     return Order.objects.get(pk=order.pk)
+
+
+def order_refund_succeeded(*, refund_id: str, amount_minor: int) -> OrderRefund | None:
+    """Payments moved the money of a refund orders asked for (``PaymentRefunded``): book it once, publish
+    ``OrderRefunded`` and, for a return, mark it refunded at shipping. Caller's transaction (the handler's)."""
+    return refunds.refund_succeeded(refund_id=refund_id, amount_minor=amount_minor)
+
+
+def order_refund_rejected(*, refund_id: str, note: str) -> OrderRefund | None:
+    """Finance rejected a refund orders asked for (``RefundRejected``): nothing is booked; the order needs
+    staff attention. Caller's transaction (the handler's)."""
+    return refunds.refund_rejected(refund_id=refund_id, note=note)
+
+
+def order_refund_issue_resolve(*, order: Order, by=None, reason: str = "") -> Order:
+    """Staff dealt with a rejected or failed refund: the order leaves the attention list."""
+    with transaction.atomic():
+        order = saga.lock(order)
+        if order.failure_code not in refunds.REFUND_ATTENTION_CODES:
+            raise OrderActionNotAllowed("This order has no refund waiting for staff.")
+        detail = order.failure_detail
+        order.failure_code = ""
+        order.failure_detail = ""
+        order.save(update_fields=["failure_code", "failure_detail", "updated_at"])
+        saga.OrderTransition.objects.create(
+            order=order,
+            transition="refund_issue_resolved",
+            from_status=order.status,
+            to_status=order.status,
+            actor="staff",
+            by=by if (by is not None and getattr(by, "is_authenticated", False)) else None,
+            reason=f"{detail} — {reason or 'resolved by staff'}"[:500],
+        )
+    return order
 
 
 def order_returned_to_sender(*, order: Order, shipment_number: str, reason: str) -> Order:

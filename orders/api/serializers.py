@@ -97,7 +97,8 @@ class TotalsSerializer(serializers.Serializer):
     discount_minor = serializers.IntegerField()
     shipping_minor = serializers.IntegerField()
     total_minor = serializers.IntegerField()
-    refunded_minor = serializers.IntegerField()
+    refunded_minor = serializers.IntegerField(help_text="money back already (a refund awaiting approval is not in it)")
+    refund_pending_minor = serializers.IntegerField(help_text="refunds awaiting approval by our team")
 
 
 class OrderSummarySerializer(serializers.ModelSerializer):
@@ -178,14 +179,32 @@ class OrderPaymentSerializer(serializers.Serializer):
     last4 = serializers.CharField()
 
 
+class OrderRefundSerializer(serializers.Serializer):
+    amount_minor = serializers.IntegerField()
+    currency = serializers.CharField()
+    status = serializers.ChoiceField(choices=["awaiting_approval", "processing", "refunded", "under_review"])
+    label = serializers.CharField()
+    purpose = serializers.ChoiceField(choices=["cancellation", "return"])
+    rma_number = serializers.CharField()
+    requested_at = serializers.DateTimeField()
+    refunded_at = serializers.DateTimeField(allow_null=True)
+
+
 class OrderDetailSerializer(OrderOutSerializer):
     timeline = serializers.SerializerMethodField()
     transitions = TransitionSerializer(many=True)
     shipments = serializers.SerializerMethodField()
     payments = serializers.SerializerMethodField()
+    refunds = serializers.SerializerMethodField()
 
     class Meta(OrderOutSerializer.Meta):
-        fields = [*OrderOutSerializer.Meta.fields, "shipments", "payments", "transitions", "timeline"]
+        fields = [*OrderOutSerializer.Meta.fields, "shipments", "payments", "refunds", "transitions", "timeline"]
+
+    @extend_schema_field(OrderRefundSerializer(many=True))
+    def get_refunds(self, order: Order) -> list[dict]:
+        from orders.selectors import order_refunds_for_customer
+
+        return OrderRefundSerializer(order_refunds_for_customer(order=order), many=True).data
 
     @extend_schema_field(OrderShipmentSerializer(many=True))
     def get_shipments(self, order: Order) -> list[dict]:

@@ -82,6 +82,7 @@ def test_member_gets_percent_off_and_free_shipping(customer, customer_client, sh
         "shipping_minor": 0,
         "total_minor": 1125,
         "refunded_minor": 0,
+        "refund_pending_minor": 0,
     }
     assert Order.objects.get().member_tier == "Plus"
 

@@ -35,6 +35,7 @@ def test_customer_checks_out_and_gets_a_confirmed_order(customer_client, shop, c
         "shipping_minor": 0,  # US standard is free over $50.00
         "total_minor": 5250,
         "refunded_minor": 0,
+        "refund_pending_minor": 0,
     }
     assert [(line["sku"], line["quantity"]) for line in body["lines"]] == [("TEE-M", 2), ("MUG", 1)]
     order = Order.objects.get(number=body["number"])

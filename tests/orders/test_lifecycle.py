@@ -170,6 +170,7 @@ def test_amend_lowers_quantity_re_reserves_and_captures_only_the_new_total(place
         "shipping_minor": 0,
         "total_minor": 2000,
         "refunded_minor": 0,
+        "refund_pending_minor": 0,
     }
     assert available("TEE-M") == 4 and available("MUG") == 5
     amended = OutboxEvent.objects.get(correlation_id=order.number, name="OrderAmended").payload
