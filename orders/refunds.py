@@ -12,6 +12,8 @@ so a small refund booked at once and its later ``PaymentRefunded`` (or the same 
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import structlog
 from django.db import transaction
 from django.db.models import F, Sum
@@ -182,3 +184,23 @@ def refund_catch_up(*, refund: OrderRefund) -> OrderRefund:
             status = OrderRefund.Status.REJECTED if current.status == "rejected" else OrderRefund.Status.FAILED
             _flag(locked, status=status, note="")
     return OrderRefund.objects.get(pk=refund.pk)
+
+
+def refunds_waiting_check(*, older_than_minutes: int = 10, limit: int = 200) -> int:
+    """Sweeper: ask payments about refunds still waiting here. Payments publishes no event when an approved
+    refund is then refused by the gateway (the refund ends ``failed``): this finds it and flags the order; it
+    also books anything whose ``PaymentRefunded`` was missed. Returns how many changed."""
+    cutoff = timezone.now() - timedelta(minutes=older_than_minutes)
+    waiting = (
+        OrderRefund.objects.filter(status__in=OrderRefund.WAITING, created_at__lte=cutoff)
+        .select_related("payment")
+        .order_by("created_at")[:limit]
+    )
+    changed = 0
+    for refund in waiting:
+        try:
+            if refund_catch_up(refund=refund).status not in OrderRefund.WAITING:
+                changed += 1
+        except Exception:
+            log.warning("waiting refund could not be checked", refund_id=str(refund.refund_id), exc_info=True)
+    return changed

@@ -992,6 +992,12 @@ def sagas_sweep() -> int:
     return done
 
 
+def order_refunds_check() -> int:
+    """Sweeper: settle refunds still waiting here whose outcome payments knows (a gateway refusal after
+    Finance approved publishes no event; a missed ``PaymentRefunded``). Returns how many changed."""
+    return refunds.refunds_waiting_check()
+
+
 def payment_retries_expire() -> int:
     """Close the payment-retry window: cancel the order and release its stock."""
     now = timezone.now()

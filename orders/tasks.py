@@ -56,9 +56,11 @@ def order_returned_to_sender_task(order_id: int, shipment_number: str, reason: s
 
 @shared_task
 def sweep_stuck_sagas_task() -> int:
-    """Beat: resume or compensate sagas whose process died, and settle dispatched orders left behind."""
+    """Beat: resume or compensate sagas whose process died, settle dispatched orders left behind, and
+    settle waiting refunds whose outcome payments already knows."""
     for order_id in services.orders_to_settle():
         order_settle_task.delay(order_id)
+    services.order_refunds_check()
     return services.sagas_sweep()
 
 

@@ -372,3 +372,43 @@ def test_finance_deciding_before_orders_recorded_the_refund_is_still_booked_once
     assert _money(order) == (6000, 0, [6000], [("refunded", 6000, 6000)])
     assert _only_refund(order).status == "succeeded"
     assert [(e["rma_number"], e["refunded_minor"]) for e in _events(order, "OrderRefunded")] == [("", 6000)]
+
+
+def test_approved_refund_the_gateway_refuses_is_flagged_by_the_sweeper(
+    place, customer_client, staff_user, finance_user, monkeypatch
+):
+    from datetime import timedelta
+
+    import time_machine
+    from django.utils import timezone
+
+    from payments.gateways.base import GatewayError
+    from payments.gateways.sandbox import SandboxGateway
+
+    order = place(("TEE-M", 3))
+    _dispatch(order)
+    services.order_cancel(order=order, by=staff_user, actor="staff", reason="lost in the warehouse")
+    refund = _only_refund(order)
+
+    def refused(self, **kwargs):
+        raise GatewayError("card account closed", code="charge_not_refundable")
+
+    monkeypatch.setattr(SandboxGateway, "refund", refused)  # the edge of the world: the processor says no
+    with pytest.raises(payment_services.GatewayRefused):
+        payment_services.refund_approve(refund_id=refund.refund_id, by=finance_user)
+    deliver_pending()
+    assert _only_refund(order).status == "pending_approval"  # payments published nothing
+
+    assert services.order_refunds_check() == 0  # too recent to ask about
+    with time_machine.travel(timezone.now() + timedelta(minutes=11)):
+        assert services.order_refunds_check() == 1
+
+    assert _money(order) == (0, 0, [0], [("captured", 6000, 0)])
+    order.refresh_from_db()
+    assert (order.failure_code, order.failure_detail) == (
+        "refund_failed",
+        "refund of $60.00 (cancellation) failed at the payment provider",
+    )
+    assert list(selectors.orders_needing_attention()) == [order]
+    detail = customer_client.get(f"/api/v1/orders/{order.number}/").json()
+    assert [(r["status"], r["amount_minor"]) for r in detail["refunds"]] == [("under_review", 6000)]
