@@ -53,6 +53,8 @@ def request_path(base: str, rng: random.Random, vary: bool) -> str:
         params["in_stock"] = "true"
     if rng.random() < 0.3:
         params["ordering"] = rng.choice(["price", "-price", "name", "newest"])
+    if "q" in params or "category" in params:
+        params["page"] = 1  # a narrow result set may have a single page: later ones are 404s, not load
     return f"{base}?{urlencode(params)}"
 
 
