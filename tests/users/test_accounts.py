@@ -137,3 +137,19 @@ class TestMobileTokens:
         assert response.status_code == 200
         customer.refresh_from_db()
         assert customer.full_name == "Casey Q. Customer"
+
+
+def test_repeated_failed_logins_are_rate_limited(api_client, customer, password, settings):
+    settings.ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,3/5m/key"}
+    for _ in range(3):
+        response = api_client.post(
+            "/_allauth/app/v1/auth/login", {"email": customer.email, "password": "wrong"}, format="json"
+        )
+        assert response.status_code == 400
+    # Even the right password is refused while the key is locked out.
+    locked = api_client.post(
+        "/_allauth/app/v1/auth/login", {"email": customer.email, "password": password}, format="json"
+    )
+    assert locked.status_code == 400
+    assert locked.json()["errors"][0]["code"] == "too_many_login_attempts"
+    assert "access_token" not in locked.content.decode()
