@@ -79,6 +79,14 @@ class Notification(FSMModelMixin, models.Model):
     def __str__(self) -> str:
         return f"{self.kind} → {self.to_address or self.recipient_id} [{self.channel}, {self.status}]"
 
+    @property
+    def kind_label(self) -> str:
+        """What the message is about, in words (a suppressed message was never rendered: no subject or text)."""
+        from notifications.kinds import KINDS
+
+        kind = KINDS.get(self.kind)
+        return kind.label if kind is not None else self.kind
+
     # -- transitions (recorded by services.notification_transition) -----------
     @transition(field=status, source=Status.QUEUED, target=Status.SENT)
     def mark_sent(self) -> None:

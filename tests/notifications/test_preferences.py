@@ -154,3 +154,16 @@ def test_storefront_history_shows_own_messages_only(client, customer, other_cust
 
     assert page.count("Welcome to FlowMart") == 1
     assert "<td>Sent</td>" in page
+
+
+def test_storefront_history_names_a_message_that_was_not_sent_in_words(client, customer, deliver):
+    # A suppressed message is never rendered (no subject or text): the page showed the raw kind key.
+    client.force_login(customer)
+    client.post("/notifications/preferences/", {"shipping_updates__email": "on"})  # order updates all off
+
+    deliver(events.on_hold(customer))
+
+    page = client.get("/notifications/").content.decode()
+    assert "<td>Order on hold</td>" in page
+    assert "order_on_hold" not in page
+    assert "Not sent (you opted out)" in page
