@@ -13,6 +13,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.core import mail
 from django.utils import timezone
 from playwright.sync_api import expect
 
@@ -21,7 +22,8 @@ from flowmart.users.demo import DEMO_PASSWORD
 from inventory import services as inventory_services
 from inventory.selectors import available_quantity
 from notifications import preferences
-from notifications.kinds import kind_get
+from notifications.models import SandboxMessage
+from notifications.testing import send_queued_notifications
 from orders import services as order_services
 from orders.models import Order
 from shipping import selectors as shipping_selectors
@@ -234,7 +236,10 @@ def test_customer_returns_a_delivered_item_with_a_reason_and_sees_the_rma(page, 
     assert [(line.sku, line.quantity) for line in rma.lines.all()] == [("TEE-M", 1)]
 
 
-def test_customer_switches_off_sms_for_shipping_updates_and_essentials_stay_on(page, shopper):
+def test_customer_switches_off_sms_for_shipping_updates_and_essentials_stay_on(page, shop, shopper):
+    shopper.phone = "+15555550123"
+    shopper.save(update_fields=["phone"])
+
     sign_in(page, shopper)
     page.get_by_role("banner").get_by_role("link", name="Account").click()
     page.get_by_role("link", name="how you want to hear from us").click()
@@ -243,7 +248,7 @@ def test_customer_switches_off_sms_for_shipping_updates_and_essentials_stay_on(p
     sms = page.get_by_label("Shipping updates by SMS")
     expect(sms).to_be_checked()
     sms.uncheck()
-    page.get_by_label("Order updates by Email").uncheck()
+    page.get_by_label("Order updates by Email").uncheck()  # essentials must still be emailed
     page.get_by_role("button", name="Save preferences").click()
 
     expect(page.get_by_text("Your notification preferences were saved.")).to_be_visible()
@@ -251,10 +256,26 @@ def test_customer_switches_off_sms_for_shipping_updates_and_essentials_stay_on(p
     expect(page.get_by_label("Shipping updates by Email")).to_be_checked()
     expect(page.get_by_label("Order updates by Email")).not_to_be_checked()
     expect(page.get_by_text("Order confirmations and payment problems are always emailed")).to_be_visible()
-
     matrix = preferences.preference_matrix(user=shopper)
     assert matrix["shipping_updates"] == {"email": True, "sms": False, "push": True}
     assert matrix["order_updates"]["email"] is False
-    # Essentials are locked on: the order confirmation is still emailed; shipping SMS no longer goes.
-    assert preferences.is_wanted(kind=kind_get("order_confirmed"), channel="email", user=shopper)
-    assert not preferences.is_wanted(kind=kind_get("shipment_dispatched"), channel="sms", user=shopper)
+
+    # What the customer then receives: the confirmation (an essential) and the dispatch email, no SMS.
+    with time_machine.travel(timezone.now() - timedelta(minutes=90), tick=False):
+        order = place_order(shopper, ("MUG", 1))
+        poll_parcels()  # label created
+    poll_parcels()  # picked up: dispatched
+    send_queued_notifications()
+    assert sorted(m.subject for m in mail.outbox if m.to == [shopper.email]) == [
+        f"Order {order.number} confirmed",
+        f"Order {order.number} is on its way",
+    ]
+    assert not SandboxMessage.objects.filter(channel="sms").exists()
+
+    page.get_by_role("banner").get_by_role("link", name="Account").click()
+    page.get_by_role("link", name="Messages").click()
+    expect(page.get_by_role("heading", name="Your messages")).to_be_visible()
+    expect(page.get_by_role("row", name=re.compile(rf"Email Order {order.number} is on its way Sent"))).to_be_visible()
+    expect(
+        page.get_by_role("row", name=re.compile(r"SMS Shipment dispatched Not sent \(you opted out\)"))
+    ).to_be_visible()
