@@ -30,7 +30,7 @@ from shipping import selectors as shipping_selectors
 from shipping import services as shipping_services
 from shipping.demo import seed_demo_shipping
 from tests.inventory.factories import ProductFactory, VariantFactory, WarehouseFactory
-from tests.users.factories import UserFactory
+from tests.users.factories import AddressFactory, UserFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -49,7 +49,9 @@ def shop(db):
     """Canvas Tee ($20.00) and Enamel Mug ($12.50), 10 of each in the east warehouse; demo shipping rates."""
     seed_demo_shipping()
     WarehouseFactory(code="east", name="East", priority=10)
-    VariantFactory(sku="TEE-M", price_minor=2000, weight_grams=200, product=ProductFactory(name="Canvas Tee"))
+    VariantFactory(
+        sku="TEE-M", price_minor=2000, weight_grams=200, product=ProductFactory(name="Canvas Tee", slug="canvas-tee")
+    )
     VariantFactory(sku="MUG", price_minor=1250, weight_grams=300, product=ProductFactory(name="Enamel Mug"))
     inventory_services.stock_receive(sku="TEE-M", warehouse_code="east", quantity=10, reference="initial")
     inventory_services.stock_receive(sku="MUG", warehouse_code="east", quantity=10, reference="initial")
@@ -101,6 +103,38 @@ def open_order_from_orders(page, order: Order) -> None:
 
 def total_row(page):
     return page.get_by_role("row", name=re.compile(r"^Total\b"))
+
+
+def test_signed_in_customer_buys_with_the_saved_address_and_finds_the_order(page, shop, shopper):
+    AddressFactory(user=shopper, **{k: v for k, v in ADDRESS.items() if k != "line2"})
+
+    sign_in(page, shopper)
+    page.goto("/products/canvas-tee/")
+    page.get_by_role("button", name="Add to basket").click()
+    expect(page.get_by_role("heading", name="Your basket")).to_be_visible()
+    page.get_by_role("link", name="Check out").click()
+    expect(page.get_by_label("Use a saved address")).to_contain_text("7 Browser Lane")
+    page.get_by_role("button", name="Continue to shipping").click()
+    page.get_by_text("Standard").click()
+    page.get_by_role("button", name="Continue to payment").click()
+    page.get_by_role("button", name="Review your order").click()
+    page.get_by_role("button", name=re.compile("Place order")).click()
+
+    order = Order.objects.get()
+    expect(page.get_by_role("heading", name=f"Thank you! Your order {order.number} is confirmed.")).to_be_visible()
+    assert (order.email, order.shipping_address["line1"], order.subtotal_minor) == (
+        shopper.email,
+        "7 Browser Lane",
+        2000,
+    )
+    assert order.total_minor == 2000 + order.shipping_minor
+    assert available_quantity(sku="TEE-M") == 9
+
+    open_order_from_orders(page, order)
+    expect(page.get_by_text("Status: Confirmed")).to_be_visible()
+    expect(total_row(page)).to_contain_text(f"${order.total_minor / 100:.2f}")
+    expect(page.get_by_role("link", name="Change this order")).to_be_visible()
+    expect(page.get_by_role("button", name="Cancel order")).to_be_visible()
 
 
 def test_customer_cancels_a_confirmed_order_with_a_reason_and_the_stock_comes_back(page, shop, shopper):
