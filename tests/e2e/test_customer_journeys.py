@@ -1,4 +1,4 @@
-"""Issue 6 in a real browser: a customer cancels, amends, tracks, returns and sets notification preferences.
+"""Issue 6 in a real browser: a customer buys, cancels, amends, tracks, returns and sets notification preferences.
 
 Data gets into shape through the real services: checkout through ``orders.services``, domain events
 through ``deliver_pending()`` (no worker runs here), parcels through ``shipping.services.shipments_poll``
