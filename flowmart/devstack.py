@@ -154,6 +154,7 @@ def venv_environ() -> dict[str, str]:
 def cmd_run(services: EmbeddedServices) -> int:
     env = {**venv_environ(), **services.start()}
     port = env.setdefault("PORT", "8000")
+    env.setdefault("SITE_URL", f"http://127.0.0.1:{port}")  # links in pages and emails follow PORT
     manage("migrate", "--noinput", env=env)
     manage("collectstatic", "--noinput", "-v", "0", env=env)
     manage("setup_demo", env=env)

@@ -414,6 +414,9 @@ CARRIER_WEBHOOK_TOLERANCE_SECONDS = env.int("CARRIER_WEBHOOK_TOLERANCE_SECONDS",
 RETURN_WINDOW_DAYS = env.int("RETURN_WINDOW_DAYS", default=30)
 # The beat task polls the carrier for at most this many active shipments per run.
 SHIPPING_POLL_BATCH_SIZE = env.int("SHIPPING_POLL_BATCH_SIZE", default=100)
+# Grace period before a confirmed order's parcel is labelled (it then goes to fulfilment and can no
+# longer be changed online): customers can amend or cancel for this long after checkout.
+SHIPPING_LABEL_DELAY_SECONDS = env.int("SHIPPING_LABEL_DELAY_SECONDS", default=0 if TESTING else 600)
 SHIPPING_POLL_INTERVAL_SECONDS = env.float("SHIPPING_POLL_INTERVAL_SECONDS", default=60.0)
 # The sandbox carrier moves a parcel one step (picked up, in transit, delivered, …) per interval.
 SHIPPING_SANDBOX_STEP_SECONDS = env.int("SHIPPING_SANDBOX_STEP_SECONDS", default=3600 if TESTING else 120)

@@ -141,7 +141,8 @@ def shipments_for_order(*, order_number: str, user_id: str | None = None) -> lis
 
 
 def tracking_for_number(*, tracking_number: str) -> PublicTracking | None:
-    shipment = _with_history(Shipment.objects.filter(tracking_number=tracking_number)).first()
+    # Customers type tracking numbers in any case; ours are upper-case.
+    shipment = _with_history(Shipment.objects.filter(tracking_number=tracking_number.strip().upper())).first()
     if shipment is None:
         return None
     return PublicTracking(

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import uuid
 from collections import OrderedDict
+from datetime import timedelta
 
 import structlog
 from django.conf import settings
@@ -183,7 +184,8 @@ def _queue_label(shipment: Shipment) -> None:
         from shipping.tasks import create_label_task
 
         try:
-            create_label_task.apply_async(args=[number], retry=False)
+            # After the grace period in which the customer may still amend or cancel the order.
+            create_label_task.apply_async(args=[number], retry=False, countdown=settings.SHIPPING_LABEL_DELAY_SECONDS)
         except Exception:  # broker down: the beat poll creates missing labels
             log.warning("label task could not be queued; the poll will create it", shipment=number, exc_info=True)
 
@@ -542,7 +544,10 @@ def shipments_poll(*, batch_size: int | None = None) -> dict:
     """
     batch_size = batch_size or settings.SHIPPING_POLL_BATCH_SIZE
     counts = {"labels": 0, "voided": 0, "polled": 0, "applied": 0}
-    pending = Shipment.objects.filter(status=Shipment.Status.PENDING).order_by("created_at", "id")
+    grace_over = timezone.now() - timedelta(seconds=settings.SHIPPING_LABEL_DELAY_SECONDS)
+    pending = Shipment.objects.filter(status=Shipment.Status.PENDING, created_at__lte=grace_over).order_by(
+        "created_at", "id"
+    )
     for number in pending.values_list("number", flat=True)[:batch_size]:
         if shipment_create_label(shipment_number=number).status != Shipment.Status.PENDING:
             counts["labels"] += 1

@@ -249,3 +249,10 @@ def test_seed_command_runs(db):
     call_command("seed_demo_shipping", stdout=out)
 
     assert out.getvalue().splitlines() == ["shipping: 4 zones, 8 methods, 20 rates"] * 2
+
+
+def test_tracking_number_typed_in_lower_case_is_found(client, rates, customer, clock):
+    shipment = labelled(customer)
+    response = client.get(f"/tracking/{shipment.tracking_number.lower()}/")
+    assert response.status_code == 200
+    assert shipment.tracking_number in response.content.decode()

@@ -370,3 +370,18 @@ def test_every_transition_is_logged_with_actor_and_reason(rates, customer, clock
             START + STEP * 3,
         ),
     ]
+
+
+def test_parcel_waits_for_the_grace_period_in_which_the_customer_may_still_change_the_order(
+    rates, customer, clock, settings
+):
+    settings.SHIPPING_LABEL_DELAY_SECONDS = 600
+    emit(order_confirmed(user=customer))
+
+    clock.shift(timedelta(minutes=9))
+    poll_tracking_task()
+    assert statuses() == ["pending"]  # still amendable / cancellable online
+
+    clock.shift(timedelta(minutes=2))
+    poll_tracking_task()
+    assert statuses() == ["label_created"]
