@@ -258,9 +258,11 @@ def order_detail(request, number: str):
 def order_cancel(request, number: str):
     order = _own_order(request, number)
     form = forms.CancelForm(request.POST)
-    reason = form.cleaned_data["reason"] if form.is_valid() else ""
+    if not form.is_valid():
+        messages.error(request, "Your order was not cancelled: " + " ".join(form.errors.get("reason", [])))
+        return redirect("orders:order_detail", number=number)
     try:
-        services.order_cancel(order=order, by=request.user, actor="customer", reason=reason)
+        services.order_cancel(order=order, by=request.user, actor="customer", reason=form.cleaned_data["reason"])
         messages.success(request, f"Order {order.number} is cancelled. Any payment hold has been released.")
     except FlowMartError as exc:
         messages.error(request, exc.detail)
