@@ -53,5 +53,5 @@ def test_guest_checkout_in_the_browser(page, mug):
     order = Order.objects.get()
     expect(page.get_by_role("heading", name=f"Thank you! Your order {order.number} is confirmed.")).to_be_visible()
     page.get_by_role("link", name="Follow your order").click()
-    expect(page.get_by_text("OrderConfirmed")).to_be_visible()
+    expect(page.get_by_role("listitem").filter(has_text="Order confirmed")).to_be_visible()
     assert order.total_minor == 6999  # 4 × 12.50 + express (1.2 kg band) 19.99

@@ -40,7 +40,7 @@ def test_guest_buys_through_the_checkout_steps(shop, available):
 
     detail = c.get(f"/orders/{order.number}/").content.decode()
     assert "Status: <strong>Confirmed</strong>" in detail
-    assert "OrderConfirmed" in detail
+    assert "Order confirmed" in detail
     assert "Cancel order" in detail
     assert "Your basket is empty." in c.get("/basket/").content.decode()
     # Another browser cannot see it.
