@@ -9,6 +9,7 @@ from datetime import datetime
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from flowmart.events.selectors import timeline_for_correlation
 from subscriptions.models import (
     LIVE_STATUSES,
     PERK_STATUSES,
@@ -18,6 +19,7 @@ from subscriptions.models import (
     Subscription,
     SubscriptionStatus,
 )
+from subscriptions.timeline_text import describe
 
 
 @dataclass(frozen=True)
@@ -154,3 +156,13 @@ def dunning_invoices() -> QuerySet[Invoice]:
         .select_related("subscription__plan", "user")
         .order_by("next_payment_attempt_at")
     )
+
+
+def subscription_history(*, subscription) -> list[tuple]:
+    """(when, sentence) for everything that happened to one membership, oldest first."""
+    history = []
+    for entry in timeline_for_correlation(correlation_id=f"sub:{subscription.public_id}"):
+        text = describe(name=entry.name, payload=entry.payload)
+        if text:
+            history.append((entry.occurred_at, text))
+    return history

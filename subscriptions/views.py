@@ -59,6 +59,7 @@ def manage(request):
             "other_plans": other_plans,
             "invoices": selectors.invoice_list_for_user(user=request.user)[:24],
             "perks": selectors.member_perks_for_user(user_id=request.user.public_id),
+            "history": selectors.subscription_history(subscription=current) if current else [],
         },
     )
 
