@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from flowmart.errors import FlowMartError, NotFound
 from flowmart.events.publisher import publish
+from flowmart.network_calls import assert_no_transaction
 from flowmart.users.selectors import user_get_by_public_id
 from notifications import links, preferences, rendering
 from notifications.channels import backend_for
@@ -328,7 +329,8 @@ def notification_send(*, notification_id: int) -> SendOutcome:
         return outcome
 
     try:
-        result = backend_for(notification.channel).send(message)  # no transaction open here
+        assert_no_transaction(f"the {notification.channel} provider")
+        result = backend_for(notification.channel).send(message)
         error = None
     except ChannelError as exc:
         result, error = None, exc

@@ -30,6 +30,7 @@ from django.utils import timezone
 
 from flowmart.errors import Conflict, FlowMartError, InvalidTransition, NotFound
 from flowmart.events.publisher import publish
+from flowmart.network_calls import assert_no_transaction
 from payments.events import (
     ChargebackOpened,
     ChargebackResolved,
@@ -220,6 +221,7 @@ def _get(payment_id) -> Payment:
 
 def _call_gateway(operation: str, fn: Callable[..., Any], **kwargs: Any) -> Any:
     """Call the gateway, retrying transient failures with exponential back-off and the same idempotency key."""
+    assert_no_transaction(f"the payment gateway ({operation})")
     attempts = max(1, settings.PAYMENTS_GATEWAY_MAX_ATTEMPTS)
     for attempt in range(1, attempts + 1):
         try:

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db import connection
-
 from flowmart.errors import FlowMartError
 from payments import services as payment_services
 
@@ -20,10 +18,6 @@ SUCCEEDED = "succeeded"
 DECLINED = "declined"
 UNAVAILABLE = "unavailable"
 SUCCESS_STATUSES = {"captured", "succeeded", "paid", "authorized", "partially_refunded", "refunded"}
-
-
-class ChargeInsideTransaction(RuntimeError):
-    pass
 
 
 @dataclass(frozen=True)
@@ -38,11 +32,6 @@ class ChargeOutcome:
         return self.status == SUCCEEDED
 
 
-def _in_transaction() -> bool:
-    """A transaction of ours is open (the test runner's wrapping transaction does not count)."""
-    return any(not getattr(block, "_from_testcase", False) for block in connection.atomic_blocks)
-
-
 def charge(
     *,
     reference: str,
@@ -54,8 +43,6 @@ def charge(
     customer_user_id: str | None = None,
     correlation_id: str | None = None,
 ) -> ChargeOutcome:
-    if _in_transaction():
-        raise ChargeInsideTransaction("the gateway must not be called inside a database transaction")
     try:
         info = payment_services.payment_charge(
             reference=reference,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 
+from flowmart.network_calls import assert_no_transaction
 from shipping.carriers.base import (
     Carrier,
     CarrierUnavailable,
@@ -30,6 +31,26 @@ _ADAPTERS = {"sandbox": SandboxCarrier}
 def get_carrier(code: str | None = None) -> Carrier:
     code = code or settings.SHIPPING_CARRIER
     try:
-        return _ADAPTERS[code]()
+        adapter = _ADAPTERS[code]()
     except KeyError as exc:
         raise LookupError(f"no carrier adapter {code!r}; known: {sorted(_ADAPTERS)}") from exc
+    return _OutsideTransactions(adapter)
+
+
+class _OutsideTransactions:
+    """Wraps an adapter so every call to the carrier first checks that no transaction is open."""
+
+    def __init__(self, adapter: Carrier) -> None:
+        self._adapter = adapter
+
+    def create_label(self, *, parcel: Parcel) -> Label:
+        assert_no_transaction("the carrier (create_label)")
+        return self._adapter.create_label(parcel=parcel)
+
+    def track(self, *, tracking_number: str) -> list[TrackingUpdate]:
+        assert_no_transaction("the carrier (track)")
+        return self._adapter.track(tracking_number=tracking_number)
+
+    def cancel(self, *, tracking_number: str, label_id: str) -> None:
+        assert_no_transaction("the carrier (cancel)")
+        return self._adapter.cancel(tracking_number=tracking_number, label_id=label_id)
