@@ -10,6 +10,14 @@ _EXPONENTS = {"JPY": 0, "KRW": 0, "ISK": 0, "HUF": 2, "KWD": 3, "BHD": 3, "JOD":
 _SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
 
 
+def money_from_payload(payload: dict, field: str = "amount_minor") -> Money | None:
+    """The amount an event payload carries as ``<field>`` + ``currency``; None when it carries none."""
+    try:
+        return Money(int(payload[field]), payload.get("currency") or "USD")
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
 class CurrencyMismatch(ValueError):
     pass
 

@@ -11,14 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flowmart.money import Money
+from flowmart.money import money_from_payload
 
 
 def _money(payload: dict, field: str = "amount_minor") -> str:
-    try:
-        return str(Money(int(payload[field]), payload.get("currency") or "USD"))
-    except (KeyError, TypeError, ValueError):
-        return ""
+    return str(money_from_payload(payload, field) or "")
 
 
 def _tracking(payload: dict) -> str:

@@ -92,6 +92,21 @@ def celery_worker(transactional_db):
 
 
 @pytest.fixture
+def count_queries() -> Callable:
+    """``count_queries(lambda: client.get(url))``: SQL queries one successful request costs."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def _count(request: Callable) -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            response = request()
+        assert response.status_code == 200
+        return len(ctx.captured_queries)
+
+    return _count
+
+
+@pytest.fixture
 def wait_until() -> Callable:
     """Poll a condition that an asynchronous worker will make true; fail with a message on timeout."""
 

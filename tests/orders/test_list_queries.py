@@ -3,19 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
 from flowmart.events.testing import deliver_pending
 
 pytestmark = pytest.mark.django_db
-
-
-def queries(fn) -> int:
-    with CaptureQueriesContext(connection) as ctx:
-        response = fn()
-    assert response.status_code == 200
-    return len(ctx.captured_queries)
 
 
 def place_order(client, checkout_body):
@@ -24,16 +15,18 @@ def place_order(client, checkout_body):
     deliver_pending()
 
 
-def test_order_list_api_and_page_do_not_grow_with_orders(customer, customer_client, client, shop, checkout_body):
+def test_order_list_api_and_page_do_not_grow_with_orders(
+    customer, customer_client, client, shop, checkout_body, count_queries
+):
     client.force_login(customer)
     place_order(customer_client, checkout_body)
-    api_one = queries(lambda: customer_client.get("/api/v1/orders/"))
-    page_one = queries(lambda: client.get("/orders/"))
+    api_one = count_queries(lambda: customer_client.get("/api/v1/orders/"))
+    page_one = count_queries(lambda: client.get("/orders/"))
 
     for _ in range(3):
         place_order(customer_client, checkout_body)
     response = customer_client.get("/api/v1/orders/")
     assert response.json()["count"] == 4
 
-    assert queries(lambda: customer_client.get("/api/v1/orders/")) == api_one
-    assert queries(lambda: client.get("/orders/")) == page_one
+    assert count_queries(lambda: customer_client.get("/api/v1/orders/")) == api_one
+    assert count_queries(lambda: client.get("/orders/")) == page_one

@@ -3,19 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
 from tests.shipping.factories import ShipmentFactory, ShipmentLineFactory
 
 pytestmark = pytest.mark.django_db
-
-
-def queries(fn) -> int:
-    with CaptureQueriesContext(connection) as ctx:
-        response = fn()
-    assert response.status_code == 200
-    return len(ctx.captured_queries)
 
 
 def add_shipment(customer, number):
@@ -23,13 +14,13 @@ def add_shipment(customer, number):
     ShipmentLineFactory.create_batch(2, shipment=shipment)
 
 
-def test_order_shipments_api_does_not_grow_with_parcels(customer, customer_client):
+def test_order_shipments_api_does_not_grow_with_parcels(customer, customer_client, count_queries):
     add_shipment(customer, "FM-QUERY001")
     url = "/api/v1/orders/FM-QUERY001/shipments/"
-    one = queries(lambda: customer_client.get(url))
+    one = count_queries(lambda: customer_client.get(url))
 
     for _ in range(3):
         add_shipment(customer, "FM-QUERY001")
     body = customer_client.get(url).json()
     assert len(body if isinstance(body, list) else body["results"]) == 4
-    assert queries(lambda: customer_client.get(url)) == one
+    assert count_queries(lambda: customer_client.get(url)) == one
