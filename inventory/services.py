@@ -345,6 +345,20 @@ def _allocate_into(book: _StockBook, record: ReservationRecord, demand: dict[str
 # --- Reservations (checkout) -----------------------------------------------------------
 
 
+def _reserved(record: ReservationRecord) -> Reservation:
+    """Announce the reservation as it now stands (caller owns the transaction)."""
+    info = reservation_info(record)
+    publish(
+        InventoryReserved(
+            correlation_id=record.reference,
+            reference=record.reference,
+            expires_at=info.expires_at.isoformat(),
+            lines=_lines_payload(info.allocations),
+        )
+    )
+    return info
+
+
 def stock_reserve(*, reference: str, lines: list[StockLine], ttl_minutes: int = 30) -> Reservation:
     """Hold stock for every line, or for none (``InsufficientStock`` lists every short SKU).
 
@@ -370,16 +384,7 @@ def stock_reserve(*, reference: str, lines: list[StockLine], ttl_minutes: int = 
             _allocate_into(book, record, demand)
             _record_transition(record, "", reason="reserved")
             book.close()
-            info = reservation_info(record)
-            publish(
-                InventoryReserved(
-                    correlation_id=reference,
-                    reference=reference,
-                    expires_at=info.expires_at.isoformat(),
-                    lines=_lines_payload(info.allocations),
-                )
-            )
-            return info
+            return _reserved(record)
     except IntegrityError:
         existing = _live(reference)
         if existing is None:
@@ -408,16 +413,7 @@ def stock_reservation_amend(*, reference: str, lines: list[StockLine]) -> Reserv
         _allocate_into(book, record, demand)
         _record_transition(record, record.state, reason="amended")
         book.close()
-        info = reservation_info(record)
-        publish(
-            InventoryReserved(
-                correlation_id=reference,
-                reference=reference,
-                expires_at=info.expires_at.isoformat(),
-                lines=_lines_payload(info.allocations),
-            )
-        )
-        return info
+        return _reserved(record)
 
 
 def _release(record: ReservationRecord, *, reason: str, expired: bool, by=None) -> None:
