@@ -108,16 +108,15 @@ def test_hot_product_twelve_buyers_for_five_units(shop, checkout_body, available
 
 def test_client_retry_after_its_timeout_gets_409_then_the_same_order(customer, shop, checkout_body, monkeypatch):
     """The first request is slow (gateway); the client gives up and retries with the same key."""
-    import time
-
     from orders import saga
 
     slow_started = threading.Event()
+    gateway_answers = threading.Event()  # the "slow gateway" answers only when the test says so
     original = saga._step_authorize
 
     def slow_authorize(order):
         slow_started.set()
-        time.sleep(1.0)
+        gateway_answers.wait(30)
         original(order)
 
     monkeypatch.setattr(saga, "_step_authorize", slow_authorize)
@@ -136,10 +135,13 @@ def test_client_retry_after_its_timeout_gets_409_then_the_same_order(customer, s
 
     thread = threading.Thread(target=run)
     thread.start()
-    assert slow_started.wait(10)
-    retry = client.post("/api/v1/checkout/", checkout_body(), format="json", HTTP_IDEMPOTENCY_KEY="slow-1")
-    assert (retry.status_code, retry.json()["code"]) == (409, "idempotency_key_in_flight")
-    thread.join()
+    try:
+        assert slow_started.wait(10)
+        retry = client.post("/api/v1/checkout/", checkout_body(), format="json", HTTP_IDEMPOTENCY_KEY="slow-1")
+        assert (retry.status_code, retry.json()["code"]) == (409, "idempotency_key_in_flight")
+    finally:
+        gateway_answers.set()
+        thread.join()
 
     again = client.post("/api/v1/checkout/", checkout_body(), format="json", HTTP_IDEMPOTENCY_KEY="slow-1")
     assert first[0].status_code == again.status_code == 201
