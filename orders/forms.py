@@ -5,6 +5,8 @@ from __future__ import annotations
 from django import forms
 from django.conf import settings
 
+from orders.checkout import ADDRESS_FIELDS
+
 # The sandbox gateway's test cards (payments' sandbox adapter); any other pm_… token may be typed in.
 TEST_CARDS = [
     ("pm_card_visa", "Visa ending 4242 (succeeds)"),
@@ -15,7 +17,6 @@ TEST_CARDS = [
 ]
 
 
-ADDRESS_FIELDS = ("name", "line1", "line2", "city", "region", "postal_code", "country", "phone")
 ADDRESS_LABELS = {
     "name": "Deliver to (full name)",
     "line1": "Address line 1",

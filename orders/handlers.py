@@ -10,7 +10,7 @@ from django.db import transaction
 
 from flowmart.events.registry import subscribe
 from inventory.events import InventoryReleased
-from orders import services
+from orders import selectors, services
 from payments.events import PaymentRefunded, RefundRejected
 from shipping.events import (
     DeliveryFailed,
@@ -67,7 +67,7 @@ def compensate_on_rejection(event: ShipmentRejected) -> None:
 def settle_return(event: ReturnReceived) -> None:
     from orders.tasks import order_return_settle_task
 
-    order = services.order_get_by_number(order_number=event.order_number)
+    order = selectors.order_get(number=event.order_number)
     if order is not None:
         _after_commit(
             order_return_settle_task,
@@ -97,7 +97,7 @@ def refund_parcel_returned_to_sender(event: DeliveryFailed) -> None:
 
     if not event.returned_to_sender:
         return  # the carrier tries again; the timeline shows the attempt
-    order = services.order_get_by_number(order_number=event.order_number)
+    order = selectors.order_get(number=event.order_number)
     if order is not None:
         _after_commit(order_returned_to_sender_task, order.pk, event.shipment_number, event.reason)
 

@@ -21,6 +21,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 import structlog
@@ -34,6 +36,7 @@ from flowmart.events.publisher import publish
 from inventory import services as inventory_services
 from orders import basket as basket_module
 from orders import metrics, refunds
+from orders.errors import CheckoutFailed, CheckoutGatewayUnavailable, CheckoutPaymentDeclined, CheckoutStockShortage
 from orders.events import OrderCancelled, OrderConfirmed, OrderFailed, OrderPaymentFailed
 from orders.models import (
     Order,
@@ -54,31 +57,6 @@ log = structlog.get_logger(__name__)
 MAX_STEP_ATTEMPTS = 5
 
 
-# -- errors the customer sees -----------------------------------------------------
-class CheckoutFailed(FlowMartError):
-    code = "checkout_failed"
-    status = 400
-    title = "Checkout failed"
-
-
-class CheckoutPaymentDeclined(CheckoutFailed):
-    code = "payment_declined"
-    status = 402
-    title = "Payment declined"
-
-
-class CheckoutStockShortage(CheckoutFailed):
-    code = "insufficient_stock"
-    status = 409
-    title = "Not enough stock"
-
-
-class CheckoutGatewayUnavailable(CheckoutFailed):
-    code = "gateway_unavailable"
-    status = 503
-    title = "Payment service unavailable"
-
-
 # -- bookkeeping ----------------------------------------------------------------------
 def lease_until():
     return timezone.now() + timedelta(seconds=settings.ORDERS_SAGA_LEASE_SECONDS)
@@ -95,31 +73,51 @@ def lease_claim(*, order_id: int) -> bool:
     return bool(won)
 
 
-def step_begin(order: Order, step: str) -> SagaStep:
-    attempt = SagaStep.objects.filter(order=order, step=step).count() + 1
-    Order.objects.filter(pk=order.pk).update(saga_lease_until=lease_until())
-    return SagaStep.objects.create(order=order, step=step, attempt=attempt)
-
-
 def _observe(row: SagaStep) -> None:
     metrics.SAGA_STEPS.labels(row.step, row.status).inc()
     metrics.SAGA_STEP_SECONDS.labels(row.step).observe((row.finished_at - row.started_at).total_seconds())
 
 
-def step_succeed(row: SagaStep) -> None:
-    row.status = SagaStep.Status.SUCCEEDED
+def _step_finish(row: SagaStep, *, error: BaseException | None = None) -> None:
+    row.status = SagaStep.Status.SUCCEEDED if error is None else SagaStep.Status.FAILED
     row.finished_at = timezone.now()
-    row.save(update_fields=["status", "finished_at"])
-    _observe(row)
-
-
-def step_fail(row: SagaStep, exc: BaseException) -> None:
-    row.status = SagaStep.Status.FAILED
-    row.finished_at = timezone.now()
-    row.error_code = getattr(exc, "code", "") or type(exc).__name__
-    row.error = str(exc)[:2000]
+    row.error_code = (getattr(error, "code", "") or type(error).__name__) if error is not None else ""
+    row.error = str(error)[:2000] if error is not None else ""
     row.save(update_fields=["status", "finished_at", "error_code", "error"])
     _observe(row)
+
+
+class StepAttempt:
+    """One attempt of a saga step (its ``SagaStep`` row) while the ``step`` block runs."""
+
+    def __init__(self, row: SagaStep) -> None:
+        self.row = row
+
+    def succeed(self) -> None:
+        """Record success now: call it inside the short transaction that stores what the step achieved, so
+        that the step and the facts it vouches for commit together (after a crash both are missing)."""
+        _step_finish(self.row)
+
+
+@contextmanager
+def step(order: Order, name: str) -> Iterator[StepAttempt]:
+    """Record one attempt of saga step ``name`` around a call to another app or the gateway.
+
+    No transaction is open: the attempt is recorded ``running`` (and the saga's lease extended) before the
+    block, marked ``failed`` with the error's code if the block raises (the error goes on), and ``succeeded``
+    when the block ends, unless the block recorded success itself with ``attempt.succeed()``. Work that must
+    not make the step look failed (follow-ups after its facts are stored) belongs after the block.
+    """
+    attempt_number = SagaStep.objects.filter(order=order, step=name).count() + 1
+    Order.objects.filter(pk=order.pk).update(saga_lease_until=lease_until())
+    attempt = StepAttempt(SagaStep.objects.create(order=order, step=name, attempt=attempt_number))
+    try:
+        yield attempt
+    except Exception as exc:
+        _step_finish(attempt.row, error=exc)  # also when a succeed() inside a rolled-back transaction came first
+        raise
+    if attempt.row.status == SagaStep.Status.RUNNING:
+        attempt.succeed()
 
 
 def step_record(order: Order, step: str, *, error: BaseException | None = None) -> SagaStep:
@@ -151,6 +149,21 @@ def record_transition(order: Order, name: str, *, actor: str = "system", by=None
         by=by if (by is not None and getattr(by, "is_authenticated", False)) else None,
         reason=reason[:500],
     )
+
+
+# -- the idempotency ledger ---------------------------------------------------------------
+# One-off jobs on an order that an event can ask for twice (settle the return RMA-…) leave a succeeded step
+# named after the job: a redelivered event finds the job done and does nothing.
+def ledger_entry(job: str, reference: str) -> str:
+    return f"{job}:{reference}"[:32]
+
+
+def ledger_has(order: Order, entry: str) -> bool:
+    return order.saga_steps.filter(step=entry, status=SagaStep.Status.SUCCEEDED).exists()
+
+
+def ledger_add(order: Order, entry: str) -> None:
+    step_record(order, entry)
 
 
 def lock(order: Order) -> Order:
@@ -195,73 +208,71 @@ def store_allocations(order: Order, reservation) -> None:
 
 # -- the forward steps -------------------------------------------------------------
 def _step_reserve(order: Order) -> None:
-    row = step_begin(order, "reserve_stock")
     lines = [inventory_services.StockLine(sku=line.sku, quantity=line.quantity) for line in order.lines.all()]
     try:
-        reservation = inventory_services.stock_reserve(
-            reference=order.stock_reference, lines=lines, ttl_minutes=settings.ORDERS_RESERVATION_TTL_MINUTES
-        )
+        with step(order, "reserve_stock") as attempt:
+            reservation = inventory_services.stock_reserve(
+                reference=order.stock_reference, lines=lines, ttl_minutes=settings.ORDERS_RESERVATION_TTL_MINUTES
+            )
+            with transaction.atomic():
+                store_allocations(order, reservation)
+                Order.objects.filter(pk=order.pk).update(stock_reserved=True, stock_released=False)
+                attempt.succeed()
     except FlowMartError as exc:
-        step_fail(row, exc)
-        shortages = exc.extra.get("shortages", [])
         compensate(order=order, target=OrderStatus.FAILED, reason=f"stock: {exc.detail}", code=exc.code)
         raise CheckoutStockShortage(
             "Some items are no longer available in the quantity you asked for; your basket is unchanged.",
             order_number=order.number,
-            shortages=shortages,
+            shortages=exc.extra.get("shortages", []),
         ) from exc
-    except Exception as exc:
-        step_fail(row, exc)
-        raise
-    with transaction.atomic():
-        store_allocations(order, reservation)
-        Order.objects.filter(pk=order.pk).update(stock_reserved=True, stock_released=False)
-        step_succeed(row)
 
 
 def _step_authorize(order: Order) -> None:
-    row = step_begin(order, "authorize_payment")
-    amount = order.total_minor - order.authorized_minor
     try:
-        info = payment_services.payment_authorize(
-            reference=order.payment_reference,
-            amount_minor=amount,
-            currency=order.currency,
-            payment_method=order.payment_method,
-            idempotency_key=f"{order.number}:authorize:{order.payment_round}",
-            customer_email=order.email,
-            customer_user_id=user_id_of(order),
-            correlation_id=order.number,
-        )
+        with step(order, "authorize_payment") as attempt:
+            info = payment_services.payment_authorize(
+                reference=order.payment_reference,
+                amount_minor=order.total_minor - order.authorized_minor,
+                currency=order.currency,
+                payment_method=order.payment_method,
+                idempotency_key=f"{order.number}:authorize:{order.payment_round}",
+                customer_email=order.email,
+                customer_user_id=user_id_of(order),
+                correlation_id=order.number,
+            )
+            with transaction.atomic():
+                # Same transaction as authorized_minor: after a crash both are missing and the re-run (same key)
+                # adds both.
+                OrderPayment.objects.create(
+                    payment_id=info.id, order=order, amount_minor=info.amount_minor, purpose="checkout"
+                )
+                locked = lock(order)
+                locked.authorized_minor += info.amount_minor
+                locked.save(update_fields=["authorized_minor", "updated_at"])
+                attempt.succeed()
     except FlowMartError as exc:
-        step_fail(row, exc)
-        if exc.code == "payment_declined":
-            decline_code = str(exc.extra.get("decline_code") or "card_declined")
-            payment_failed(order=order, decline_code=decline_code)
-            raise CheckoutPaymentDeclined(
-                f"Your payment was declined ({decline_code.replace('_', ' ')}). Your basket is unchanged; "
-                "please try another card.",
-                order_number=order.number,
-                decline_code=decline_code,
-            ) from exc
-        compensate(order=order, target=OrderStatus.FAILED, reason=f"payment: {exc.detail}", code=exc.code)
-        if exc.code == "gateway_unavailable" or exc.status >= 500:
-            raise CheckoutGatewayUnavailable(
-                "The payment service is not answering right now. Nothing was charged and your basket is "
-                "unchanged; please try again in a moment.",
-                order_number=order.number,
-            ) from exc
-        raise CheckoutFailed(exc.detail, code=exc.code, order_number=order.number) from exc
-    except Exception as exc:
-        step_fail(row, exc)
-        raise
-    with transaction.atomic():
-        # Same transaction as authorized_minor: after a crash both are missing and the re-run (same key) adds both.
-        OrderPayment.objects.create(payment_id=info.id, order=order, amount_minor=info.amount_minor, purpose="checkout")
-        locked = lock(order)
-        locked.authorized_minor += info.amount_minor
-        locked.save(update_fields=["authorized_minor", "updated_at"])
-        step_succeed(row)
+        _authorization_refused(order, exc)
+
+
+def _authorization_refused(order: Order, exc: FlowMartError) -> None:
+    """The gateway said no: a decline parks the order for a retry; anything else fails it (compensated)."""
+    if exc.code == "payment_declined":
+        decline_code = str(exc.extra.get("decline_code") or "card_declined")
+        payment_failed(order=order, decline_code=decline_code)
+        raise CheckoutPaymentDeclined(
+            f"Your payment was declined ({decline_code.replace('_', ' ')}). Your basket is unchanged; "
+            "please try another card.",
+            order_number=order.number,
+            decline_code=decline_code,
+        ) from exc
+    compensate(order=order, target=OrderStatus.FAILED, reason=f"payment: {exc.detail}", code=exc.code)
+    if exc.code == "gateway_unavailable" or exc.status >= 500:
+        raise CheckoutGatewayUnavailable(
+            "The payment service is not answering right now. Nothing was charged and your basket is "
+            "unchanged; please try again in a moment.",
+            order_number=order.number,
+        ) from exc
+    raise CheckoutFailed(exc.detail, code=exc.code, order_number=order.number) from exc
 
 
 def _step_confirm(order: Order) -> Order:
@@ -378,13 +389,8 @@ def payment_void(*, order: Order, payment: OrderPayment, reason: str) -> None:
     never went through) is only recorded."""
     info = payment_selectors.payment_get(payment_id=payment.payment_id)
     if info is not None and info.status in ("authorized",):
-        row = step_begin(order, "void_payment")
-        try:
+        with step(order, "void_payment"):
             payment_services.payment_void(payment_id=payment.payment_id, reason=reason)
-        except Exception as exc:
-            step_fail(row, exc)
-            raise
-        step_succeed(row)
     OrderPayment.objects.filter(pk=payment.pk).update(voided=True)
 
 
@@ -396,8 +402,7 @@ def compensation_run(*, order: Order, by=None) -> Order:
         if payment.captured_minor == 0:
             payment_void(order=order, payment=payment, reason=order.compensation_reason)
         elif outstanding > 0:
-            row = step_begin(order, "refund_payment")
-            try:
+            with step(order, "refund_payment") as attempt:
                 info = payment_services.payment_refund(
                     payment_id=payment.payment_id,
                     amount_minor=outstanding,
@@ -405,26 +410,19 @@ def compensation_run(*, order: Order, by=None) -> Order:
                     requested_by=by,
                     idempotency_key=f"{order.number}:compensate:{payment.payment_id}",
                 )
-            except Exception as exc:
-                step_fail(row, exc)
-                raise
-            with transaction.atomic():
-                refund, _ = refunds.refund_record(
-                    order=order, payment=payment, info=info, purpose=OrderRefund.Purpose.CANCELLATION
-                )
-                step_succeed(row)
+                with transaction.atomic():
+                    refund, _ = refunds.refund_record(
+                        order=order, payment=payment, info=info, purpose=OrderRefund.Purpose.CANCELLATION
+                    )
+                    attempt.succeed()
             refunds.refund_catch_up(refund=refund)
     order = Order.objects.get(pk=order.pk)
     if not order.stock_committed and not order.stock_released:
-        row = step_begin(order, "release_stock")
-        try:
+        with step(order, "release_stock") as attempt:
             inventory_services.stock_release(reference=order.stock_reference, reason=order.compensation_reason)
-        except Exception as exc:
-            step_fail(row, exc)
-            raise
-        with transaction.atomic():
-            Order.objects.filter(pk=order.pk).update(stock_released=True, stock_reserved=False)
-            step_succeed(row)
+            with transaction.atomic():
+                Order.objects.filter(pk=order.pk).update(stock_released=True, stock_reserved=False)
+                attempt.succeed()
     return _compensation_finish(order=order, by=by)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 
@@ -156,3 +158,36 @@ def basket_item_count(*, user, basket_public_id: str | None) -> int:
     else:
         return 0
     return lines.aggregate(n=Sum("quantity"))["n"] or 0
+
+
+# -- the sweeper's work lists -----------------------------------------------------------------
+def sagas_stuck() -> list[int]:
+    """Orders whose saga is mid-way and whose lease ran out (their process died)."""
+    return list(
+        Order.objects.filter(saga_status__in=[SagaStatus.RUNNING, SagaStatus.COMPENSATING])
+        .exclude(saga_lease_until__gt=timezone.now())
+        .order_by("id")
+        .values_list("id", flat=True)[:500]
+    )
+
+
+def payment_retries_expired() -> list[int]:
+    """Declined orders whose payment-retry window closed and that are not compensated yet."""
+    return list(
+        Order.objects.filter(status=OrderStatus.PAYMENT_FAILED, retry_until__lte=timezone.now())
+        .exclude(saga_status=SagaStatus.COMPENSATED)
+        .values_list("id", flat=True)[:500]
+    )
+
+
+def orders_to_settle() -> list[int]:
+    """Dispatched orders whose capture or stock commit did not happen yet (lost task)."""
+    return list(
+        Order.objects.filter(
+            status__in=[OrderStatus.SHIPPED, OrderStatus.DELIVERED, OrderStatus.COMPLETED],
+            stock_committed=False,
+            shipped_at__lte=timezone.now() - timedelta(minutes=5),
+        )
+        .exclude(failure_code="settle_failed")
+        .values_list("id", flat=True)[:500]
+    )

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from flowmart.errors import FlowMartError
 from orders import forms, selectors, services
+from orders.pricing import perks_for_user
 from orders.signals import SESSION_BASKET_KEY, SESSION_ORDERS_KEY
 
 SESSION_CHECKOUT_KEY = "orders.checkout"
@@ -138,7 +139,7 @@ def checkout_shipping(request):
     state = _state(request)
     if view is None or "address" not in state:
         return redirect("orders:checkout")
-    perks = services.perks_for_user(user=request.user)
+    perks = perks_for_user(user=request.user)
     quotes = services.shipping_options(basket_view=view, address=state["address"], perks=perks)
     form = forms.ShippingMethodForm(
         request.POST or None, quotes=quotes, initial={"shipping_method": state.get("shipping_method")}

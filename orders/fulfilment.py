@@ -1,0 +1,172 @@
+"""Fulfilment, following shipping's events: labelled, shipped (then capture and stock commit), delivered,
+refused by shipping, and a reservation that expired under a confirmed order."""
+
+from __future__ import annotations
+
+import structlog
+from django.db import transaction
+
+from flowmart.errors import FlowMartError
+from flowmart.events.publisher import publish
+from inventory import services as inventory_services
+from orders import saga
+from orders.events import OrderCompleted, OrderShipped
+from orders.models import Order, OrderPayment, OrderStatus, SagaStatus
+from payments import selectors as payment_selectors
+from payments import services as payment_services
+
+log = structlog.get_logger(__name__)
+
+
+def _order_locked_by_number(number: str) -> Order | None:
+    return Order.objects.select_for_update().filter(number=number).first()
+
+
+def order_reservation_lost(*, reference: str) -> Order | None:
+    """Inventory expired an order's reservation (caller's transaction). Returns the order if it needs stock again."""
+    order = _order_locked_by_number(reference)
+    if order is None or order.status not in (OrderStatus.CONFIRMED, OrderStatus.FULFILLING) or order.stock_committed:
+        return None
+    order.stock_reserved = False
+    order.save(update_fields=["stock_reserved", "updated_at"])
+    return order
+
+
+def order_mark_fulfilling(*, order_number: str) -> Order | None:
+    """A shipment exists (label issued). Runs inside the caller's transaction."""
+    order = _order_locked_by_number(order_number)
+    if order is not None and order.status == OrderStatus.CONFIRMED:
+        saga.record_transition(order, "start_fulfilment", reason="shipment created")
+    return order
+
+
+def order_mark_shipped(*, order_number: str, shipment_number: str = "") -> Order | None:
+    """The first parcel left: ``shipped``. Capture and stock commit follow in ``order_settle`` (outside calls).
+
+    Runs inside the caller's transaction; returns the order when settling is needed.
+    """
+    order = _order_locked_by_number(order_number)
+    if order is None:
+        return None
+    if order.status in (OrderStatus.CONFIRMED, OrderStatus.FULFILLING):
+        saga.record_transition(order, "ship", reason=f"shipment {shipment_number} dispatched".replace("  ", " "))
+    if order.status in (OrderStatus.SHIPPED, OrderStatus.DELIVERED, OrderStatus.COMPLETED):
+        return order
+    return None
+
+
+def order_mark_delivered(*, order_number: str, all_delivered: bool) -> Order | None:
+    """Delivered when every shipment is: ``delivered`` then ``completed``. Caller's transaction."""
+    order = _order_locked_by_number(order_number)
+    if order is None or not all_delivered or order.status != OrderStatus.SHIPPED:
+        return order
+    saga.record_transition(order, "deliver", reason="every shipment delivered")
+    saga.record_transition(order, "complete", reason="delivered")
+    publish(
+        OrderCompleted(
+            correlation_id=order.number,
+            order_number=order.number,
+            user_id=saga.user_id_of(order),
+            customer_email=order.email,
+        )
+    )
+    return order
+
+
+def order_shipment_rejected(*, order_number: str, reason: str) -> Order | None:
+    """Shipping cannot ship: mark the saga for compensation (caller's transaction); the task runs it."""
+    order = _order_locked_by_number(order_number)
+    if order is None or order.status not in (OrderStatus.CONFIRMED, OrderStatus.FULFILLING, OrderStatus.ON_HOLD):
+        return None
+    if order.saga_status in (SagaStatus.COMPENSATING, SagaStatus.COMPENSATED):
+        return None
+    order.saga_status = SagaStatus.COMPENSATING
+    order.compensation_target = OrderStatus.CANCELLED
+    order.compensation_reason = f"shipping refused: {reason}"[:255]
+    order.compensation_by = "system"
+    order.failure_code = "shipment_rejected"
+    order.saga_lease_until = saga.lease_until()  # the task runs it; if it is lost, the sweeper after the lease
+    order.save()
+    return order
+
+
+# -- settle: capture and stock commit after dispatch ---------------------------------------------
+def order_settle(*, order: Order) -> Order:
+    """After dispatch: capture the order's total (no more) and turn the reservation into a sale. Idempotent.
+
+    A refusal (4xx: e.g. the reservation is gone) parks the order with ``failure_code="settle_failed"``
+    for staff (orders needing attention); a transient error raises so the task retries.
+    """
+    try:
+        _payments_capture(Order.objects.get(pk=order.pk))
+        _stock_commit(Order.objects.get(pk=order.pk))
+    except FlowMartError as exc:
+        if exc.status >= 500:
+            raise
+        Order.objects.filter(pk=order.pk).update(
+            failure_code="settle_failed", failure_detail=f"{exc.code}: {exc.detail}"[:500]
+        )
+        log.error("order could not be settled after dispatch", order=order.number, code=exc.code)
+    return Order.objects.get(pk=order.pk)
+
+
+def order_settle_retry(*, order: Order) -> Order:
+    """Staff fixed what blocked settling (e.g. stock): try capture + stock commit again."""
+    Order.objects.filter(pk=order.pk, failure_code="settle_failed").update(failure_code="", failure_detail="")
+    return order_settle(order=order)
+
+
+def _payments_capture(order: Order) -> None:
+    """Capture up to the order's total across its authorizations, then void the ones not needed (amended down)."""
+    remaining = order.total_minor - order.captured_minor
+    for payment in order.payments.filter(voided=False):
+        if remaining <= 0:
+            break
+        # Our record may lag the gateway after a crash: read the payment first.
+        info = payment_selectors.payment_get(payment_id=payment.payment_id)
+        already = (info.captured_minor if info else 0) - payment.captured_minor
+        if already > 0:
+            _capture_book(order, payment, amount_minor=already)
+            remaining -= already
+            continue
+        take = min(remaining, payment.amount_minor - payment.captured_minor)
+        if take <= 0:
+            continue
+        with saga.step(order, "capture_payment") as attempt:
+            payment_services.payment_capture(payment_id=payment.payment_id, amount_minor=take)
+            _capture_book(order, payment, amount_minor=take, attempt=attempt)
+        remaining -= take
+    for payment in Order.objects.get(pk=order.pk).payments.filter(voided=False, captured_minor=0):
+        saga.payment_void(order=order, payment=payment, reason="not needed after amendment")
+
+
+def _capture_book(order: Order, payment: OrderPayment, *, amount_minor: int, attempt=None) -> None:
+    with transaction.atomic():
+        OrderPayment.objects.filter(pk=payment.pk).update(captured_minor=payment.captured_minor + amount_minor)
+        locked = saga.lock(order)
+        locked.captured_minor += amount_minor
+        locked.save(update_fields=["captured_minor", "updated_at"])
+        if attempt is not None:
+            attempt.succeed()
+
+
+def _stock_commit(order: Order) -> None:
+    if order.stock_committed:
+        return
+    with saga.step(order, "commit_stock") as attempt:
+        inventory_services.stock_commit(reference=order.stock_reference)
+        with transaction.atomic():
+            locked = saga.lock(order)
+            locked.stock_committed = True
+            locked.save(update_fields=["stock_committed", "updated_at"])
+            attempt.succeed()
+            publish(
+                OrderShipped(
+                    correlation_id=order.number,
+                    order_number=order.number,
+                    user_id=saga.user_id_of(order),
+                    customer_email=order.email,
+                    captured_minor=locked.captured_minor,
+                    currency=order.currency,
+                )
+            )

@@ -1,0 +1,213 @@
+"""After the parcel: returns settled (refund or exchange), refunds booked or rejected, parcels returned to
+sender, exchange parcels dispatched."""
+
+from __future__ import annotations
+
+import structlog
+from django.conf import settings
+from django.db import transaction
+
+from flowmart.errors import FlowMartError
+from flowmart.events.publisher import publish
+from inventory import services as inventory_services
+from orders import refunds, saga
+from orders.errors import OrderActionNotAllowed
+from orders.events import OrderRefunded
+from orders.models import Order, OrderPayment, OrderRefund, OrderStatus
+from payments import services as payment_services
+from shipping import selectors as shipping_selectors
+from shipping import services as shipping_services
+
+log = structlog.get_logger(__name__)
+
+
+# -- a return arrived ------------------------------------------------------------------------
+def order_return_settle(
+    *, order: Order, rma_number: str, decision: str, refund_minor: int, lines: list[dict], warehouse_code: str
+) -> Order:
+    """A return arrived: refund through payments, restock through inventory, tell shipping it is refunded
+    (or send the exchange). Done once per RMA: a redelivered ``ReturnReceived`` finds it in the ledger."""
+    order = Order.objects.get(pk=order.pk)
+    done = saga.ledger_entry("return", rma_number)
+    if saga.ledger_has(order, done):
+        return order
+    if decision == "refund" and refund_minor > 0:
+        _return_refund(order, rma_number=rma_number, amount_minor=refund_minor)
+    _restock(order, step_name="restock_return", lines=lines, warehouse_code=warehouse_code or None)
+    if decision == "refund" and refunds.return_refund_complete(order=order, rma_number=rma_number):
+        shipping_services.return_mark_refunded(rma_number=rma_number)
+    elif decision == "exchange":
+        _exchange_send(order, rma_number=rma_number, lines=lines, warehouse_code=warehouse_code)
+    saga.ledger_add(order, done)
+    return Order.objects.get(pk=order.pk)
+
+
+def _return_refund(order: Order, *, rma_number: str, amount_minor: int) -> None:
+    """Refund ``amount_minor`` across the order's payments (what each has captured and not refunded)."""
+    left = amount_minor
+    for payment in order.payments.all():
+        asked = list(payment.refunds.filter(rma_number=rma_number))
+        if asked:  # a re-run after a crash: this payment's part was asked for already
+            left -= sum(r.amount_minor for r in asked)
+        else:
+            left -= _payment_refund_for_return(order, payment, rma_number=rma_number, up_to_minor=left)
+        if left <= 0:
+            break
+
+
+def _payment_refund_for_return(order: Order, payment: OrderPayment, *, rma_number: str, up_to_minor: int) -> int:
+    """Refund what this payment can give towards the return; returns the amount asked for."""
+    waiting = refunds.refund_waiting_minor(payment=payment)
+    take = min(up_to_minor, payment.captured_minor - payment.refunded_minor - waiting)
+    if take <= 0:
+        return 0
+    with saga.step(order, "refund_return") as attempt:
+        info = payment_services.payment_refund(
+            payment_id=payment.payment_id,
+            amount_minor=take,
+            reason=f"return {rma_number}",
+            idempotency_key=f"{order.number}:return:{rma_number}:{payment.payment_id}",
+        )
+        with transaction.atomic():
+            refund, booked = refunds.refund_record(
+                order=order, payment=payment, info=info, purpose=OrderRefund.Purpose.RETURN, rma_number=rma_number
+            )
+            attempt.succeed()
+            if booked:
+                publish(
+                    OrderRefunded(
+                        correlation_id=order.number,
+                        order_number=order.number,
+                        user_id=saga.user_id_of(order),
+                        customer_email=order.email,
+                        rma_number=rma_number,
+                        refunded_minor=take,
+                        currency=order.currency,
+                    )
+                )
+    # Waiting for Finance: booked (and the return marked refunded) when PaymentRefunded arrives.
+    refunds.refund_catch_up(refund=refund)
+    return take
+
+
+def _restock(order: Order, *, step_name: str, lines: list[dict], warehouse_code: str | None = None) -> None:
+    stock_lines = [
+        inventory_services.StockLine(sku=line["sku"], quantity=int(line["quantity"]))
+        for line in lines
+        if int(line.get("quantity", 0)) > 0
+    ]
+    if not stock_lines:
+        return
+    with saga.step(order, step_name):
+        inventory_services.stock_return(
+            reference=order.stock_reference, lines=stock_lines, warehouse_code=warehouse_code
+        )
+
+
+# -- exchanges ---------------------------------------------------------------------------------
+def exchange_reference(order_number: str, rma_number: str) -> str:
+    return f"{order_number}:{rma_number}"
+
+
+def _exchange_send(order: Order, *, rma_number: str, lines: list[dict], warehouse_code: str) -> None:
+    """Reserve the replacements and have shipping send them."""
+    replacements = [
+        {"sku": line.get("replacement_sku") or line["sku"], "name": line.get("name", ""), "quantity": line["quantity"]}
+        for line in lines
+    ]
+    _reserve_replacements(order, rma_number=rma_number, lines=replacements)
+    shipping_services.shipment_create_for_exchange(
+        order_number=order.number, rma_number=rma_number, lines=replacements, warehouse_code=warehouse_code
+    )
+    shipping_services.return_mark_exchanged(rma_number=rma_number)
+
+
+def _reserve_replacements(order: Order, *, rma_number: str, lines: list[dict]) -> None:
+    """Hold the replacement units of an exchange (committed when the exchange parcel is dispatched)."""
+    try:
+        with saga.step(order, "reserve_exchange"):
+            inventory_services.stock_reserve(
+                reference=exchange_reference(order.number, rma_number),
+                lines=[inventory_services.StockLine(sku=ln["sku"], quantity=int(ln["quantity"])) for ln in lines],
+                ttl_minutes=settings.ORDERS_RESERVATION_TTL_MINUTES,
+            )
+    except inventory_services.InsufficientStock:
+        return  # The replacement ships anyway (shipping owns the parcel); staff see the failed step.
+
+
+def order_exchange_dispatched(*, order_number: str, shipment_number: str) -> None:
+    """The replacement parcel left: its reserved units become a sale."""
+    shipment = next(
+        (s for s in shipping_selectors.shipments_for_order(order_number=order_number) if s.number == shipment_number),
+        None,
+    )
+    if shipment is None or not shipment.rma_number:
+        return
+    try:
+        inventory_services.stock_commit(reference=exchange_reference(order_number, shipment.rma_number))
+    except FlowMartError as exc:
+        if exc.status >= 500:
+            raise
+        log.warning("exchange stock not committed", order=order_number, code=exc.code)
+
+
+# -- refunds -----------------------------------------------------------------------------------
+def order_refund_succeeded(*, refund_id: str, amount_minor: int) -> OrderRefund | None:
+    """Payments moved the money of a refund orders asked for (``PaymentRefunded``): book it once, publish
+    ``OrderRefunded`` and, for a return, mark it refunded at shipping. Caller's transaction (the handler's)."""
+    return refunds.refund_succeeded(refund_id=refund_id, amount_minor=amount_minor)
+
+
+def order_refund_rejected(*, refund_id: str, note: str) -> OrderRefund | None:
+    """Finance rejected a refund orders asked for (``RefundRejected``): nothing is booked; the order needs
+    staff attention. Caller's transaction (the handler's)."""
+    return refunds.refund_rejected(refund_id=refund_id, note=note)
+
+
+def order_refund_issue_resolve(*, order: Order, by=None, reason: str = "") -> Order:
+    """Staff dealt with a rejected or failed refund: the order leaves the attention list."""
+    with transaction.atomic():
+        order = saga.lock(order)
+        if order.failure_code not in refunds.REFUND_ATTENTION_CODES:
+            raise OrderActionNotAllowed("This order has no refund waiting for staff.")
+        detail = order.failure_detail
+        order.failure_code = ""
+        order.failure_detail = ""
+        order.save(update_fields=["failure_code", "failure_detail", "updated_at"])
+        saga.OrderTransition.objects.create(
+            order=order,
+            transition="refund_issue_resolved",
+            from_status=order.status,
+            to_status=order.status,
+            actor="staff",
+            by=by if (by is not None and getattr(by, "is_authenticated", False)) else None,
+            reason=f"{detail} — {reason or 'resolved by staff'}"[:500],
+        )
+    return order
+
+
+# -- returned to sender --------------------------------------------------------------------------
+def order_returned_to_sender(*, order: Order, shipment_number: str, reason: str) -> Order:
+    """The carrier gave up and the parcel went back to the warehouse: restock it and, when it was the
+    whole order, refund and cancel. A partial parcel is left to staff (orders needing attention)."""
+    order = Order.objects.get(pk=order.pk)
+    if order.status not in (OrderStatus.SHIPPED, OrderStatus.FULFILLING, OrderStatus.CONFIRMED):
+        return order
+    shipments = [s for s in shipping_selectors.shipments_for_order(order_number=order.number) if s.kind == "order"]
+    parcel = next((s for s in shipments if s.number == shipment_number), None)
+    if parcel is None:
+        return order
+    if order.stock_committed:
+        _restock(
+            order,
+            step_name="restock_returned_parcel",
+            lines=[{"sku": line.sku, "quantity": line.quantity} for line in parcel.lines],
+        )
+    if len(shipments) > 1:
+        Order.objects.filter(pk=order.pk).update(
+            failure_code="returned_to_sender", failure_detail=f"parcel {shipment_number}: {reason}"[:500]
+        )
+        return Order.objects.get(pk=order.pk)
+    return saga.compensate(
+        order=order, target=OrderStatus.CANCELLED, reason=f"returned to sender: {reason}", code="returned_to_sender"
+    )
