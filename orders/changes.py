@@ -186,14 +186,11 @@ def _authorize_extra(order: Order, *, amount_minor: int):
     try:
         with saga.step(order, "authorize_extra"):
             return payment_services.payment_authorize(
-                reference=order.payment_reference,
-                amount_minor=amount_minor,
-                currency=order.currency,
-                payment_method=order.payment_method,
-                idempotency_key=f"{order.number}:amend:{order.amendment_count + 1}",
-                customer_email=order.email,
-                customer_user_id=saga.user_id_of(order),
-                correlation_id=order.number,
+                saga.payment_request(
+                    order,
+                    amount_minor=amount_minor,
+                    idempotency_key=f"{order.number}:amend:{order.amendment_count + 1}",
+                )
             )
     except Exception:
         inventory_services.stock_reservation_amend(

@@ -174,6 +174,20 @@ def user_id_of(order: Order) -> str | None:
     return str(order.user.public_id) if order.user_id else None
 
 
+def payment_request(order: Order, *, amount_minor: int, idempotency_key: str) -> payment_services.PaymentRequest:
+    """An authorization for this order on the customer's payment method."""
+    return payment_services.PaymentRequest(
+        reference=order.payment_reference,
+        amount_minor=amount_minor,
+        currency=order.currency,
+        payment_method=order.payment_method,
+        idempotency_key=idempotency_key,
+        customer_email=order.email,
+        customer_user_id=user_id_of(order),
+        correlation_id=order.number,
+    )
+
+
 def order_confirmed_event(order: Order) -> OrderConfirmed:
     return OrderConfirmed(
         correlation_id=order.number,
@@ -231,14 +245,11 @@ def _step_authorize(order: Order) -> None:
     try:
         with step(order, "authorize_payment") as attempt:
             info = payment_services.payment_authorize(
-                reference=order.payment_reference,
-                amount_minor=order.total_minor - order.authorized_minor,
-                currency=order.currency,
-                payment_method=order.payment_method,
-                idempotency_key=f"{order.number}:authorize:{order.payment_round}",
-                customer_email=order.email,
-                customer_user_id=user_id_of(order),
-                correlation_id=order.number,
+                payment_request(
+                    order,
+                    amount_minor=order.total_minor - order.authorized_minor,
+                    idempotency_key=f"{order.number}:authorize:{order.payment_round}",
+                )
             )
             with transaction.atomic():
                 # Same transaction as authorized_minor: after a crash both are missing and the re-run (same key)

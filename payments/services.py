@@ -18,6 +18,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -258,97 +259,61 @@ def _processed_event(payment: Payment, *, reason: str = "") -> PaymentProcessed:
 
 
 # -- authorize / charge -----------------------------------------------------------------------
-def payment_authorize(
-    *,
-    reference: str,
-    amount_minor: int,
-    currency: str,
-    payment_method: str,
-    idempotency_key: str,
-    customer_email: str = "",
-    customer_user_id: str | uuid.UUID | None = None,
-    correlation_id: str | None = None,
-) -> PaymentInfo:
-    """Authorize (hold) ``amount_minor`` on the payment method. The same ``idempotency_key`` returns the same payment.
+@dataclass(frozen=True)
+class PaymentRequest:
+    """What every authorization and charge carries: what it pays for, how much, with which payment method,
+    under which idempotency key, and for whom. ``customer_user_id`` (User.public_id) lets that customer see
+    the payment through the API; ``correlation_id`` defaults to the reference's flow."""
+
+    reference: str
+    amount_minor: int
+    currency: str
+    payment_method: str
+    idempotency_key: str
+    customer_email: str = ""
+    customer_user_id: str | uuid.UUID | None = None
+    correlation_id: str | None = None
+
+
+def payment_authorize(request: PaymentRequest) -> PaymentInfo:
+    """Authorize (hold) the amount on the payment method. The same idempotency key returns the same payment.
 
     Raises PaymentDeclined (402, ``decline_code``), InvalidPaymentMethod (400),
-    GatewayUnavailable (503, after retries). ``customer_user_id`` (User.public_id)
-    lets that customer see the payment through the API.
+    GatewayUnavailable (503, after retries).
     """
-    return _payment_run(
-        reference=reference,
-        amount_minor=amount_minor,
-        currency=currency,
-        payment_method=payment_method,
-        idempotency_key=idempotency_key,
-        customer_email=customer_email,
-        customer_user_id=customer_user_id,
-        correlation_id=correlation_id,
-        capture=False,
-    )
+    return _payment_run(request, capture=False)
 
 
-def payment_charge(
-    *,
-    reference: str,
-    amount_minor: int,
-    currency: str,
-    payment_method: str,
-    idempotency_key: str,
-    customer_email: str = "",
-    customer_user_id: str | uuid.UUID | None = None,
-    correlation_id: str | None = None,
-) -> PaymentInfo:
+def payment_charge(request: PaymentRequest) -> PaymentInfo:
     """Authorize and capture at once (subscriptions, invoices). Same errors as ``payment_authorize``."""
-    return _payment_run(
-        reference=reference,
-        amount_minor=amount_minor,
-        currency=currency,
-        payment_method=payment_method,
-        idempotency_key=idempotency_key,
-        customer_email=customer_email,
-        customer_user_id=customer_user_id,
-        correlation_id=correlation_id,
-        capture=True,
-    )
+    return _payment_run(request, capture=True)
 
 
-def _payment_run(
-    *,
-    reference: str,
-    amount_minor: int,
-    currency: str,
-    payment_method: str,
-    idempotency_key: str,
-    customer_email: str,
-    customer_user_id,
-    correlation_id: str | None,
-    capture: bool,
-) -> PaymentInfo:
-    _check_amount(amount_minor)
-    if not isinstance(currency, str) or not _CURRENCY.match(currency):
+def _payment_run(request: PaymentRequest, *, capture: bool) -> PaymentInfo:
+    _check_amount(request.amount_minor)
+    if not isinstance(request.currency, str) or not _CURRENCY.match(request.currency):
         raise InvalidAmount("currency must be an ISO 4217 code such as USD.", errors={"currency": ["invalid"]})
-    if not reference or len(reference) > 100:
+    if not request.reference or len(request.reference) > 100:
         raise FlowMartError("A payment reference (e.g. order:FM-…) of at most 100 characters is required.")
-    if not idempotency_key or len(idempotency_key) > 255:
+    if not request.idempotency_key or len(request.idempotency_key) > 255:
         raise FlowMartError("An idempotency key of 1 to 255 characters is required.")
-    _check_payment_method(payment_method)
+    _check_payment_method(request.payment_method)
     customer_id = None
-    if customer_user_id:
+    if request.customer_user_id:
         try:
-            customer_id = uuid.UUID(str(customer_user_id))
+            customer_id = uuid.UUID(str(request.customer_user_id))
         except ValueError as exc:
             raise FlowMartError("customer_user_id must be the user's public id (a UUID).") from exc
 
     payment = _payment_open(
-        reference=reference,
-        amount_minor=amount_minor,
-        currency=currency,
-        payment_method=payment_method,
-        idempotency_key=idempotency_key,
-        customer_email=customer_email,
+        reference=request.reference,
+        amount_minor=request.amount_minor,
+        currency=request.currency,
+        payment_method=request.payment_method,
+        idempotency_key=request.idempotency_key,
+        customer_email=request.customer_email,
         customer_id=customer_id,
-        correlation_id=correlation_id or correlation_for(reference),
+        correlation_id=request.correlation_id or correlation_for(request.reference),
     )
     if payment.status == PaymentStatus.PENDING:
         payment = _payment_send(payment, publish_success=not capture)

@@ -37,6 +37,7 @@ from django.utils import timezone
 from django_fsm import can_proceed
 
 from flowmart.events.publisher import publish
+from payments import services as payment_services
 from subscriptions import charging, lifecycle
 from subscriptions.invoice_numbers import invoice_numbers_next
 from subscriptions.models import (
@@ -252,14 +253,16 @@ def _charge(jobs: Iterable[_Job]) -> None:
             job.outcome = charging.ChargeOutcome(charging.SUCCEEDED)
             continue
         job.outcome = charging.charge(
-            reference=f"invoice:{job.number}",
-            amount_minor=job.amount_minor,
-            currency=job.currency,
-            payment_method=job.payment_method,
-            idempotency_key=f"invoice-{job.number}-attempt-{job.attempt}",
-            customer_email=job.customer_email,
-            customer_user_id=job.user_public_id,
-            correlation_id=job.correlation_id,
+            payment_services.PaymentRequest(
+                reference=f"invoice:{job.number}",
+                amount_minor=job.amount_minor,
+                currency=job.currency,
+                payment_method=job.payment_method,
+                idempotency_key=f"invoice-{job.number}-attempt-{job.attempt}",
+                customer_email=job.customer_email,
+                customer_user_id=job.user_public_id,
+                correlation_id=job.correlation_id,
+            )
         )
 
 

@@ -32,28 +32,9 @@ class ChargeOutcome:
         return self.status == SUCCEEDED
 
 
-def charge(
-    *,
-    reference: str,
-    amount_minor: int,
-    currency: str,
-    payment_method: str,
-    idempotency_key: str,
-    customer_email: str,
-    customer_user_id: str | None = None,
-    correlation_id: str | None = None,
-) -> ChargeOutcome:
+def charge(request: payment_services.PaymentRequest) -> ChargeOutcome:
     try:
-        info = payment_services.payment_charge(
-            reference=reference,
-            amount_minor=amount_minor,
-            currency=currency,
-            payment_method=payment_method,
-            idempotency_key=idempotency_key,
-            customer_email=customer_email,
-            customer_user_id=customer_user_id,
-            correlation_id=correlation_id,
-        )
+        info = payment_services.payment_charge(request)
     except FlowMartError as exc:
         if exc.code in DECLINED_CODES or exc.status in (400, 402):
             decline_code = str(getattr(exc, "decline_code", "") or exc.extra.get("decline_code") or exc.code)

@@ -186,14 +186,16 @@ def subscription_subscribe(*, user, plan: Plan | str, payment_method: str, by=No
         raise AlreadySubscribed("You already have a membership; change its plan instead.") from exc
 
     outcome = charging.charge(
-        reference=invoice.payment_reference,
-        amount_minor=invoice.amount_minor,
-        currency=invoice.currency,
-        payment_method=token,
-        idempotency_key=invoice.idempotency_key,
-        customer_email=user.email,
-        customer_user_id=str(user.public_id),
-        correlation_id=sub.correlation_id,
+        payment_services.PaymentRequest(
+            reference=invoice.payment_reference,
+            amount_minor=invoice.amount_minor,
+            currency=invoice.currency,
+            payment_method=token,
+            idempotency_key=invoice.idempotency_key,
+            customer_email=user.email,
+            customer_user_id=str(user.public_id),
+            correlation_id=sub.correlation_id,
+        )
     )
     now = timezone.now()
     with transaction.atomic():
@@ -323,14 +325,16 @@ def subscription_change_plan(*, subscription: Subscription, plan: Plan | str, by
         snapshot = (sub.plan_id, sub.current_period_start, sub.current_period_end)
 
     outcome = charging.charge(
-        reference=invoice.payment_reference,
-        amount_minor=invoice.amount_minor,
-        currency=invoice.currency,
-        payment_method=sub.payment_method,
-        idempotency_key=invoice.idempotency_key,
-        customer_email=invoice.customer_email,
-        customer_user_id=str(sub.user.public_id),
-        correlation_id=sub.correlation_id,
+        payment_services.PaymentRequest(
+            reference=invoice.payment_reference,
+            amount_minor=invoice.amount_minor,
+            currency=invoice.currency,
+            payment_method=sub.payment_method,
+            idempotency_key=invoice.idempotency_key,
+            customer_email=invoice.customer_email,
+            customer_user_id=str(sub.user.public_id),
+            correlation_id=sub.correlation_id,
+        )
     )
     now = timezone.now()
     with transaction.atomic():

@@ -18,11 +18,13 @@ def test_the_test_runners_own_transaction_does_not_count(db):
 def test_a_gateway_call_inside_a_transaction_is_refused_before_it_leaves(db):
     with pytest.raises(NetworkCallInTransaction, match="payment gateway"), transaction.atomic():
         payment_services.payment_authorize(
-            reference="order:FM-GUARD001",
-            amount_minor=1000,
-            currency="USD",
-            payment_method="pm_card_visa",
-            idempotency_key="guard-1",
+            payment_services.PaymentRequest(
+                reference="order:FM-GUARD001",
+                amount_minor=1000,
+                currency="USD",
+                payment_method="pm_card_visa",
+                idempotency_key="guard-1",
+            )
         )
 
 

@@ -219,11 +219,13 @@ def test_authorization_the_saga_never_recorded_is_voided_on_compensation(
 
     def authorize_then_die(order):
         payment_services.payment_authorize(
-            reference=order.payment_reference,
-            amount_minor=order.total_minor,
-            currency=order.currency,
-            payment_method=order.payment_method,
-            idempotency_key=f"{order.number}:authorize:{order.payment_round}",
+            payment_services.PaymentRequest(
+                reference=order.payment_reference,
+                amount_minor=order.total_minor,
+                currency=order.currency,
+                payment_method=order.payment_method,
+                idempotency_key=f"{order.number}:authorize:{order.payment_round}",
+            )
         )
         raise SystemExit("killed after the gateway answered")
 

@@ -11,12 +11,14 @@ def authorized_payment(
     *, amount_minor: int = 10000, currency: str = "USD", payment_method: str = "pm_card_visa", **kwargs
 ) -> services.PaymentInfo:
     return services.payment_authorize(
-        reference=kwargs.pop("reference", f"order:FM-{uuid.uuid4().hex[:8].upper()}"),
-        amount_minor=amount_minor,
-        currency=currency,
-        payment_method=payment_method,
-        idempotency_key=kwargs.pop("idempotency_key", f"test-{uuid.uuid4()}"),
-        **kwargs,
+        services.PaymentRequest(
+            reference=kwargs.pop("reference", f"order:FM-{uuid.uuid4().hex[:8].upper()}"),
+            amount_minor=amount_minor,
+            currency=currency,
+            payment_method=payment_method,
+            idempotency_key=kwargs.pop("idempotency_key", f"test-{uuid.uuid4()}"),
+            **kwargs,
+        )
     )
 
 

@@ -21,12 +21,14 @@ def events(name: str) -> list[OutboxEvent]:
 
 def test_authorize_holds_the_amount_and_tells_everyone():
     info = services.payment_authorize(
-        reference="order:FM-7Q2K9D4X",
-        amount_minor=12999,
-        currency="USD",
-        payment_method="pm_card_visa",
-        idempotency_key="checkout-1",
-        customer_email="casey@example.com",
+        services.PaymentRequest(
+            reference="order:FM-7Q2K9D4X",
+            amount_minor=12999,
+            currency="USD",
+            payment_method="pm_card_visa",
+            idempotency_key="checkout-1",
+            customer_email="casey@example.com",
+        )
     )
 
     assert (info.status, info.amount_minor, info.captured_minor, info.currency) == ("authorized", 12999, 0, "USD")
@@ -215,12 +217,14 @@ def test_unknown_payment_is_not_found():
 
 def test_charge_authorizes_and_captures_in_one_call():
     info = services.payment_charge(
-        reference="invoice:INV-1",
-        amount_minor=1999,
-        currency="EUR",
-        payment_method="pm_card_mastercard",
-        idempotency_key="inv-1-attempt-1",
-        correlation_id="sub:1234",
+        services.PaymentRequest(
+            reference="invoice:INV-1",
+            amount_minor=1999,
+            currency="EUR",
+            payment_method="pm_card_mastercard",
+            idempotency_key="inv-1-attempt-1",
+            correlation_id="sub:1234",
+        )
     )
     assert (info.status, info.captured_minor, info.currency) == ("captured", 1999, "EUR")
     [processed] = events("PaymentProcessed")

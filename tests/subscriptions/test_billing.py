@@ -105,9 +105,9 @@ def test_a_crash_half_way_then_a_rerun_bills_everyone_exactly_once(monthly, monk
     real_charge = charging.charge
     calls: list[str] = []
 
-    def crashing_charge(**kwargs):
-        calls.append(kwargs["idempotency_key"])
-        result = real_charge(**kwargs)
+    def crashing_charge(request):
+        calls.append(request.idempotency_key)
+        result = real_charge(request)
         if len(calls) == 3:
             raise RuntimeError("worker killed after the 3rd charge")
         return result
@@ -208,9 +208,9 @@ def test_gateway_outage_is_not_a_decline_and_the_next_run_retries_with_the_next_
     keys = []
     real_charge = charging.charge
 
-    def spy(**kwargs):
-        keys.append(kwargs["idempotency_key"])
-        return real_charge(**kwargs)
+    def spy(request):
+        keys.append(request.idempotency_key)
+        return real_charge(request)
 
     monkeypatch.setattr(charging, "charge", spy)
     with time_machine.travel(DUE, tick=False):

@@ -239,7 +239,7 @@ def test_status_cannot_be_assigned_directly(customer, monthly):
 def test_a_first_payment_request_that_died_half_way_is_resolved_by_the_sweeper(customer, other_customer, monthly):
     from django.db import transaction
 
-    from payments.services import payment_charge
+    from payments.services import PaymentRequest, payment_charge
     from subscriptions.billing import invoice_build, period_line
     from subscriptions.invoice_numbers import invoice_numbers_next
 
@@ -263,11 +263,13 @@ def test_a_first_payment_request_that_died_half_way_is_resolved_by_the_sweeper(c
             invoice.save()
         if charged:
             payment_charge(
-                reference=invoice.payment_reference,
-                amount_minor=999,
-                currency="USD",
-                payment_method="pm_card_visa",
-                idempotency_key=invoice.idempotency_key,
+                PaymentRequest(
+                    reference=invoice.payment_reference,
+                    amount_minor=999,
+                    currency="USD",
+                    payment_method="pm_card_visa",
+                    idempotency_key=invoice.idempotency_key,
+                )
             )
         return sub
 
