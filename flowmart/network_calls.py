@@ -1,6 +1,6 @@
 """Guard for calls that leave the process (card gateway, carrier, SMS/email provider).
 
-DESIGN rule: no database transaction is held open across a network call — it
+docs/architecture.md §Transactions: no database transaction is held open across a network call — it
 would hold row locks for as long as the remote side takes, and a commit that
 fails afterwards would leave money moved or a label bought with no record of
 it. Adapters call ``assert_no_transaction`` before every outbound request, so

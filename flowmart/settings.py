@@ -50,7 +50,7 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[] if PRODUCTION else ["127.0.
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
-# Domain apps, in the order of the stack in DESIGN.md (bottom first).
+# Domain apps, in the order of the stack in docs/architecture.md §Layers (bottom first).
 FLOWMART_DOMAIN_APPS = [
     "inventory",
     "payments",

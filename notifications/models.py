@@ -29,7 +29,7 @@ class Category(models.TextChoices):
 
 
 class Notification(FSMModelMixin, models.Model):
-    """One message to one recipient on one channel, and what became of it (DESIGN section 4)."""
+    """One message to one recipient on one channel, and what became of it (docs/architecture.md §Lifecycles)."""
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"

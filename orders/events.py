@@ -1,6 +1,6 @@
 """Events the orders app publishes. Correlation id: the order number (``FM-…``).
 
-Payloads carry what other apps need later (DESIGN section 2: nothing points
+Payloads carry what other apps need later (docs/architecture.md §Layers: nothing points
 up the stack, data travels in the event), so shipping and notifications never
 have to import orders.
 """

@@ -121,7 +121,7 @@ class Order(FSMModelMixin, models.Model):
     stock_committed = models.BooleanField(default=False)
     stock_released = models.BooleanField(default=False)
 
-    # Saga bookkeeping (DESIGN section 5).
+    # Saga bookkeeping (docs/architecture.md §Saga).
     saga_status = models.CharField(max_length=16, choices=SagaStatus.choices, default=SagaStatus.RUNNING, db_index=True)
     saga_lease_until = models.DateTimeField(null=True, blank=True)
     compensation_target = models.CharField(max_length=16, blank=True)  # cancelled | failed
@@ -207,7 +207,7 @@ class Order(FSMModelMixin, models.Model):
     def can_return(self) -> bool:
         return self.status in (OrderStatus.SHIPPED, OrderStatus.DELIVERED, OrderStatus.COMPLETED)
 
-    # -- FSM transitions (DESIGN section 4); orders.services records each one ---
+    # -- FSM transitions (docs/architecture.md §Lifecycles); orders.services records each one ---
     @transition(field=status, source=OrderStatus.PENDING, target=OrderStatus.CONFIRMED)
     def confirm(self) -> None:
         self.confirmed_at = timezone.now()

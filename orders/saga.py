@@ -1,4 +1,4 @@
-"""The checkout saga (DESIGN section 5): one recorded step at a time, each with its compensation.
+"""The checkout saga (docs/architecture.md §Saga): one recorded step at a time, each with its compensation.
 
     validate → create order (pending) → reserve stock → authorize payment → confirm + clear basket
 

@@ -1,6 +1,6 @@
 """Commands of the payments app: everything that changes its state.
 
-The pattern of every money-moving command (DESIGN section 5: no database
+The pattern of every money-moving command (docs/architecture.md §Transactions: no database
 transaction is held open across a gateway call):
 
 1. record our intent in a short transaction (a ``pending`` payment, a

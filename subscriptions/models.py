@@ -1,6 +1,6 @@
 """Tables of the subscriptions app: used by this app only (other apps go through services/selectors).
 
-Lifecycles (DESIGN section 4), each an ``FSMField(protected=True)`` whose only
+Lifecycles (docs/architecture.md §Lifecycles), each an ``FSMField(protected=True)`` whose only
 way to change is a transition method; services record every transition in
 ``SubscriptionTransition`` / ``InvoiceTransition`` (who, when, from, to, why).
 

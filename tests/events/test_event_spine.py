@@ -1,4 +1,4 @@
-"""The event spine's guarantees (DESIGN section 3), proven with a real Celery worker."""
+"""The event spine's guarantees (docs/architecture.md §Events), proven with a real Celery worker."""
 
 from __future__ import annotations
 
