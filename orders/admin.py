@@ -20,7 +20,9 @@ from orders.models import (
     OrderNeedingAttention,
     OrderPayment,
     OrderRefund,
+    OrderStatus,
     OrderTransition,
+    SagaStatus,
     SagaStep,
 )
 
@@ -72,9 +74,12 @@ class OrderTransitionInline(ReadOnlyInline):
 # (label, service call, shown when)
 ACTIONS = {
     "cancel": ("Cancel (compensate)", lambda o: o.can_staff_cancel()),
-    "hold": ("Put on hold", lambda o: o.status in ("confirmed", "fulfilling")),
-    "release_hold": ("Release hold", lambda o: o.status == "on_hold"),
-    "resume_saga": ("Resume / compensate stuck saga", lambda o: o.saga_status in ("running", "compensating")),
+    "hold": ("Put on hold", lambda o: o.status in (OrderStatus.CONFIRMED, OrderStatus.FULFILLING)),
+    "release_hold": ("Release hold", lambda o: o.status == OrderStatus.ON_HOLD),
+    "resume_saga": (
+        "Resume / compensate stuck saga",
+        lambda o: o.saga_status in (SagaStatus.RUNNING, SagaStatus.COMPENSATING),
+    ),
     "settle": ("Retry capture + stock commit", lambda o: o.failure_code == "settle_failed"),
     "refund_resolved": (
         "Refund issue dealt with (clear the flag)",

@@ -7,7 +7,7 @@ import structlog
 
 from orders import refunds, saga, selectors
 from orders.errors import CheckoutFailed
-from orders.models import Order, OrderStatus, SagaStatus
+from orders.models import Order, OrderStatus, SagaStatus, SagaStep
 
 log = structlog.get_logger(__name__)
 
@@ -21,7 +21,7 @@ def saga_resume(*, order: Order) -> Order:
         return saga.compensation_run(order=order)
     if order.status != OrderStatus.PENDING:
         return order
-    failures = order.saga_steps.filter(status="failed").count()
+    failures = order.saga_steps.filter(status=SagaStep.Status.FAILED).count()
     if failures >= saga.MAX_STEP_ATTEMPTS:
         return saga.compensate(
             order=order, target=OrderStatus.FAILED, reason="checkout could not be completed", code="saga_stuck"
