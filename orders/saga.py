@@ -31,6 +31,7 @@ from django.utils import timezone
 
 from flowmart.errors import FlowMartError
 from flowmart.events.publisher import publish
+from flowmart.transitions import transition_apply
 from inventory import services as inventory_services
 from orders import basket as basket_module
 from orders import metrics, refunds
@@ -41,7 +42,6 @@ from orders.models import (
     OrderPayment,
     OrderRefund,
     OrderStatus,
-    OrderTransition,
     SagaStatus,
     SagaStep,
 )
@@ -139,18 +139,7 @@ def step_record(order: Order, step: str, *, error: BaseException | None = None) 
 
 def record_transition(order: Order, name: str, *, actor: str = "system", by=None, reason: str = "") -> None:
     """Apply FSM transition ``name`` and log it (inside the caller's transaction)."""
-    before = order.status
-    getattr(order, name)()
-    order.save()
-    OrderTransition.objects.create(
-        order=order,
-        transition=name,
-        from_status=before,
-        to_status=order.status,
-        actor=actor,
-        by=by if (by is not None and getattr(by, "is_authenticated", False)) else None,
-        reason=reason[:500],
-    )
+    transition_apply(order, name, actor=actor, by=by, reason=reason)
 
 
 def lock(order: Order) -> Order:

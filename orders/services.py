@@ -45,7 +45,8 @@ from orders.events import (
     OrderShipped,
     UserCheckedOut,
 )
-from orders.models import Basket, Order, OrderLine, OrderPayment, OrderRefund, OrderStatus, SagaStatus
+from orders.models import Basket, Order, OrderLine, OrderNote, OrderPayment, OrderRefund, OrderStatus, SagaStatus
+from orders.notes import order_note_add
 from orders.order_numbers import order_number_generate
 from orders.pricing import line_discount_minor, perks_for_user, shipping_quote_for, shipping_quotes
 from orders.saga import (  # noqa: F401  (re-exported: errors callers act on)
@@ -524,14 +525,12 @@ def order_amend(
         order.shipping_address = address
         order.amendment_count += 1
         order.save()
-        saga.OrderTransition.objects.create(
+        order_note_add(
             order=order,
-            transition="amend",
-            from_status=order.status,
-            to_status=order.status,
+            kind=OrderNote.Kind.AMEND,
             actor="staff" if (by is not None and getattr(by, "is_staff", False)) else "customer",
-            by=by if (by is not None and getattr(by, "is_authenticated", False)) else None,
-            reason="; ".join(changes)[:500],
+            by=by,
+            text="; ".join(changes),
         )
         publish(
             OrderAmended(
@@ -866,14 +865,12 @@ def order_refund_issue_resolve(*, order: Order, by=None, reason: str = "") -> Or
         order.failure_code = ""
         order.failure_detail = ""
         order.save(update_fields=["failure_code", "failure_detail", "updated_at"])
-        saga.OrderTransition.objects.create(
+        order_note_add(
             order=order,
-            transition="refund_issue_resolved",
-            from_status=order.status,
-            to_status=order.status,
+            kind=OrderNote.Kind.REFUND_ISSUE_RESOLVED,
             actor="staff",
-            by=by if (by is not None and getattr(by, "is_authenticated", False)) else None,
-            reason=f"{detail} — {reason or 'resolved by staff'}"[:500],
+            by=by,
+            text=f"{detail} — {reason or 'resolved by staff'}",
         )
     return order
 
