@@ -10,6 +10,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from flowmart.admin_inlines import TransitionLogInline
 from flowmart.errors import FlowMartError
 from inventory import csv_io, selectors, services
 from inventory.forms import CsvImportForm, StockAdjustmentForm, StockTransferForm
@@ -307,14 +308,8 @@ class AllocationInline(admin.TabularInline):
         return False
 
 
-class TransitionInline(admin.TabularInline):
+class TransitionInline(TransitionLogInline):
     model = ReservationTransition
-    extra = 0
-    can_delete = False
-    readonly_fields = ["source", "target", "reason", "by", "at"]
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Reservation)

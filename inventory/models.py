@@ -17,6 +17,8 @@ from django.db import models
 from django.db.models import F, Q
 from django_fsm import FSMField, transition
 
+from flowmart.transitions import TransitionLog
+
 SEARCH_CONFIG = "english"
 
 
@@ -234,16 +236,7 @@ class ReservationAllocation(models.Model):
         return f"{self.quantity} × {self.stock}"
 
 
-class ReservationTransition(models.Model):
+class ReservationTransition(TransitionLog):
+    """The reservation's state log."""
+
     reservation = models.ForeignKey(Reservation, related_name="transitions", on_delete=models.CASCADE)
-    source = models.CharField(max_length=16)
-    target = models.CharField(max_length=16)
-    reason = models.CharField(max_length=255, blank=True)
-    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
-    at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["at", "id"]
-
-    def __str__(self) -> str:
-        return f"{self.source} → {self.target}"

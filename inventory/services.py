@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from flowmart.errors import Conflict, FlowMartError, NotFound
 from flowmart.events.publisher import publish
+from flowmart.transitions import transition_apply, transition_record
 from inventory import catalog_cache
 from inventory.allocation import Allocation, Candidate, Reservation, StockLine, allocate
 from inventory.events import (
@@ -40,7 +41,6 @@ from inventory.models import (
     Category,
     Product,
     ReservationAllocation,
-    ReservationTransition,
     Stock,
     StockMovement,
     Variant,
@@ -295,16 +295,6 @@ def _variant_ids(skus: Iterable[str]) -> dict[str, int]:
     return dict(Variant.objects.filter(sku__in=set(skus)).values_list("sku", "id"))
 
 
-def _record_transition(record: ReservationRecord, source: str, *, reason: str = "", by=None) -> None:
-    ReservationTransition.objects.create(
-        reservation=record,
-        source=source,
-        target=record.state,
-        reason=reason[:255],
-        by=by if getattr(by, "pk", None) else None,
-    )
-
-
 def _lock_reference(reference: str) -> None:
     """Serialize commands on one reservation reference (transaction-scoped advisory lock).
 
@@ -382,7 +372,7 @@ def stock_reserve(*, reference: str, lines: list[StockLine], ttl_minutes: int = 
                 reference=reference, expires_at=timezone.now() + timedelta(minutes=ttl_minutes)
             )
             _allocate_into(book, record, demand)
-            _record_transition(record, "", reason="reserved")
+            transition_record(record, from_state="", reason="reserved")
             book.close()
             return _reserved(record)
     except IntegrityError:
@@ -411,7 +401,7 @@ def stock_reservation_amend(*, reference: str, lines: list[StockLine]) -> Reserv
             book.hold(book.rows[a.stock_id], -a.quantity)
         record.allocations.all().delete()
         _allocate_into(book, record, demand)
-        _record_transition(record, record.state, reason="amended")
+        transition_record(record, from_state=record.state, reason="amended")
         book.close()
         return _reserved(record)
 
@@ -422,10 +412,7 @@ def _release(record: ReservationRecord, *, reason: str, expired: bool, by=None) 
     book = _StockBook(variant_ids={a.stock.variant_id for a in allocations}, correlation_id=record.reference)
     for a in allocations:
         book.hold(book.rows[a.stock_id], -a.quantity)
-    source = record.state
-    record.expire() if expired else record.release()
-    record.save()
-    _record_transition(record, source, reason=reason, by=by)
+    transition_apply(record, "expire" if expired else "release", reason=reason, by=by)
     book.close()
     publish(
         InventoryReleased(
@@ -501,10 +488,7 @@ def stock_commit(*, reference: str) -> None:
             stock = book.rows[a.stock_id]
             book.hold(stock, -a.quantity)
             book.move(stock, quantity=-a.quantity, reason=Reason.SALE, reference=reference)
-        source = record.state
-        record.commit()
-        record.save()
-        _record_transition(record, source, reason="sold")
+        transition_apply(record, "commit", reason="sold")
         book.close()
         publish(
             InventoryCommitted(

@@ -8,6 +8,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from flowmart.admin_inlines import TransitionLogInline
 from notifications import rendering, selectors, services
 from notifications.kinds import kind_choices
 from notifications.models import (
@@ -32,15 +33,8 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-class TransitionInline(admin.TabularInline):
+class TransitionInline(TransitionLogInline):
     model = NotificationTransition
-    extra = 0
-    can_delete = False
-    fields = ["at", "from_state", "to_state", "reason", "by"]
-    readonly_fields = fields
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.action(description="Resend the selected notifications")

@@ -10,6 +10,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django_fsm import FSMField, FSMModelMixin, transition
 
+from flowmart.transitions import TransitionLog
+
 
 class Channel(models.TextChoices):
     EMAIL = "email", "Email"
@@ -109,21 +111,10 @@ class Notification(FSMModelMixin, models.Model):
         pass
 
 
-class NotificationTransition(models.Model):
+class NotificationTransition(TransitionLog):
     """Who moved a notification from which state to which, when and why."""
 
     notification = models.ForeignKey(Notification, on_delete=models.CASCADE, related_name="transitions")
-    from_state = models.CharField(max_length=20)
-    to_state = models.CharField(max_length=20)
-    reason = models.CharField(max_length=500, blank=True)
-    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["at", "id"]
-
-    def __str__(self) -> str:
-        return f"{self.from_state} → {self.to_state}"
 
 
 class NotificationTemplate(models.Model):

@@ -25,6 +25,7 @@ from django.utils import timezone
 from flowmart.errors import FlowMartError, NotFound
 from flowmart.events.publisher import publish
 from flowmart.network_calls import assert_no_transaction
+from flowmart.transitions import transition_apply, transition_record
 from flowmart.users.selectors import user_get_by_public_id
 from notifications import links, preferences, rendering
 from notifications.channels import backend_for
@@ -38,7 +39,6 @@ from notifications.models import (
     EmailOptOut,
     Feedback,
     Notification,
-    NotificationTransition,
     Preference,
 )
 from notifications.rate_limit import rate_limit_take
@@ -88,12 +88,7 @@ def notification_transition(
     notification: Notification, method: str, *, reason: str = "", by=None, save_fields: list[str] | None = None
 ) -> Notification:
     """Run one FSM transition and record it (caller holds the transaction and the row lock)."""
-    source = notification.status
-    getattr(notification, method)()
-    notification.save()
-    NotificationTransition.objects.create(
-        notification=notification, from_state=source, to_state=notification.status, reason=reason[:500], by=by
-    )
+    transition_apply(notification, method, reason=reason, by=by)
     return notification
 
 
@@ -425,9 +420,7 @@ def notification_resend(*, notification: Notification, by=None) -> Notification:
             event_id=original.event_id,
             resent_from=original,
         )
-        NotificationTransition.objects.create(
-            notification=copy, from_state="", to_state=copy.status, reason=f"resent from {original.public_id}", by=by
-        )
+        transition_record(copy, from_state="", reason=f"resent from {original.public_id}", by=by)
         _enqueue([copy.pk])
     return copy
 

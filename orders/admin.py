@@ -9,6 +9,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_POST
 
+from flowmart.admin_inlines import ReadOnlyInline, TransitionLogInline
 from flowmart.errors import FlowMartError
 from flowmart.money import Money
 from orders import selectors, services
@@ -18,6 +19,7 @@ from orders.models import (
     Order,
     OrderLine,
     OrderNeedingAttention,
+    OrderNote,
     OrderPayment,
     OrderRefund,
     OrderStatus,
@@ -25,17 +27,6 @@ from orders.models import (
     SagaStatus,
     SagaStep,
 )
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 class OrderLineInline(ReadOnlyInline):
@@ -64,10 +55,14 @@ class SagaStepInline(ReadOnlyInline):
     readonly_fields = fields
 
 
-class OrderTransitionInline(ReadOnlyInline):
+class OrderTransitionInline(TransitionLogInline):
     model = OrderTransition
-    verbose_name_plural = "transitions (who, when, from, to, why)"
-    fields = ["at", "transition", "from_status", "to_status", "actor", "by", "reason"]
+
+
+class OrderNoteInline(ReadOnlyInline):
+    model = OrderNote
+    verbose_name_plural = "notes (amendments, refund issues resolved)"
+    fields = ["at", "kind", "status", "actor", "by", "text"]
     readonly_fields = fields
 
 
@@ -94,7 +89,14 @@ class OrderAdmin(admin.ModelAdmin):
     list_filter = ["status", "saga_status", "placed_at"]
     search_fields = ["number", "email", "lines__sku"]
     date_hierarchy = "placed_at"
-    inlines = [OrderLineInline, OrderPaymentInline, OrderRefundInline, SagaStepInline, OrderTransitionInline]
+    inlines = [
+        OrderLineInline,
+        OrderPaymentInline,
+        OrderRefundInline,
+        SagaStepInline,
+        OrderTransitionInline,
+        OrderNoteInline,
+    ]
     readonly_fields = [
         "number",
         "status",

@@ -9,12 +9,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from flowmart.events.publisher import publish
+from flowmart.transitions import transition_apply
 from inventory import services as inventory_services
 from orders import saga
 from orders.checkout import address_clean
 from orders.errors import CheckoutInProgress, CheckoutInvalid, OrderActionNotAllowed
 from orders.events import OrderAmended, OrderOnHold
-from orders.models import Order, OrderLine, OrderPayment, OrderStatus, SagaStatus
+from orders.models import Order, OrderLine, OrderNote, OrderPayment, OrderStatus, SagaStatus
+from orders.notes import order_note_add
 from orders.pricing import line_discount_minor
 from payments import services as payment_services
 
@@ -45,7 +47,7 @@ def order_hold(*, order: Order, reason: str, by=None, actor: str = "staff", expe
         if order.status not in (OrderStatus.CONFIRMED, OrderStatus.FULFILLING):
             raise OrderActionNotAllowed("Only confirmed orders can be put on hold.")
         order.hold_reason = reason[:255]
-        saga.record_transition(order, "hold", actor=actor, by=by, reason=reason)
+        transition_apply(order, "hold", actor=actor, by=by, reason=reason)
         publish(
             OrderOnHold(
                 correlation_id=order.number,
@@ -97,7 +99,7 @@ def order_release_hold(*, order: Order, by=None, reason: str = "released by staf
         order = saga.lock(order)
         if order.status != OrderStatus.ON_HOLD:
             raise OrderActionNotAllowed("This order is not on hold.")
-        saga.record_transition(order, "release_hold", actor="staff", by=by, reason=reason)
+        transition_apply(order, "release_hold", actor="staff", by=by, reason=reason)
     return order
 
 
@@ -214,14 +216,12 @@ def _amendment_apply(order: Order, amendment: _Amendment, *, reservation, extra_
         order.shipping_address = amendment.address
         order.amendment_count += 1
         order.save()
-        saga.OrderTransition.objects.create(
+        order_note_add(
             order=order,
-            transition="amend",
-            from_status=order.status,
-            to_status=order.status,
+            kind=OrderNote.Kind.AMEND,
             actor="staff" if (by is not None and getattr(by, "is_staff", False)) else "customer",
-            by=by if (by is not None and getattr(by, "is_authenticated", False)) else None,
-            reason="; ".join(amendment.changes)[:500],
+            by=by,
+            text="; ".join(amendment.changes),
         )
         publish(
             OrderAmended(

@@ -15,6 +15,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 
 from flowmart.events.publisher import publish
+from flowmart.transitions import transition_apply
 from orders import metrics, saga
 from orders.basket import basket_view
 from orders.errors import (
@@ -332,5 +333,5 @@ def order_payment_retry(*, order: Order, payment_method: str, by=None) -> Order:
         order.payment_round += 1
         order.saga_status = SagaStatus.RUNNING
         order.saga_lease_until = saga.lease_until()
-        saga.record_transition(order, "retry_payment", actor="customer", by=by, reason="payment retried")
+        transition_apply(order, "retry_payment", actor="customer", by=by, reason="payment retried")
     return saga.saga_advance(order=order)

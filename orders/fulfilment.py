@@ -8,6 +8,7 @@ from django.db import transaction
 
 from flowmart.errors import FlowMartError
 from flowmart.events.publisher import publish
+from flowmart.transitions import transition_apply
 from inventory import services as inventory_services
 from orders import saga
 from orders.events import OrderCompleted, OrderShipped
@@ -36,7 +37,7 @@ def order_mark_fulfilling(*, order_number: str) -> Order | None:
     """A shipment exists (label issued). Runs inside the caller's transaction."""
     order = _order_locked_by_number(order_number)
     if order is not None and order.status == OrderStatus.CONFIRMED:
-        saga.record_transition(order, "start_fulfilment", reason="shipment created")
+        transition_apply(order, "start_fulfilment", reason="shipment created")
     return order
 
 
@@ -49,7 +50,7 @@ def order_mark_shipped(*, order_number: str, shipment_number: str = "") -> Order
     if order is None:
         return None
     if order.status in (OrderStatus.CONFIRMED, OrderStatus.FULFILLING):
-        saga.record_transition(order, "ship", reason=f"shipment {shipment_number} dispatched".replace("  ", " "))
+        transition_apply(order, "ship", reason=f"shipment {shipment_number} dispatched".replace("  ", " "))
     if order.status in (OrderStatus.SHIPPED, OrderStatus.DELIVERED, OrderStatus.COMPLETED):
         return order
     return None
@@ -60,8 +61,8 @@ def order_mark_delivered(*, order_number: str, all_delivered: bool) -> Order | N
     order = _order_locked_by_number(order_number)
     if order is None or not all_delivered or order.status != OrderStatus.SHIPPED:
         return order
-    saga.record_transition(order, "deliver", reason="every shipment delivered")
-    saga.record_transition(order, "complete", reason="delivered")
+    transition_apply(order, "deliver", reason="every shipment delivered")
+    transition_apply(order, "complete", reason="delivered")
     publish(
         OrderCompleted(
             correlation_id=order.number,

@@ -14,6 +14,8 @@ from django.db import models
 from django.utils import timezone
 from django_fsm import FSMField, FSMModelMixin, transition
 
+from flowmart.transitions import TransitionLog
+
 
 class Basket(models.Model):
     """A shopping basket: a guest's (found through the session) or a customer's (one per user)."""
@@ -345,23 +347,30 @@ class OrderRefund(models.Model):
         return f"{self.order_id}: refund {self.amount_minor} [{self.status}]"
 
 
-class OrderTransition(models.Model):
+class OrderTransition(TransitionLog):
     """Every change of an order's status: who, when, from, to, why."""
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="transitions")
-    transition = models.CharField(max_length=32)
-    from_status = models.CharField(max_length=16)
-    to_status = models.CharField(max_length=16)
-    actor = models.CharField(max_length=16, default="system")  # customer | staff | system
+
+
+class OrderNote(models.Model):
+    """Something that happened to an order without changing its status (an amendment, a refund issue
+    resolved): shown in the order's history alongside its transitions."""
+
+    class Kind(models.TextChoices):
+        AMEND = "amend", "Amended"
+        REFUND_ISSUE_RESOLVED = "refund_issue_resolved", "Refund issue resolved"
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="notes")
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    status = models.CharField(max_length=16, help_text="the order's status when this happened")
+    actor = models.CharField(max_length=16, default="system", help_text="system, customer or staff")
     by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    reason = models.CharField(max_length=500, blank=True)
+    text = models.CharField(max_length=500, blank=True)
     at = models.DateTimeField(default=timezone.now)
 
-    class Meta:
-        ordering = ["at", "id"]
-
     def __str__(self) -> str:
-        return f"{self.order_id}: {self.from_status} → {self.to_status}"
+        return f"{self.order_id}: {self.kind}"
 
 
 class SagaStep(models.Model):

@@ -13,7 +13,8 @@ from inventory import services as inventory_services
 from orders import refunds, saga
 from orders.errors import OrderActionNotAllowed
 from orders.events import OrderRefunded
-from orders.models import Order, OrderPayment, OrderRefund, OrderStatus
+from orders.models import Order, OrderNote, OrderPayment, OrderRefund, OrderStatus
+from orders.notes import order_note_add
 from payments import services as payment_services
 from shipping import selectors as shipping_selectors
 from shipping import services as shipping_services
@@ -174,14 +175,12 @@ def order_refund_issue_resolve(*, order: Order, by=None, reason: str = "") -> Or
         order.failure_code = ""
         order.failure_detail = ""
         order.save(update_fields=["failure_code", "failure_detail", "updated_at"])
-        saga.OrderTransition.objects.create(
+        order_note_add(
             order=order,
-            transition="refund_issue_resolved",
-            from_status=order.status,
-            to_status=order.status,
+            kind=OrderNote.Kind.REFUND_ISSUE_RESOLVED,
             actor="staff",
-            by=by if (by is not None and getattr(by, "is_authenticated", False)) else None,
-            reason=f"{detail} — {reason or 'resolved by staff'}"[:500],
+            by=by,
+            text=f"{detail} — {reason or 'resolved by staff'}",
         )
     return order
 

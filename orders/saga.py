@@ -33,6 +33,7 @@ from django.utils import timezone
 
 from flowmart.errors import FlowMartError
 from flowmart.events.publisher import publish
+from flowmart.transitions import transition_apply
 from inventory import services as inventory_services
 from orders import basket as basket_module
 from orders import metrics, refunds
@@ -44,7 +45,6 @@ from orders.models import (
     OrderPayment,
     OrderRefund,
     OrderStatus,
-    OrderTransition,
     SagaStatus,
     SagaStep,
 )
@@ -132,22 +132,6 @@ def step_record(order: Order, step: str, *, error: BaseException | None = None) 
         finished_at=now,
         error_code=(getattr(error, "code", "") or type(error).__name__) if error is not None else "",
         error=str(error)[:2000] if error is not None else "",
-    )
-
-
-def record_transition(order: Order, name: str, *, actor: str = "system", by=None, reason: str = "") -> None:
-    """Apply FSM transition ``name`` and log it (inside the caller's transaction)."""
-    before = order.status
-    getattr(order, name)()
-    order.save()
-    OrderTransition.objects.create(
-        order=order,
-        transition=name,
-        from_status=before,
-        to_status=order.status,
-        actor=actor,
-        by=by if (by is not None and getattr(by, "is_authenticated", False)) else None,
-        reason=reason[:500],
     )
 
 
@@ -293,7 +277,7 @@ def _step_confirm(order: Order) -> Order:
             return order
         order.saga_status = SagaStatus.COMPLETED
         order.saga_lease_until = None
-        record_transition(order, "confirm", reason="stock reserved and payment authorized")
+        transition_apply(order, "confirm", reason="stock reserved and payment authorized")
         if order.basket_public_id:
             quantities: dict[str, int] = {}
             for line in order.lines.all():
@@ -330,7 +314,7 @@ def payment_failed(*, order: Order, decline_code: str) -> Order:
             order.retry_until = timezone.now() + timedelta(hours=settings.PAYMENT_RETRY_WINDOW_HOURS)
         order.saga_status = SagaStatus.WAITING
         order.saga_lease_until = None
-        record_transition(order, "fail_payment", reason=f"payment declined: {decline_code}")
+        transition_apply(order, "fail_payment", reason=f"payment declined: {decline_code}")
         publish(
             OrderPaymentFailed(
                 correlation_id=order.number,
@@ -445,7 +429,7 @@ def _compensation_finish(*, order: Order, by=None) -> Order:
         target = order.compensation_target or OrderStatus.CANCELLED
         name = "fail" if target == OrderStatus.FAILED and order.status == OrderStatus.PENDING else "cancel"
         if order.status not in (OrderStatus.CANCELLED, OrderStatus.FAILED):
-            record_transition(
+            transition_apply(
                 order, name, actor=order.compensation_by or "system", by=by, reason=order.compensation_reason
             )
         order.saga_status = SagaStatus.COMPENSATED

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
@@ -50,6 +51,32 @@ def order_timeline(*, order: Order) -> list:
                 seen.add(entry.event_id)
                 entries.append(entry)
     return sorted(entries, key=lambda e: e.occurred_at)
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One line of the order's own history: a transition, or a note (``from_state == to_state``)."""
+
+    transition: str
+    from_state: str
+    to_state: str
+    actor: str
+    by_id: int | None
+    reason: str
+    at: datetime
+
+
+def order_history(*, order: Order) -> list[HistoryEntry]:
+    """The order's transitions and notes (amendments, refund issues resolved), oldest first."""
+    entries = [
+        HistoryEntry(t.transition, t.from_state, t.to_state, t.actor, t.by_id, t.reason, t.at)
+        for t in order.transitions.all()
+    ]
+    entries += [
+        HistoryEntry(n.kind, n.status, n.status, n.actor, n.by_id, n.text, n.at)
+        for n in order.notes.order_by("at", "id")
+    ]
+    return sorted(entries, key=lambda e: e.at)
 
 
 def order_actions(*, order: Order) -> list[str]:
@@ -125,7 +152,7 @@ def order_page(*, order: Order) -> dict:
         "order": order,
         "lines": list(order.lines.all()),
         "timeline": order_timeline(order=order),
-        "transitions": list(order.transitions.all()),
+        "transitions": order_history(order=order),
         "shipments": shipping_selectors.shipments_for_order(order_number=order.number),
         "payments": payments,
         "refunds": order_refunds_for_customer(order=order),

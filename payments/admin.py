@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils import timezone
 
+from flowmart.admin_inlines import ReadOnlyInline, TransitionLogInline
 from flowmart.errors import FlowMartError
 from flowmart.money import Money
 from payments import reconciliation, services, webhooks
@@ -29,22 +30,10 @@ from payments.models import (
 STAFF_ACTIONS = ("capture", "void", "refund")
 
 
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-    show_change_link = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-
-class TransitionInline(ReadOnlyInline):
+class TransitionInline(TransitionLogInline):
     model = PaymentTransition
     verbose_name_plural = "history"
-    fields = ["created_at", "from_status", "to_status", "amount_minor", "by", "reason"]
+    fields = [*TransitionLogInline.fields, "amount_minor"]
     readonly_fields = fields
 
 

@@ -12,6 +12,8 @@ from django.conf import settings
 from django.db import models
 from django_fsm import RETURN_VALUE, FSMField, FSMModelMixin, transition
 
+from flowmart.transitions import TransitionLog
+
 
 class PaymentStatus(models.TextChoices):
     PENDING = "pending", "Pending"
@@ -118,22 +120,11 @@ class Payment(FSMModelMixin, models.Model):
         return self.captured_minor - self.refunded_minor
 
 
-class PaymentTransition(models.Model):
-    """The payment's history: every state change and notable step (who, when, from, to, why)."""
+class PaymentTransition(TransitionLog):
+    """The payment's history: every state change and notable step (who, when, from, to, why, how much)."""
 
     payment = models.ForeignKey(Payment, on_delete=models.CASCADE, related_name="transitions")
-    from_status = models.CharField(max_length=20)
-    to_status = models.CharField(max_length=20)
-    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    reason = models.CharField(max_length=255, blank=True)
     amount_minor = models.BigIntegerField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-
-    class Meta:
-        ordering = ["created_at", "id"]
-
-    def __str__(self) -> str:
-        return f"{self.from_status} → {self.to_status}"
 
 
 class Refund(models.Model):

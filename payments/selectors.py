@@ -128,6 +128,4 @@ def payment_list_for_customer(*, user_id: str | uuid.UUID, reference: str | None
 
 
 def payment_history(*, payment_id: uuid.UUID | str) -> QuerySet[PaymentTransition]:
-    return (
-        PaymentTransition.objects.filter(payment_id=_uuid(payment_id)).select_related("by").order_by("created_at", "id")
-    )
+    return PaymentTransition.objects.filter(payment_id=_uuid(payment_id)).select_related("by").order_by("at", "id")

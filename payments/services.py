@@ -32,6 +32,7 @@ from django.utils import timezone
 from flowmart.errors import Conflict, FlowMartError, InvalidTransition, NotFound
 from flowmart.events.publisher import publish
 from flowmart.network_calls import assert_no_transaction
+from flowmart.transitions import transition_record
 from payments.events import (
     ChargebackOpened,
     ChargebackResolved,
@@ -54,7 +55,6 @@ from payments.models import (
     Dispute,
     Payment,
     PaymentStatus,
-    PaymentTransition,
     Refund,
     SavedPaymentMethod,
 )
@@ -198,15 +198,9 @@ def correlation_for(reference: str) -> str:
     return reference
 
 
-def _record(payment: Payment, from_status: str, *, by=None, reason: str = "", amount_minor: int | None = None) -> None:
-    PaymentTransition.objects.create(
-        payment=payment,
-        from_status=from_status,
-        to_status=payment.status,
-        by=by if getattr(by, "pk", None) else None,
-        reason=reason[:255],
-        amount_minor=amount_minor,
-    )
+def _record(payment: Payment, from_state: str, *, by=None, reason: str = "", amount_minor: int | None = None) -> None:
+    """The payment's history: a state change already made, or a notable step (same state), and its amount."""
+    transition_record(payment, from_state=from_state, by=by, reason=reason, amount_minor=amount_minor)
 
 
 def _lock(payment_id) -> Payment:

@@ -10,6 +10,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from flowmart.admin_inlines import ReadOnlyInline, TransitionLogInline
 from flowmart.errors import FlowMartError
 from shipping import selectors, services
 from shipping.models import (
@@ -24,18 +25,6 @@ from shipping.models import (
     ShippingZone,
     TrackingEvent,
 )
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
 
 # --- rates ----------------------------------------------------------------------------------
 
@@ -78,11 +67,9 @@ class ShipmentLineInline(ReadOnlyInline):
     readonly_fields = fields
 
 
-class ShipmentTransitionInline(ReadOnlyInline):
+class ShipmentTransitionInline(TransitionLogInline):
     model = ShipmentTransition
     verbose_name_plural = "State log"
-    fields = ["at", "from_state", "to_state", "actor", "by", "reason"]
-    readonly_fields = fields
 
 
 class TrackingEventInline(ReadOnlyInline):
@@ -248,11 +235,9 @@ class ReturnLineInline(ReadOnlyInline):
     readonly_fields = fields
 
 
-class ReturnTransitionInline(ReadOnlyInline):
+class ReturnTransitionInline(TransitionLogInline):
     model = ReturnTransition
     verbose_name_plural = "State log"
-    fields = ["at", "from_state", "to_state", "actor", "by", "reason"]
-    readonly_fields = fields
 
 
 class RejectForm(forms.Form):

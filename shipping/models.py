@@ -10,6 +10,7 @@ from django.db import models
 from django.utils import timezone
 from django_fsm import FSMField, FSMModelMixin, transition
 
+from flowmart.transitions import TransitionLog
 from shipping.numbers import new_rma_number, new_shipment_number
 
 # --- Rates --------------------------------------------------------------------------
@@ -206,22 +207,10 @@ class ShipmentLine(models.Model):
         return f"{self.quantity} × {self.sku}"
 
 
-class ShipmentTransition(models.Model):
+class ShipmentTransition(TransitionLog):
     """The shipment's state log: who moved it, when, from where to where, and why."""
 
     shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="transitions")
-    from_state = models.CharField(max_length=32)
-    to_state = models.CharField(max_length=32)
-    at = models.DateTimeField(default=timezone.now)
-    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    actor = models.CharField(max_length=32, default="system", help_text="staff, customer, carrier, system")
-    reason = models.CharField(max_length=255, blank=True)
-
-    class Meta:
-        ordering = ["at", "id"]
-
-    def __str__(self) -> str:
-        return f"{self.from_state} → {self.to_state}"
 
 
 class TrackingEvent(models.Model):
@@ -347,17 +336,7 @@ class ReturnLine(models.Model):
         return f"{self.quantity} × {self.sku}"
 
 
-class ReturnTransition(models.Model):
+class ReturnTransition(TransitionLog):
+    """The return's state log."""
+
     return_request = models.ForeignKey(ReturnRequest, on_delete=models.CASCADE, related_name="transitions")
-    from_state = models.CharField(max_length=32)
-    to_state = models.CharField(max_length=32)
-    at = models.DateTimeField(default=timezone.now)
-    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    actor = models.CharField(max_length=32, default="system")
-    reason = models.CharField(max_length=255, blank=True)
-
-    class Meta:
-        ordering = ["at", "id"]
-
-    def __str__(self) -> str:
-        return f"{self.from_state} → {self.to_state}"

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from flowmart.errors import FlowMartError, NotFound
 from flowmart.events.publisher import publish
+from flowmart.transitions import transition_record
 from shipping.carriers import CarrierUnavailable, LabelRefused, Parcel, get_carrier
 from shipping.events import ReturnApproved, ReturnInitiated, ReturnReceived, ReturnRejected
 from shipping.models import ReturnLine, ReturnRequest, Shipment, ShipmentLine
@@ -151,16 +152,7 @@ def return_request(*, order_number: str, user_id: str | None, lines: list[dict],
                 for line, quantity in picks
             ]
         )
-        from shipping.models import ReturnTransition
-
-        ReturnTransition.objects.create(
-            return_request=rma,
-            from_state="",
-            to_state=rma.status,
-            by=by if getattr(by, "pk", None) else None,
-            actor="customer",
-            reason=reason[:255],
-        )
+        transition_record(rma, from_state="", by=by, actor="customer", reason=reason)
         publish(
             ReturnInitiated(
                 correlation_id=order_number,

@@ -1,4 +1,5 @@
-"""Run an FSM transition and write it to the object's transition log (who, when, from, to, why).
+"""Run a shipment's or a return's FSM transition, refusing in shipping's own words when it is not allowed;
+``flowmart.transitions`` applies it and writes the log row (who, when, from, to, why).
 
 Callers hold the row lock and the transaction; this only changes and records.
 """
@@ -8,19 +9,8 @@ from __future__ import annotations
 from django_fsm import can_proceed
 
 from flowmart.errors import InvalidTransition
-from shipping.models import ReturnRequest, ReturnTransition, Shipment, ShipmentTransition
-
-
-def _actor(by, actor: str | None) -> str:
-    if actor:
-        return actor
-    if by is None:
-        return "system"
-    return "staff" if getattr(by, "is_staff", False) else "customer"
-
-
-def _by(by):
-    return by if getattr(by, "pk", None) is not None else None
+from flowmart.transitions import transition_apply
+from shipping.models import ReturnRequest, Shipment
 
 
 def shipment_transition(shipment: Shipment, name: str, *, by=None, actor: str | None = None, reason: str = "", **kw):
@@ -31,17 +21,7 @@ def shipment_transition(shipment: Shipment, name: str, *, by=None, actor: str | 
             shipment_number=shipment.number,
             status=shipment.status,
         )
-    from_state = shipment.status
-    method(**kw)
-    shipment.save()
-    ShipmentTransition.objects.create(
-        shipment=shipment,
-        from_state=from_state,
-        to_state=shipment.status,
-        by=_by(by),
-        actor=_actor(by, actor),
-        reason=reason[:255],
-    )
+    transition_apply(shipment, name, by=by, actor=actor, reason=reason, **kw)
     return shipment
 
 
@@ -62,15 +42,5 @@ def return_transition(rma: ReturnRequest, name: str, *, by=None, actor: str | No
             rma_number=rma.rma_number,
             status=rma.status,
         )
-    from_state = rma.status
-    method(**kw)
-    rma.save()
-    ReturnTransition.objects.create(
-        return_request=rma,
-        from_state=from_state,
-        to_state=rma.status,
-        by=_by(by),
-        actor=_actor(by, actor),
-        reason=reason[:255],
-    )
+    transition_apply(rma, name, by=by, actor=actor, reason=reason, **kw)
     return rma

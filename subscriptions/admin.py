@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from flowmart.admin_inlines import ReadOnlyInline, TransitionLogInline
 from flowmart.errors import FlowMartError
 from subscriptions import services
 from subscriptions.models import (
@@ -23,17 +24,6 @@ from subscriptions.models import (
 )
 
 
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(Tier)
 class TierAdmin(admin.ModelAdmin):
     list_display = ["name", "rank", "free_shipping", "percent_off", "early_access"]
@@ -47,10 +37,8 @@ class PlanAdmin(admin.ModelAdmin):
     prepopulated_fields = {"code": ["name"]}
 
 
-class SubscriptionTransitionInline(ReadOnlyInline):
+class SubscriptionTransitionInline(TransitionLogInline):
     model = SubscriptionTransition
-    fields = ["created_at", "name", "from_state", "to_state", "by", "reason"]
-    readonly_fields = fields
 
 
 class InvoiceInline(ReadOnlyInline):
@@ -179,10 +167,8 @@ class InvoiceLineInline(ReadOnlyInline):
     readonly_fields = fields
 
 
-class InvoiceTransitionInline(ReadOnlyInline):
+class InvoiceTransitionInline(TransitionLogInline):
     model = InvoiceTransition
-    fields = ["created_at", "name", "from_state", "to_state", "by", "reason"]
-    readonly_fields = fields
 
 
 @admin.register(Invoice)

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from django.utils import timezone
 
+from flowmart.transitions import transition_apply, transition_record
 from subscriptions import events
 from subscriptions.models import Invoice, InvoiceTransition, Subscription, SubscriptionTransition
 
@@ -20,20 +21,16 @@ def iso(moment: datetime | None) -> str | None:
 def subscription_transition(
     subscription: Subscription, name: str, *, by=None, reason: str = "", at: datetime | None = None, save: bool = True
 ) -> SubscriptionTransition:
-    """Run FSM transition ``name`` (or record a non-state change like ``change_plan`` if no such method)."""
-    from_state = subscription.status
+    """Run FSM transition ``name`` (or record a non-state change like ``change_plan`` if no such method).
+
+    The caller saves the subscription; ``save=False`` leaves the row unsaved too (for ``bulk_create``)."""
     method = getattr(subscription, name, None)
     if method is not None and hasattr(method, "_django_fsm"):
-        method()
-    row = SubscriptionTransition(
-        subscription=subscription,
-        name=name,
-        from_state=from_state,
-        to_state=subscription.status,
-        by=by if getattr(by, "pk", None) else None,
-        reason=reason[:300],
-        created_at=at or timezone.now(),
-    )
+        row = transition_apply(subscription, name, by=by, reason=reason, at=at, save=False)
+    else:
+        row = transition_record(
+            subscription, from_state=subscription.status, transition=name, by=by, reason=reason, at=at, save=False
+        )
     if save:
         row.save()
     return row
@@ -42,17 +39,8 @@ def subscription_transition(
 def invoice_transition(
     invoice: Invoice, name: str, *, by=None, reason: str = "", at: datetime | None = None, save: bool = True
 ) -> InvoiceTransition:
-    from_state = invoice.status
-    getattr(invoice, name)()
-    row = InvoiceTransition(
-        invoice=invoice,
-        name=name,
-        from_state=from_state,
-        to_state=invoice.status,
-        by=by if getattr(by, "pk", None) else None,
-        reason=reason[:300],
-        created_at=at or timezone.now(),
-    )
+    """Run FSM transition ``name``; the caller saves the invoice (and the row too when ``save=False``)."""
+    row = transition_apply(invoice, name, by=by, reason=reason, at=at, save=False)
     if save:
         row.save()
     return row

@@ -28,6 +28,8 @@ from django.db import models
 from django.db.models import Q
 from django_fsm import FSMField, FSMModelMixin, transition
 
+from flowmart.transitions import TransitionLog
+
 
 class Tier(models.Model):
     """A membership level and the perks it gives (FlowMart Plus, ...)."""
@@ -174,22 +176,10 @@ class Subscription(FSMModelMixin, models.Model):
         pass
 
 
-class SubscriptionTransition(models.Model):
+class SubscriptionTransition(TransitionLog):
     """The audit trail: every change of a subscription's state (and plan changes)."""
 
     subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="transitions")
-    name = models.CharField(max_length=40)
-    from_state = models.CharField(max_length=12)
-    to_state = models.CharField(max_length=12)
-    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    reason = models.CharField(max_length=300, blank=True)
-    created_at = models.DateTimeField(db_index=True)
-
-    class Meta:
-        ordering = ["created_at", "id"]
-
-    def __str__(self) -> str:
-        return f"{self.name}: {self.from_state} → {self.to_state}"
 
 
 class InvoiceStatus(models.TextChoices):
@@ -291,20 +281,10 @@ class InvoiceLine(models.Model):
         return self.description
 
 
-class InvoiceTransition(models.Model):
+class InvoiceTransition(TransitionLog):
+    """The invoice's state log."""
+
     invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="transitions")
-    name = models.CharField(max_length=40)
-    from_state = models.CharField(max_length=14)
-    to_state = models.CharField(max_length=14)
-    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    reason = models.CharField(max_length=300, blank=True)
-    created_at = models.DateTimeField(db_index=True)
-
-    class Meta:
-        ordering = ["created_at", "id"]
-
-    def __str__(self) -> str:
-        return f"{self.name}: {self.from_state} → {self.to_state}"
 
 
 class DunningInvoice(Invoice):

@@ -16,6 +16,7 @@ from django_fsm import can_proceed
 
 from flowmart.errors import Conflict, FlowMartError, InvalidTransition, NotFound
 from flowmart.events.publisher import publish
+from flowmart.transitions import transition_record
 from payments import services as payment_services
 from subscriptions import charging, lifecycle
 from subscriptions.billing import invoice_build, invoice_record_success, period_line
@@ -147,13 +148,13 @@ def subscription_subscribe(*, user, plan: Plan | str, payment_method: str, by=No
                     payment_method=token,
                     payment_method_label=_payment_method_label(method),
                 )
-                sub.transitions.create(
-                    name="start_trial",
+                transition_record(
+                    sub,
+                    transition="start_trial",
                     from_state="",
-                    to_state=sub.status,
                     by=by or user,
                     reason=f"{plan.trial_days}-day trial",
-                    created_at=now,
+                    at=now,
                 )
                 publish(lifecycle.started_event(sub, amount_minor=0, invoice=None))
                 return sub
@@ -167,7 +168,7 @@ def subscription_subscribe(*, user, plan: Plan | str, payment_method: str, by=No
                 payment_method=token,
                 payment_method_label=_payment_method_label(method),
             )
-            sub.transitions.create(name="create", from_state="", to_state=sub.status, by=by or user, created_at=now)
+            transition_record(sub, transition="create", from_state="", by=by or user, at=now)
             end = period_end(start=now, interval=plan.interval, anchor_day=now.day)
             invoice, lines = invoice_build(
                 sub,

@@ -151,8 +151,8 @@ class TimelineEntrySerializer(serializers.Serializer):
 
 class TransitionSerializer(serializers.Serializer):
     transition = serializers.CharField()
-    from_status = serializers.CharField()
-    to_status = serializers.CharField()
+    from_status = serializers.CharField(source="from_state")
+    to_status = serializers.CharField(source="to_state")
     actor = serializers.CharField()
     reason = serializers.CharField()
     at = serializers.DateTimeField()
@@ -192,13 +192,19 @@ class OrderRefundSerializer(serializers.Serializer):
 
 class OrderDetailSerializer(OrderOutSerializer):
     timeline = serializers.SerializerMethodField()
-    transitions = TransitionSerializer(many=True)
+    transitions = serializers.SerializerMethodField()
     shipments = serializers.SerializerMethodField()
     payments = serializers.SerializerMethodField()
     refunds = serializers.SerializerMethodField()
 
     class Meta(OrderOutSerializer.Meta):
         fields = [*OrderOutSerializer.Meta.fields, "shipments", "payments", "refunds", "transitions", "timeline"]
+
+    @extend_schema_field(TransitionSerializer(many=True))
+    def get_transitions(self, order: Order) -> list[dict]:
+        from orders.selectors import order_history
+
+        return TransitionSerializer(order_history(order=order), many=True).data
 
     @extend_schema_field(OrderRefundSerializer(many=True))
     def get_refunds(self, order: Order) -> list[dict]:

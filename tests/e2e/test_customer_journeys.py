@@ -152,7 +152,7 @@ def test_customer_cancels_a_confirmed_order_with_a_reason_and_the_stock_comes_ba
     expect(page.get_by_role("button", name="Cancel order")).to_have_count(0)
     expect(page.get_by_role("link", name="Change this order")).to_have_count(0)
     assert (available_quantity(sku="TEE-M"), available_quantity(sku="MUG")) == (10, 10)
-    assert order.transitions.filter(to_status="cancelled", reason="Ordered the wrong size").exists()
+    assert order.transitions.filter(to_state="cancelled", reason="Ordered the wrong size").exists()
 
     deliver_pending()  # shipping hears OrderCancelled: the undispatched parcel is cancelled too
     assert [s.status for s in shipping_selectors.shipments_for_order(order_number=order.number)] == ["cancelled"]
@@ -184,7 +184,7 @@ def test_customer_changes_a_quantity_before_fulfilment_and_sees_the_new_total(pa
     expect(total_row(page)).to_contain_text(f"${new_total / 100:.2f}")
     order.refresh_from_db()
     assert (order.total_minor, order.amendment_count) == (new_total, 1)
-    assert order.transitions.get(transition="amend").reason == "Enamel Mug: 2 → 1"  # the address is untouched
+    assert order.notes.get(kind="amend").text == "Enamel Mug: 2 → 1"  # the address is untouched
     assert available_quantity(sku="MUG") == 9  # one mug went back to stock
 
     # More of something: the difference is authorized on the same card.

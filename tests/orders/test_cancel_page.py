@@ -32,4 +32,4 @@ def test_cancel_with_a_reason_records_it(client, customer, order):
     client.post(f"/orders/{order.number}/cancel/", {"reason": "Ordered the wrong size"})
     order.refresh_from_db()
     assert order.status == "cancelled"
-    assert order.transitions.filter(to_status="cancelled").get().reason == "Ordered the wrong size"
+    assert order.transitions.filter(to_state="cancelled").get().reason == "Ordered the wrong size"

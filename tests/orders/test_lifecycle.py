@@ -89,7 +89,7 @@ def test_dispatch_captures_and_commits_then_delivery_completes(place, available)
     )
     order.refresh_from_db()
     assert order.status == "completed"
-    assert [t.to_status for t in order.transitions.all()] == [
+    assert [t.to_state for t in order.transitions.all()] == [
         "confirmed",
         "fulfilling",
         "shipped",
@@ -132,7 +132,7 @@ def test_customer_cancels_before_dispatch_voids_and_releases(place, customer_cli
         0,
     )
     t = Order.objects.get(pk=order.pk).transitions.last()
-    assert (t.from_status, t.to_status, t.actor, t.reason) == ("confirmed", "cancelled", "customer", "changed my mind")
+    assert (t.from_state, t.to_state, t.actor, t.reason) == ("confirmed", "cancelled", "customer", "changed my mind")
 
 
 def test_customer_cannot_cancel_after_dispatch_but_staff_can_with_refund(place, customer_client, staff_user):

@@ -246,7 +246,7 @@ def test_cancel_refund_rejected_by_finance_books_nothing_and_needs_attention(
     order.refresh_from_db()
     assert (order.failure_code, order.failure_detail) == ("", "")
     assert order not in selectors.orders_needing_attention()
-    assert order.transitions.last().transition == "refund_issue_resolved"
+    assert selectors.order_history(order=order)[-1].transition == "refund_issue_resolved"
 
 
 # -- returns -----------------------------------------------------------------------------------------------

@@ -66,7 +66,7 @@ def test_crash_that_keeps_failing_is_compensated(customer_client, shop, checkout
     order = Order.objects.get()
     assert (order.status, order.saga_status) == ("failed", "compensated")
     assert available("MUG") == 5
-    assert order.transitions.last().to_status == "failed"
+    assert order.transitions.last().to_state == "failed"
 
 
 def test_shipping_refusal_voids_releases_and_cancels(customer_client, shop, checkout_body, available):

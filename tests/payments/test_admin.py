@@ -62,7 +62,7 @@ def test_staff_capture_from_the_admin_is_recorded_with_their_name(admin_client, 
     info = selectors.payment_get(payment_id=payment.id)
     assert (info.status, info.captured_minor) == ("captured", 6000)
     last = selectors.payment_history(payment_id=payment.id).last()
-    assert (last.to_status, last.by) == ("captured", staff_user)
+    assert (last.to_state, last.by) == ("captured", staff_user)
 
 
 def test_void_from_the_admin(admin_client):

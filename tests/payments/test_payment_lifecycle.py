@@ -48,7 +48,7 @@ def test_authorize_holds_the_amount_and_tells_everyone():
         "decline_code": "",
         "last4": "4242",
     }
-    history = list(PaymentTransition.objects.values_list("from_status", "to_status"))
+    history = list(PaymentTransition.objects.values_list("from_state", "to_state"))
     assert history == [("", "pending"), ("pending", "authorized")]
 
 
@@ -230,7 +230,7 @@ def test_charge_authorizes_and_captures_in_one_call():
     [processed] = events("PaymentProcessed")
     assert processed.correlation_id == "sub:1234"
     assert (processed.payload["status"], processed.payload["payment_status"]) == ("succeeded", "captured")
-    history = list(Payment.objects.get().transitions.values_list("to_status", flat=True))
+    history = list(Payment.objects.get().transitions.values_list("to_state", flat=True))
     assert history == ["pending", "authorized", "captured"]
 
 

@@ -58,7 +58,7 @@ def test_due_subscription_is_charged_and_renewed(monthly):
         datetime(2026, 4, 1, tzinfo=UTC),
         "subscription_cycle",
     )
-    assert [(t.name, t.from_state, t.to_state) for t in invoice.transitions.all()] == [
+    assert [(t.transition, t.from_state, t.to_state) for t in invoice.transitions.all()] == [
         ("finalize", "draft", "open"),
         ("pay", "open", "paid"),
     ]
@@ -187,7 +187,7 @@ def test_declines_go_past_due_then_dunning_retries_after_1_3_7_days_then_cancels
     )
     assert [(p["attempt"], p["final"]) for p in finals] == [(1, False), (2, False), (3, False), (4, True)]
     assert finals[0]["decline_code"] == "insufficient_funds"
-    assert [t.name for t in sub.transitions.all()] == ["mark_past_due", "cancel"]
+    assert [t.transition for t in sub.transitions.all()] == ["mark_past_due", "cancel"]
 
 
 def test_dunning_retry_that_succeeds_reactivates_and_renews(monthly):

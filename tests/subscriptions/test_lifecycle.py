@@ -39,11 +39,11 @@ def test_subscribe_without_trial_charges_the_first_period_and_activates(customer
     )
     assert invoice.number.startswith("INV-2026-")
     assert invoice.payment_id is not None
-    assert [(t.name, t.from_state, t.to_state) for t in invoice.transitions.all()] == [
+    assert [(t.transition, t.from_state, t.to_state) for t in invoice.transitions.all()] == [
         ("finalize", "draft", "open"),
         ("pay", "open", "paid"),
     ]
-    assert [(t.name, t.from_state, t.to_state) for t in sub.transitions.all()] == [
+    assert [(t.transition, t.from_state, t.to_state) for t in sub.transitions.all()] == [
         ("create", "", "incomplete"),
         ("activate", "incomplete", "active"),
     ]
@@ -174,7 +174,7 @@ def test_pause_stops_perks_and_resume_pushes_the_period_end_back(customer, month
         sub = services.subscription_resume(subscription=sub, by=customer)
     assert sub.status == "active"
     assert sub.current_period_end == datetime(2026, 5, 11, tzinfo=UTC)
-    assert [t.name for t in sub.transitions.all()][-2:] == ["pause", "resume"]
+    assert [t.transition for t in sub.transitions.all()][-2:] == ["pause", "resume"]
     assert events_for(sub)[-2:] == ["SubscriptionPaused", "SubscriptionResumed"]
     with pytest.raises(InvalidTransition):
         services.subscription_resume(subscription=sub)
@@ -221,7 +221,7 @@ def test_staff_expire_a_trial(customer, trial_plan, staff_user):
     sub = services.subscription_expire(subscription=sub, by=staff_user, detail="abuse")
     assert sub.status == "expired"
     last = sub.transitions.last()
-    assert (last.name, last.from_state, last.to_state, last.by, last.reason) == (
+    assert (last.transition, last.from_state, last.to_state, last.by, last.reason) == (
         "expire",
         "trialing",
         "expired",
