@@ -31,10 +31,8 @@ from notifications import links, preferences, rendering
 from notifications.channels import backend_for
 from notifications.channels.base import ChannelError, OutgoingMessage, TransientChannelError
 from notifications.events import NotificationFailed, NotificationSent
-from notifications.kinds import kind_get
+from notifications.kinds import Category, Channel, kind_get
 from notifications.models import (
-    Category,
-    Channel,
     Device,
     EmailOptOut,
     Feedback,
