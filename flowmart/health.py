@@ -8,6 +8,8 @@ from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 
+from flowmart.celery import app
+
 
 @never_cache
 def healthz(request):
@@ -26,8 +28,6 @@ def _check_redis() -> None:
 
 
 def _check_broker() -> None:
-    from flowmart.celery import app
-
     with app.connection_for_write() as conn:
         conn.ensure_connection(max_retries=1, timeout=2)
 

@@ -9,9 +9,12 @@ from __future__ import annotations
 import time
 
 from django.conf import settings
+from django.db.models import Count
 from django.http import Http404, HttpResponse
 from django.utils.crypto import constant_time_compare
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+
+from flowmart.events.models import Delivery, OutboxEvent
 
 REQUESTS = Counter("flowmart_http_requests_total", "HTTP requests", ["method", "status"])
 LATENCY = Histogram(
@@ -37,10 +40,6 @@ class MetricsMiddleware:
 
 
 def _refresh_event_gauges() -> None:
-    from django.db.models import Count
-
-    from flowmart.events.models import Delivery, OutboxEvent
-
     counts = dict(Delivery.objects.values_list("status").annotate(n=Count("id")))
     for status in Delivery.Status.values:
         EVENT_DELIVERIES.labels(status).set(counts.get(status, 0))

@@ -11,10 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.contrib.postgres.search import SearchQuery, SearchRank, TrigramWordSimilarity
+from django.core.paginator import EmptyPage, Paginator
 from django.db.models import F, Q, QuerySet
 
+from inventory import catalog_cache
 from inventory.models import SEARCH_CONFIG, Category, Product
-from inventory.selectors import category_descendant_ids, product_catalog_queryset
+from inventory.selectors import category_descendant_ids, product_catalog_queryset, product_summary
 
 TRIGRAM_THRESHOLD = 0.4
 
@@ -96,10 +98,6 @@ def catalog_products(*, query: CatalogQuery) -> QuerySet[Product]:
 
 def catalog_page(*, query: CatalogQuery, page: int = 1, per_page: int = 24) -> dict:
     """One storefront page of ``query`` as plain data, cached until a product it may show changes."""
-    from django.core.paginator import EmptyPage, Paginator
-
-    from inventory import catalog_cache
-    from inventory.selectors import product_summary
 
     def build() -> dict:
         paginator = Paginator(catalog_products(query=query), per_page)

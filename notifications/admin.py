@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from django import forms
 from django.contrib import admin, messages
 from django.template.response import TemplateResponse
@@ -107,8 +109,6 @@ class NotificationAdmin(admin.ModelAdmin):
 
     @admin.display(description="context")
     def pretty_context(self, obj):
-        import json
-
         return format_html("<pre>{}</pre>", json.dumps(obj.context, indent=2, sort_keys=True))
 
 

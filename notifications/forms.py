@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
-from notifications.models import Category, Channel
+from notifications.kinds import Category, Channel
 from notifications.preferences import CHANNELS, CUSTOMER_CATEGORIES
 
 

@@ -1,5 +1,8 @@
 """The catalog of notification kinds: what each is about, its channels, and sample data for previews.
 
+``Channel`` and ``Category`` live here rather than in ``models``: the catalog is built from them
+and ``models`` reads the catalog, so the import goes one way.
+
 Default templates live in ``templates/notifications/<kind>/``:
 ``subject.txt`` (email subject, push title), ``body.txt`` and ``body.html``
 (email parts) and ``short.txt`` (SMS text, push body).
@@ -9,7 +12,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from notifications.models import Category, Channel
+from django.db import models
+
+
+class Channel(models.TextChoices):
+    EMAIL = "email", "Email"
+    SMS = "sms", "SMS"
+    PUSH = "push", "Push"
+
+
+class Category(models.TextChoices):
+    """What a message is about; customers choose per category and channel (except essentials)."""
+
+    ORDER_UPDATES = "order_updates", "Order updates"
+    SHIPPING_UPDATES = "shipping_updates", "Shipping updates"
+    BILLING = "billing", "Billing"
+    MARKETING = "marketing", "Marketing"
+    ACCOUNT = "account", "Account"  # welcome and the like: transactional, not a preference
+    STAFF_ALERTS = "staff_alerts", "Staff alerts"
+
 
 EMAIL, SMS, PUSH = Channel.EMAIL.value, Channel.SMS.value, Channel.PUSH.value
 

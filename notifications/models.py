@@ -11,23 +11,7 @@ from django.db import models
 from django_fsm import FSMField, FSMModelMixin, transition
 
 from flowmart.transitions import TransitionLog
-
-
-class Channel(models.TextChoices):
-    EMAIL = "email", "Email"
-    SMS = "sms", "SMS"
-    PUSH = "push", "Push"
-
-
-class Category(models.TextChoices):
-    """What a message is about; customers choose per category and channel (except essentials)."""
-
-    ORDER_UPDATES = "order_updates", "Order updates"
-    SHIPPING_UPDATES = "shipping_updates", "Shipping updates"
-    BILLING = "billing", "Billing"
-    MARKETING = "marketing", "Marketing"
-    ACCOUNT = "account", "Account"  # welcome and the like: transactional, not a preference
-    STAFF_ALERTS = "staff_alerts", "Staff alerts"
+from notifications.kinds import KINDS, Category, Channel
 
 
 class Notification(FSMModelMixin, models.Model):
@@ -84,8 +68,6 @@ class Notification(FSMModelMixin, models.Model):
     @property
     def kind_label(self) -> str:
         """What the message is about, in words (a suppressed message was never rendered: no subject or text)."""
-        from notifications.kinds import KINDS
-
         kind = KINDS.get(self.kind)
         return kind.label if kind is not None else self.kind
 

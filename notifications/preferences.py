@@ -8,8 +8,8 @@ messages are not a preference.
 
 from __future__ import annotations
 
-from notifications.kinds import Kind
-from notifications.models import Category, Channel, EmailOptOut, Preference
+from notifications.kinds import Category, Channel, Kind
+from notifications.models import EmailOptOut, Preference
 
 CUSTOMER_CATEGORIES: tuple[str, ...] = (
     Category.ORDER_UPDATES,

@@ -15,8 +15,8 @@ from django.conf import settings
 from django.template import Context, TemplateDoesNotExist, engines
 
 from flowmart.errors import FlowMartError
-from notifications.kinds import kind_get
-from notifications.models import Category, Channel, NotificationTemplate
+from notifications.kinds import Category, Channel, kind_get
+from notifications.models import NotificationTemplate
 
 
 class TemplateRenderError(FlowMartError):

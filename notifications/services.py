@@ -25,16 +25,15 @@ from django.utils import timezone
 from flowmart.errors import FlowMartError, NotFound
 from flowmart.events.publisher import publish
 from flowmart.network_calls import assert_no_transaction
+from flowmart.task_queue import queue_after_commit
 from flowmart.transitions import transition_apply, transition_record
 from flowmart.users.selectors import user_get_by_public_id
 from notifications import links, preferences, rendering
 from notifications.channels import backend_for
 from notifications.channels.base import ChannelError, OutgoingMessage, TransientChannelError
 from notifications.events import NotificationFailed, NotificationSent
-from notifications.kinds import kind_get
+from notifications.kinds import Category, Channel, kind_get
 from notifications.models import (
-    Category,
-    Channel,
     Device,
     EmailOptOut,
     Feedback,
@@ -107,19 +106,12 @@ def _address_for(channel: str, recipient: Recipient) -> str | None:
 
 
 def _enqueue(notification_ids: list[int]) -> None:
-    if not notification_ids:
-        return
-
-    def send():
-        from notifications.tasks import send_notification_task
-
-        for notification_id in notification_ids:
-            try:
-                send_notification_task.apply_async(args=[notification_id], retry=False)
-            except Exception:  # broker down: the periodic sweep picks the queued row up
-                log.warning("could not queue notification; the sweep will", notification_id=notification_id)
-
-    transaction.on_commit(send, robust=True)
+    for notification_id in notification_ids:
+        queue_after_commit(
+            "notifications.tasks.send_notification_task",
+            notification_id=notification_id,
+            recovered_by="notifications.tasks.requeue_stuck_notifications_task",
+        )
 
 
 def notifications_create(

@@ -11,7 +11,7 @@ from notifications import services
 def send_notification_task(notification_id: int) -> str:
     outcome = services.notification_send(notification_id=notification_id)
     if outcome.retry_in is not None:
-        send_notification_task.apply_async(args=[notification_id], countdown=outcome.retry_in)
+        send_notification_task.apply_async(kwargs={"notification_id": notification_id}, countdown=outcome.retry_in)
     return outcome.status
 
 

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_http_methods
 from flowmart.errors import FlowMartError
 from notifications import links, preferences, selectors, services
 from notifications.forms import FeedbackForm, PreferencesForm
-from notifications.models import Category, Channel
+from notifications.kinds import Category, Channel
 
 
 @login_required

@@ -6,9 +6,8 @@ row); calls to payments / inventory / shipping go to Celery tasks after commit.
 
 from __future__ import annotations
 
-from django.db import transaction
-
 from flowmart.events.registry import subscribe
+from flowmart.task_queue import queue_after_commit
 from inventory.events import InventoryReleased
 from orders import selectors, services
 from payments.events import PaymentRefunded, RefundRejected
@@ -21,9 +20,8 @@ from shipping.events import (
     ShipmentRejected,
 )
 
-
-def _after_commit(task, *args) -> None:
-    transaction.on_commit(lambda: task.delay(*args), robust=True)
+# No beat task re-sends these yet: if the broker is down at commit, staff finish the work by hand.
+NO_SWEEP = "nothing automatic: staff (no sweep covers this task yet)"
 
 
 @subscribe(ShipmentCreated)
@@ -34,18 +32,23 @@ def mark_fulfilling(event: ShipmentCreated) -> None:
 
 @subscribe(ShipmentDispatched)
 def capture_on_dispatch(event: ShipmentDispatched) -> None:
-    from orders.tasks import order_settle_task
-
     if event.kind == "exchange":
-        from orders.tasks import exchange_dispatched_task
-
-        _after_commit(exchange_dispatched_task, event.order_number, event.shipment_number)
+        queue_after_commit(
+            "orders.tasks.exchange_dispatched_task",
+            order_number=event.order_number,
+            shipment_number=event.shipment_number,
+            recovered_by=NO_SWEEP,
+        )
         return
     if event.kind != "order":
         return
     order = services.order_mark_shipped(order_number=event.order_number, shipment_number=event.shipment_number)
     if order is not None and not order.stock_committed:
-        _after_commit(order_settle_task, order.pk)
+        queue_after_commit(
+            "orders.tasks.order_settle_task",
+            order_id=order.pk,
+            recovered_by="orders.tasks.sweep_stuck_sagas_task (settles dispatched orders left behind)",
+        )
 
 
 @subscribe(ShipmentDelivered)
@@ -56,50 +59,53 @@ def complete_on_delivery(event: ShipmentDelivered) -> None:
 
 @subscribe(ShipmentRejected)
 def compensate_on_rejection(event: ShipmentRejected) -> None:
-    from orders.tasks import order_compensate_task
-
     order = services.order_shipment_rejected(order_number=event.order_number, reason=event.reason or event.code)
     if order is not None:
-        _after_commit(order_compensate_task, order.pk)
+        queue_after_commit(
+            "orders.tasks.order_compensate_task",
+            order_id=order.pk,
+            recovered_by="orders.tasks.sweep_stuck_sagas_task (compensates once the saga's lease ends)",
+        )
 
 
 @subscribe(ReturnReceived)
 def settle_return(event: ReturnReceived) -> None:
-    from orders.tasks import order_return_settle_task
-
     order = selectors.order_get(number=event.order_number)
     if order is not None:
-        _after_commit(
-            order_return_settle_task,
-            order.pk,
-            event.rma_number,
-            event.decision,
-            event.refund_minor,
-            event.lines,
-            event.warehouse_code,
+        queue_after_commit(
+            "orders.tasks.order_return_settle_task",
+            order_id=order.pk,
+            rma_number=event.rma_number,
+            decision=event.decision,
+            refund_minor=event.refund_minor,
+            lines=event.lines,
+            warehouse_code=event.warehouse_code,
+            recovered_by=NO_SWEEP,
         )
 
 
 @subscribe(InventoryReleased)
 def reserve_again_when_reservation_expired(event: InventoryReleased) -> None:
-    from orders.tasks import order_stock_reserve_again_task
-
     if not event.expired:
         return
     order = services.order_reservation_lost(reference=event.reference)
     if order is not None:
-        _after_commit(order_stock_reserve_again_task, order.pk)
+        queue_after_commit("orders.tasks.order_stock_reserve_again_task", order_id=order.pk, recovered_by=NO_SWEEP)
 
 
 @subscribe(DeliveryFailed)
 def refund_parcel_returned_to_sender(event: DeliveryFailed) -> None:
-    from orders.tasks import order_returned_to_sender_task
-
     if not event.returned_to_sender:
         return  # the carrier tries again; the timeline shows the attempt
     order = selectors.order_get(number=event.order_number)
     if order is not None:
-        _after_commit(order_returned_to_sender_task, order.pk, event.shipment_number, event.reason)
+        queue_after_commit(
+            "orders.tasks.order_returned_to_sender_task",
+            order_id=order.pk,
+            shipment_number=event.shipment_number,
+            reason=event.reason,
+            recovered_by=NO_SWEEP,
+        )
 
 
 @subscribe(PaymentRefunded)

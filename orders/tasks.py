@@ -59,7 +59,7 @@ def sweep_stuck_sagas_task() -> int:
     """Beat: resume or compensate sagas whose process died, settle dispatched orders left behind, and
     settle waiting refunds whose outcome payments already knows."""
     for order_id in services.orders_to_settle():
-        order_settle_task.delay(order_id)
+        order_settle_task.delay(order_id=order_id)
     services.order_refunds_check()
     return services.sagas_sweep()
 

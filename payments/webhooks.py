@@ -15,6 +15,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from flowmart.errors import FlowMartError
+from flowmart.task_queue import queue_after_commit
 from payments import services
 from payments.gateways import GATEWAY_NAMES, get_gateway
 from payments.gateways.base import WebhookSignatureError
@@ -61,7 +62,11 @@ def webhook_receive(*, gateway: str, payload: bytes, signature: str) -> tuple[We
                     signature=signature[:500],
                     payload=message.data,
                 )
-                transaction.on_commit(lambda: _queue(event.pk), robust=True)
+                queue_after_commit(
+                    "payments.tasks.process_webhook_task",
+                    webhook_event_id=event.pk,
+                    recovered_by="payments.tasks.process_pending_webhooks_task",
+                )
             log.info("payments webhook received", gateway=gateway, event_id=message.event_id, type=message.type)
             return event, True
         except IntegrityError:
@@ -72,15 +77,6 @@ def webhook_receive(*, gateway: str, payload: bytes, signature: str) -> tuple[We
     WebhookEvent.objects.filter(pk=existing.pk).update(deliveries=F("deliveries") + 1)
     log.info("payments webhook redelivered", gateway=gateway, event_id=message.event_id)
     return existing, False
-
-
-def _queue(webhook_event_id: int) -> None:
-    from payments.tasks import process_webhook_task
-
-    try:
-        process_webhook_task.apply_async(args=[webhook_event_id], retry=False)
-    except Exception:  # broker down: the beat sweep processes it later
-        log.warning("webhook processing could not be queued", webhook_event_id=webhook_event_id, exc_info=True)
 
 
 def webhook_event_process(*, webhook_event_id: int) -> WebhookEvent:

@@ -8,6 +8,7 @@ from datetime import datetime
 from django.db.models import Prefetch, QuerySet
 
 from shipping.models import ReturnRequest, Shipment, ShipmentLine, ShipmentTransition, TrackingEvent
+from shipping.returns import returnable_quantities
 from shipping.tracking import tracking_url
 
 
@@ -205,8 +206,6 @@ def return_get(*, rma_number: str) -> ReturnRequest | None:
 
 def returnable_lines_for_order(*, order_number: str, user_id: str) -> list[dict] | None:
     """Lines the user may still return: [{sku, name, quantity}]; ``None`` if the order is not theirs."""
-    from shipping.returns import returnable_quantities
-
     if not Shipment.objects.filter(order_number=order_number, user_id=str(user_id)).exists():
         return None
     quantities = returnable_quantities(order_number=order_number, user_id=str(user_id))

@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from flowmart.errors import FlowMartError, NotFound
 from flowmart.events.publisher import publish
+from flowmart.task_queue import queue_after_commit
 from shipping import rates
 from shipping.carriers import CarrierUnavailable, LabelRefused, Parcel, get_carrier
 from shipping.events import (
@@ -32,7 +33,7 @@ from shipping.events import (
     ShipmentCreated,
     ShipmentRejected,
 )
-from shipping.models import Shipment, ShipmentLine, TrackingEvent
+from shipping.models import ReturnRequest, Shipment, ShipmentLine, TrackingEvent
 from shipping.rates import ShippingMethodUnavailable, ShippingPerk, ShippingQuote
 from shipping.returns import (
     ReturnNotAllowed,
@@ -178,32 +179,21 @@ def _set_lines(shipment: Shipment, lines: list[dict]) -> None:
 
 
 def _queue_label(shipment: Shipment) -> None:
-    number = shipment.number
-
-    def send() -> None:
-        from shipping.tasks import create_label_task
-
-        try:
-            # After the grace period in which the customer may still amend or cancel the order.
-            create_label_task.apply_async(args=[number], retry=False, countdown=settings.SHIPPING_LABEL_DELAY_SECONDS)
-        except Exception:  # broker down: the beat poll creates missing labels
-            log.warning("label task could not be queued; the poll will create it", shipment=number, exc_info=True)
-
-    transaction.on_commit(send, robust=True)
+    queue_after_commit(
+        "shipping.tasks.create_label_task",
+        shipment_number=shipment.number,
+        # After the grace period in which the customer may still amend or cancel the order.
+        countdown=settings.SHIPPING_LABEL_DELAY_SECONDS,
+        recovered_by="shipping.tasks.poll_tracking_task (creates missing labels)",
+    )
 
 
 def _queue_void(shipment: Shipment) -> None:
-    number = shipment.number
-
-    def send() -> None:
-        from shipping.tasks import void_label_task
-
-        try:
-            void_label_task.apply_async(args=[number], retry=False)
-        except Exception:
-            log.warning("void task could not be queued; the poll will void it", shipment=number, exc_info=True)
-
-    transaction.on_commit(send, robust=True)
+    queue_after_commit(
+        "shipping.tasks.void_label_task",
+        shipment_number=shipment.number,
+        recovered_by="shipping.tasks.poll_tracking_task (voids cancelled labels)",
+    )
 
 
 def shipments_create_for_order(
@@ -274,8 +264,6 @@ def shipment_create_for_exchange(
     ``lines``: [{sku, name?, quantity, weight_grams?}]. ``address`` defaults to where the
     original order went. Idempotent per RMA.
     """
-    from shipping.models import ReturnRequest
-
     with transaction.atomic():
         rma = ReturnRequest.objects.filter(rma_number=rma_number, order_number=order_number).first()
         if rma is None:

@@ -18,6 +18,7 @@ from flowmart.errors import Conflict, FlowMartError, InvalidTransition, NotFound
 from flowmart.events.publisher import publish
 from flowmart.transitions import transition_record
 from payments import services as payment_services
+from payments.selectors import payments_for_reference
 from subscriptions import charging, lifecycle
 from subscriptions.billing import invoice_build, invoice_record_success, period_line
 from subscriptions.invoice_numbers import invoice_numbers_next
@@ -519,8 +520,6 @@ def subscriptions_incomplete_resolve(*, older_than_minutes: int = 15) -> int:
     expires and the invoice is voided, so the customer can subscribe again.
     Returns how many were resolved.
     """
-    from payments.selectors import payments_for_reference
-
     cutoff = timezone.now() - timedelta(minutes=older_than_minutes)
     resolved = 0
     stuck = Subscription.objects.filter(status=SubscriptionStatus.INCOMPLETE, created_at__lte=cutoff)

@@ -13,7 +13,7 @@ def bill_due_subscriptions_task() -> int:
     """Beat: find what is due (renewals, trial ends, dunning retries, period-end cancellations) and fan out batches."""
     batches = billing_batches()
     if batches:
-        group(bill_subscription_batch_task.s(batch) for batch in batches).apply_async()
+        group(bill_subscription_batch_task.s(subscription_ids=batch) for batch in batches).apply_async()
     return len(batches)
 
 

@@ -9,6 +9,8 @@ leave through here; Django-level 404/500 under ``/api/`` use the same shape.
 
 from __future__ import annotations
 
+from http import HTTPStatus
+
 import structlog
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, JsonResponse
@@ -110,8 +112,6 @@ def problem_exception_handler(exc, context):
 
 
 def status_title(code: int) -> str:
-    from http import HTTPStatus
-
     try:
         return HTTPStatus(code).phrase
     except ValueError:

@@ -11,7 +11,7 @@ Guarantees, in order of importance:
   exponential back-off; after ``EVENTS_MAX_ATTEMPTS`` it is a dead letter.
 
 Handlers should only touch the database; anything that talks to the outside
-world (email, carriers) is queued by the handler with ``on_commit``, so no
+world (email, carriers) is queued by the handler with ``queue_after_commit``, so no
 transaction is held open across a network call.
 """
 
@@ -29,6 +29,7 @@ from django.utils import timezone
 from flowmart.events.base import event_class
 from flowmart.events.models import Delivery, OutboxEvent
 from flowmart.events.registry import subscription, subscriptions_for
+from flowmart.task_queue import queue_after_commit
 
 log = structlog.get_logger(__name__)
 
@@ -153,11 +154,10 @@ def deliveries_retry(*, delivery_ids: list[int]) -> list[int]:
             status=Delivery.Status.PENDING, attempts=0, next_attempt_at=None, updated_at=timezone.now()
         )
 
-        def enqueue():
-            from flowmart.events.tasks import handle_event_task
-
-            for delivery_id in ids:
-                handle_event_task.apply_async(args=[delivery_id], retry=False)
-
-        transaction.on_commit(enqueue, robust=True)
+        for delivery_id in ids:
+            queue_after_commit(
+                "flowmart.events.tasks.handle_event_task",
+                delivery_id=delivery_id,
+                recovered_by="flowmart.events.tasks.redeliver_events_task",
+            )
     return ids

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import structlog
-from django.db import connection, transaction
+from django.db import connection
 
 from flowmart.events.base import Event
 from flowmart.events.models import OutboxEvent
-
-log = structlog.get_logger(__name__)
+from flowmart.task_queue import queue_after_commit
 
 
 class PublishOutsideTransaction(RuntimeError):
@@ -34,14 +32,9 @@ def publish(event: Event) -> OutboxEvent:
         causation_id=event.causation_id,
         payload=event.payload(),
     )
-    transaction.on_commit(lambda: _send_dispatch(row.event_id), robust=True)
+    queue_after_commit(
+        "flowmart.events.tasks.dispatch_event_task",
+        event_id=str(row.event_id),
+        recovered_by="flowmart.events.tasks.redeliver_events_task",
+    )
     return row
-
-
-def _send_dispatch(event_id) -> None:
-    from flowmart.events.tasks import dispatch_event_task
-
-    try:
-        dispatch_event_task.apply_async(args=[str(event_id)], retry=False)
-    except Exception:  # broker down: the outbox row stays undispatched and is re-sent by beat
-        log.warning("event dispatch could not be queued; will be re-delivered", event_id=str(event_id), exc_info=True)

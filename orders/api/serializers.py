@@ -6,6 +6,14 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from orders.models import Order
+from orders.selectors import (
+    order_actions,
+    order_history,
+    order_payments,
+    order_refunds_for_customer,
+    order_shipments,
+    order_timeline,
+)
 
 
 # -- basket ------------------------------------------------------------------------
@@ -137,8 +145,6 @@ class OrderOutSerializer(OrderSummarySerializer):
         ]
 
     def get_actions(self, order: Order) -> list[str]:
-        from orders.selectors import order_actions
-
         return order_actions(order=order)
 
 
@@ -202,32 +208,22 @@ class OrderDetailSerializer(OrderOutSerializer):
 
     @extend_schema_field(TransitionSerializer(many=True))
     def get_transitions(self, order: Order) -> list[dict]:
-        from orders.selectors import order_history
-
         return TransitionSerializer(order_history(order=order), many=True).data
 
     @extend_schema_field(OrderRefundSerializer(many=True))
     def get_refunds(self, order: Order) -> list[dict]:
-        from orders.selectors import order_refunds_for_customer
-
         return OrderRefundSerializer(order_refunds_for_customer(order=order), many=True).data
 
     @extend_schema_field(OrderShipmentSerializer(many=True))
     def get_shipments(self, order: Order) -> list[dict]:
-        from orders.selectors import order_shipments
-
         return OrderShipmentSerializer(order_shipments(order=order), many=True).data
 
     @extend_schema_field(OrderPaymentSerializer(many=True))
     def get_payments(self, order: Order) -> list[dict]:
-        from orders.selectors import order_payments
-
         return OrderPaymentSerializer(order_payments(order=order), many=True).data
 
     @extend_schema_field(TimelineEntrySerializer(many=True))
     def get_timeline(self, order: Order) -> list[dict]:
-        from orders.selectors import order_timeline
-
         return TimelineEntrySerializer(order_timeline(order=order), many=True).data
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.conf import settings
 
 from payments.gateways.base import Gateway
+from payments.gateways.sandbox import SandboxGateway
+from payments.gateways.stripe_gateway import StripeGateway
 
 GATEWAY_NAMES = ("sandbox", "stripe")
 
@@ -12,11 +14,7 @@ GATEWAY_NAMES = ("sandbox", "stripe")
 def get_gateway(name: str | None = None) -> Gateway:
     name = name or settings.PAYMENTS_GATEWAY
     if name == "sandbox":
-        from payments.gateways.sandbox import SandboxGateway
-
         return SandboxGateway()
     if name == "stripe":
-        from payments.gateways.stripe_gateway import StripeGateway
-
         return StripeGateway()
     raise LookupError(f"unknown payment gateway {name!r}")

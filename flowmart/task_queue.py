@@ -1,0 +1,58 @@
+"""``queue_after_commit()``: send a Celery task once the caller's transaction commits.
+
+Callers name the task by its registered name instead of importing it: a
+service that imported its app's ``tasks`` module (which imports the service)
+closed an import cycle. Keyword arguments only, so a task's signature is read
+where it is declared, not guessed from argument positions.
+
+The broker can be down at the moment of commit. The work is then not lost,
+because some sweep finds it in the database later; ``recovered_by`` says which
+one, so the warning tells the on-call engineer what will pick it up.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+import structlog
+from celery import Task
+from django.db import transaction
+
+from flowmart.celery import app
+
+log = structlog.get_logger(__name__)
+
+
+def queue_after_commit(task_name: str, *, recovered_by: str, countdown: float | None = None, **kwargs: Any) -> None:
+    """Send ``task_name(**kwargs)`` after commit (at once outside a transaction), never raising once committed.
+
+    ``recovered_by`` names what re-does the work if the send fails (usually a beat task);
+    ``countdown`` delays the task by that many seconds.
+    """
+    task = registered_task(task_name)  # an unknown name is a programming error: fail inside the transaction
+    send = partial(_send, task, kwargs, countdown=countdown, recovered_by=recovered_by)
+    transaction.on_commit(send, robust=True)
+
+
+def registered_task(task_name: str) -> Task:
+    """The task registered under ``task_name``. A web process has not imported the apps' ``tasks``
+    modules (only workers do at start), so a miss imports them once before it counts as unknown."""
+    if task_name not in app.tasks:
+        app.autodiscover_tasks(force=True)
+    return app.tasks[task_name]
+
+
+def _send(task: Task, kwargs: dict, *, countdown: float | None, recovered_by: str) -> None:
+    try:
+        # ``apply_async`` (not ``app.send_task``) so that ``task_always_eager`` is honoured;
+        # no retry: with the broker down, the request should not wait, the sweep will do it.
+        task.apply_async(kwargs=kwargs, countdown=countdown, retry=False)
+    except Exception:  # the business transaction is committed; a failed send must not undo its response
+        log.warning(
+            "task could not be queued; its sweep will pick the work up",
+            task=task.name,
+            task_kwargs=kwargs,
+            recovered_by=recovered_by,
+            exc_info=True,
+        )
