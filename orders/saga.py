@@ -59,6 +59,7 @@ class CheckoutFailed(FlowMartError):
     code = "checkout_failed"
     status = 400
     title = "Checkout failed"
+    variants = {"total_mismatch": "The totals of the order do not add up"}
 
 
 class CheckoutPaymentDeclined(CheckoutFailed):

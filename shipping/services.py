@@ -45,6 +45,7 @@ from shipping.returns import (
     return_request,
 )
 from shipping.tracking import (
+    ShipmentNotFound,
     shipment_dispatch,
     shipment_payload,
     tracking_updates_record,
@@ -84,11 +85,6 @@ __all__ = [
 ]
 
 DEFAULT_WAREHOUSE = "main"
-
-
-class ShipmentNotFound(NotFound):
-    code = "shipment_not_found"
-    title = "Shipment not found"
 
 
 class ExchangeNotAllowed(FlowMartError):
