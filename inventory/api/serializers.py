@@ -3,6 +3,8 @@ from rest_framework import serializers
 from inventory.models import StockMovement
 from inventory.search import SORTS
 
+Reason = StockMovement.Reason
+
 
 class ProductQuerySerializer(serializers.Serializer):
     q = serializers.CharField(required=False, allow_blank=True, max_length=200, help_text="Search text (typos are ok)")
@@ -109,7 +111,7 @@ class AdjustmentInputSerializer(serializers.Serializer):
     warehouse = serializers.CharField(max_length=32, help_text="Warehouse code")
     quantity = serializers.IntegerField(help_text="Signed change of on-hand units, not zero")
     reason = serializers.ChoiceField(
-        choices=[c for c in StockMovement.Reason.values if c not in ("transfer", "sale")], default="adjustment"
+        choices=[c for c in Reason.values if c not in (Reason.TRANSFER, Reason.SALE)], default=Reason.ADJUSTMENT
     )
     note = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
 
