@@ -159,10 +159,6 @@ def tracking_for_number(*, tracking_number: str) -> PublicTracking | None:
     )
 
 
-def shipment_for_staff(*, pk: int) -> Shipment | None:
-    return _with_history(Shipment.objects.filter(pk=pk)).first()
-
-
 def pick_list(*, warehouse_code: str) -> list[dict]:
     """What to pick in a warehouse for shipments waiting to be dispatched: one row per sku."""
     rows: dict[str, dict] = {}
