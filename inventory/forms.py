@@ -8,6 +8,7 @@ from django import forms
 from django.conf import settings
 
 from flowmart.money import Money
+from inventory.models import StockMovement
 from inventory.search import CatalogQuery
 
 SORT_CHOICES = [
@@ -62,10 +63,10 @@ class CatalogFilterForm(forms.Form):
 # --- Staff forms (admin) ------------------------------------------------------------------
 
 ADJUSTMENT_REASONS = [
-    ("adjustment", "Adjustment (damaged, lost, found)"),
-    ("receipt", "Receipt (goods arrived)"),
-    ("return", "Return (back on the shelf)"),
-    ("correction", "Correction (stock count)"),
+    (StockMovement.Reason.ADJUSTMENT, "Adjustment (damaged, lost, found)"),
+    (StockMovement.Reason.RECEIPT, "Receipt (goods arrived)"),
+    (StockMovement.Reason.RETURN, "Return (back on the shelf)"),
+    (StockMovement.Reason.CORRECTION, "Correction (stock count)"),
 ]
 
 

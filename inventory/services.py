@@ -52,10 +52,13 @@ from inventory.selectors import reservation_info, stock_status
 __all__ = [
     "Allocation",
     "InsufficientStock",
+    "InvalidAdjustmentReason",
+    "InvalidPrice",
     "InvalidQuantity",
     "Reservation",
     "ReservationNotActive",
     "ReservationNotFound",
+    "SameWarehouse",
     "StockLine",
     "UnknownSku",
     "UnknownWarehouse",
@@ -104,6 +107,24 @@ class UnknownWarehouse(FlowMartError):
     code = "unknown_warehouse"
     status = 400
     title = "Unknown warehouse"
+
+
+class InvalidAdjustmentReason(FlowMartError):
+    code = "invalid_reason"
+    status = 400
+    title = "Not an adjustment reason"
+
+
+class SameWarehouse(FlowMartError):
+    code = "same_warehouse"
+    status = 400
+    title = "A transfer needs two different warehouses"
+
+
+class InvalidPrice(FlowMartError):
+    code = "invalid_price"
+    status = 400
+    title = "Invalid price"
 
 
 class ReservationNotFound(NotFound):
@@ -547,7 +568,7 @@ def stock_adjust(
     if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity == 0:
         raise InvalidQuantity("The quantity must be a non-zero whole number.")
     if reason not in Reason.values or reason == Reason.TRANSFER:
-        raise FlowMartError(f"{reason!r} is not an adjustment reason.", code="invalid_reason")
+        raise InvalidAdjustmentReason(f"{reason!r} is not an adjustment reason.")
     variant, warehouse = _variant(sku), _warehouse(warehouse_code)
     with transaction.atomic():
         _ensure_row(variant, warehouse)
@@ -593,7 +614,7 @@ def stock_transfer(
     if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity <= 0:
         raise InvalidQuantity("A transfer needs a positive quantity.")
     if from_warehouse_code == to_warehouse_code:
-        raise FlowMartError("Pick two different warehouses.", code="same_warehouse")
+        raise SameWarehouse("Pick two different warehouses.")
     variant = _variant(sku)
     source, target = _warehouse(from_warehouse_code), _warehouse(to_warehouse_code)
     with transaction.atomic():
@@ -676,7 +697,7 @@ def category_catalog_changed(*, category: Category, old_slug: str | None = None)
 
 def variant_price_set(*, sku: str, price_minor: int) -> Variant:
     if not isinstance(price_minor, int) or isinstance(price_minor, bool) or price_minor < 0:
-        raise FlowMartError("A price is a whole number of minor units, zero or more.", code="invalid_price")
+        raise InvalidPrice("A price is a whole number of minor units, zero or more.")
     with transaction.atomic():
         variant = Variant.objects.select_for_update(of=("self",)).select_related("product").filter(sku=sku).first()
         if variant is None:

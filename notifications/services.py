@@ -532,6 +532,12 @@ def feedback_requests_send_due() -> int:
     return sent
 
 
+class InvalidRating(FlowMartError):
+    code = "invalid_rating"
+    status = 400
+    title = "A rating is from 1 to 5"
+
+
 class FeedbackAlreadyGiven(FlowMartError):
     code = "feedback_already_given"
     status = 409
@@ -550,7 +556,7 @@ def feedback_submit(*, token: str, rating: int, comment: str = "") -> Feedback:
     except links.BadLink as exc:
         raise InvalidFeedbackLink(str(exc)) from exc
     if not 1 <= int(rating) <= 5:
-        raise FlowMartError("Choose a rating from 1 to 5.", code="invalid_rating")
+        raise InvalidRating("Choose a rating from 1 to 5.")
     with transaction.atomic():
         feedback = Feedback.objects.select_for_update().filter(order_number=order_number).first()
         if feedback is None:

@@ -10,6 +10,14 @@ class CheckoutInvalid(FlowMartError):
     code = "checkout_invalid"
     status = 400
     title = "The checkout details are incomplete"
+    variants = {
+        "invalid_payment_method": "A card number or something else that is not a payment-method token",
+        "account_inactive": "This account cannot place orders",
+        "unknown_line": "An amendment names an item that is not in the order",
+        "quantity_not_allowed": "A quantity below 0 or above the per-item maximum",
+        "order_empty": "An amendment would leave the order without items",
+        "nothing_to_change": "An amendment that changes nothing",
+    }
 
 
 class BasketEmpty(CheckoutInvalid):
@@ -28,13 +36,14 @@ class CheckoutInProgress(Conflict):
 
 
 class OrderActionNotAllowed(InvalidTransition):
-    pass
+    variants = {"order_dispatched": "The order has been dispatched: start a return instead"}
 
 
 class CheckoutFailed(FlowMartError):
     code = "checkout_failed"
     status = 400
     title = "Checkout failed"
+    variants = {"total_mismatch": "The totals of the order do not add up"}
 
 
 class CheckoutPaymentDeclined(CheckoutFailed):

@@ -150,7 +150,8 @@ class RefundNotFound(NotFound):
 
 
 class PaymentIdempotencyConflict(Conflict):
-    code = "idempotency_key_reused"
+    # Not ``idempotency_key_reused``: that is the API's 422 for a reused Idempotency-Key header.
+    code = "payment_idempotency_conflict"
     title = "This idempotency key was used for a different payment"
 
 

@@ -28,6 +28,15 @@ class ReturnNotAllowed(FlowMartError):
     code = "return_not_allowed"
     status = 400
     title = "These items cannot be returned"
+    variants = {
+        "return_reason_required": "No reason for the return was given",
+        "return_lines_required": "No item to return was chosen",
+        "return_lines_invalid": "An item to return lacks a sku or a positive quantity",
+        "not_delivered": "Nothing in the order has been delivered yet",
+        "return_window_closed": "The return window of the order has closed",
+        "return_quantity_exceeded": "More units than can still be returned",
+        "return_decision_invalid": "A return is decided as refund or exchange",
+    }
 
 
 class ReturnNotFound(NotFound):

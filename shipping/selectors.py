@@ -83,18 +83,19 @@ def _history(shipment: Shipment) -> tuple[TrackingStep, ...]:
     return tuple(step for _, _, step in sorted(steps, key=lambda s: (s[0], s[1])))
 
 
-_CARRIER_STATES = {"dispatched", "in_transit", "delivery_failed", "delivered", "returned_to_sender"}
+S = Shipment.Status
+_CARRIER_STATES = {S.DISPATCHED, S.IN_TRANSIT, S.DELIVERY_FAILED, S.DELIVERED, S.RETURNED_TO_SENDER}
 
 
 _STATE_TEXT = {
-    "label_created": "Label created: waiting for the carrier",
-    "dispatched": "Dispatched from our warehouse",
-    "in_transit": "On its way",
-    "delivery_failed": "Delivery attempt failed",
-    "delivered": "Delivered",
-    "returned_to_sender": "Returned to sender",
-    "cancelled": "Cancelled",
-    "pending": "Being prepared",
+    S.LABEL_CREATED: "Label created: waiting for the carrier",
+    S.DISPATCHED: "Dispatched from our warehouse",
+    S.IN_TRANSIT: "On its way",
+    S.DELIVERY_FAILED: "Delivery attempt failed",
+    S.DELIVERED: "Delivered",
+    S.RETURNED_TO_SENDER: "Returned to sender",
+    S.CANCELLED: "Cancelled",
+    S.PENDING: "Being prepared",
 }
 
 
@@ -157,10 +158,6 @@ def tracking_for_number(*, tracking_number: str) -> PublicTracking | None:
         delivered_at=shipment.delivered_at,
         history=_history(shipment),
     )
-
-
-def shipment_for_staff(*, pk: int) -> Shipment | None:
-    return _with_history(Shipment.objects.filter(pk=pk)).first()
 
 
 def pick_list(*, warehouse_code: str) -> list[dict]:

@@ -46,6 +46,7 @@ from shipping.returns import (
     return_request,
 )
 from shipping.tracking import (
+    ShipmentNotFound,
     shipment_dispatch,
     shipment_payload,
     tracking_updates_record,
@@ -85,11 +86,6 @@ __all__ = [
 ]
 
 DEFAULT_WAREHOUSE = "main"
-
-
-class ShipmentNotFound(NotFound):
-    code = "shipment_not_found"
-    title = "Shipment not found"
 
 
 class ExchangeNotAllowed(FlowMartError):

@@ -19,6 +19,16 @@ from shipping.transitions import shipment_transition
 S = Shipment.Status
 
 
+class ShipmentNotFound(NotFound):
+    code = "shipment_not_found"
+    title = "Shipment not found"
+
+
+class UnknownTrackingNumber(NotFound):
+    code = "unknown_tracking_number"
+    title = "No shipment with that tracking number"
+
+
 def tracking_url(tracking_number: str | None) -> str:
     return settings.SHIPPING_TRACKING_URL.format(number=tracking_number) if tracking_number else ""
 
@@ -154,7 +164,7 @@ def tracking_updates_record(*, tracking_number: str, updates: list[TrackingUpdat
     with transaction.atomic():
         shipment = Shipment.objects.select_for_update().filter(tracking_number=tracking_number).first()
         if shipment is None:
-            raise NotFound(f"No shipment with tracking number {tracking_number}.", code="unknown_tracking_number")
+            raise UnknownTrackingNumber(f"No shipment with tracking number {tracking_number}.")
         for update in sorted(updates, key=lambda u: u.sequence):
             if update.sequence <= shipment.last_sequence:
                 continue
@@ -194,6 +204,6 @@ def shipment_dispatch(*, shipment_number: str, by=None, reason: str = "Handed to
     with transaction.atomic():
         shipment = Shipment.objects.select_for_update().filter(number=shipment_number).first()
         if shipment is None:
-            raise NotFound(f"No shipment {shipment_number}.", code="shipment_not_found")
+            raise ShipmentNotFound(f"No shipment {shipment_number}.")
         _dispatch(shipment, by=by, reason=reason)
     return shipment

@@ -36,6 +36,11 @@ class WebhookSignatureInvalid(FlowMartError):
     title = "The webhook signature is missing, invalid or stale"
 
 
+class UnknownCarrier(NotFound):
+    code = "unknown_carrier"
+    title = "No such carrier"
+
+
 class WebhookPayloadInvalid(FlowMartError):
     code = "webhook_payload_invalid"
     status = 400
@@ -100,7 +105,7 @@ def _parse(body: bytes) -> list[TrackingUpdate]:
 def carrier_webhook_receive(*, carrier: str, body: bytes, timestamp: str | None, signature: str | None) -> dict:
     """Verify and apply one webhook delivery; returns counts for the response."""
     if carrier not in {"sandbox", settings.SHIPPING_CARRIER}:
-        raise NotFound(f"No carrier {carrier!r}.", code="unknown_carrier")
+        raise UnknownCarrier(f"No carrier {carrier!r}.")
     webhook_verify(body=body, timestamp=timestamp, signature=signature)
     by_parcel: dict[str, list[TrackingUpdate]] = defaultdict(list)
     for update in _parse(body):

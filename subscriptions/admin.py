@@ -15,6 +15,7 @@ from subscriptions.models import (
     DunningInvoice,
     Invoice,
     InvoiceLine,
+    InvoiceStatus,
     InvoiceTransition,
     Plan,
     Subscription,
@@ -209,7 +210,10 @@ class DunningAdmin(InvoiceAdmin):
 
     def get_queryset(self, request):
         return (
-            super().get_queryset(request).filter(status="open", payment_attempts__gt=0).select_related("subscription")
+            super()
+            .get_queryset(request)
+            .filter(status=InvoiceStatus.OPEN, payment_attempts__gt=0)
+            .select_related("subscription")
         )
 
     @admin.display(description="subscription")

@@ -150,14 +150,6 @@ def subscription_ids_due_for_billing(*, now: datetime | None = None, limit: int 
     return ids[:limit] if limit else ids
 
 
-def dunning_invoices() -> QuerySet[Invoice]:
-    return (
-        Invoice.objects.filter(status=InvoiceStatus.OPEN, payment_attempts__gt=0)
-        .select_related("subscription__plan", "user")
-        .order_by("next_payment_attempt_at")
-    )
-
-
 def subscription_history(*, subscription) -> list[tuple]:
     """(when, sentence) for everything that happened to one membership, oldest first."""
     history = []

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 from flowmart.errors import FlowMartError
 from subscriptions import selectors, services
 from subscriptions.forms import CancelForm, ChangePlanForm, SubscribeForm
+from subscriptions.models import SubscriptionStatus
 
 
 def plans(request):
@@ -47,7 +48,7 @@ def subscribe(request, code: str):
 def manage(request):
     current = selectors.subscription_current_for_user(user=request.user)
     other_plans = []
-    if current and current.status in ("active", "trialing"):
+    if current and current.status in (SubscriptionStatus.ACTIVE, SubscriptionStatus.TRIALING):
         for plan in selectors.plan_list().exclude(pk=current.plan_id).filter(currency=current.plan.currency):
             net = services.subscription_change_plan_preview(subscription=current, plan=plan).net_minor
             other_plans.append({"plan": plan, "pay_now": max(net, 0), "credit": max(-net, 0)})

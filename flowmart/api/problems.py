@@ -19,11 +19,34 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from flowmart.errors import FlowMartError
+from flowmart.errors import FlowMartError, error_code_declare
 
 log = structlog.get_logger(__name__)
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
+
+# The codes DRF's own exceptions reach the client with (their ``default_code``). NotAuthenticated is a 401
+# because the first authentication class answers with a ``WWW-Authenticate: Bearer`` challenge.
+for _drf_error, _meaning in (
+    (exceptions.ValidationError, "One or more fields are invalid; `errors` names them"),
+    (exceptions.ParseError, "The body is not valid JSON"),
+    (exceptions.AuthenticationFailed, "The credentials or token are not valid"),
+    (exceptions.NotAuthenticated, "Sign in first (a session or a bearer token)"),
+    (exceptions.PermissionDenied, "The caller may not do that"),
+    (exceptions.NotFound, "No such resource"),
+    (exceptions.MethodNotAllowed, "The endpoint does not accept that HTTP method"),
+    (exceptions.NotAcceptable, "The Accept header asks for a format the API does not serve"),
+    (exceptions.UnsupportedMediaType, "The body's Content-Type is not accepted"),
+    (exceptions.Throttled, "Too many requests; `retry_after` says how many seconds to wait"),
+):
+    error_code_declare(
+        _drf_error.default_code,
+        status=_drf_error.status_code,
+        meaning=_meaning,
+        declared_by=f"rest_framework.exceptions.{_drf_error.__name__}",
+    )
+error_code_declare("bad_request", status=400, meaning="The request could not be understood", declared_by=__name__)
+error_code_declare("server_error", status=500, meaning="Something went wrong on our side", declared_by=__name__)
 
 
 def problem_body(*, status_code: int, code: str, title: str, detail: str, errors: dict | None = None, **extra) -> dict:

@@ -57,7 +57,3 @@ def subscriptions_for(event_name: str) -> list[Subscription]:
 
 def subscription(event_name: str, name: str) -> Subscription | None:
     return _subscriptions.get(f"{name}@{event_name}")
-
-
-def all_subscriptions() -> list[Subscription]:
-    return sorted(_subscriptions.values(), key=lambda s: (s.event_name, s.handler_name))

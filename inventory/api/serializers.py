@@ -3,8 +3,10 @@ from rest_framework import serializers
 from inventory.models import StockMovement
 from inventory.search import SORTS
 
+Reason = StockMovement.Reason
 
-class ProductQuerySerializer(serializers.Serializer):
+
+class ProductQueryInSerializer(serializers.Serializer):
     q = serializers.CharField(required=False, allow_blank=True, max_length=200, help_text="Search text (typos are ok)")
     category = serializers.SlugField(
         required=False, allow_blank=True, help_text="Category slug (includes subcategories)"
@@ -23,17 +25,17 @@ class ProductQuerySerializer(serializers.Serializer):
         return attrs
 
 
-class CategoryRefSerializer(serializers.Serializer):
+class CategoryRefOutSerializer(serializers.Serializer):
     name = serializers.CharField()
     slug = serializers.CharField()
 
 
-class ProductSummarySerializer(serializers.Serializer):
+class ProductSummaryOutSerializer(serializers.Serializer):
     """Documents the cached plain-data rows (``selectors.product_summary``)."""
 
     name = serializers.CharField()
     slug = serializers.CharField()
-    category = CategoryRefSerializer()
+    category = CategoryRefOutSerializer()
     price_min_minor = serializers.IntegerField(allow_null=True)
     price_max_minor = serializers.IntegerField(allow_null=True)
     currency = serializers.CharField()
@@ -45,7 +47,7 @@ class ProductSummarySerializer(serializers.Serializer):
     skus = serializers.ListField(child=serializers.CharField())
 
 
-class VariantSerializer(serializers.Serializer):
+class VariantOutSerializer(serializers.Serializer):
     sku = serializers.CharField()
     name = serializers.CharField()
     options = serializers.DictField(child=serializers.CharField())
@@ -58,19 +60,19 @@ class VariantSerializer(serializers.Serializer):
     in_stock = serializers.BooleanField()
 
 
-class ImageSerializer(serializers.Serializer):
+class ImageOutSerializer(serializers.Serializer):
     url = serializers.CharField()
     alt = serializers.CharField()
 
 
-class ProductDetailSerializer(serializers.Serializer):
+class ProductDetailOutSerializer(serializers.Serializer):
     name = serializers.CharField()
     slug = serializers.CharField()
     description = serializers.CharField()
     attributes = serializers.DictField()
-    category = CategoryRefSerializer()
-    breadcrumbs = CategoryRefSerializer(many=True)
-    images = ImageSerializer(many=True)
+    category = CategoryRefOutSerializer()
+    breadcrumbs = CategoryRefOutSerializer(many=True)
+    images = ImageOutSerializer(many=True)
     price_min_minor = serializers.IntegerField(allow_null=True)
     price_max_minor = serializers.IntegerField(allow_null=True)
     currency = serializers.CharField()
@@ -78,10 +80,10 @@ class ProductDetailSerializer(serializers.Serializer):
     availability = serializers.CharField()
     in_stock = serializers.BooleanField()
     option_names = serializers.ListField(child=serializers.CharField())
-    variants = VariantSerializer(many=True)
+    variants = VariantOutSerializer(many=True)
 
 
-class CategorySerializer(serializers.Serializer):
+class CategoryOutSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
     slug = serializers.CharField()
@@ -90,7 +92,7 @@ class CategorySerializer(serializers.Serializer):
     children = serializers.ListField(child=serializers.DictField())
 
 
-class StockLevelSerializer(serializers.Serializer):
+class StockLevelOutSerializer(serializers.Serializer):
     sku = serializers.CharField()
     warehouse_code = serializers.CharField()
     warehouse_name = serializers.CharField()
@@ -100,16 +102,16 @@ class StockLevelSerializer(serializers.Serializer):
     low_stock_threshold = serializers.IntegerField()
 
 
-class StockQuerySerializer(serializers.Serializer):
+class StockQueryInSerializer(serializers.Serializer):
     sku = serializers.CharField(max_length=64)
 
 
-class AdjustmentInputSerializer(serializers.Serializer):
+class AdjustmentInSerializer(serializers.Serializer):
     sku = serializers.CharField(max_length=64)
     warehouse = serializers.CharField(max_length=32, help_text="Warehouse code")
     quantity = serializers.IntegerField(help_text="Signed change of on-hand units, not zero")
     reason = serializers.ChoiceField(
-        choices=[c for c in StockMovement.Reason.values if c not in ("transfer", "sale")], default="adjustment"
+        choices=[c for c in Reason.values if c not in (Reason.TRANSFER, Reason.SALE)], default=Reason.ADJUSTMENT
     )
     note = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
 

@@ -18,13 +18,13 @@ from flowmart.api.permissions import IsStaff
 from flowmart.errors import NotFound
 from inventory import catalog_cache, selectors, services
 from inventory.api.serializers import (
-    AdjustmentInputSerializer,
-    CategorySerializer,
-    ProductDetailSerializer,
-    ProductQuerySerializer,
-    ProductSummarySerializer,
-    StockLevelSerializer,
-    StockQuerySerializer,
+    AdjustmentInSerializer,
+    CategoryOutSerializer,
+    ProductDetailOutSerializer,
+    ProductQueryInSerializer,
+    ProductSummaryOutSerializer,
+    StockLevelOutSerializer,
+    StockQueryInSerializer,
 )
 from inventory.search import CatalogQuery, catalog_products
 
@@ -33,12 +33,12 @@ class ProductListView(APIView):
     permission_classes = [AllowAny]
 
     @extend_schema(
-        parameters=[ProductQuerySerializer],
-        responses=ProductSummarySerializer(many=True),
+        parameters=[ProductQueryInSerializer],
+        responses=ProductSummaryOutSerializer(many=True),
         summary="Search, filter, sort and page the catalog",
     )
     def get(self, request):
-        params = ProductQuerySerializer(data=request.query_params)
+        params = ProductQueryInSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         query = CatalogQuery.from_params(params.validated_data)
         paginator = StandardPagination()
@@ -66,7 +66,7 @@ class ProductListView(APIView):
 class ProductDetailView(APIView):
     permission_classes = [AllowAny]
 
-    @extend_schema(responses=ProductDetailSerializer, summary="One product with its variants and availability")
+    @extend_schema(responses=ProductDetailOutSerializer, summary="One product with its variants and availability")
     def get(self, request, slug: str):
         data = catalog_cache.cached(
             key=f"api:product:{slug}",
@@ -81,7 +81,7 @@ class ProductDetailView(APIView):
 class CategoryListView(APIView):
     permission_classes = [AllowAny]
 
-    @extend_schema(responses=CategorySerializer(many=True), summary="The category tree")
+    @extend_schema(responses=CategoryOutSerializer(many=True), summary="The category tree")
     def get(self, request):
         return Response(
             catalog_cache.cached(key="api:categories", deps=[catalog_cache.LISTS], build=selectors.category_tree)
@@ -92,36 +92,36 @@ class StockView(APIView):
     permission_classes = [IsStaff]
 
     @extend_schema(
-        parameters=[StockQuerySerializer],
-        responses=StockLevelSerializer(many=True),
+        parameters=[StockQueryInSerializer],
+        responses=StockLevelOutSerializer(many=True),
         summary="Stock of one SKU per warehouse (staff)",
     )
     def get(self, request):
-        params = StockQuerySerializer(data=request.query_params)
+        params = StockQueryInSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         sku = params.validated_data["sku"]
         if selectors.variant_get_by_sku(sku=sku) is None:
             raise NotFound(f"There is no SKU {sku!r}.")
         levels = selectors.stock_levels_for_sku(sku=sku)
-        return Response(StockLevelSerializer(levels, many=True).data)
+        return Response(StockLevelOutSerializer(levels, many=True).data)
 
 
 class AdjustmentView(APIView):
     permission_classes = [IsStaff]
 
     @extend_schema(
-        request=AdjustmentInputSerializer,
+        request=AdjustmentInSerializer,
         responses={
             201: inline_serializer(
                 "AdjustmentResult",
-                {"sku": serializers.CharField(), "levels": StockLevelSerializer(many=True)},
+                {"sku": serializers.CharField(), "levels": StockLevelOutSerializer(many=True)},
             )
         },
         summary="Adjust on-hand stock of a SKU in a warehouse (staff); recorded in the ledger",
     )
     @idempotent
     def post(self, request):
-        data = AdjustmentInputSerializer(data=request.data)
+        data = AdjustmentInSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
         services.stock_adjust(
@@ -134,5 +134,5 @@ class AdjustmentView(APIView):
         )
         levels = selectors.stock_levels_for_sku(sku=v["sku"])
         return Response(
-            {"sku": v["sku"], "levels": StockLevelSerializer(levels, many=True).data}, status=status.HTTP_201_CREATED
+            {"sku": v["sku"], "levels": StockLevelOutSerializer(levels, many=True).data}, status=status.HTTP_201_CREATED
         )

@@ -18,7 +18,7 @@ class _StrictSerializer(serializers.Serializer):
         return value
 
 
-class ChannelFlagsSerializer(_StrictSerializer):
+class ChannelFlagsInSerializer(_StrictSerializer):
     unknown_message = "Not a channel (email, sms, push)."
 
     email = serializers.BooleanField(required=False)
@@ -26,28 +26,32 @@ class ChannelFlagsSerializer(_StrictSerializer):
     push = serializers.BooleanField(required=False)
 
 
-class PreferencesSerializer(_StrictSerializer):
+class PreferencesInSerializer(_StrictSerializer):
     """Per category, per channel. Essentials (order confirmation, payment failure) are always emailed."""
 
     unknown_message = "Not a category you can choose (order_updates, shipping_updates, billing, marketing)."
 
-    order_updates = ChannelFlagsSerializer(required=False)
-    shipping_updates = ChannelFlagsSerializer(required=False)
-    billing = ChannelFlagsSerializer(required=False)
-    marketing = ChannelFlagsSerializer(required=False)
+    order_updates = ChannelFlagsInSerializer(required=False)
+    shipping_updates = ChannelFlagsInSerializer(required=False)
+    billing = ChannelFlagsInSerializer(required=False)
+    marketing = ChannelFlagsInSerializer(required=False)
 
 
-class DeviceInputSerializer(serializers.Serializer):
+class PreferencesOutSerializer(PreferencesInSerializer):
+    """The same matrix, as the API answers it."""
+
+
+class DeviceInSerializer(serializers.Serializer):
     token = serializers.CharField(max_length=512, trim_whitespace=True)
     platform = serializers.ChoiceField(choices=Device.Platform.choices)
     name = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
 
 
-class DeviceTokenSerializer(serializers.Serializer):
+class DeviceTokenInSerializer(serializers.Serializer):
     token = serializers.CharField(max_length=512)
 
 
-class DeviceSerializer(serializers.ModelSerializer):
+class DeviceOutSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
 
     class Meta:
@@ -55,7 +59,7 @@ class DeviceSerializer(serializers.ModelSerializer):
         fields = ["id", "token", "platform", "name", "created_at"]
 
 
-class NotificationSerializer(serializers.ModelSerializer):
+class NotificationOutSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
 
     class Meta:

@@ -11,11 +11,12 @@ from twilio.request_validator import RequestValidator
 
 from notifications import preferences, selectors, services
 from notifications.api.serializers import (
-    DeviceInputSerializer,
-    DeviceSerializer,
-    DeviceTokenSerializer,
-    NotificationSerializer,
-    PreferencesSerializer,
+    DeviceInSerializer,
+    DeviceOutSerializer,
+    DeviceTokenInSerializer,
+    NotificationOutSerializer,
+    PreferencesInSerializer,
+    PreferencesOutSerializer,
 )
 from notifications.models import Notification
 
@@ -26,13 +27,13 @@ class PreferencesView(APIView):
 
     permission_classes = [permissions.IsAuthenticated]
 
-    @extend_schema(responses=PreferencesSerializer)
+    @extend_schema(responses=PreferencesOutSerializer)
     def get(self, request):
         return Response(preferences.preference_matrix(user=request.user))
 
-    @extend_schema(request=PreferencesSerializer, responses=PreferencesSerializer)
+    @extend_schema(request=PreferencesInSerializer, responses=PreferencesOutSerializer)
     def put(self, request):
-        serializer = PreferencesSerializer(data=request.data)
+        serializer = PreferencesInSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         return Response(services.preferences_update(user=request.user, matrix=serializer.validated_data))
 
@@ -43,23 +44,23 @@ class DeviceListView(APIView):
 
     permission_classes = [permissions.IsAuthenticated]
 
-    @extend_schema(responses=DeviceSerializer(many=True))
+    @extend_schema(responses=DeviceOutSerializer(many=True))
     def get(self, request):
-        return Response(DeviceSerializer(selectors.devices_for_user(user=request.user), many=True).data)
+        return Response(DeviceOutSerializer(selectors.devices_for_user(user=request.user), many=True).data)
 
-    @extend_schema(request=DeviceInputSerializer, responses={201: DeviceSerializer, 200: DeviceSerializer})
+    @extend_schema(request=DeviceInSerializer, responses={201: DeviceOutSerializer, 200: DeviceOutSerializer})
     def post(self, request):
-        serializer = DeviceInputSerializer(data=request.data)
+        serializer = DeviceInSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         device, created = services.device_register(user=request.user, **serializer.validated_data)
         return Response(
-            DeviceSerializer(device).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+            DeviceOutSerializer(device).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )
 
-    @extend_schema(request=DeviceTokenSerializer, responses={204: None}, operation_id="devices_destroy_by_body")
+    @extend_schema(request=DeviceTokenInSerializer, responses={204: None}, operation_id="devices_destroy_by_body")
     def delete(self, request):
         """Forget a push token given in the body (``{"token": ...}``); same as ``DELETE /devices/{token}/``."""
-        serializer = DeviceTokenSerializer(data=request.data)
+        serializer = DeviceTokenInSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         services.device_remove(user=request.user, token=serializer.validated_data["token"])
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -82,7 +83,7 @@ class NotificationListView(generics.ListAPIView):
     """The signed-in customer's notifications, newest first."""
 
     permission_classes = [permissions.IsAuthenticated]
-    serializer_class = NotificationSerializer
+    serializer_class = NotificationOutSerializer
     filterset_fields = ["channel", "status", "kind"]
     ordering_fields = ["created_at"]
 
@@ -95,7 +96,7 @@ class NotificationListView(generics.ListAPIView):
 @extend_schema(tags=["notifications"])
 class NotificationDetailView(generics.RetrieveAPIView):
     permission_classes = [permissions.IsAuthenticated]
-    serializer_class = NotificationSerializer
+    serializer_class = NotificationOutSerializer
 
     def get_object(self):
         notification = selectors.notification_get_for_user(user=self.request.user, public_id=self.kwargs["public_id"])

@@ -41,17 +41,17 @@ class BasketOutSerializer(serializers.Serializer):
     notices = serializers.ListField(child=serializers.CharField())
 
 
-class BasketLineAddSerializer(serializers.Serializer):
+class BasketLineAddInSerializer(serializers.Serializer):
     sku = serializers.CharField(max_length=64)
     quantity = serializers.IntegerField(min_value=1, default=1)
 
 
-class BasketLineUpdateSerializer(serializers.Serializer):
+class BasketLineUpdateInSerializer(serializers.Serializer):
     quantity = serializers.IntegerField(min_value=0)
 
 
 # -- checkout ----------------------------------------------------------------------
-class AddressSerializer(serializers.Serializer):
+class AddressInSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=150)
     line1 = serializers.CharField(max_length=200)
     line2 = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
@@ -62,30 +62,30 @@ class AddressSerializer(serializers.Serializer):
     phone = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
 
 
-class CheckoutSerializer(serializers.Serializer):
-    shipping_address = AddressSerializer()
+class CheckoutInSerializer(serializers.Serializer):
+    shipping_address = AddressInSerializer()
     shipping_method = serializers.CharField(max_length=64)
     payment_method = serializers.CharField(max_length=255)
     email = serializers.EmailField(required=False, allow_blank=True, default="")
     expected_total_minor = serializers.IntegerField(required=False, min_value=0)
 
 
-class PaymentRetrySerializer(serializers.Serializer):
+class PaymentRetryInSerializer(serializers.Serializer):
     payment_method = serializers.CharField(max_length=255)
 
 
-class CancelSerializer(serializers.Serializer):
+class OrderCancelInSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
 
 
-class AmendLineSerializer(serializers.Serializer):
+class AmendLineInSerializer(serializers.Serializer):
     sku = serializers.CharField(max_length=64)
     quantity = serializers.IntegerField(min_value=0)
 
 
-class AmendSerializer(serializers.Serializer):
-    lines = AmendLineSerializer(many=True, required=False, default=list)
-    shipping_address = AddressSerializer(required=False)
+class AmendInSerializer(serializers.Serializer):
+    lines = AmendLineInSerializer(many=True, required=False, default=list)
+    shipping_address = AddressInSerializer(required=False)
 
 
 # -- orders --------------------------------------------------------------------------
@@ -99,7 +99,7 @@ class OrderLineOutSerializer(serializers.Serializer):
     line_total_minor = serializers.IntegerField()
 
 
-class TotalsSerializer(serializers.Serializer):
+class TotalsOutSerializer(serializers.Serializer):
     currency = serializers.CharField()
     subtotal_minor = serializers.IntegerField()
     discount_minor = serializers.IntegerField()
@@ -109,7 +109,7 @@ class TotalsSerializer(serializers.Serializer):
     refund_pending_minor = serializers.IntegerField(help_text="refunds awaiting approval by our team")
 
 
-class OrderSummarySerializer(serializers.ModelSerializer):
+class OrderSummaryOutSerializer(serializers.ModelSerializer):
     totals = serializers.SerializerMethodField()
 
     class Meta:
@@ -117,10 +117,10 @@ class OrderSummarySerializer(serializers.ModelSerializer):
         fields = ["number", "status", "placed_at", "totals"]
 
     def get_totals(self, order: Order) -> dict:
-        return TotalsSerializer(order).data
+        return TotalsOutSerializer(order).data
 
 
-class OrderOutSerializer(OrderSummarySerializer):
+class OrderOutSerializer(OrderSummaryOutSerializer):
     lines = OrderLineOutSerializer(many=True)
     email = serializers.EmailField()
     shipping_address = serializers.JSONField()
@@ -128,7 +128,7 @@ class OrderOutSerializer(OrderSummarySerializer):
     retry_until = serializers.DateTimeField(allow_null=True)
     decline_code = serializers.CharField()
 
-    class Meta(OrderSummarySerializer.Meta):
+    class Meta(OrderSummaryOutSerializer.Meta):
         fields = [
             "number",
             "status",
@@ -148,14 +148,14 @@ class OrderOutSerializer(OrderSummarySerializer):
         return order_actions(order=order)
 
 
-class TimelineEntrySerializer(serializers.Serializer):
+class TimelineEntryOutSerializer(serializers.Serializer):
     name = serializers.CharField()
     producer = serializers.CharField()
     occurred_at = serializers.DateTimeField()
     payload = serializers.JSONField()
 
 
-class TransitionSerializer(serializers.Serializer):
+class TransitionOutSerializer(serializers.Serializer):
     transition = serializers.CharField()
     from_status = serializers.CharField(source="from_state")
     to_status = serializers.CharField(source="to_state")
@@ -164,7 +164,7 @@ class TransitionSerializer(serializers.Serializer):
     at = serializers.DateTimeField()
 
 
-class OrderShipmentSerializer(serializers.Serializer):
+class OrderShipmentOutSerializer(serializers.Serializer):
     number = serializers.CharField()
     kind = serializers.CharField()
     status = serializers.CharField()
@@ -175,7 +175,7 @@ class OrderShipmentSerializer(serializers.Serializer):
     delivered_at = serializers.DateTimeField(allow_null=True)
 
 
-class OrderPaymentSerializer(serializers.Serializer):
+class OrderPaymentOutSerializer(serializers.Serializer):
     status = serializers.CharField()
     amount_minor = serializers.IntegerField()
     captured_minor = serializers.IntegerField()
@@ -185,7 +185,7 @@ class OrderPaymentSerializer(serializers.Serializer):
     last4 = serializers.CharField()
 
 
-class OrderRefundSerializer(serializers.Serializer):
+class OrderRefundOutSerializer(serializers.Serializer):
     amount_minor = serializers.IntegerField()
     currency = serializers.CharField()
     status = serializers.ChoiceField(choices=["awaiting_approval", "processing", "refunded", "under_review"])
@@ -196,7 +196,7 @@ class OrderRefundSerializer(serializers.Serializer):
     refunded_at = serializers.DateTimeField(allow_null=True)
 
 
-class OrderDetailSerializer(OrderOutSerializer):
+class OrderDetailOutSerializer(OrderOutSerializer):
     timeline = serializers.SerializerMethodField()
     transitions = serializers.SerializerMethodField()
     shipments = serializers.SerializerMethodField()
@@ -206,28 +206,28 @@ class OrderDetailSerializer(OrderOutSerializer):
     class Meta(OrderOutSerializer.Meta):
         fields = [*OrderOutSerializer.Meta.fields, "shipments", "payments", "refunds", "transitions", "timeline"]
 
-    @extend_schema_field(TransitionSerializer(many=True))
+    @extend_schema_field(TransitionOutSerializer(many=True))
     def get_transitions(self, order: Order) -> list[dict]:
-        return TransitionSerializer(order_history(order=order), many=True).data
+        return TransitionOutSerializer(order_history(order=order), many=True).data
 
-    @extend_schema_field(OrderRefundSerializer(many=True))
+    @extend_schema_field(OrderRefundOutSerializer(many=True))
     def get_refunds(self, order: Order) -> list[dict]:
-        return OrderRefundSerializer(order_refunds_for_customer(order=order), many=True).data
+        return OrderRefundOutSerializer(order_refunds_for_customer(order=order), many=True).data
 
-    @extend_schema_field(OrderShipmentSerializer(many=True))
+    @extend_schema_field(OrderShipmentOutSerializer(many=True))
     def get_shipments(self, order: Order) -> list[dict]:
-        return OrderShipmentSerializer(order_shipments(order=order), many=True).data
+        return OrderShipmentOutSerializer(order_shipments(order=order), many=True).data
 
-    @extend_schema_field(OrderPaymentSerializer(many=True))
+    @extend_schema_field(OrderPaymentOutSerializer(many=True))
     def get_payments(self, order: Order) -> list[dict]:
-        return OrderPaymentSerializer(order_payments(order=order), many=True).data
+        return OrderPaymentOutSerializer(order_payments(order=order), many=True).data
 
-    @extend_schema_field(TimelineEntrySerializer(many=True))
+    @extend_schema_field(TimelineEntryOutSerializer(many=True))
     def get_timeline(self, order: Order) -> list[dict]:
-        return TimelineEntrySerializer(order_timeline(order=order), many=True).data
+        return TimelineEntryOutSerializer(order_timeline(order=order), many=True).data
 
 
-class CheckoutProblemSerializer(serializers.Serializer):
+class CheckoutProblemOutSerializer(serializers.Serializer):
     """RFC 9457 problem details (documentation only: the kernel's handler writes them)."""
 
     type = serializers.CharField()

@@ -50,9 +50,9 @@ class BasketView(APIView):
 class BasketLinesView(APIView):
     permission_classes = [permissions.AllowAny]
 
-    @extend_schema(request=s.BasketLineAddSerializer, responses={201: s.BasketOutSerializer})
+    @extend_schema(request=s.BasketLineAddInSerializer, responses={201: s.BasketOutSerializer})
     def post(self, request):
-        data = s.BasketLineAddSerializer(data=request.data)
+        data = s.BasketLineAddInSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         services.basket_line_add(basket=_basket(request), **data.validated_data)
         return _basket_response(request, status_code=status.HTTP_201_CREATED)
@@ -62,9 +62,9 @@ class BasketLinesView(APIView):
 class BasketLineView(APIView):
     permission_classes = [permissions.AllowAny]
 
-    @extend_schema(request=s.BasketLineUpdateSerializer, responses=s.BasketOutSerializer)
+    @extend_schema(request=s.BasketLineUpdateInSerializer, responses=s.BasketOutSerializer)
     def patch(self, request, line_id: int):
-        data = s.BasketLineUpdateSerializer(data=request.data)
+        data = s.BasketLineUpdateInSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         services.basket_line_update(basket=_basket(request), line_id=line_id, **data.validated_data)
         return _basket_response(request)
@@ -86,25 +86,25 @@ class CheckoutView(APIView):
     throttle_scope = "checkout"
 
     @extend_schema(
-        request=s.CheckoutSerializer,
+        request=s.CheckoutInSerializer,
         responses={
             201: s.OrderOutSerializer,
-            400: OpenApiResponse(s.CheckoutProblemSerializer, description="invalid details, empty basket"),
+            400: OpenApiResponse(s.CheckoutProblemOutSerializer, description="invalid details, empty basket"),
             402: OpenApiResponse(
-                s.CheckoutProblemSerializer, description="payment_declined (order_number, decline_code)"
+                s.CheckoutProblemOutSerializer, description="payment_declined (order_number, decline_code)"
             ),
             409: OpenApiResponse(
-                s.CheckoutProblemSerializer,
+                s.CheckoutProblemOutSerializer,
                 description="insufficient_stock (shortages), basket_changed, checkout_in_progress, "
                 "idempotency_key_in_flight",
             ),
-            422: OpenApiResponse(s.CheckoutProblemSerializer, description="idempotency_key_reused"),
-            503: OpenApiResponse(s.CheckoutProblemSerializer, description="gateway_unavailable: nothing charged"),
+            422: OpenApiResponse(s.CheckoutProblemOutSerializer, description="idempotency_key_reused"),
+            503: OpenApiResponse(s.CheckoutProblemOutSerializer, description="gateway_unavailable: nothing charged"),
         },
     )
     @idempotent
     def post(self, request):
-        data = s.CheckoutSerializer(data=request.data)
+        data = s.CheckoutInSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
             order = services.checkout_place(
@@ -142,7 +142,7 @@ def _own_order(request, number: str):
 
 @extend_schema(tags=["orders"])
 class OrderListView(generics.ListAPIView):
-    serializer_class = s.OrderSummarySerializer
+    serializer_class = s.OrderSummaryOutSerializer
     permission_classes = [permissions.IsAuthenticated]
     filterset_fields = ["status"]
     ordering_fields = ["placed_at", "total_minor"]
@@ -157,19 +157,19 @@ class OrderListView(generics.ListAPIView):
 class OrderDetailView(APIView):
     permission_classes = [permissions.AllowAny]
 
-    @extend_schema(responses=s.OrderDetailSerializer)
+    @extend_schema(responses=s.OrderDetailOutSerializer)
     def get(self, request, number: str):
-        return Response(s.OrderDetailSerializer(_own_order(request, number)).data)
+        return Response(s.OrderDetailOutSerializer(_own_order(request, number)).data)
 
 
 @extend_schema(tags=["orders"])
 class OrderCancelView(APIView):
     permission_classes = [permissions.AllowAny]
 
-    @extend_schema(request=s.CancelSerializer, responses=s.OrderOutSerializer)
+    @extend_schema(request=s.OrderCancelInSerializer, responses=s.OrderOutSerializer)
     @idempotent
     def post(self, request, number: str):
-        data = s.CancelSerializer(data=request.data)
+        data = s.OrderCancelInSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         order = services.order_cancel(
             order=_own_order(request, number), by=request.user, actor="customer", reason=data.validated_data["reason"]
@@ -181,10 +181,10 @@ class OrderCancelView(APIView):
 class OrderAmendView(APIView):
     permission_classes = [permissions.AllowAny]
 
-    @extend_schema(request=s.AmendSerializer, responses=s.OrderOutSerializer)
+    @extend_schema(request=s.AmendInSerializer, responses=s.OrderOutSerializer)
     @idempotent
     def post(self, request, number: str):
-        data = s.AmendSerializer(data=request.data)
+        data = s.AmendInSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         quantities = {line["sku"]: line["quantity"] for line in data.validated_data["lines"]}
         order = services.order_amend(
@@ -201,10 +201,10 @@ class OrderPaymentRetryView(APIView):
     permission_classes = [permissions.AllowAny]
     throttle_scope = "checkout"
 
-    @extend_schema(request=s.PaymentRetrySerializer, responses=s.OrderOutSerializer)
+    @extend_schema(request=s.PaymentRetryInSerializer, responses=s.OrderOutSerializer)
     @idempotent
     def post(self, request, number: str):
-        data = s.PaymentRetrySerializer(data=request.data)
+        data = s.PaymentRetryInSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         order = services.order_payment_retry(
             order=_own_order(request, number), payment_method=data.validated_data["payment_method"], by=request.user

@@ -5,15 +5,15 @@ from rest_framework import serializers
 from payments.models import Payment, Refund
 
 
-class RefundSerializer(serializers.ModelSerializer):
+class RefundOutSerializer(serializers.ModelSerializer):
     class Meta:
         model = Refund
         fields = ["id", "amount_minor", "currency", "status", "reason", "created_at"]
         read_only_fields = fields
 
 
-class PaymentSerializer(serializers.ModelSerializer):
-    refunds = RefundSerializer(many=True, read_only=True)
+class PaymentOutSerializer(serializers.ModelSerializer):
+    refunds = RefundOutSerializer(many=True, read_only=True)
 
     class Meta:
         model = Payment
@@ -34,7 +34,7 @@ class PaymentSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class PaymentMethodSerializer(serializers.Serializer):
+class SavedPaymentMethodOutSerializer(serializers.Serializer):
     id = serializers.UUIDField(read_only=True)
     token = serializers.CharField(max_length=100)
     brand = serializers.CharField(read_only=True)
@@ -43,6 +43,10 @@ class PaymentMethodSerializer(serializers.Serializer):
     exp_year = serializers.IntegerField(read_only=True)
 
 
-class WebhookAckSerializer(serializers.Serializer):
+class PaymentMethodAttachInSerializer(SavedPaymentMethodOutSerializer):
+    """Attaching a card sends only the gateway's ``token``; the other fields are read-only."""
+
+
+class WebhookAckOutSerializer(serializers.Serializer):
     received = serializers.BooleanField()
     duplicate = serializers.BooleanField()

@@ -13,7 +13,12 @@ from rest_framework.views import APIView
 
 from flowmart.api.idempotency import idempotent
 from payments import selectors, services, webhooks
-from payments.api.serializers import PaymentMethodSerializer, PaymentSerializer, WebhookAckSerializer
+from payments.api.serializers import (
+    PaymentMethodAttachInSerializer,
+    PaymentOutSerializer,
+    SavedPaymentMethodOutSerializer,
+    WebhookAckOutSerializer,
+)
 from payments.gateways import GATEWAY_NAMES, get_gateway
 from payments.models import Payment, SavedPaymentMethod
 
@@ -31,7 +36,7 @@ class PaymentFilter(django_filters.FilterSet):
 class PaymentViewSet(viewsets.ReadOnlyModelViewSet):
     """The signed-in customer's payments (filter by ``reference``); anyone else's are 404."""
 
-    serializer_class = PaymentSerializer
+    serializer_class = PaymentOutSerializer
     permission_classes = [IsAuthenticated]
     filterset_class = PaymentFilter
     ordering_fields = ["created_at", "amount_minor"]
@@ -47,7 +52,7 @@ class PaymentViewSet(viewsets.ReadOnlyModelViewSet):
 class PaymentMethodViewSet(mixins.ListModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet):
     """Saved cards: the gateway token plus brand, last 4 and expiry. Card numbers are never accepted."""
 
-    serializer_class = PaymentMethodSerializer
+    serializer_class = SavedPaymentMethodOutSerializer
     permission_classes = [IsAuthenticated]
     pagination_class = None
     queryset = SavedPaymentMethod.objects.none()  # for the schema; the views call selectors/services
@@ -55,17 +60,17 @@ class PaymentMethodViewSet(mixins.ListModelMixin, mixins.DestroyModelMixin, view
 
     def list(self, request):
         methods = selectors.payment_methods_for_user(user_id=request.user.public_id)
-        return Response(PaymentMethodSerializer(methods, many=True).data)
+        return Response(SavedPaymentMethodOutSerializer(methods, many=True).data)
 
-    @extend_schema(request=PaymentMethodSerializer, responses={201: PaymentMethodSerializer})
+    @extend_schema(request=PaymentMethodAttachInSerializer, responses={201: SavedPaymentMethodOutSerializer})
     @idempotent
     def create(self, request):
-        serializer = PaymentMethodSerializer(data=request.data)
+        serializer = PaymentMethodAttachInSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         method = services.payment_method_attach(
             user_id=request.user.public_id, token=serializer.validated_data["token"]
         )
-        return Response(PaymentMethodSerializer(method).data, status=status.HTTP_201_CREATED)
+        return Response(SavedPaymentMethodOutSerializer(method).data, status=status.HTTP_201_CREATED)
 
     def destroy(self, request, pk=None):
         services.payment_method_detach(user_id=request.user.public_id, method_id=pk)
@@ -84,7 +89,7 @@ class WebhookView(APIView):
     @extend_schema(
         tags=["payments"],
         request=OpenApiTypes.OBJECT,
-        responses={200: WebhookAckSerializer},
+        responses={200: WebhookAckOutSerializer},
         parameters=[
             OpenApiParameter("gateway", OpenApiTypes.STR, OpenApiParameter.PATH, enum=list(GATEWAY_NAMES)),
             OpenApiParameter("Stripe-Signature", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False),

@@ -6,7 +6,7 @@ from django.conf import settings
 from rest_framework import serializers
 
 
-class QuoteQuerySerializer(serializers.Serializer):
+class QuoteQueryInSerializer(serializers.Serializer):
     country = serializers.RegexField(r"^[A-Za-z]{2}$", help_text="ISO 3166-1 alpha-2")
     postal_code = serializers.CharField(required=False, allow_blank=True, max_length=20, default="")
     city = serializers.CharField(required=False, allow_blank=True, max_length=100, default="")
@@ -15,7 +15,7 @@ class QuoteQuerySerializer(serializers.Serializer):
     currency = serializers.RegexField(r"^[A-Za-z]{3}$", default=settings.SHOP_CURRENCY)
 
 
-class QuoteSerializer(serializers.Serializer):
+class QuoteOutSerializer(serializers.Serializer):
     code = serializers.CharField()
     name = serializers.CharField()
     price_minor = serializers.IntegerField()
@@ -24,22 +24,22 @@ class QuoteSerializer(serializers.Serializer):
     max_days = serializers.IntegerField()
 
 
-class QuoteResponseSerializer(serializers.Serializer):
+class QuotesOutSerializer(serializers.Serializer):
     country = serializers.CharField()
     currency = serializers.CharField()
     weight_grams = serializers.IntegerField()
     subtotal_minor = serializers.IntegerField()
-    methods = QuoteSerializer(many=True)
+    methods = QuoteOutSerializer(many=True)
 
 
-class TrackingStepSerializer(serializers.Serializer):
+class TrackingStepOutSerializer(serializers.Serializer):
     at = serializers.DateTimeField()
     status = serializers.CharField()
     description = serializers.CharField()
     location = serializers.CharField()
 
 
-class PublicTrackingSerializer(serializers.Serializer):
+class PublicTrackingOutSerializer(serializers.Serializer):
     tracking_number = serializers.CharField()
     status = serializers.CharField()
     status_display = serializers.CharField()
@@ -48,16 +48,16 @@ class PublicTrackingSerializer(serializers.Serializer):
     destination_country = serializers.CharField()
     dispatched_at = serializers.DateTimeField(allow_null=True)
     delivered_at = serializers.DateTimeField(allow_null=True)
-    history = TrackingStepSerializer(many=True)
+    history = TrackingStepOutSerializer(many=True)
 
 
-class ShipmentLineSerializer(serializers.Serializer):
+class ShipmentLineOutSerializer(serializers.Serializer):
     sku = serializers.CharField()
     name = serializers.CharField()
     quantity = serializers.IntegerField()
 
 
-class ShipmentSerializer(serializers.Serializer):
+class ShipmentOutSerializer(serializers.Serializer):
     number = serializers.CharField()
     order_number = serializers.CharField()
     kind = serializers.CharField()
@@ -71,24 +71,24 @@ class ShipmentSerializer(serializers.Serializer):
     tracking_url = serializers.CharField()
     destination_city = serializers.CharField()
     destination_country = serializers.CharField()
-    lines = ShipmentLineSerializer(many=True)
-    history = TrackingStepSerializer(many=True)
+    lines = ShipmentLineOutSerializer(many=True)
+    history = TrackingStepOutSerializer(many=True)
     created_at = serializers.DateTimeField()
     dispatched_at = serializers.DateTimeField(allow_null=True)
     delivered_at = serializers.DateTimeField(allow_null=True)
 
 
-class ReturnLineInputSerializer(serializers.Serializer):
+class ReturnLineInSerializer(serializers.Serializer):
     sku = serializers.CharField(max_length=64)
     quantity = serializers.IntegerField(min_value=1, max_value=10_000)
 
 
-class ReturnCreateSerializer(serializers.Serializer):
+class ReturnCreateInSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=2000)
-    lines = ReturnLineInputSerializer(many=True, allow_empty=False)
+    lines = ReturnLineInSerializer(many=True, allow_empty=False)
 
 
-class ReturnLineSerializer(serializers.Serializer):
+class ReturnLineOutSerializer(serializers.Serializer):
     sku = serializers.CharField()
     name = serializers.CharField()
     quantity = serializers.IntegerField()
@@ -96,14 +96,14 @@ class ReturnLineSerializer(serializers.Serializer):
     replacement_sku = serializers.CharField()
 
 
-class ReturnTransitionSerializer(serializers.Serializer):
+class ReturnTransitionOutSerializer(serializers.Serializer):
     from_state = serializers.CharField()
     to_state = serializers.CharField()
     at = serializers.DateTimeField()
     reason = serializers.CharField()
 
 
-class ReturnSerializer(serializers.Serializer):
+class ReturnOutSerializer(serializers.Serializer):
     rma_number = serializers.CharField()
     order_number = serializers.CharField()
     status = serializers.CharField()
@@ -113,11 +113,11 @@ class ReturnSerializer(serializers.Serializer):
     currency = serializers.CharField()
     return_tracking_number = serializers.CharField()
     created_at = serializers.DateTimeField()
-    lines = ReturnLineSerializer(many=True, source="lines.all")
-    history = ReturnTransitionSerializer(many=True, source="transitions.all")
+    lines = ReturnLineOutSerializer(many=True, source="lines.all")
+    history = ReturnTransitionOutSerializer(many=True, source="transitions.all")
 
 
-class WebhookResultSerializer(serializers.Serializer):
+class WebhookResultOutSerializer(serializers.Serializer):
     carrier = serializers.CharField()
     applied = serializers.IntegerField()
     unknown_tracking_numbers = serializers.ListField(child=serializers.CharField())

@@ -20,9 +20,9 @@ class ShippingMethodsView(APIView):
 
     permission_classes = [AllowAny]
 
-    @extend_schema(parameters=[s.QuoteQuerySerializer], responses=s.QuoteResponseSerializer)
+    @extend_schema(parameters=[s.QuoteQueryInSerializer], responses=s.QuotesOutSerializer)
     def get(self, request):
-        query = s.QuoteQuerySerializer(data=request.query_params)
+        query = s.QuoteQueryInSerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         q = query.validated_data
         country, currency = q["country"].upper(), q["currency"].upper()
@@ -39,7 +39,7 @@ class ShippingMethodsView(APIView):
             "subtotal_minor": q["subtotal_minor"],
             "methods": [quote.as_dict() for quote in quotes],
         }
-        return Response(s.QuoteResponseSerializer(body).data)
+        return Response(s.QuotesOutSerializer(body).data)
 
 
 class TrackingView(APIView):
@@ -47,12 +47,12 @@ class TrackingView(APIView):
 
     permission_classes = [AllowAny]
 
-    @extend_schema(responses=s.PublicTrackingSerializer)
+    @extend_schema(responses=s.PublicTrackingOutSerializer)
     def get(self, request, number: str):
         tracking = selectors.tracking_for_number(tracking_number=number)
         if tracking is None:
             raise Http404
-        return Response(s.PublicTrackingSerializer(tracking).data)
+        return Response(s.PublicTrackingOutSerializer(tracking).data)
 
 
 class OrderShipmentsView(APIView):
@@ -60,12 +60,12 @@ class OrderShipmentsView(APIView):
 
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(responses=s.ShipmentSerializer(many=True))
+    @extend_schema(responses=s.ShipmentOutSerializer(many=True))
     def get(self, request, number: str):
         shipments = selectors.shipments_for_order(order_number=number, user_id=str(request.user.public_id))
         if not shipments:
             raise Http404
-        return Response(s.ShipmentSerializer(shipments, many=True).data)
+        return Response(s.ShipmentOutSerializer(shipments, many=True).data)
 
 
 class OrderReturnsView(APIView):
@@ -74,13 +74,13 @@ class OrderReturnsView(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(
-        request=s.ReturnCreateSerializer,
-        responses={201: s.ReturnSerializer},
+        request=s.ReturnCreateInSerializer,
+        responses={201: s.ReturnOutSerializer},
         parameters=[OpenApiParameter("Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False)],
     )
     @idempotent
     def post(self, request, number: str):
-        data = s.ReturnCreateSerializer(data=request.data)
+        data = s.ReturnCreateInSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         rma = services.return_request(
             order_number=number,
@@ -90,14 +90,14 @@ class OrderReturnsView(APIView):
             by=request.user,
         )
         rma = selectors.return_for_user(rma_number=rma.rma_number, user_id=str(request.user.public_id))
-        return Response(s.ReturnSerializer(rma).data, status=status.HTTP_201_CREATED)
+        return Response(s.ReturnOutSerializer(rma).data, status=status.HTTP_201_CREATED)
 
 
 class ReturnListView(generics.ListAPIView):
     """The caller's returns, newest first."""
 
     permission_classes = [IsAuthenticated]
-    serializer_class = s.ReturnSerializer
+    serializer_class = s.ReturnOutSerializer
     filterset_fields = ["status", "order_number"]
     ordering_fields = ["created_at"]
 
@@ -110,12 +110,12 @@ class ReturnListView(generics.ListAPIView):
 class ReturnDetailView(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(responses=s.ReturnSerializer)
+    @extend_schema(responses=s.ReturnOutSerializer)
     def get(self, request, rma_number: str):
         rma = selectors.return_for_user(rma_number=rma_number, user_id=str(request.user.public_id))
         if rma is None:
             raise Http404
-        return Response(s.ReturnSerializer(rma).data)
+        return Response(s.ReturnOutSerializer(rma).data)
 
 
 class CarrierWebhookView(APIView):
@@ -127,7 +127,7 @@ class CarrierWebhookView(APIView):
 
     @extend_schema(
         request=OpenApiTypes.OBJECT,
-        responses=s.WebhookResultSerializer,
+        responses=s.WebhookResultOutSerializer,
         parameters=[
             OpenApiParameter("X-Carrier-Timestamp", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True),
             OpenApiParameter("X-Carrier-Signature", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True),
@@ -140,4 +140,4 @@ class CarrierWebhookView(APIView):
             timestamp=request.headers.get("X-Carrier-Timestamp"),
             signature=request.headers.get("X-Carrier-Signature"),
         )
-        return Response(s.WebhookResultSerializer(result).data)
+        return Response(s.WebhookResultOutSerializer(result).data)

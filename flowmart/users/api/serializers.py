@@ -2,15 +2,7 @@ import zoneinfo
 
 from rest_framework import serializers
 
-from flowmart.users.models import Address, User
-
-
-class AddressSerializer(serializers.ModelSerializer):
-    id = serializers.UUIDField(source="public_id", read_only=True)
-
-    class Meta:
-        model = Address
-        fields = ["id", "name", "line1", "line2", "city", "region", "postal_code", "country", "phone", "is_default"]
+from flowmart.users.models import User
 
 
 class MeSerializer(serializers.ModelSerializer):
