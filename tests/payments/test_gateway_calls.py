@@ -28,7 +28,7 @@ class SpyGateway(SandboxGateway):
 @pytest.fixture
 def spy(monkeypatch):
     SpyGateway.calls = []
-    monkeypatch.setattr("payments.services.get_gateway", lambda name=None: SpyGateway())
+    monkeypatch.setattr("payments.gateways.get_gateway", lambda name=None: SpyGateway())
     return SpyGateway.calls
 
 
@@ -61,7 +61,7 @@ def test_a_payment_left_pending_by_a_crash_is_finished_with_the_same_key(monkeyp
         )
         raise SystemExit("crash")
 
-    monkeypatch.setattr("payments.services._payment_send", crash)
+    monkeypatch.setattr("payments.charges.payment_send", crash)
     with pytest.raises(SystemExit):
         authorized_payment(amount_minor=700)
     monkeypatch.undo()
@@ -79,7 +79,7 @@ def test_a_payment_left_pending_by_a_crash_is_finished_with_the_same_key(monkeyp
 @pytest.mark.django_db
 def test_a_refund_left_processing_by_a_crash_is_finished_once(monkeypatch):
     payment = captured_payment(amount_minor=5000)
-    monkeypatch.setattr("payments.services._refund_execute", lambda refund, by: refund)
+    monkeypatch.setattr("payments.refunds.refund_execute", lambda refund, by: refund)
     services.payment_refund(payment_id=payment.id, amount_minor=1200, reason="x", idempotency_key="crash-r")
     monkeypatch.undo()
     assert Refund.objects.get().status == "processing"
