@@ -1,0 +1,201 @@
+"""Reservations for checkout: reserve all or nothing, amend, release, expire, commit."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from flowmart.events.publisher import publish
+from flowmart.transitions import transition_apply, transition_record
+from inventory.allocation import Reservation, StockLine
+from inventory.errors import InvalidQuantity, ReservationNotActive, ReservationNotFound
+from inventory.events import (
+    InventoryCommitted,
+    InventoryReleased,
+    InventoryReserved,
+)
+from inventory.models import Reservation as ReservationRecord
+from inventory.models import (
+    StockMovement,
+)
+from inventory.selectors import reservation_info
+from inventory.stock_book import (
+    StockBook,
+    allocate_into,
+    demand_by_sku,
+    lines_payload,
+    reference_lock,
+    reservation_live,
+    variant_ids_by_sku,
+)
+
+Reason = StockMovement.Reason
+
+
+# --- Reservations (checkout) -----------------------------------------------------------
+
+
+def _reserved(record: ReservationRecord) -> Reservation:
+    """Announce the reservation as it now stands (caller owns the transaction)."""
+    info = reservation_info(record)
+    publish(
+        InventoryReserved(
+            correlation_id=record.reference,
+            reference=record.reference,
+            expires_at=info.expires_at.isoformat(),
+            lines=lines_payload(info.allocations),
+        )
+    )
+    return info
+
+
+def stock_reserve(*, reference: str, lines: list[StockLine], ttl_minutes: int = 30) -> Reservation:
+    """Hold stock for every line, or for none (``InsufficientStock`` lists every short SKU).
+
+    Idempotent: while a reservation for ``reference`` is active or committed, calling again
+    returns it unchanged.
+    """
+    demand = demand_by_sku(lines)
+    if not isinstance(ttl_minutes, int) or ttl_minutes < 1:
+        raise InvalidQuantity("A reservation lasts at least one minute.")
+    existing = reservation_live(reference)
+    if existing is not None:
+        return reservation_info(existing)
+    try:
+        with transaction.atomic():
+            reference_lock(reference)
+            existing = reservation_live(reference)  # a concurrent call with the same reference may have won the lock
+            if existing is not None:
+                return reservation_info(existing)
+            book = StockBook(variant_ids=variant_ids_by_sku(demand).values(), correlation_id=reference)
+            record = ReservationRecord.objects.create(
+                reference=reference, expires_at=timezone.now() + timedelta(minutes=ttl_minutes)
+            )
+            allocate_into(book, record, demand)
+            transition_record(record, from_state="", reason="reserved")
+            book.close()
+            return _reserved(record)
+    except IntegrityError:
+        existing = reservation_live(reference)
+        if existing is None:
+            raise
+        return reservation_info(existing)
+
+
+def stock_reservation_amend(*, reference: str, lines: list[StockLine]) -> Reservation:
+    """Replace the lines of the active reservation, all or nothing (the old hold stays on failure)."""
+    demand = demand_by_sku(lines)
+    with transaction.atomic():
+        reference_lock(reference)
+        record = (
+            ReservationRecord.objects.select_for_update()
+            .filter(reference=reference, state=ReservationRecord.State.ACTIVE)
+            .first()
+        )
+        if record is None:
+            raise ReservationNotFound(f"No active reservation for {reference}.")
+        old = list(record.allocations.select_related("stock__variant"))
+        variant_ids = set(variant_ids_by_sku(demand).values()) | {a.stock.variant_id for a in old}
+        book = StockBook(variant_ids=variant_ids, correlation_id=reference)
+        for a in old:
+            book.hold(book.rows[a.stock_id], -a.quantity)
+        record.allocations.all().delete()
+        allocate_into(book, record, demand)
+        transition_record(record, from_state=record.state, reason="amended")
+        book.close()
+        return _reserved(record)
+
+
+def _release(record: ReservationRecord, *, reason: str, expired: bool, by=None) -> None:
+    """Give back the stock of a locked, active reservation (caller owns the transaction)."""
+    allocations = list(record.allocations.select_related("stock__variant", "stock__warehouse"))
+    book = StockBook(variant_ids={a.stock.variant_id for a in allocations}, correlation_id=record.reference)
+    for a in allocations:
+        book.hold(book.rows[a.stock_id], -a.quantity)
+    transition_apply(record, "expire" if expired else "release", reason=reason, by=by)
+    book.close()
+    publish(
+        InventoryReleased(
+            correlation_id=record.reference,
+            reference=record.reference,
+            reason=reason,
+            expired=expired,
+            lines=lines_payload(reservation_info(record).allocations),
+        )
+    )
+
+
+def stock_release(*, reference: str, reason: str, by=None) -> None:
+    """Release the active reservation of ``reference``; a no-op when nothing is reserved."""
+    with transaction.atomic():
+        reference_lock(reference)
+        record = (
+            ReservationRecord.objects.select_for_update()
+            .filter(reference=reference, state=ReservationRecord.State.ACTIVE)
+            .first()
+        )
+        if record is None:
+            return
+        _release(record, reason=reason, expired=False, by=by)
+
+
+def stock_reservations_expire(*, now: datetime | None = None) -> int:
+    """Release every active reservation past its expiry; returns how many were released."""
+    now = now or timezone.now()
+    due = list(
+        ReservationRecord.objects.filter(state=ReservationRecord.State.ACTIVE, expires_at__lte=now)
+        .order_by("expires_at")
+        .values_list("id", "reference")[:1000]
+    )
+    released = 0
+    for pk, reference in due:
+        with transaction.atomic():
+            reference_lock(reference)
+            record = (
+                ReservationRecord.objects.select_for_update(skip_locked=True)
+                .filter(pk=pk, state=ReservationRecord.State.ACTIVE, expires_at__lte=now)
+                .first()
+            )
+            if record is None:
+                continue
+            _release(record, reason="expired", expired=True)
+            released += 1
+    return released
+
+
+def stock_commit(*, reference: str) -> None:
+    """The reservation becomes a sale: reserved units leave on-hand stock (ledger reason ``sale``).
+
+    Idempotent: committing a committed reservation does nothing.
+    """
+    with transaction.atomic():
+        reference_lock(reference)
+        record = reservation_live(reference)
+        if record is not None:
+            record = ReservationRecord.objects.select_for_update().get(pk=record.pk)
+        if record is None:
+            latest = ReservationRecord.objects.filter(reference=reference).first()
+            if latest is None:
+                raise ReservationNotFound(f"No reservation for {reference}.")
+            raise ReservationNotActive(f"The reservation for {reference} was {latest.state}.")
+        if record.state == ReservationRecord.State.COMMITTED:
+            return
+        if record.state != ReservationRecord.State.ACTIVE:
+            raise ReservationNotActive(f"The reservation for {reference} was {record.state}.")
+        allocations = list(record.allocations.select_related("stock__variant"))
+        book = StockBook(variant_ids={a.stock.variant_id for a in allocations}, correlation_id=reference)
+        for a in allocations:
+            stock = book.rows[a.stock_id]
+            book.hold(stock, -a.quantity)
+            book.move(stock, quantity=-a.quantity, reason=Reason.SALE, reference=reference)
+        transition_apply(record, "commit", reason="sold")
+        book.close()
+        publish(
+            InventoryCommitted(
+                correlation_id=reference,
+                reference=reference,
+                lines=lines_payload(reservation_info(record).allocations),
+            )
+        )
