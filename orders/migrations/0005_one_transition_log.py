@@ -1,7 +1,8 @@
 """The transition log takes the kernel's one shape (flowmart.transitions.TransitionLog); rows are kept."""
 
-import django.utils.timezone
-from django.db import migrations, models
+from django.db import migrations
+
+from flowmart.transition_log_migration import to_transition_log
 
 
 class Migration(migrations.Migration):
@@ -10,31 +11,9 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RenameField(model_name="ordertransition", old_name="from_status", new_name="from_state"),
-        migrations.RenameField(model_name="ordertransition", old_name="to_status", new_name="to_state"),
-        migrations.AlterField(
-            model_name="ordertransition",
-            name="actor",
-            field=models.CharField(default="system", help_text="system, customer, staff or carrier", max_length=32),
-        ),
-        migrations.AlterField(
-            model_name="ordertransition",
-            name="at",
-            field=models.DateTimeField(db_index=True, default=django.utils.timezone.now),
-        ),
-        migrations.AlterField(
-            model_name="ordertransition",
-            name="from_state",
-            field=models.CharField(max_length=32),
-        ),
-        migrations.AlterField(
-            model_name="ordertransition",
-            name="to_state",
-            field=models.CharField(max_length=32),
-        ),
-        migrations.AlterField(
-            model_name="ordertransition",
-            name="transition",
-            field=models.CharField(blank=True, help_text="the transition method's name", max_length=40),
+        *to_transition_log(
+            "ordertransition",
+            renames={"from_status": "from_state", "to_status": "to_state"},
+            alter=("actor", "at", "from_state", "to_state", "transition"),
         ),
     ]

@@ -1,15 +1,8 @@
 """The transition log takes the kernel's one shape (flowmart.transitions.TransitionLog); rows are kept."""
 
-import django.utils.timezone
-from django.db import migrations, models
+from django.db import migrations
 
-
-def actor_from_by(apps, schema_editor):
-    """Rows written before the log had an actor: say who acted from who they were (no user: system)."""
-    for name in ("paymenttransition",):
-        log = apps.get_model("payments", name)
-        log.objects.filter(by__isnull=False, by__is_staff=True).update(actor="staff")
-        log.objects.filter(by__isnull=False, by__is_staff=False).update(actor="customer")
+from flowmart.transition_log_migration import actor_from_by, to_transition_log
 
 
 class Migration(migrations.Migration):
@@ -18,42 +11,12 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RenameField(model_name="paymenttransition", old_name="from_status", new_name="from_state"),
-        migrations.RenameField(model_name="paymenttransition", old_name="to_status", new_name="to_state"),
-        migrations.RenameField(model_name="paymenttransition", old_name="created_at", new_name="at"),
-        migrations.AlterModelOptions(
-            name="paymenttransition",
-            options={"ordering": ["at", "id"]},
+        *to_transition_log(
+            "paymenttransition",
+            renames={"from_status": "from_state", "to_status": "to_state", "created_at": "at"},
+            ordered=True,
+            add=("actor", "transition"),
+            alter=("at", "from_state", "reason", "to_state"),
         ),
-        migrations.AddField(
-            model_name="paymenttransition",
-            name="actor",
-            field=models.CharField(default="system", help_text="system, customer, staff or carrier", max_length=32),
-        ),
-        migrations.AddField(
-            model_name="paymenttransition",
-            name="transition",
-            field=models.CharField(blank=True, help_text="the transition method's name", max_length=40),
-        ),
-        migrations.AlterField(
-            model_name="paymenttransition",
-            name="at",
-            field=models.DateTimeField(db_index=True, default=django.utils.timezone.now),
-        ),
-        migrations.AlterField(
-            model_name="paymenttransition",
-            name="from_state",
-            field=models.CharField(max_length=32),
-        ),
-        migrations.AlterField(
-            model_name="paymenttransition",
-            name="reason",
-            field=models.CharField(blank=True, max_length=500),
-        ),
-        migrations.AlterField(
-            model_name="paymenttransition",
-            name="to_state",
-            field=models.CharField(max_length=32),
-        ),
-        migrations.RunPython(actor_from_by, migrations.RunPython.noop),
+        actor_from_by("payments", "paymenttransition"),
     ]
