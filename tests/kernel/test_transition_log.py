@@ -17,7 +17,7 @@ from payments import selectors as payment_selectors
 pytestmark = pytest.mark.django_db(transaction=True)
 
 BEFORE = [("orders", "0004_order_refunds"), ("payments", "0002_finance_group")]
-AFTER = [("orders", "0006_order_notes"), ("payments", "0003_one_transition_log")]
+AFTER = [("orders", "0007_order_note_is_a_note_log"), ("payments", "0003_one_transition_log")]
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 
 
