@@ -23,3 +23,12 @@ class TransitionLogInline(ReadOnlyInline):
     verbose_name_plural = "transitions (who, when, from, to, why)"
     fields = ["at", "transition", "from_state", "to_state", "actor", "by", "reason"]
     readonly_fields = fields
+
+
+class NoteLogInline(ReadOnlyInline):
+    """An aggregate's notes (``flowmart.notes.NoteLog``), shown next to its transitions; subclasses set ``model``."""
+
+    verbose_name_plural = "notes (what happened without a change of state)"
+    fields = ["at", "kind", "state", "actor", "by", "text"]
+    readonly_fields = fields
+    ordering = ["at", "id"]

@@ -44,7 +44,8 @@ def state_of(instance: models.Model) -> str:
     return getattr(instance, fields[0].attname)
 
 
-def _actor(by, actor: str | None) -> str:
+def actor_of(by, actor: str | None) -> str:
+    """Who acted: ``actor`` if given, else what ``by`` is (no user: system; staff; customer)."""
     if actor:
         return actor
     if by is None:
@@ -77,7 +78,7 @@ def transition_record(
         transition=transition,
         from_state=from_state,
         to_state=state_of(instance),
-        actor=_actor(user, actor),
+        actor=actor_of(user, actor),
         by=user,
         reason=reason[:REASON_MAX_LENGTH],
         at=at or timezone.now(),

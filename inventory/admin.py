@@ -10,7 +10,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from flowmart.admin_inlines import TransitionLogInline
+from flowmart.admin_inlines import NoteLogInline, TransitionLogInline
 from flowmart.errors import FlowMartError
 from inventory import csv_io, selectors, services
 from inventory.forms import CsvImportForm, StockAdjustmentForm, StockTransferForm
@@ -21,6 +21,7 @@ from inventory.models import (
     ProductImage,
     Reservation,
     ReservationAllocation,
+    ReservationNote,
     ReservationTransition,
     Stock,
     StockMovement,
@@ -312,13 +313,17 @@ class TransitionInline(TransitionLogInline):
     model = ReservationTransition
 
 
+class NoteInline(NoteLogInline):
+    model = ReservationNote
+
+
 @admin.register(Reservation)
 class ReservationAdmin(admin.ModelAdmin):
     list_display = ["reference", "state", "expires_at", "created_at"]
     list_filter = ["state"]
     search_fields = ["reference"]
     readonly_fields = ["reference", "state", "expires_at", "created_at", "updated_at"]
-    inlines = [AllocationInline, TransitionInline]
+    inlines = [AllocationInline, TransitionInline, NoteInline]
     actions = ["release_selected"]
 
     def has_add_permission(self, request):

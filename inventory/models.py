@@ -17,6 +17,7 @@ from django.db import models
 from django.db.models import F, Q
 from django_fsm import FSMField, transition
 
+from flowmart.notes import NoteLog
 from flowmart.transitions import TransitionLog
 
 SEARCH_CONFIG = "english"
@@ -240,3 +241,13 @@ class ReservationTransition(TransitionLog):
     """The reservation's state log."""
 
     reservation = models.ForeignKey(Reservation, related_name="transitions", on_delete=models.CASCADE)
+
+
+class ReservationNote(NoteLog):
+    """Something that happened to a reservation without changing its state (its lines amended)."""
+
+    class Kind(models.TextChoices):
+        AMEND = "amend", "Amended"
+
+    reservation = models.ForeignKey(Reservation, related_name="notes", on_delete=models.CASCADE)
+    kind = models.CharField(max_length=40, choices=Kind.choices)

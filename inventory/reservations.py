@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from flowmart.events.publisher import publish
+from flowmart.notes import note_add
 from flowmart.transitions import transition_apply, transition_record
 from inventory.allocation import Reservation, StockLine
 from inventory.errors import InvalidQuantity, ReservationNotActive, ReservationNotFound
@@ -18,6 +19,7 @@ from inventory.events import (
 )
 from inventory.models import Reservation as ReservationRecord
 from inventory.models import (
+    ReservationNote,
     StockMovement,
 )
 from inventory.selectors import reservation_info
@@ -103,7 +105,7 @@ def stock_reservation_amend(*, reference: str, lines: list[StockLine]) -> Reserv
             book.hold(book.rows[a.stock_id], -a.quantity)
         record.allocations.all().delete()
         allocate_into(book, record, demand)
-        transition_record(record, from_state=record.state, reason="amended")
+        note_add(record, kind=ReservationNote.Kind.AMEND, text="amended")
         book.close()
         return _reserved(record)
 

@@ -9,7 +9,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_POST
 
-from flowmart.admin_inlines import ReadOnlyInline, TransitionLogInline
+from flowmart.admin_inlines import NoteLogInline, ReadOnlyInline, TransitionLogInline
 from flowmart.errors import FlowMartError
 from flowmart.money import Money
 from orders import selectors, services
@@ -59,11 +59,9 @@ class OrderTransitionInline(TransitionLogInline):
     model = OrderTransition
 
 
-class OrderNoteInline(ReadOnlyInline):
+class OrderNoteInline(NoteLogInline):
     model = OrderNote
     verbose_name_plural = "notes (amendments, refund issues resolved)"
-    fields = ["at", "kind", "status", "actor", "by", "text"]
-    readonly_fields = fields
 
 
 # (label, service call, shown when)

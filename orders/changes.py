@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from flowmart.events.publisher import publish
+from flowmart.notes import note_add
 from flowmart.transitions import transition_apply
 from inventory import services as inventory_services
 from orders import saga
@@ -16,7 +17,6 @@ from orders.checkout import address_clean
 from orders.errors import CheckoutInProgress, CheckoutInvalid, OrderActionNotAllowed
 from orders.events import OrderAmended, OrderOnHold
 from orders.models import Order, OrderLine, OrderNote, OrderPayment, OrderStatus, SagaStatus
-from orders.notes import order_note_add
 from orders.pricing import line_discount_minor
 from payments import services as payment_services
 
@@ -216,8 +216,8 @@ def _amendment_apply(order: Order, amendment: _Amendment, *, reservation, extra_
         order.shipping_address = amendment.address
         order.amendment_count += 1
         order.save()
-        order_note_add(
-            order=order,
+        note_add(
+            order,
             kind=OrderNote.Kind.AMEND,
             actor="staff" if (by is not None and getattr(by, "is_staff", False)) else "customer",
             by=by,

@@ -14,6 +14,7 @@ from django.db import models
 from django.utils import timezone
 from django_fsm import FSMField, FSMModelMixin, transition
 
+from flowmart.notes import NoteLog
 from flowmart.transitions import TransitionLog
 
 
@@ -353,24 +354,15 @@ class OrderTransition(TransitionLog):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="transitions")
 
 
-class OrderNote(models.Model):
-    """Something that happened to an order without changing its status (an amendment, a refund issue
-    resolved): shown in the order's history alongside its transitions."""
+class OrderNote(NoteLog):
+    """Something that happened to an order without changing its status: shown in its history by time."""
 
     class Kind(models.TextChoices):
         AMEND = "amend", "Amended"
         REFUND_ISSUE_RESOLVED = "refund_issue_resolved", "Refund issue resolved"
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="notes")
-    kind = models.CharField(max_length=32, choices=Kind.choices)
-    status = models.CharField(max_length=16, help_text="the order's status when this happened")
-    actor = models.CharField(max_length=16, default="system", help_text="system, customer or staff")
-    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    text = models.CharField(max_length=500, blank=True)
-    at = models.DateTimeField(default=timezone.now)
-
-    def __str__(self) -> str:
-        return f"{self.order_id}: {self.kind}"
+    kind = models.CharField(max_length=40, choices=Kind.choices)
 
 
 class SagaStep(models.Model):

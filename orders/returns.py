@@ -9,12 +9,12 @@ from django.db import transaction
 
 from flowmart.errors import FlowMartError
 from flowmart.events.publisher import publish
+from flowmart.notes import note_add
 from inventory import services as inventory_services
 from orders import refunds, saga
 from orders.errors import OrderActionNotAllowed
 from orders.events import OrderRefunded
 from orders.models import Order, OrderNote, OrderPayment, OrderRefund, OrderStatus
-from orders.notes import order_note_add
 from payments import services as payment_services
 from shipping import selectors as shipping_selectors
 from shipping import services as shipping_services
@@ -175,8 +175,8 @@ def order_refund_issue_resolve(*, order: Order, by=None, reason: str = "") -> Or
         order.failure_code = ""
         order.failure_detail = ""
         order.save(update_fields=["failure_code", "failure_detail", "updated_at"])
-        order_note_add(
-            order=order,
+        note_add(
+            order,
             kind=OrderNote.Kind.REFUND_ISSUE_RESOLVED,
             actor="staff",
             by=by,

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 
 from flowmart.events.selectors import timeline_for_correlation
+from flowmart.history import HistoryEntry, history
 from orders.models import BasketLine, Order, OrderRefund, OrderStatus, SagaStatus
 from payments import selectors as payment_selectors
 from shipping import selectors as shipping_selectors
@@ -53,30 +53,9 @@ def order_timeline(*, order: Order) -> list:
     return sorted(entries, key=lambda e: e.occurred_at)
 
 
-@dataclass(frozen=True)
-class HistoryEntry:
-    """One line of the order's own history: a transition, or a note (``from_state == to_state``)."""
-
-    transition: str
-    from_state: str
-    to_state: str
-    actor: str
-    by_id: int | None
-    reason: str
-    at: datetime
-
-
 def order_history(*, order: Order) -> list[HistoryEntry]:
     """The order's transitions and notes (amendments, refund issues resolved), oldest first."""
-    entries = [
-        HistoryEntry(t.transition, t.from_state, t.to_state, t.actor, t.by_id, t.reason, t.at)
-        for t in order.transitions.all()
-    ]
-    entries += [
-        HistoryEntry(n.kind, n.status, n.status, n.actor, n.by_id, n.text, n.at)
-        for n in order.notes.order_by("at", "id")
-    ]
-    return sorted(entries, key=lambda e: e.at)
+    return history(order)
 
 
 def order_actions(*, order: Order) -> list[str]:

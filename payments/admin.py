@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils import timezone
 
-from flowmart.admin_inlines import ReadOnlyInline, TransitionLogInline
+from flowmart.admin_inlines import NoteLogInline, ReadOnlyInline, TransitionLogInline
 from flowmart.errors import FlowMartError
 from flowmart.money import Money
 from payments import reconciliation, services, webhooks
@@ -18,6 +18,7 @@ from payments.forms import CaptureForm, RefundForm, VoidForm
 from payments.models import (
     Dispute,
     Payment,
+    PaymentNote,
     PaymentTransition,
     PendingRefund,
     ReconciliationMismatch,
@@ -32,8 +33,15 @@ STAFF_ACTIONS = ("capture", "void", "refund")
 
 class TransitionInline(TransitionLogInline):
     model = PaymentTransition
-    verbose_name_plural = "history"
+    verbose_name_plural = "history: transitions (who, when, from, to, why, how much)"
     fields = [*TransitionLogInline.fields, "amount_minor"]
+    readonly_fields = fields
+
+
+class NoteInline(NoteLogInline):
+    model = PaymentNote
+    verbose_name_plural = "history: notes (refund steps, chargebacks that left the state as it was)"
+    fields = [*NoteLogInline.fields, "amount_minor"]
     readonly_fields = fields
 
 
@@ -66,7 +74,7 @@ class PaymentAdmin(ReadOnlyAdmin):
     list_filter = ["status", "gateway", "currency", "created_at"]
     search_fields = ["reference", "gateway_ref", "=id", "customer_email"]
     date_hierarchy = "created_at"
-    inlines = [TransitionInline, RefundInline, DisputeInline]
+    inlines = [TransitionInline, NoteInline, RefundInline, DisputeInline]
     change_form_template = "payments/admin/payment_change_form.html"
 
     @admin.display(description="amount", ordering="amount_minor")

@@ -7,6 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from flowmart.events.publisher import publish
+from flowmart.notes import note_add
 from payments.events import (
     ChargebackOpened,
     ChargebackResolved,
@@ -15,6 +16,7 @@ from payments.models import (
     REFUNDABLE_STATES,
     Dispute,
     Payment,
+    PaymentNote,
     PaymentStatus,
 )
 from payments.steps import history_record, payment_lock
@@ -42,11 +44,18 @@ def dispute_open(
             currency=currency.upper(),
             reason=reason,
         )
-        from_status = payment.status
         if payment.status in REFUNDABLE_STATES:
+            from_status = payment.status
             payment.open_dispute()
             payment.save()
-        history_record(payment, from_status, reason=f"Chargeback opened: {reason}", amount_minor=amount_minor)
+            history_record(payment, from_status, reason=f"Chargeback opened: {reason}", amount_minor=amount_minor)
+        else:  # disputed already, refunded, …: the state stays
+            note_add(
+                payment,
+                kind=PaymentNote.Kind.CHARGEBACK_OPENED,
+                text=f"Chargeback opened: {reason}",
+                amount_minor=amount_minor,
+            )
         publish(
             ChargebackOpened(
                 correlation_id=payment.correlation_id,
@@ -74,11 +83,14 @@ def dispute_close(*, dispute_ref: str, won: bool) -> Dispute | None:
         dispute.status = Dispute.Status.WON if won else Dispute.Status.LOST
         dispute.resolved_at = timezone.now()
         dispute.save(update_fields=["status", "resolved_at"])
-        from_status = payment.status
+        reason = f"Chargeback {dispute.status}"
         if payment.status == PaymentStatus.DISPUTED:
+            from_status = payment.status
             payment.win_dispute() if won else payment.lose_dispute()
             payment.save()
-        history_record(payment, from_status, reason=f"Chargeback {dispute.status}", amount_minor=dispute.amount_minor)
+            history_record(payment, from_status, reason=reason, amount_minor=dispute.amount_minor)
+        else:  # the payment was never put in dispute (it could not move then): the state stays
+            note_add(payment, kind=PaymentNote.Kind.CHARGEBACK_RESOLVED, text=reason, amount_minor=dispute.amount_minor)
         publish(
             ChargebackResolved(
                 correlation_id=payment.correlation_id,

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import models
 from django_fsm import RETURN_VALUE, FSMField, FSMModelMixin, transition
 
+from flowmart.notes import NoteLog
 from flowmart.transitions import TransitionLog
 
 
@@ -121,9 +122,27 @@ class Payment(FSMModelMixin, models.Model):
 
 
 class PaymentTransition(TransitionLog):
-    """The payment's history: every state change and notable step (who, when, from, to, why, how much)."""
+    """Every change of a payment's state (who, when, from, to, why, how much)."""
 
     payment = models.ForeignKey(Payment, on_delete=models.CASCADE, related_name="transitions")
+    amount_minor = models.BigIntegerField(null=True, blank=True)
+
+
+class PaymentNote(NoteLog):
+    """A notable step that leaves the payment's state as it is: a refund asked for, decided, failed, or
+    booked on a disputed payment; a chargeback on a payment that cannot move (who, when, why, how much)."""
+
+    class Kind(models.TextChoices):
+        REFUND_REQUESTED = "refund_requested", "Refund requested"
+        REFUND_APPROVED = "refund_approved", "Refund approved"
+        REFUND_REJECTED = "refund_rejected", "Refund rejected"
+        REFUND_FAILED = "refund_failed", "Refund failed"
+        REFUNDED = "refunded", "Refunded"
+        CHARGEBACK_OPENED = "chargeback_opened", "Chargeback opened"
+        CHARGEBACK_RESOLVED = "chargeback_resolved", "Chargeback resolved"
+
+    payment = models.ForeignKey(Payment, on_delete=models.CASCADE, related_name="notes")
+    kind = models.CharField(max_length=40, choices=Kind.choices)
     amount_minor = models.BigIntegerField(null=True, blank=True)
 
 

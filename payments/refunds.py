@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from flowmart.errors import FlowMartError, InvalidTransition
 from flowmart.events.publisher import publish
+from flowmart.notes import note_add
 from payments import gateways
 from payments.errors import (
     GatewayRefused,
@@ -32,6 +33,7 @@ from payments.gateways.base import (
 )
 from payments.models import (
     REFUNDABLE_STATES,
+    PaymentNote,
     PaymentStatus,
     Refund,
 )
@@ -93,11 +95,11 @@ def payment_refund(
                 requested_by=requested_by if getattr(requested_by, "pk", None) else None,
             )
             note = "waiting for Finance approval" if needs_approval else "sent to the gateway"
-            history_record(
+            note_add(
                 locked,
-                locked.status,
+                kind=PaymentNote.Kind.REFUND_REQUESTED,
                 by=requested_by,
-                reason=f"Refund requested ({note}): {reason}",
+                text=f"Refund requested ({note}): {reason}",
                 amount_minor=amount_minor,
             )
     except IntegrityError:  # the same idempotency key, concurrently
@@ -143,13 +145,21 @@ def refund_execute(refund: Refund, *, by) -> Refund:
         refund.status = Refund.Status.SUCCEEDED
         refund.gateway_ref = answer.id
         refund.save(update_fields=["status", "gateway_ref", "updated_at"])
-        from_status = locked.status
         if locked.status in REFUNDABLE_STATES:
+            from_status = locked.status
             locked.refund(amount_minor=refund.amount_minor)
             locked.save()
-        history_record(
-            locked, from_status, by=by, reason=f"Refunded: {refund.reason}", amount_minor=refund.amount_minor
-        )
+            history_record(
+                locked, from_status, by=by, reason=f"Refunded: {refund.reason}", amount_minor=refund.amount_minor
+            )
+        else:  # disputed, say: the money went back, the state stays
+            note_add(
+                locked,
+                kind=PaymentNote.Kind.REFUNDED,
+                by=by,
+                text=f"Refunded: {refund.reason}",
+                amount_minor=refund.amount_minor,
+            )
         publish(
             PaymentRefunded(
                 correlation_id=locked.correlation_id,
@@ -175,7 +185,12 @@ def _refund_failed(refund: Refund, *, message: str) -> None:
         Refund.objects.filter(pk=refund.pk, status=Refund.Status.PROCESSING).update(
             status=Refund.Status.FAILED, failure_message=message[:255], updated_at=timezone.now()
         )
-        history_record(locked, locked.status, reason=f"Refund failed: {message}", amount_minor=refund.amount_minor)
+        note_add(
+            locked,
+            kind=PaymentNote.Kind.REFUND_FAILED,
+            text=f"Refund failed: {message}",
+            amount_minor=refund.amount_minor,
+        )
     log.warning("refund failed", refund_id=str(refund.id), error=message)
 
 
@@ -200,11 +215,11 @@ def _decide(refund_id, *, by, approve: bool, note: str) -> Refund:
         refund.decision_note = note[:255]
         refund.save()
         verdict = "approved" if approve else "rejected"
-        history_record(
+        note_add(
             payment,
-            payment.status,
+            kind=PaymentNote.Kind.REFUND_APPROVED if approve else PaymentNote.Kind.REFUND_REJECTED,
             by=by,
-            reason=f"Refund {verdict} by Finance{': ' + note if note else ''}",
+            text=f"Refund {verdict} by Finance{': ' + note if note else ''}",
             amount_minor=refund.amount_minor,
         )
         if not approve:

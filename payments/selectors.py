@@ -8,7 +8,8 @@ from datetime import datetime
 
 from django.db.models import QuerySet
 
-from payments.models import Payment, PaymentTransition, Refund, SavedPaymentMethod
+from flowmart.history import HistoryEntry, history
+from payments.models import Payment, Refund, SavedPaymentMethod
 
 
 @dataclass(frozen=True)
@@ -127,5 +128,9 @@ def payment_list_for_customer(*, user_id: str | uuid.UUID, reference: str | None
     return payments.prefetch_related("refunds").order_by("-created_at")
 
 
-def payment_history(*, payment_id: uuid.UUID | str) -> QuerySet[PaymentTransition]:
-    return PaymentTransition.objects.filter(payment_id=_uuid(payment_id)).select_related("by").order_by("at", "id")
+def payment_history(*, payment_id: uuid.UUID | str) -> list[HistoryEntry]:
+    """The payment's transitions and notes (refund steps, chargebacks that left its state), oldest first;
+    each entry's ``columns["amount_minor"]`` says how much."""
+    pk = _uuid(payment_id)
+    payment = Payment.objects.filter(pk=pk).first() if pk else None
+    return history(payment) if payment else []

@@ -59,7 +59,8 @@ def correlation_for(reference: str) -> str:
 def history_record(
     payment: Payment, from_state: str, *, by=None, reason: str = "", amount_minor: int | None = None
 ) -> None:
-    """The payment's history: a state change already made, or a notable step (same state), and its amount."""
+    """Log a state change already made to ``payment``, and its amount (a step that leaves the state as it
+    is is a ``PaymentNote``: ``flowmart.notes.note_add``)."""
     transition_record(payment, from_state=from_state, by=by, reason=reason, amount_minor=amount_minor)
 
 

@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from flowmart.admin_inlines import ReadOnlyInline, TransitionLogInline
+from flowmart.admin_inlines import NoteLogInline, ReadOnlyInline, TransitionLogInline
 from flowmart.errors import FlowMartError
 from subscriptions import services
 from subscriptions.models import (
@@ -19,6 +19,7 @@ from subscriptions.models import (
     InvoiceTransition,
     Plan,
     Subscription,
+    SubscriptionNote,
     SubscriptionStatus,
     SubscriptionTransition,
     Tier,
@@ -40,6 +41,11 @@ class PlanAdmin(admin.ModelAdmin):
 
 class SubscriptionTransitionInline(TransitionLogInline):
     model = SubscriptionTransition
+
+
+class SubscriptionNoteInline(NoteLogInline):
+    model = SubscriptionNote
+    verbose_name_plural = "notes (plan and card changes, cancellations scheduled or withdrawn)"
 
 
 class InvoiceInline(ReadOnlyInline):
@@ -110,7 +116,7 @@ class SubscriptionAdmin(admin.ModelAdmin):
         "actions_buttons",
     ]
     exclude: list[str] = []
-    inlines = [SubscriptionTransitionInline, InvoiceInline]
+    inlines = [SubscriptionTransitionInline, SubscriptionNoteInline, InvoiceInline]
 
     def has_add_permission(self, request):
         return False  # customers subscribe through the storefront or the API (payment needed)

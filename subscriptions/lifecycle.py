@@ -9,7 +9,7 @@ from datetime import datetime
 
 from django.utils import timezone
 
-from flowmart.transitions import transition_apply, transition_record
+from flowmart.transitions import transition_apply
 from subscriptions import events
 from subscriptions.models import Invoice, InvoiceTransition, Subscription, SubscriptionTransition
 
@@ -21,16 +21,10 @@ def iso(moment: datetime | None) -> str | None:
 def subscription_transition(
     subscription: Subscription, name: str, *, by=None, reason: str = "", at: datetime | None = None, save: bool = True
 ) -> SubscriptionTransition:
-    """Run FSM transition ``name`` (or record a non-state change like ``change_plan`` if no such method).
+    """Run FSM transition ``name`` (a change that keeps the state is a ``SubscriptionNote``: ``note_add``).
 
     The caller saves the subscription; ``save=False`` leaves the row unsaved too (for ``bulk_create``)."""
-    method = getattr(subscription, name, None)
-    if method is not None and hasattr(method, "_django_fsm"):
-        row = transition_apply(subscription, name, by=by, reason=reason, at=at, save=False)
-    else:
-        row = transition_record(
-            subscription, from_state=subscription.status, transition=name, by=by, reason=reason, at=at, save=False
-        )
+    row = transition_apply(subscription, name, by=by, reason=reason, at=at, save=False)
     if save:
         row.save()
     return row

@@ -28,6 +28,7 @@ from django.db import models
 from django.db.models import Q
 from django_fsm import FSMField, FSMModelMixin, transition
 
+from flowmart.notes import NoteLog
 from flowmart.transitions import TransitionLog
 
 
@@ -177,9 +178,22 @@ class Subscription(FSMModelMixin, models.Model):
 
 
 class SubscriptionTransition(TransitionLog):
-    """The audit trail: every change of a subscription's state (and plan changes)."""
+    """The audit trail: every change of a subscription's state."""
 
     subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="transitions")
+
+
+class SubscriptionNote(NoteLog):
+    """What changed without a change of state: the plan, the card, a cancellation scheduled or withdrawn."""
+
+    class Kind(models.TextChoices):
+        CHANGE_PLAN = "change_plan", "Plan changed"
+        UPDATE_PAYMENT_METHOD = "update_payment_method", "Payment method updated"
+        SCHEDULE_CANCEL = "schedule_cancel", "Cancellation scheduled"
+        KEEP = "keep", "Scheduled cancellation withdrawn"
+
+    subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="notes")
+    kind = models.CharField(max_length=40, choices=Kind.choices)
 
 
 class InvoiceStatus(models.TextChoices):

@@ -16,6 +16,7 @@ from django_fsm import can_proceed
 
 from flowmart.errors import Conflict, FlowMartError, InvalidTransition, NotFound
 from flowmart.events.publisher import publish
+from flowmart.notes import note_add
 from flowmart.transitions import transition_record
 from payments import services as payment_services
 from payments.selectors import payments_for_reference
@@ -29,6 +30,7 @@ from subscriptions.models import (
     InvoiceStatus,
     Plan,
     Subscription,
+    SubscriptionNote,
     SubscriptionStatus,
 )
 from subscriptions.periods import period_end
@@ -271,11 +273,11 @@ def _apply_plan(sub: Subscription, new: Plan, proration: Proration, *, by, now, 
     if net < 0:
         sub.credit_minor += -net
     sub.save()
-    lifecycle.subscription_transition(
+    note_add(
         sub,
-        "change_plan",
+        kind=SubscriptionNote.Kind.CHANGE_PLAN,
         by=by,
-        reason=f"{old.code} → {new.code}; credit {proration.credit_minor}, charge {proration.charge_minor} (minor units)",
+        text=f"{old.code} → {new.code}; credit {proration.credit_minor}, charge {proration.charge_minor} (minor units)",
         at=now,
     )
     publish(
@@ -447,8 +449,12 @@ def subscription_cancel(
             sub.cancelled_at = now
             sub.cancellation_reason = reason
             sub.save()
-            lifecycle.subscription_transition(
-                sub, "schedule_cancel", by=by, reason=detail or f"ends {sub.current_period_end:%Y-%m-%d}", at=now
+            note_add(
+                sub,
+                kind=SubscriptionNote.Kind.SCHEDULE_CANCEL,
+                by=by,
+                text=detail or f"ends {sub.current_period_end:%Y-%m-%d}",
+                at=now,
             )
             publish(lifecycle.cancellation_scheduled_event(sub))
             return sub
@@ -468,7 +474,7 @@ def subscription_keep(*, subscription: Subscription, by=None) -> Subscription:
         sub.cancelled_at = None
         sub.cancellation_reason = ""
         sub.save()
-        lifecycle.subscription_transition(sub, "keep", by=by, reason="scheduled cancellation withdrawn", at=now)
+        note_add(sub, kind=SubscriptionNote.Kind.KEEP, by=by, text="scheduled cancellation withdrawn", at=now)
     return sub
 
 
@@ -574,7 +580,7 @@ def subscription_update_payment_method(*, subscription: Subscription, payment_me
         sub.payment_method = getattr(method, "token", None) or payment_method
         sub.payment_method_label = _payment_method_label(method)
         sub.save()
-        lifecycle.subscription_transition(sub, "update_payment_method", by=by, reason=sub.payment_method_label, at=now)
+        note_add(sub, kind=SubscriptionNote.Kind.UPDATE_PAYMENT_METHOD, by=by, text=sub.payment_method_label, at=now)
         if sub.status == SubscriptionStatus.PAST_DUE:
             Invoice.objects.filter(subscription=sub, status=InvoiceStatus.OPEN, next_payment_attempt_at__gt=now).update(
                 next_payment_attempt_at=now, updated_at=now

@@ -61,7 +61,7 @@ def test_staff_capture_from_the_admin_is_recorded_with_their_name(admin_client, 
     assert response.status_code == 302
     info = selectors.payment_get(payment_id=payment.id)
     assert (info.status, info.captured_minor) == ("captured", 6000)
-    last = selectors.payment_history(payment_id=payment.id).last()
+    last = selectors.payment_history(payment_id=payment.id)[-1]
     assert (last.to_state, last.by) == ("captured", staff_user)
 
 

@@ -104,7 +104,7 @@ def test_big_refunds_wait_for_finance_approval(finance_user, staff_user):
     assert SandboxCharge.objects.get().refunded_minor == 60000
     record = Refund.objects.get(pk=waiting.id)
     assert (record.decided_by, record.requested_by) == (finance_user, staff_user)
-    reasons = list(selectors.payment_history(payment_id=payment.id).values_list("reason", flat=True))
+    reasons = [e.reason for e in selectors.payment_history(payment_id=payment.id)]
     assert "Refund requested (waiting for Finance approval): customer asked" in reasons
     assert "Refund approved by Finance: ok" in reasons
     with pytest.raises(services.RefundNotPending):

@@ -93,7 +93,7 @@ def test_a_closed_dispute_resolves_the_chargeback(api_client, outcome, final):
     assert selectors.payment_get(payment_id=payment.id).status == final
     event = OutboxEvent.objects.get(name="ChargebackResolved")
     assert event.payload["outcome"] == outcome
-    history = list(selectors.payment_history(payment_id=payment.id).values_list("to_state", flat=True))
+    history = [e.to_state for e in selectors.payment_history(payment_id=payment.id)]
     assert history[-2:] == ["disputed", final]
 
 
