@@ -2,7 +2,7 @@
 
 from django.db import migrations
 
-from flowmart.transition_log_migration import actor_from_by, to_transition_log
+from flowmart.log_migrations import actor_from_by, to_transition_log
 
 
 class Migration(migrations.Migration):

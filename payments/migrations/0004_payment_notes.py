@@ -5,11 +5,10 @@ itself: they become notes (``PaymentNote``, with their amount); back again on th
 The FSM's own ``refund`` of a partially refunded payment stays partially refunded: that row is a
 transition and stays one."""
 
-import django.db.models.deletion
-import django.utils.timezone
 from django.conf import settings
 from django.db import migrations, models
 
+from flowmart.log_migrations import create_note_log
 from flowmart.note_moves import notes_to_transitions, transitions_to_notes
 
 LOGS = {
@@ -51,51 +50,20 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.CreateModel(
-            name="PaymentNote",
-            fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("state", models.CharField(help_text="the state it was in when this happened", max_length=32)),
-                (
-                    "actor",
-                    models.CharField(default="system", help_text="system, customer, staff or carrier", max_length=32),
-                ),
-                ("text", models.CharField(blank=True, max_length=500)),
-                ("at", models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                (
-                    "kind",
-                    models.CharField(
-                        choices=[
-                            ("refund_requested", "Refund requested"),
-                            ("refund_approved", "Refund approved"),
-                            ("refund_rejected", "Refund rejected"),
-                            ("refund_failed", "Refund failed"),
-                            ("refunded", "Refunded"),
-                            ("chargeback_opened", "Chargeback opened"),
-                            ("chargeback_resolved", "Chargeback resolved"),
-                        ],
-                        max_length=40,
-                    ),
-                ),
-                ("amount_minor", models.BigIntegerField(blank=True, null=True)),
-                (
-                    "by",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "payment",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE, related_name="notes", to="payments.payment"
-                    ),
-                ),
+        create_note_log(
+            "PaymentNote",
+            aggregate="payment",
+            to="payments.payment",
+            kinds=[
+                ("refund_requested", "Refund requested"),
+                ("refund_approved", "Refund approved"),
+                ("refund_rejected", "Refund rejected"),
+                ("refund_failed", "Refund failed"),
+                ("refunded", "Refunded"),
+                ("chargeback_opened", "Chargeback opened"),
+                ("chargeback_resolved", "Chargeback resolved"),
             ],
-            options={"abstract": False},
+            extra=(("amount_minor", models.BigIntegerField(blank=True, null=True)),),
         ),
         migrations.RunPython(forwards, backwards),
     ]

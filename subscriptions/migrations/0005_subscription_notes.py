@@ -2,11 +2,10 @@
 transitions that changed nothing (the state stays): they become notes (``SubscriptionNote``, the
 transition's name as their kind); back again on the way down."""
 
-import django.db.models.deletion
-import django.utils.timezone
 from django.conf import settings
-from django.db import migrations, models
+from django.db import migrations
 
+from flowmart.log_migrations import create_note_log
 from flowmart.note_moves import notes_to_transitions, transitions_to_notes
 
 LOGS = {"transitions": "SubscriptionTransition", "notes": "SubscriptionNote", "aggregate": "subscription"}
@@ -30,49 +29,16 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.CreateModel(
-            name="SubscriptionNote",
-            fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("state", models.CharField(help_text="the state it was in when this happened", max_length=32)),
-                (
-                    "actor",
-                    models.CharField(default="system", help_text="system, customer, staff or carrier", max_length=32),
-                ),
-                ("text", models.CharField(blank=True, max_length=500)),
-                ("at", models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                (
-                    "kind",
-                    models.CharField(
-                        choices=[
-                            ("change_plan", "Plan changed"),
-                            ("update_payment_method", "Payment method updated"),
-                            ("schedule_cancel", "Cancellation scheduled"),
-                            ("keep", "Scheduled cancellation withdrawn"),
-                        ],
-                        max_length=40,
-                    ),
-                ),
-                (
-                    "by",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "subscription",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="notes",
-                        to="subscriptions.subscription",
-                    ),
-                ),
+        create_note_log(
+            "SubscriptionNote",
+            aggregate="subscription",
+            to="subscriptions.subscription",
+            kinds=[
+                ("change_plan", "Plan changed"),
+                ("update_payment_method", "Payment method updated"),
+                ("schedule_cancel", "Cancellation scheduled"),
+                ("keep", "Scheduled cancellation withdrawn"),
             ],
-            options={"abstract": False},
         ),
         migrations.RunPython(forwards, backwards),
     ]

@@ -1,8 +1,9 @@
-"""Migration operations that bring an app's transition table to the kernel's ``TransitionLog`` shape,
-keeping every row. The ``*_one_transition_log`` migrations are written with them.
+"""Migration operations for the kernel's two logs: bring an app's transition table to the ``TransitionLog``
+shape keeping every row (the ``*_one_transition_log`` migrations), and create an app's ``NoteLog`` table
+(the ``*_notes`` migrations). Moving rows between the two is ``flowmart.note_moves``.
 
-Frozen: migrations import this module, so what it produces must never change (a later change to
-``TransitionLog`` gets a migration of its own, written out as usual).
+Frozen: migrations import this module, so what it produces must never change (a later change to either
+log gets a migration of its own, written out as usual).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from django.db import migrations, models
 
 def _field(name: str) -> models.Field:
     return {
+        "state": lambda: models.CharField(help_text="the state it was in when this happened", max_length=32),
+        "text": lambda: models.CharField(blank=True, max_length=500),
         "transition": lambda: models.CharField(blank=True, help_text="the transition method's name", max_length=40),
         "from_state": lambda: models.CharField(max_length=32),
         "to_state": lambda: models.CharField(max_length=32),
@@ -64,3 +67,25 @@ def actor_from_by(app_label: str, *model_names: str) -> migrations.RunPython:
             log.objects.filter(by__isnull=False, by__is_staff=False).update(actor="customer")
 
     return migrations.RunPython(forwards, migrations.RunPython.noop)
+
+
+def create_note_log(
+    name: str, *, aggregate: str, to: str, kinds: list[tuple[str, str]], extra: tuple = ()
+) -> migrations.CreateModel:
+    """The table of an app's ``NoteLog`` subclass: ``aggregate`` is its foreign key to ``to`` (``"app.model"``),
+    ``kinds`` the choices of ``kind``, ``extra`` any columns of the app's own as ``(name, field)``."""
+    return migrations.CreateModel(
+        name=name,
+        fields=[
+            ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+            ("state", _field("state")),
+            ("actor", _field("actor")),
+            ("text", _field("text")),
+            ("at", _field("at")),
+            ("kind", models.CharField(choices=kinds, max_length=40)),
+            *extra,
+            ("by", _field("by")),
+            (aggregate, models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name="notes", to=to)),
+        ],
+        options={"abstract": False},
+    )
