@@ -20,6 +20,8 @@ class ReadOnlyInline(admin.TabularInline):
 class TransitionLogInline(ReadOnlyInline):
     """An aggregate's transition log (``flowmart.transitions.TransitionLog``); subclasses set ``model``."""
 
+    ordering = ["at", "id"]
+
     verbose_name_plural = "transitions (who, when, from, to, why)"
     fields = ["at", "transition", "from_state", "to_state", "actor", "by", "reason"]
     readonly_fields = fields

@@ -30,7 +30,6 @@ class TransitionLog(models.Model):
 
     class Meta:
         abstract = True
-        ordering = ["at", "id"]
 
     def __str__(self) -> str:
         return f"{self.transition or 'state'}: {self.from_state} → {self.to_state}"

@@ -80,6 +80,7 @@ class CsvAdminMixin:
 
 @admin.register(Category)
 class CategoryAdmin(admin.ModelAdmin):
+    ordering = ["position", "name"]
     list_display = ["name", "slug", "parent", "position"]
     list_filter = ["parent"]
     search_fields = ["name", "slug"]
@@ -93,18 +94,21 @@ class CategoryAdmin(admin.ModelAdmin):
 
 class VariantInline(admin.TabularInline):
     model = Variant
+    ordering = ["position", "id"]
     extra = 0
     fields = ["sku", "name", "options", "price_minor", "currency", "weight_grams", "barcode", "is_active", "position"]
 
 
 class ProductImageInline(admin.TabularInline):
     model = ProductImage
+    ordering = ["position", "id"]
     extra = 0
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
 
 @admin.register(Product)
 class ProductAdmin(CsvAdminMixin, admin.ModelAdmin):
+    ordering = ["name"]
     csv_kind = "catalog"
     list_display = ["name", "slug", "category", "is_active", "updated_at"]
     list_filter = ["is_active", "category"]
@@ -265,6 +269,8 @@ class LowStockItemAdmin(admin.ModelAdmin):
 class StockMovementAdmin(admin.ModelAdmin):
     """The ledger: read-only, by design."""
 
+    ordering = ["-created_at", "-id"]
+
     list_display = [
         "created_at",
         "sku",
@@ -301,6 +307,7 @@ class StockMovementAdmin(admin.ModelAdmin):
 
 class AllocationInline(admin.TabularInline):
     model = ReservationAllocation
+    ordering = ["id"]
     extra = 0
     can_delete = False
     readonly_fields = ["stock", "quantity"]
@@ -319,6 +326,7 @@ class NoteInline(NoteLogInline):
 
 @admin.register(Reservation)
 class ReservationAdmin(admin.ModelAdmin):
+    ordering = ["-created_at", "-id"]
     list_display = ["reference", "state", "expires_at", "created_at"]
     list_filter = ["state"]
     search_fields = ["reference"]

@@ -21,11 +21,13 @@ import re
 from dataclasses import dataclass, field
 
 from django.db import transaction
+from django.db.models import Prefetch
 from django.utils.text import slugify
 
 from flowmart.errors import FlowMartError
 from inventory import services
 from inventory.models import Category, Product, ProductImage, Stock, Variant, Warehouse
+from inventory.selectors import product_images_in_order
 
 CATALOG_COLUMNS = [
     "category_slug",
@@ -233,7 +235,7 @@ def catalog_export_csv() -> str:
     writer.writerow(CATALOG_COLUMNS)
     variants = (
         Variant.objects.select_related("product__category__parent")
-        .prefetch_related("product__images")
+        .prefetch_related(Prefetch("product__images", queryset=product_images_in_order()))
         .order_by("product__slug", "position", "id")
     )
     for v in variants:

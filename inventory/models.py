@@ -31,7 +31,6 @@ class Category(models.Model):
     position = models.PositiveIntegerField(default=0)
 
     class Meta:
-        ordering = ["position", "name"]
         verbose_name_plural = "categories"
 
     def __str__(self) -> str:
@@ -64,7 +63,6 @@ class Product(models.Model):
     )
 
     class Meta:
-        ordering = ["name"]
         indexes = [
             GinIndex(fields=["search_vector"], name="inv_product_search_gin"),
             GinIndex(fields=["name"], name="inv_product_name_trgm", opclasses=["gin_trgm_ops"]),
@@ -81,9 +79,6 @@ class ProductImage(models.Model):
     url = models.CharField(max_length=500)
     alt = models.CharField(max_length=200, blank=True)
     position = models.PositiveIntegerField(default=0)
-
-    class Meta:
-        ordering = ["position", "id"]
 
     def __str__(self) -> str:
         return self.url
@@ -102,7 +97,6 @@ class Variant(models.Model):
     position = models.PositiveIntegerField(default=0)
 
     class Meta:
-        ordering = ["position", "id"]
         indexes = [models.Index(fields=["product", "price_minor"], name="inv_variant_product_price")]
 
     def __str__(self) -> str:
@@ -115,9 +109,6 @@ class Warehouse(models.Model):
     address = models.TextField(blank=True)
     priority = models.PositiveIntegerField(default=100, help_text="Lower ships first")
     is_active = models.BooleanField(default=True)
-
-    class Meta:
-        ordering = ["priority", "id"]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.code})"
@@ -178,9 +169,6 @@ class StockMovement(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
-    class Meta:
-        ordering = ["-created_at", "-id"]
-
     def __str__(self) -> str:
         return f"{self.quantity:+d} {self.reason} ({self.reference})"
 
@@ -199,7 +187,6 @@ class Reservation(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(
                 fields=["reference"],
@@ -229,9 +216,6 @@ class ReservationAllocation(models.Model):
     reservation = models.ForeignKey(Reservation, related_name="allocations", on_delete=models.CASCADE)
     stock = models.ForeignKey(Stock, related_name="allocations", on_delete=models.PROTECT)
     quantity = models.PositiveIntegerField()
-
-    class Meta:
-        ordering = ["id"]
 
     def __str__(self) -> str:
         return f"{self.quantity} × {self.stock}"

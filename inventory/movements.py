@@ -141,7 +141,9 @@ def stock_return(*, reference: str, lines: list[StockLine], warehouse_code: str 
         a.stock.variant.sku: a.stock.warehouse
         for a in ReservationAllocation.objects.filter(
             reservation__reference=reference, reservation__state=ReservationRecord.State.COMMITTED
-        ).select_related("stock__variant", "stock__warehouse")
+        )
+        .select_related("stock__variant", "stock__warehouse")
+        .order_by("id")  # several allocations of one sku: the last one made names the warehouse
     }
     default = Warehouse.objects.filter(is_active=True).order_by("priority", "id").first()
     with transaction.atomic():

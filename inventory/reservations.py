@@ -98,7 +98,7 @@ def stock_reservation_amend(*, reference: str, lines: list[StockLine]) -> Reserv
         )
         if record is None:
             raise ReservationNotFound(f"No active reservation for {reference}.")
-        old = list(record.allocations.select_related("stock__variant"))
+        old = list(record.allocations.select_related("stock__variant").order_by("id"))
         variant_ids = set(variant_ids_by_sku(demand).values()) | {a.stock.variant_id for a in old}
         book = StockBook(variant_ids=variant_ids, correlation_id=reference)
         for a in old:
@@ -112,7 +112,7 @@ def stock_reservation_amend(*, reference: str, lines: list[StockLine]) -> Reserv
 
 def _release(record: ReservationRecord, *, reason: str, expired: bool, by=None) -> None:
     """Give back the stock of a locked, active reservation (caller owns the transaction)."""
-    allocations = list(record.allocations.select_related("stock__variant", "stock__warehouse"))
+    allocations = list(record.allocations.select_related("stock__variant", "stock__warehouse").order_by("id"))
     book = StockBook(variant_ids={a.stock.variant_id for a in allocations}, correlation_id=record.reference)
     for a in allocations:
         book.hold(book.rows[a.stock_id], -a.quantity)
@@ -178,7 +178,7 @@ def stock_commit(*, reference: str) -> None:
         if record is not None:
             record = ReservationRecord.objects.select_for_update().get(pk=record.pk)
         if record is None:
-            latest = ReservationRecord.objects.filter(reference=reference).first()
+            latest = ReservationRecord.objects.filter(reference=reference).order_by("-created_at", "-id").first()
             if latest is None:
                 raise ReservationNotFound(f"No reservation for {reference}.")
             raise ReservationNotActive(f"The reservation for {reference} was {latest.state}.")
@@ -186,7 +186,7 @@ def stock_commit(*, reference: str) -> None:
             return
         if record.state != ReservationRecord.State.ACTIVE:
             raise ReservationNotActive(f"The reservation for {reference} was {record.state}.")
-        allocations = list(record.allocations.select_related("stock__variant"))
+        allocations = list(record.allocations.select_related("stock__variant").order_by("id"))
         book = StockBook(variant_ids={a.stock.variant_id for a in allocations}, correlation_id=reference)
         for a in allocations:
             stock = book.rows[a.stock_id]

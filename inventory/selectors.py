@@ -67,8 +67,15 @@ def _variant_info(v: Variant) -> VariantInfo:
     )
 
 
+def product_images_in_order() -> QuerySet[ProductImage]:
+    """A product's pictures by position: the first one is its main picture on every page, list and export."""
+    return ProductImage.objects.order_by("position", "id")
+
+
 def _variant_qs() -> QuerySet[Variant]:
-    return Variant.objects.select_related("product").prefetch_related("product__images")
+    return Variant.objects.select_related("product").prefetch_related(
+        Prefetch("product__images", queryset=product_images_in_order())
+    )
 
 
 def variant_get_by_sku(*, sku: str) -> VariantInfo | None:
@@ -202,7 +209,7 @@ def product_catalog_queryset() -> QuerySet[Product]:
         )
         .prefetch_related(
             Prefetch("variants", queryset=Variant.objects.filter(is_active=True).order_by("position", "id")),
-            Prefetch("images", queryset=ProductImage.objects.order_by("position", "id")),
+            Prefetch("images", queryset=product_images_in_order()),
         )
     )
 
@@ -268,7 +275,7 @@ def product_detail_data(*, slug: str) -> dict | None:
     product = (
         Product.objects.filter(slug=slug, is_active=True)
         .select_related("category__parent")
-        .prefetch_related(Prefetch("images", queryset=ProductImage.objects.order_by("position", "id")))
+        .prefetch_related(Prefetch("images", queryset=product_images_in_order()))
         .first()
     )
     if product is None:

@@ -55,6 +55,7 @@ def retry_failed(modeladmin, request, queryset):
 
 @admin.register(Notification)
 class NotificationAdmin(admin.ModelAdmin):
+    ordering = ["-created_at", "-id"]
     list_display = ["created_at", "kind", "channel", "to_address", "status", "attempts", "correlation_id"]
     list_filter = ["status", "channel", "kind", "category"]
     search_fields = ["to_address", "correlation_id", "provider_message_id", "=public_id", "recipient__email"]
@@ -138,6 +139,7 @@ class NotificationTemplateForm(forms.ModelForm):
 
 @admin.register(NotificationTemplate)
 class NotificationTemplateAdmin(admin.ModelAdmin):
+    ordering = ["kind", "channel"]
     form = NotificationTemplateForm
     list_display = ["kind", "channel", "is_active", "updated_by", "updated_at"]
     list_filter = ["channel", "is_active"]
@@ -181,6 +183,7 @@ class NotificationTemplateAdmin(admin.ModelAdmin):
 
 @admin.register(Device)
 class DeviceAdmin(admin.ModelAdmin):
+    ordering = ["-last_seen_at"]
     list_display = ["user", "platform", "name", "is_active", "last_seen_at"]
     list_filter = ["platform", "is_active"]
     search_fields = ["user__email", "token"]
@@ -197,6 +200,7 @@ class PreferenceAdmin(admin.ModelAdmin):
 
 @admin.register(SandboxMessage)
 class SandboxMessageAdmin(ReadOnlyAdmin):
+    ordering = ["-created_at", "-id"]
     list_display = ["created_at", "channel", "to", "title", "body"]
     list_filter = ["channel"]
     search_fields = ["to", "body"]
@@ -204,6 +208,7 @@ class SandboxMessageAdmin(ReadOnlyAdmin):
 
 @admin.register(Feedback)
 class FeedbackAdmin(ReadOnlyAdmin):
+    ordering = ["-created_at"]
     list_display = ["order_number", "email", "rating", "submitted_at", "requested_at", "due_at"]
     list_filter = ["rating"]
     search_fields = ["order_number", "email"]

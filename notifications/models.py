@@ -59,7 +59,6 @@ class Notification(FSMModelMixin, models.Model):
     failed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["recipient", "-created_at"], name="notif_recipient_idx")]
 
     def __str__(self) -> str:
@@ -116,7 +115,6 @@ class NotificationTemplate(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        ordering = ["kind", "channel"]
         constraints = [models.UniqueConstraint(fields=["kind", "channel"], name="notif_template_once")]
 
     def __str__(self) -> str:
@@ -172,9 +170,6 @@ class Device(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     last_seen_at = models.DateTimeField(auto_now=True)
 
-    class Meta:
-        ordering = ["-last_seen_at"]
-
     def __str__(self) -> str:
         return f"{self.platform} device of {self.user_id}"
 
@@ -189,9 +184,6 @@ class SandboxMessage(models.Model):
     data = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
     provider_message_id = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
         return f"{self.channel} to {self.to}"
@@ -215,7 +207,6 @@ class Feedback(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["-created_at"]
         verbose_name_plural = "feedback"
         constraints = [
             models.CheckConstraint(

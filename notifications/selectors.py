@@ -20,7 +20,7 @@ def notification_get_for_user(*, user, public_id) -> Notification | None:
 
 
 def devices_for_user(*, user) -> QuerySet[Device]:
-    return Device.objects.filter(user=user, is_active=True)
+    return Device.objects.filter(user=user, is_active=True).order_by("-last_seen_at")
 
 
 def sent_messages_list(*, channel: str | None = None, limit: int = 200) -> list[Notification]:

@@ -280,7 +280,11 @@ def _claim(notification_id: int) -> tuple[Notification | None, OutgoingMessage |
             return None, None, SendOutcome(n.status)
 
         if n.channel == Channel.PUSH:
-            to = list(Device.objects.filter(user=n.recipient, is_active=True).values_list("token", flat=True))
+            to = list(
+                Device.objects.filter(user=n.recipient, is_active=True)
+                .order_by("-last_seen_at")
+                .values_list("token", flat=True)
+            )
             if not to:
                 _fail(n, error="the recipient has no active push device", reason="no device")
                 return None, None, SendOutcome(n.status)

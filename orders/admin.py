@@ -37,12 +37,14 @@ class OrderLineInline(ReadOnlyInline):
 
 class OrderPaymentInline(ReadOnlyInline):
     model = OrderPayment
+    ordering = ["created_at", "id"]
     fields = ["payment_id", "purpose", "amount_minor", "captured_minor", "refunded_minor", "voided", "created_at"]
     readonly_fields = fields
 
 
 class OrderRefundInline(ReadOnlyInline):
     model = OrderRefund
+    ordering = ["created_at", "id"]
     verbose_name_plural = "refunds (only succeeded ones count as refunded)"
     fields = ["refund_id", "purpose", "rma_number", "amount_minor", "status", "note", "created_at", "settled_at"]
     readonly_fields = fields
@@ -50,6 +52,7 @@ class OrderRefundInline(ReadOnlyInline):
 
 class SagaStepInline(ReadOnlyInline):
     model = SagaStep
+    ordering = ["started_at", "id"]
     verbose_name_plural = "saga steps"
     fields = ["step", "attempt", "status", "started_at", "finished_at", "duration_ms", "error_code", "error"]
     readonly_fields = fields
@@ -83,6 +86,7 @@ ACTIONS = {
 
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
+    ordering = ["-placed_at", "-id"]
     list_display = ["number", "status", "saga_status", "email", "total", "placed_at"]
     list_filter = ["status", "saga_status", "placed_at"]
     search_fields = ["number", "email", "lines__sku"]

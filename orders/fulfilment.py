@@ -120,7 +120,7 @@ def order_settle_retry(*, order: Order) -> Order:
 def _payments_capture(order: Order) -> None:
     """Capture up to the order's total across its authorizations, then void the ones not needed (amended down)."""
     remaining = order.total_minor - order.captured_minor
-    for payment in order.payments.filter(voided=False):
+    for payment in order.payments.filter(voided=False).order_by("created_at", "id"):  # oldest authorization first
         if remaining <= 0:
             break
         # Our record may lag the gateway after a crash: read the payment first.

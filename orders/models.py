@@ -44,6 +44,7 @@ class BasketLine(models.Model):
     added_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        # A basket lists its lines in the order they were added, everywhere (page, API, checkout).
         ordering = ["added_at", "id"]
         constraints = [
             models.UniqueConstraint(fields=["basket", "sku"], name="orders_basketline_unique_sku"),
@@ -145,7 +146,6 @@ class Order(FSMModelMixin, models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        ordering = ["-placed_at", "-id"]
         indexes = [models.Index(fields=["saga_status", "saga_lease_until"], name="orders_order_saga_lease")]
         constraints = [
             models.CheckConstraint(
@@ -269,6 +269,7 @@ class OrderLine(models.Model):
     allocations = models.JSONField(default=list, blank=True)  # [{"warehouse_code", "quantity"}]
 
     class Meta:
+        # A document's lines are read in the order they were written, everywhere (pages, API, event payloads).
         ordering = ["id"]
 
     def __str__(self) -> str:
@@ -297,9 +298,6 @@ class OrderPayment(models.Model):
     voided = models.BooleanField(default=False)
     purpose = models.CharField(max_length=32, default="checkout")  # checkout | amendment
     created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["created_at", "id"]
 
     def __str__(self) -> str:
         return f"{self.order.number}: {self.payment_id}"
@@ -339,7 +337,6 @@ class OrderRefund(models.Model):
     settled_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        ordering = ["created_at", "id"]
         constraints = [
             models.CheckConstraint(condition=models.Q(amount_minor__gt=0), name="orders_orderrefund_amount_positive")
         ]
@@ -381,9 +378,6 @@ class SagaStep(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     error_code = models.CharField(max_length=64, blank=True)
     error = models.TextField(blank=True)
-
-    class Meta:
-        ordering = ["started_at", "id"]
 
     def __str__(self) -> str:
         return f"{self.step} #{self.attempt}: {self.status}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
 from flowmart.events.selectors import timeline_for_correlation
@@ -14,23 +14,31 @@ from payments import selectors as payment_selectors
 from shipping import selectors as shipping_selectors
 
 
+def _with_lines_and_refunds(orders: QuerySet[Order]) -> QuerySet[Order]:
+    """Refunds oldest first: the order page and the API list them so."""
+    return orders.prefetch_related(
+        "lines", Prefetch("refunds", queryset=OrderRefund.objects.order_by("created_at", "id"))
+    )
+
+
 def order_list_for_user(*, user) -> QuerySet[Order]:
     """The customer's own orders, newest first (failed checkouts are not orders they placed)."""
-    return Order.objects.filter(user=user).exclude(status=OrderStatus.FAILED).prefetch_related("lines", "refunds")
+    orders = Order.objects.filter(user=user).exclude(status=OrderStatus.FAILED).order_by("-placed_at", "-id")
+    return _with_lines_and_refunds(orders)
 
 
 def order_get_for_user(*, number: str, user) -> Order | None:
     """One of the customer's own orders; None for anyone else's (the caller answers 404)."""
     if user is None or not user.is_authenticated:
         return None
-    return Order.objects.filter(number=number, user=user).prefetch_related("lines", "refunds").first()
+    return _with_lines_and_refunds(Order.objects.filter(number=number, user=user)).first()
 
 
 def order_get_for_guest(*, number: str, order_numbers: list[str]) -> Order | None:
     """A guest sees the orders placed in their session only."""
     if number not in order_numbers:
         return None
-    return Order.objects.filter(number=number, user__isnull=True).prefetch_related("lines", "refunds").first()
+    return _with_lines_and_refunds(Order.objects.filter(number=number, user__isnull=True)).first()
 
 
 def order_get(*, number: str) -> Order | None:
@@ -182,6 +190,7 @@ def payment_retries_expired() -> list[int]:
     return list(
         Order.objects.filter(status=OrderStatus.PAYMENT_FAILED, retry_until__lte=timezone.now())
         .exclude(saga_status=SagaStatus.COMPENSATED)
+        .order_by("-placed_at", "-id")
         .values_list("id", flat=True)[:500]
     )
 
@@ -195,5 +204,6 @@ def orders_to_settle() -> list[int]:
             shipped_at__lte=timezone.now() - timedelta(minutes=5),
         )
         .exclude(failure_code="settle_failed")
+        .order_by("-placed_at", "-id")
         .values_list("id", flat=True)[:500]
     )

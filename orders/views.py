@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from flowmart.errors import FlowMartError
+from flowmart.users import selectors as user_selectors
 from orders import forms, selectors, services
 from orders.pricing import perks_for_user
 from orders.signals import SESSION_BASKET_KEY, SESSION_ORDERS_KEY
@@ -121,7 +122,7 @@ def checkout_address(request):
         if basket is None or not basket.lines.exists():
             messages.info(request, "Your basket is empty.")
         return redirect("orders:basket")
-    saved = list(request.user.addresses.all()) if request.user.is_authenticated else []
+    saved = list(user_selectors.addresses_for_user(user=request.user)) if request.user.is_authenticated else []
     guest = not request.user.is_authenticated
     initial = dict(_state(request).get("address") or {})
     if not initial and saved:

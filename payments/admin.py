@@ -47,12 +47,14 @@ class NoteInline(NoteLogInline):
 
 class RefundInline(ReadOnlyInline):
     model = Refund
+    ordering = ["-created_at"]
     fields = ["created_at", "amount_minor", "status", "reason", "requested_by", "decided_by", "failure_message"]
     readonly_fields = fields
 
 
 class DisputeInline(ReadOnlyInline):
     model = Dispute
+    ordering = ["-opened_at"]
     fields = ["opened_at", "gateway_ref", "amount_minor", "reason", "status", "resolved_at"]
     readonly_fields = fields
 
@@ -70,6 +72,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(Payment)
 class PaymentAdmin(ReadOnlyAdmin):
+    ordering = ["-created_at"]
     list_display = ["reference", "status", "amount", "captured", "refunded", "card", "gateway", "created_at"]
     list_filter = ["status", "gateway", "currency", "created_at"]
     search_fields = ["reference", "gateway_ref", "=id", "customer_email"]
@@ -157,6 +160,7 @@ class PaymentAdmin(ReadOnlyAdmin):
 
 @admin.register(Refund)
 class RefundAdmin(ReadOnlyAdmin):
+    ordering = ["-created_at"]
     list_display = [
         "payment",
         "amount_minor",
@@ -175,6 +179,8 @@ class RefundAdmin(ReadOnlyAdmin):
 @admin.register(PendingRefund)
 class RefundApprovalQueueAdmin(ReadOnlyAdmin):
     """Refunds above the threshold, waiting for a member of the Finance group."""
+
+    ordering = ["-created_at"]
 
     list_display = ["payment", "amount_minor", "currency", "reason", "requested_by", "created_at"]
     list_select_related = ["payment", "requested_by"]
@@ -205,6 +211,7 @@ class RefundApprovalQueueAdmin(ReadOnlyAdmin):
 
 @admin.register(Dispute)
 class DisputeAdmin(ReadOnlyAdmin):
+    ordering = ["-opened_at"]
     list_display = [
         "gateway_ref",
         "payment",
@@ -238,6 +245,7 @@ class DisputeAdmin(ReadOnlyAdmin):
 
 @admin.register(WebhookEvent)
 class WebhookEventAdmin(ReadOnlyAdmin):
+    ordering = ["-received_at"]
     list_display = ["event_id", "gateway", "type", "status", "deliveries", "received_at", "processed_at"]
     list_filter = ["gateway", "status", "type"]
     search_fields = ["event_id"]
@@ -245,18 +253,21 @@ class WebhookEventAdmin(ReadOnlyAdmin):
 
 @admin.register(SavedPaymentMethod)
 class SavedPaymentMethodAdmin(ReadOnlyAdmin):
+    ordering = ["-created_at"]
     list_display = ["user_id", "brand", "last4", "exp_month", "exp_year", "gateway", "created_at"]
     search_fields = ["=user_id"]
 
 
 class MismatchInline(ReadOnlyInline):
     model = ReconciliationMismatch
+    ordering = ["kind", "gateway_ref"]
     fields = ["kind", "gateway_ref", "payment", "flowmart_value", "gateway_value"]
     readonly_fields = fields
 
 
 @admin.register(ReconciliationReport)
 class ReconciliationReportAdmin(ReadOnlyAdmin):
+    ordering = ["-created_at"]
     list_display = ["period_start", "gateway", "gateway_charges", "flowmart_payments", "mismatch_count", "created_at"]
     list_filter = ["gateway"]
     inlines = [MismatchInline]

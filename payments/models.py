@@ -58,7 +58,6 @@ class Payment(FSMModelMixin, models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        ordering = ["-created_at"]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(captured_minor__lte=models.F("amount_minor")), name="payments_capture_le_amount"
@@ -178,7 +177,6 @@ class Refund(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        ordering = ["-created_at"]
         constraints = [models.CheckConstraint(condition=models.Q(amount_minor__gt=0), name="payments_refund_positive")]
 
     def __str__(self) -> str:
@@ -210,9 +208,6 @@ class Dispute(models.Model):
     opened_at = models.DateTimeField(auto_now_add=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
-        ordering = ["-opened_at"]
-
     def __str__(self) -> str:
         return f"Dispute {self.gateway_ref} on {self.payment.reference} [{self.status}]"
 
@@ -238,7 +233,6 @@ class WebhookEvent(models.Model):
     processed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        ordering = ["-received_at"]
         constraints = [models.UniqueConstraint(fields=["gateway", "event_id"], name="payments_webhook_once")]
 
     def __str__(self) -> str:
@@ -259,7 +253,6 @@ class SavedPaymentMethod(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["-created_at"]
         constraints = [models.UniqueConstraint(fields=["user_id", "token"], name="payments_method_once_per_user")]
 
     def __str__(self) -> str:
@@ -276,9 +269,6 @@ class ReconciliationReport(models.Model):
     flowmart_payments = models.PositiveIntegerField(default=0)
     mismatch_count = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["-created_at"]
 
     def __str__(self) -> str:
         return f"{self.gateway} {self.period_start:%Y-%m-%d}: {self.mismatch_count} mismatches"
@@ -299,9 +289,6 @@ class ReconciliationMismatch(models.Model):
     flowmart_value = models.CharField(max_length=100, blank=True)
     gateway_value = models.CharField(max_length=100, blank=True)
 
-    class Meta:
-        ordering = ["kind", "gateway_ref"]
-
     def __str__(self) -> str:
         return f"{self.kind} {self.gateway_ref}"
 
@@ -321,9 +308,6 @@ class SandboxCharge(models.Model):
     refunded_minor = models.PositiveBigIntegerField(default=0)
     description = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(db_index=True)
-
-    class Meta:
-        ordering = ["created_at"]
 
     def __str__(self) -> str:
         return f"{self.id} [{self.status}]"

@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 
 from flowmart.history import HistoryEntry, history
 from payments.models import Payment, Refund, SavedPaymentMethod
@@ -116,7 +116,8 @@ def payment_methods_for_user(*, user_id: str | uuid.UUID) -> list[PaymentMethodI
     pk = _uuid(user_id)
     if pk is None:
         return []
-    return [payment_method_info(m) for m in SavedPaymentMethod.objects.filter(user_id=pk)]
+    methods = SavedPaymentMethod.objects.filter(user_id=pk).order_by("-created_at")  # newest card first
+    return [payment_method_info(m) for m in methods]
 
 
 def payment_list_for_customer(*, user_id: str | uuid.UUID, reference: str | None = None) -> QuerySet[Payment]:
@@ -125,7 +126,9 @@ def payment_list_for_customer(*, user_id: str | uuid.UUID, reference: str | None
     payments = Payment.objects.filter(customer_id=pk) if pk else Payment.objects.none()
     if reference:
         payments = payments.filter(reference=reference)
-    return payments.prefetch_related("refunds").order_by("-created_at")
+    return payments.prefetch_related(Prefetch("refunds", queryset=Refund.objects.order_by("-created_at"))).order_by(
+        "-created_at"
+    )
 
 
 def payment_history(*, payment_id: uuid.UUID | str) -> list[HistoryEntry]:

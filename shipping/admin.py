@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.db.models import F
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -31,6 +32,7 @@ from shipping.models import (
 
 class ShippingMethodInline(admin.TabularInline):
     model = ShippingMethod
+    ordering = ["sort_order", "code"]
     extra = 0
     fields = ["code", "name", "currency", "min_days", "max_days", "free_over_minor", "is_active"]
     show_change_link = True
@@ -38,6 +40,7 @@ class ShippingMethodInline(admin.TabularInline):
 
 @admin.register(ShippingZone)
 class ShippingZoneAdmin(admin.ModelAdmin):
+    ordering = ["sort_order", "code"]
     list_display = ["code", "name", "country_list", "sort_order"]
     inlines = [ShippingMethodInline]
 
@@ -48,11 +51,13 @@ class ShippingZoneAdmin(admin.ModelAdmin):
 
 class ShippingRateInline(admin.TabularInline):
     model = ShippingRate
+    ordering = [F("max_weight_grams").asc(nulls_last=True), "min_subtotal_minor"]
     extra = 1
 
 
 @admin.register(ShippingMethod)
 class ShippingMethodAdmin(admin.ModelAdmin):
+    ordering = ["zone__sort_order", "zone__code", "sort_order", "code"]
     list_display = ["code", "name", "zone", "currency", "min_days", "max_days", "free_over_minor", "is_active"]
     list_filter = ["zone", "code", "is_active"]
     inlines = [ShippingRateInline]
@@ -74,6 +79,7 @@ class ShipmentTransitionInline(TransitionLogInline):
 
 class TrackingEventInline(ReadOnlyInline):
     model = TrackingEvent
+    ordering = ["sequence"]
     verbose_name_plural = "Tracking history (carrier)"
     fields = ["sequence", "occurred_at", "code", "description", "location", "source", "applied_at"]
     readonly_fields = fields
@@ -81,6 +87,7 @@ class TrackingEventInline(ReadOnlyInline):
 
 @admin.register(Shipment)
 class ShipmentAdmin(admin.ModelAdmin):
+    ordering = ["-created_at", "number"]
     list_display = ["number", "order_number", "kind", "warehouse_code", "status", "tracking_number", "created_at"]
     list_filter = ["status", "warehouse_code", "kind", "method_code"]
     search_fields = ["number", "order_number", "tracking_number", "customer_email", "rma_number"]
@@ -269,6 +276,7 @@ class ReceiveForm(forms.Form):
 
 @admin.register(ReturnRequest)
 class ReturnRequestAdmin(admin.ModelAdmin):
+    ordering = ["-created_at", "rma_number"]
     list_display = ["rma_number", "order_number", "status", "decision", "refund_minor", "currency", "created_at"]
     list_filter = ["status", "decision", "warehouse_code"]
     search_fields = ["rma_number", "order_number", "customer_email", "return_tracking_number"]

@@ -24,9 +24,6 @@ class ShippingZone(models.Model):
     countries = ArrayField(models.CharField(max_length=2), default=list, help_text="ISO 3166-1 alpha-2 codes")
     sort_order = models.PositiveSmallIntegerField(default=0)
 
-    class Meta:
-        ordering = ["sort_order", "code"]
-
     def __str__(self) -> str:
         return self.name
 
@@ -49,7 +46,6 @@ class ShippingMethod(models.Model):
     sort_order = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
-        ordering = ["zone", "sort_order", "code"]
         constraints = [models.UniqueConstraint(fields=["zone", "code"], name="shipping_method_unique_code_per_zone")]
 
     def __str__(self) -> str:
@@ -66,9 +62,6 @@ class ShippingRate(models.Model):
     max_weight_grams = models.PositiveIntegerField(null=True, blank=True, help_text="Empty: no upper limit")
     min_subtotal_minor = models.PositiveBigIntegerField(default=0)
     price_minor = models.PositiveBigIntegerField()
-
-    class Meta:
-        ordering = ["method", models.F("max_weight_grams").asc(nulls_last=True), "min_subtotal_minor"]
 
     def __str__(self) -> str:
         upto = f"≤{self.max_weight_grams} g" if self.max_weight_grams else "any weight"
@@ -127,7 +120,6 @@ class Shipment(FSMModelMixin, models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        ordering = ["-created_at", "number"]
         indexes = [models.Index(fields=["status", "last_polled_at"], name="shipping_shipment_poll_idx")]
 
     def __str__(self) -> str:
@@ -201,6 +193,7 @@ class ShipmentLine(models.Model):
     weight_grams = models.PositiveIntegerField(default=0)
 
     class Meta:
+        # A document's lines are read in the order they were written, everywhere (pages, API, event payloads).
         ordering = ["id"]
 
     def __str__(self) -> str:
@@ -233,7 +226,6 @@ class TrackingEvent(models.Model):
     applied_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        ordering = ["sequence"]
         constraints = [
             models.UniqueConstraint(fields=["shipment", "sequence"], name="shipping_tracking_unique_sequence"),
         ]
@@ -278,9 +270,6 @@ class ReturnRequest(FSMModelMixin, models.Model):
     decided_at = models.DateTimeField(null=True, blank=True)
     received_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at", "rma_number"]
 
     def __str__(self) -> str:
         return self.rma_number
@@ -330,6 +319,7 @@ class ReturnLine(models.Model):
     replacement_sku = models.CharField(max_length=64, blank=True)
 
     class Meta:
+        # A document's lines are read in the order they were written, everywhere (pages, API, event payloads).
         ordering = ["id"]
 
     def __str__(self) -> str:

@@ -115,7 +115,11 @@ def quote(
         return []
     weight = parcel_weight_grams(lines)
     quotes = []
-    methods = zone.methods.filter(is_active=True, currency=(currency or "").upper()).prefetch_related("rates")
+    methods = (
+        zone.methods.filter(is_active=True, currency=(currency or "").upper())
+        .order_by("sort_order", "code")  # the order the customer is offered them in
+        .prefetch_related("rates")  # ``_rate_for`` picks the band itself
+    )
     for method in methods:
         if method.max_weight_grams is not None and weight > method.max_weight_grams:
             continue

@@ -107,6 +107,7 @@ def return_request(*, order_number: str, user_id: str | None, lines: list[dict],
             Shipment.objects.select_for_update()
             .filter(order_number=order_number, user_id=user_id, kind=Shipment.Kind.ORDER)
             .exclude(user_id__isnull=True)
+            .order_by("-created_at", "number")  # lines are matched newest parcel first
         )
         if not shipments:
             raise OrderNotFound(f"No order {order_number}.")
@@ -193,7 +194,11 @@ def _get(rma_number: str) -> ReturnRequest:
 
 def _return_label(rma: ReturnRequest):
     """Ask the carrier for a prepaid label from the customer back to the warehouse (no transaction open)."""
-    shipment = Shipment.objects.filter(order_number=rma.order_number, warehouse_code=rma.warehouse_code).first()
+    shipment = (
+        Shipment.objects.filter(order_number=rma.order_number, warehouse_code=rma.warehouse_code)
+        .order_by("-created_at", "number")  # the latest parcel from that warehouse
+        .first()
+    )
     address = shipment.address if shipment else {}
     weight = sum(line.quantity * line.shipment_line.weight_grams for line in rma.lines.select_related("shipment_line"))
     return get_carrier().create_label(

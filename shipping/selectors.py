@@ -7,7 +7,7 @@ from datetime import datetime
 
 from django.db.models import Prefetch, QuerySet
 
-from shipping.models import ReturnRequest, Shipment, ShipmentLine, ShipmentTransition, TrackingEvent
+from shipping.models import ReturnRequest, ReturnTransition, Shipment, ShipmentLine, ShipmentTransition, TrackingEvent
 from shipping.returns import returnable_quantities
 from shipping.tracking import tracking_url
 
@@ -184,7 +184,7 @@ def warehouses_with_open_shipments() -> list[str]:
 def returns_for_user(*, user_id: str) -> QuerySet[ReturnRequest]:
     return (
         ReturnRequest.objects.filter(user_id=str(user_id))
-        .prefetch_related("lines", "transitions")
+        .prefetch_related("lines", Prefetch("transitions", queryset=ReturnTransition.objects.order_by("at", "id")))
         .order_by("-created_at", "rma_number")
     )
 

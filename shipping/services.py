@@ -210,7 +210,11 @@ def shipments_create_for_order(
     Runs inside the caller's transaction when there is one (the event handler's).
     """
     with transaction.atomic():
-        existing = list(Shipment.objects.filter(order_number=order_number, kind=Shipment.Kind.ORDER))
+        existing = list(
+            Shipment.objects.filter(order_number=order_number, kind=Shipment.Kind.ORDER).order_by(
+                "-created_at", "number"
+            )
+        )
         if existing:
             return existing
         country = str((address or {}).get("country") or "").upper()
@@ -269,7 +273,11 @@ def shipment_create_for_exchange(
         existing = Shipment.objects.filter(kind=Shipment.Kind.EXCHANGE, rma_number=rma_number).first()
         if existing:
             return existing
-        original = Shipment.objects.filter(order_number=order_number, kind=Shipment.Kind.ORDER).first()
+        original = (
+            Shipment.objects.filter(order_number=order_number, kind=Shipment.Kind.ORDER)
+            .order_by("-created_at", "number")  # the latest parcel's address
+            .first()
+        )
         if address is None:
             if original is None:
                 raise ExchangeNotAllowed(f"No address known for order {order_number}.")
@@ -442,8 +450,10 @@ def shipments_cancel_for_order(*, order_number: str, reason: str, causation_id: 
     """Cancel every not-yet-dispatched shipment of the order; returns how many were cancelled."""
     cancelled = 0
     with transaction.atomic():
-        shipments = Shipment.objects.select_for_update().filter(
-            order_number=order_number, status__in=Shipment.NOT_DISPATCHED
+        shipments = (
+            Shipment.objects.select_for_update()
+            .filter(order_number=order_number, status__in=Shipment.NOT_DISPATCHED)
+            .order_by("-created_at", "number")
         )
         for shipment in shipments:
             shipment_transition_cancel(
@@ -537,7 +547,7 @@ def shipments_poll(*, batch_size: int | None = None) -> dict:
             counts["labels"] += 1
     to_void = Shipment.objects.filter(
         status=Shipment.Status.CANCELLED, tracking_number__isnull=False, label_cancelled_at__isnull=True
-    )
+    ).order_by("-created_at", "number")
     for number in to_void.values_list("number", flat=True)[:batch_size]:
         counts["voided"] += int(shipment_void_label(shipment_number=number))
 

@@ -28,11 +28,13 @@ from subscriptions.models import (
 
 @admin.register(Tier)
 class TierAdmin(admin.ModelAdmin):
+    ordering = ["rank", "name"]
     list_display = ["name", "rank", "free_shipping", "percent_off", "early_access"]
 
 
 @admin.register(Plan)
 class PlanAdmin(admin.ModelAdmin):
+    ordering = ["sort_order", "price_minor", "code"]
     list_display = ["code", "name", "tier", "interval", "price_minor", "currency", "trial_days", "is_active"]
     list_filter = ["is_active", "interval", "tier"]
     search_fields = ["code", "name"]
@@ -50,6 +52,7 @@ class SubscriptionNoteInline(NoteLogInline):
 
 class InvoiceInline(ReadOnlyInline):
     model = Invoice
+    ordering = ["-issued_at", "-id"]
     fields = ["number", "status", "billing_reason", "period_start", "period_end", "amount_minor", "payment_attempts"]
     readonly_fields = fields
     show_change_link = True
@@ -91,6 +94,7 @@ def allowed_actions(sub: Subscription) -> list[str]:
 
 @admin.register(Subscription)
 class SubscriptionAdmin(admin.ModelAdmin):
+    ordering = ["-created_at"]
     list_display = ["public_id", "user", "plan", "status", "current_period_end", "cancel_at_period_end", "created_at"]
     list_filter = ["status", "plan", "cancel_at_period_end"]
     search_fields = ["=public_id", "user__email"]
@@ -180,6 +184,7 @@ class InvoiceTransitionInline(TransitionLogInline):
 
 @admin.register(Invoice)
 class InvoiceAdmin(admin.ModelAdmin):
+    ordering = ["-issued_at", "-id"]
     list_display = ["number", "customer_email", "status", "billing_reason", "amount_minor", "currency", "issued_at"]
     list_filter = ["status", "billing_reason"]
     search_fields = ["number", "customer_email"]

@@ -297,9 +297,11 @@ def _record(jobs: list[_Job], now: datetime, report: BillingReport) -> None:
             for s in Subscription.objects.select_for_update(of=("self",))
             .select_related("plan__tier", "user")
             .filter(pk__in=[j.sub_id for j in answered])
+            .order_by("pk")  # every batch locks in the same order
         }
         invoices = {
-            i.pk: i for i in Invoice.objects.select_for_update().filter(pk__in=[j.invoice_id for j in answered])
+            i.pk: i
+            for i in Invoice.objects.select_for_update().filter(pk__in=[j.invoice_id for j in answered]).order_by("pk")
         }
         inv_rows: list[InvoiceTransition] = []
         sub_rows: list[SubscriptionTransition] = []

@@ -45,7 +45,6 @@ class Tier(models.Model):
     description = models.TextField(blank=True)
 
     class Meta:
-        ordering = ["rank", "name"]
         constraints = [models.CheckConstraint(condition=Q(percent_off__lte=100), name="subs_tier_percent_off_le_100")]
 
     def __str__(self) -> str:
@@ -74,7 +73,6 @@ class Plan(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["sort_order", "price_minor", "code"]
         constraints = [models.CheckConstraint(condition=Q(price_minor__gte=1), name="subs_plan_price_positive")]
 
     def __str__(self) -> str:
@@ -123,7 +121,6 @@ class Subscription(FSMModelMixin, models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        ordering = ["-created_at"]
         constraints = [
             # One live subscription per customer: a double submit cannot create two.
             models.UniqueConstraint(
@@ -241,7 +238,6 @@ class Invoice(FSMModelMixin, models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        ordering = ["-issued_at", "-id"]
         constraints = [
             # Never bill twice for the same period, whoever runs the billing and however often.
             models.UniqueConstraint(
@@ -289,6 +285,7 @@ class InvoiceLine(models.Model):
     period_end = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        # A document's lines are read in the order they were written, everywhere (pages, API, event payloads).
         ordering = ["id"]
 
     def __str__(self) -> str:

@@ -78,7 +78,8 @@ def member_perks_for_user(*, user_id) -> MemberPerks:
 
 
 def plan_list(*, active_only: bool = True) -> QuerySet[Plan]:
-    qs = Plan.objects.select_related("tier")
+    """Plans in the order the plans page and the API offer them."""
+    qs = Plan.objects.select_related("tier").order_by("sort_order", "price_minor", "code")
     return qs.filter(is_active=True) if active_only else qs
 
 

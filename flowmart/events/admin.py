@@ -24,6 +24,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 class DeliveryInline(admin.TabularInline):
     model = Delivery
+    ordering = ["-created_at"]
     extra = 0
     can_delete = False
     fields = ["handler", "status", "attempts", "processed_at", "next_attempt_at"]
@@ -35,6 +36,7 @@ class DeliveryInline(admin.TabularInline):
 
 @admin.register(OutboxEvent)
 class OutboxEventAdmin(ReadOnlyAdmin):
+    ordering = ["occurred_at", "created_at"]
     list_display = ["name", "producer", "correlation_id", "occurred_at", "dispatched_at"]
     list_filter = ["name", "producer"]
     search_fields = ["correlation_id", "=event_id"]
@@ -81,6 +83,7 @@ def retry_deliveries(modeladmin, request, queryset):
 
 @admin.register(Delivery)
 class DeliveryAdmin(ReadOnlyAdmin):
+    ordering = ["-created_at"]
     list_display = ["event_name", "handler", "status", "attempts", "updated_at", "next_attempt_at"]
     list_filter = ["status", "handler"]
     search_fields = ["handler", "event__name", "event__correlation_id"]

@@ -59,7 +59,8 @@ def event_dispatch(*, event_id) -> list[int]:
         if row.dispatched_at is None:
             row.dispatched_at = timezone.now()
             row.save(update_fields=["dispatched_at"])
-        return list(Delivery.objects.filter(event=row, status=Delivery.Status.PENDING).values_list("id", flat=True))
+        pending = Delivery.objects.filter(event=row, status=Delivery.Status.PENDING).order_by("id")
+        return list(pending.values_list("id", flat=True))
 
 
 def delivery_run(*, delivery_id: int) -> DeliveryOutcome:

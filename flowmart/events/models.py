@@ -22,7 +22,6 @@ class OutboxEvent(models.Model):
     dispatched_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        ordering = ["occurred_at", "created_at"]
         indexes = [
             models.Index(fields=["correlation_id", "occurred_at"], name="events_timeline_idx"),
             models.Index(
@@ -59,7 +58,6 @@ class Delivery(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        ordering = ["-created_at"]
         verbose_name_plural = "deliveries"
         constraints = [models.UniqueConstraint(fields=["event", "handler"], name="events_delivery_once")]
 

@@ -15,7 +15,8 @@ def deliver_pending(*, max_rounds: int = 50) -> int:
     """Dispatch and run everything outstanding until nothing is left; returns deliveries run."""
     ran = 0
     for _ in range(max_rounds):
-        for event_id in OutboxEvent.objects.filter(dispatched_at__isnull=True).values_list("event_id", flat=True):
+        undispatched = OutboxEvent.objects.filter(dispatched_at__isnull=True).order_by("occurred_at", "created_at")
+        for event_id in undispatched.values_list("event_id", flat=True):
             dispatcher.event_dispatch(event_id=event_id)
         due = list(
             Delivery.objects.filter(status__in=[Delivery.Status.PENDING, Delivery.Status.RETRYING])

@@ -6,6 +6,7 @@ from flowmart.users.models import Address, User
 
 class AddressInline(admin.StackedInline):
     model = Address
+    ordering = ["-is_default", "-created_at"]
     extra = 0
 
 

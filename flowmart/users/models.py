@@ -47,9 +47,6 @@ class User(AbstractBaseUser, PermissionsMixin):
     EMAIL_FIELD = "email"
     REQUIRED_FIELDS: list[str] = []
 
-    class Meta:
-        ordering = ["email"]
-
     def __str__(self) -> str:
         return self.email
 
@@ -77,7 +74,6 @@ class Address(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["-is_default", "-created_at"]
         verbose_name_plural = "addresses"
 
     def __str__(self) -> str:

@@ -300,7 +300,9 @@ class SandboxGateway:
         return _to_charge(_charge_dict(charge))
 
     def list_charges(self, *, created_from: datetime, created_to: datetime) -> list[GatewayCharge]:
-        charges = SandboxCharge.objects.filter(created_at__gte=created_from, created_at__lt=created_to)
+        charges = SandboxCharge.objects.filter(created_at__gte=created_from, created_at__lt=created_to).order_by(
+            "created_at"
+        )
         return [_to_charge(_charge_dict(c)) for c in charges]
 
     def card_details(self, *, token: str) -> CardDetails:
