@@ -22,6 +22,8 @@ from __future__ import annotations
 import itertools
 import json
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
@@ -29,6 +31,16 @@ from urllib.parse import parse_qs, urlparse
 from shipping.carriers.easypost_carrier import webhook_signature
 
 API_KEY = "EZTK_standin"
+WEBHOOK_SECRET = "easypost_webhook_standin"
+ORIGIN = {
+    "name": "FlowMart East",
+    "line1": "100 Dock Road",
+    "city": "Newark",
+    "region": "NJ",
+    "postal_code": "07102",
+    "country": "US",
+    "phone": "+15550000000",
+}
 # (carrier, service, base price in dollars, price per ounce, delivery days)
 SERVICES = [
     ("USPS", "GroundAdvantage", "5.40", "0.05", 4),
@@ -282,3 +294,16 @@ class EasyPostStandIn:
 
 
 POSTAGE_EXISTS = "SHIPMENT.POSTAGE.EXISTS"
+
+
+@contextmanager
+def easypost_configured(settings) -> Iterator[EasyPostStandIn]:
+    """A running stand-in, with the shop's EasyPost settings pointing at it (pytest-django's ``settings``)."""
+    with EasyPostStandIn() as standin:
+        settings.EASYPOST_API_KEY = API_KEY
+        settings.EASYPOST_API_BASE = standin.url
+        settings.EASYPOST_WEBHOOK_SECRET = WEBHOOK_SECRET
+        settings.EASYPOST_FROM_ADDRESSES = {"default": ORIGIN}
+        settings.EASYPOST_TIMEOUT_SECONDS = 5
+        settings.SHIPPING_LIVE_RATE_TIMEOUT_SECONDS = 0.5
+        yield standin

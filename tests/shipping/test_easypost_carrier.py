@@ -19,32 +19,10 @@ from shipping import services
 from shipping.carriers import CarrierUnavailable, Parcel, get_carrier
 from shipping.models import Shipment, ShippingMethod, TrackingEvent
 from shipping.tasks import poll_tracking_task
-from tests.shipping.easypost_standin import API_KEY, EasyPostStandIn
+from tests.shipping.easypost_standin import ORIGIN, WEBHOOK_SECRET
 from tests.shipping.factories import ADDRESS, order_confirmed, order_line
 
 pytestmark = pytest.mark.django_db
-
-WEBHOOK_SECRET = "easypost_webhook_standin"
-ORIGIN = {
-    "name": "FlowMart East",
-    "line1": "100 Dock Road",
-    "city": "Newark",
-    "region": "NJ",
-    "postal_code": "07102",
-    "country": "US",
-    "phone": "+15550000000",
-}
-
-
-@pytest.fixture
-def easypost(settings):
-    with EasyPostStandIn() as standin:
-        settings.EASYPOST_API_KEY = API_KEY
-        settings.EASYPOST_API_BASE = standin.url
-        settings.EASYPOST_WEBHOOK_SECRET = WEBHOOK_SECRET
-        settings.EASYPOST_FROM_ADDRESSES = {"default": ORIGIN}
-        settings.EASYPOST_TIMEOUT_SECONDS = 5
-        yield standin
 
 
 @pytest.fixture
