@@ -403,8 +403,29 @@ ORDERS_RESERVATION_TTL_MINUTES = env.int("ORDERS_RESERVATION_TTL_MINUTES", defau
 ORDERS_SAGA_LEASE_SECONDS = env.int("ORDERS_SAGA_LEASE_SECONDS", default=120)
 
 # --- Shipping (shipping app) -------------------------------------------------
-# Carrier adapter: "sandbox" (built-in, deterministic; see docs/shipping.md).
+# The default carrier adapter: "sandbox" (built-in, deterministic; see docs/shipping.md) or "easypost".
+# Each shipping method may name its own carrier in the admin (Shipping → Shipping methods → Carrier).
 SHIPPING_CARRIER = env.str("SHIPPING_CARRIER", default="sandbox")
+# EasyPost (a shipping method's carrier "easypost"). Production requires the key, the webhook secret
+# and the from-addresses when EasyPost is the default carrier; a method can only be switched to
+# EasyPost in the admin once they are set (shipping.carriers.carrier_missing_settings).
+_EASYPOST_REQUIRED = PRODUCTION and SHIPPING_CARRIER == "easypost"
+EASYPOST_API_KEY = env.str("EASYPOST_API_KEY") if _EASYPOST_REQUIRED else env.str("EASYPOST_API_KEY", default="")
+EASYPOST_WEBHOOK_SECRET = (
+    env.str("EASYPOST_WEBHOOK_SECRET") if _EASYPOST_REQUIRED else env.str("EASYPOST_WEBHOOK_SECRET", default="")
+)
+# Where parcels leave from, by warehouse code ("default" for the others), in the shop's address shape:
+# {"default": {"name", "line1", "line2", "city", "region", "postal_code", "country", "phone"}}.
+EASYPOST_FROM_ADDRESSES = (
+    env.json("EASYPOST_FROM_ADDRESSES") if _EASYPOST_REQUIRED else env.json("EASYPOST_FROM_ADDRESSES", default={})
+)
+EASYPOST_API_BASE = env.str("EASYPOST_API_BASE", default="https://api.easypost.com/v2")
+EASYPOST_TIMEOUT_SECONDS = env.float("EASYPOST_TIMEOUT_SECONDS", default=20.0)
+# Live rates at checkout (methods with "live rates" on): how long to wait for the carrier before
+# quoting the method's flat rate instead, and how long a quote (live or fallback) is reused so the
+# price the customer saw is the price checkout charges.
+SHIPPING_LIVE_RATE_TIMEOUT_SECONDS = env.float("SHIPPING_LIVE_RATE_TIMEOUT_SECONDS", default=3.0)
+SHIPPING_LIVE_RATE_CACHE_SECONDS = env.int("SHIPPING_LIVE_RATE_CACHE_SECONDS", default=600)
 # Shared secret of the signed carrier webhook (HMAC-SHA256 over "<timestamp>.<body>").
 CARRIER_WEBHOOK_SECRET = signing_secret(
     "CARRIER_WEBHOOK_SECRET", development_default="carrier_sandbox_development_only"

@@ -58,8 +58,19 @@ class ShippingRateInline(admin.TabularInline):
 @admin.register(ShippingMethod)
 class ShippingMethodAdmin(admin.ModelAdmin):
     ordering = ["zone__sort_order", "zone__code", "sort_order", "code"]
-    list_display = ["code", "name", "zone", "currency", "min_days", "max_days", "free_over_minor", "is_active"]
-    list_filter = ["zone", "code", "is_active"]
+    list_display = [
+        "code",
+        "name",
+        "zone",
+        "currency",
+        "min_days",
+        "max_days",
+        "free_over_minor",
+        "carrier",
+        "live_rates",
+        "is_active",
+    ]
+    list_filter = ["zone", "code", "carrier", "is_active"]
     inlines = [ShippingRateInline]
 
 
@@ -110,6 +121,7 @@ class ShipmentAdmin(admin.ModelAdmin):
         "carrier",
         "tracking_number",
         "label_id",
+        "label_url",
         "label_created_at",
         "label_cancelled_at",
         "dispatched_at",
@@ -131,7 +143,9 @@ class ShipmentAdmin(admin.ModelAdmin):
         if obj.pk is None:
             return "-"
         links = [(reverse("admin:shipping_shipment_packing_slip", args=[obj.pk]), "Packing slip")]
-        if obj.tracking_number:
+        if obj.label_url:
+            links.append((obj.label_url, f"Shipping label ({obj.carrier})"))
+        elif obj.tracking_number:
             links.append((reverse("admin:shipping_shipment_label", args=[obj.pk]), "Shipping label"))
         links.append((reverse("admin:shipping_shipment_pick_list", args=[obj.warehouse_code]), "Warehouse pick list"))
         return format_html_join(" · ", '<a href="{}" target="_blank">{}</a>', links)

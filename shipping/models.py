@@ -6,11 +6,13 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django_fsm import FSMField, FSMModelMixin, transition
 
 from flowmart.transitions import TransitionLog
+from shipping.carriers import CARRIER_CHOICES, carrier_missing_settings
 from shipping.numbers import new_rma_number, new_shipment_number
 
 # --- Rates --------------------------------------------------------------------------
@@ -44,12 +46,36 @@ class ShippingMethod(models.Model):
     perk_eligible = models.BooleanField(default=True, help_text="Member perks (free/cheaper shipping) apply")
     is_active = models.BooleanField(default=True)
     sort_order = models.PositiveSmallIntegerField(default=0)
+    carrier = models.CharField(
+        max_length=32,
+        blank=True,
+        choices=CARRIER_CHOICES,
+        help_text="Who carries parcels of this method; empty: the shop default (SHIPPING_CARRIER, the sandbox)",
+    )
+    carrier_service = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text='The carrier\'s service to buy, as "CARRIER/Service" (e.g. "USPS/Priority"); empty: the cheapest',
+    )
+    live_rates = models.BooleanField(
+        default=False,
+        help_text="Ask the carrier for the price at checkout; the flat rates below apply when it does not answer",
+    )
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["zone", "code"], name="shipping_method_unique_code_per_zone")]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.zone.code})"
+
+    def clean(self) -> None:
+        missing = carrier_missing_settings(self.carrier)
+        if missing:
+            raise ValidationError(
+                {"carrier": f"Set {', '.join(missing)} in the environment before a method uses this carrier."}
+            )
+        if self.carrier_service and "/" not in self.carrier_service:
+            raise ValidationError({"carrier_service": 'Write the service as "CARRIER/Service", e.g. "USPS/Priority".'})
 
 
 class ShippingRate(models.Model):
@@ -107,6 +133,7 @@ class Shipment(FSMModelMixin, models.Model):
     carrier = models.CharField(max_length=32, blank=True)
     tracking_number = models.CharField(max_length=64, null=True, blank=True, unique=True)
     label_id = models.CharField(max_length=64, blank=True)
+    label_url = models.URLField(max_length=500, blank=True, help_text="The carrier's printable label, if it issues one")
     label_created_at = models.DateTimeField(null=True, blank=True)
     label_cancelled_at = models.DateTimeField(null=True, blank=True)
     dispatched_at = models.DateTimeField(null=True, blank=True)
@@ -139,10 +166,11 @@ class Shipment(FSMModelMixin, models.Model):
 
     # Transitions: the caller records them with ``shipment_transition_log`` (services.py).
     @transition(field=status, source=Status.PENDING, target=Status.LABEL_CREATED)
-    def create_label(self, *, carrier: str, tracking_number: str, label_id: str) -> None:
+    def create_label(self, *, carrier: str, tracking_number: str, label_id: str, label_url: str = "") -> None:
         self.carrier = carrier
         self.tracking_number = tracking_number
         self.label_id = label_id
+        self.label_url = label_url
         self.label_created_at = timezone.now()
         self.label_error = ""
 
@@ -151,6 +179,7 @@ class Shipment(FSMModelMixin, models.Model):
         """The address changed after the label was printed: void it and print a new one."""
         self.tracking_number = None
         self.label_id = ""
+        self.label_url = ""
         self.label_created_at = None
         self.last_sequence = 0
 

@@ -1,4 +1,4 @@
-"""Shipping quotes: zones, methods, weight/order-value bands, free-shipping threshold, member perks.
+"""Shipping quotes: zones, methods, weight/order-value bands, live carrier rates, free-shipping threshold, perks.
 
 Read-only: checkout (orders) asks for quotes through ``shipping.services.shipping_quote``.
 """
@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from flowmart.errors import FlowMartError
 from flowmart.money import Money
+from shipping.live_rates import live_price_minor
 from shipping.models import ShippingMethod, ShippingRate, ShippingZone
 
 
@@ -59,6 +60,12 @@ def zone_for_country(country: str) -> ShippingZone | None:
     return ShippingZone.objects.filter(countries__contains=[country]).order_by("sort_order", "code").first()
 
 
+def method_for(*, method_code: str, country: str) -> ShippingMethod | None:
+    """The method a parcel to ``country`` ships with (it names the carrier and service), if it still exists."""
+    zone = zone_for_country(country)
+    return None if zone is None else zone.methods.filter(code=method_code).first()
+
+
 def country_is_served(country: str) -> bool:
     return zone_for_country(country) is not None
 
@@ -90,10 +97,17 @@ def _rate_for(method: ShippingMethod, *, weight_grams: int, subtotal_minor: int)
     return rates[0]
 
 
-def _price(method: ShippingMethod, rate: ShippingRate, *, subtotal_minor: int, perk: ShippingPerk | None) -> int:
+def _free_anyway(method: ShippingMethod, *, subtotal_minor: int, perk: ShippingPerk | None) -> bool:
+    """Free whatever the carrier charges (threshold reached, member perk): no need to ask it."""
+    if method.free_over_minor is not None and subtotal_minor >= method.free_over_minor:
+        return True
+    return perk is not None and method.perk_eligible and perk.free_shipping
+
+
+def _price(method: ShippingMethod, base_minor: int, *, subtotal_minor: int, perk: ShippingPerk | None) -> int:
     if method.free_over_minor is not None and subtotal_minor >= method.free_over_minor:
         return 0
-    price = Money(int(rate.price_minor), method.currency)
+    price = Money(int(base_minor), method.currency)
     if perk is not None and method.perk_eligible:
         if perk.free_shipping:
             return 0
@@ -126,11 +140,15 @@ def quote(
         rate = _rate_for(method, weight_grams=weight, subtotal_minor=subtotal_minor)
         if rate is None:
             continue
+        base_minor = rate.price_minor
+        if method.live_rates and not _free_anyway(method, subtotal_minor=subtotal_minor, perk=perk):
+            live = live_price_minor(method=method, destination=destination, weight_grams=weight)
+            base_minor = rate.price_minor if live is None else live
         quotes.append(
             ShippingQuote(
                 code=method.code,
                 name=method.name,
-                price_minor=_price(method, rate, subtotal_minor=subtotal_minor, perk=perk),
+                price_minor=_price(method, base_minor, subtotal_minor=subtotal_minor, perk=perk),
                 currency=method.currency,
                 min_days=method.min_days,
                 max_days=method.max_days,

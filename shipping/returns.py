@@ -201,8 +201,15 @@ def _return_label(rma: ReturnRequest):
     )
     address = shipment.address if shipment else {}
     weight = sum(line.quantity * line.shipment_line.weight_grams for line in rma.lines.select_related("shipment_line"))
-    return get_carrier().create_label(
-        parcel=Parcel(reference=rma.rma_number, address=address, weight_grams=weight, is_return=True)
+    # The carrier that delivered the parcel brings it back (its cheapest service).
+    return get_carrier((shipment.carrier if shipment else "") or None).create_label(
+        parcel=Parcel(
+            reference=rma.rma_number,
+            address=address,
+            weight_grams=weight,
+            is_return=True,
+            warehouse_code=rma.warehouse_code,
+        )
     )
 
 

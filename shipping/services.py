@@ -302,13 +302,25 @@ def shipment_create_for_exchange(
 # --- Labels --------------------------------------------------------------------------------
 
 
-def _parcel(shipment: Shipment) -> Parcel:
+def _carrier_and_service(shipment: Shipment) -> tuple[str, str]:
+    """Who labels the shipment: its method's carrier and service, else the shop default carrier."""
+    method = rates.method_for(method_code=shipment.method_code, country=shipment.country)
+    if method is None or not method.carrier:
+        return settings.SHIPPING_CARRIER, method.carrier_service if method else ""
+    return method.carrier, method.carrier_service
+
+
+def _parcel(shipment: Shipment, *, service: str) -> Parcel:
     weight = sum(line.quantity * line.weight_grams for line in shipment.lines.all())
+    # The reference is the carrier's idempotency key: a relabel (new address) is a new purchase.
+    relabels = shipment.transitions.filter(transition="relabel").count()
     return Parcel(
-        reference=shipment.number,
+        reference=shipment.number if not relabels else f"{shipment.number}-R{relabels}",
         address=shipment.address,
         weight_grams=weight,
         method_code=shipment.method_code,
+        service=service,
+        warehouse_code=shipment.warehouse_code,
     )
 
 
@@ -324,9 +336,10 @@ def shipment_create_label(*, shipment_number: str) -> Shipment:
         raise ShipmentNotFound(f"No shipment {shipment_number}.")
     if shipment.status != Shipment.Status.PENDING:
         return shipment
-    carrier = get_carrier()
+    carrier_code, service = _carrier_and_service(shipment)
+    carrier = get_carrier(carrier_code)
     try:
-        label = carrier.create_label(parcel=_parcel(shipment))
+        label = carrier.create_label(parcel=_parcel(shipment, service=service))
     except CarrierUnavailable as exc:
         Shipment.objects.filter(pk=shipment.pk).update(label_error=str(exc)[:500])
         log.warning("carrier unavailable for label", shipment=shipment_number, error=str(exc))
@@ -352,7 +365,9 @@ def shipment_create_label(*, shipment_number: str) -> Shipment:
     with transaction.atomic():
         shipment = Shipment.objects.select_for_update().get(pk=shipment.pk)
         if shipment.status != Shipment.Status.PENDING:
-            stale = True
+            # Cancelled, or labelled by a concurrent call; a carrier that is idempotent per reference
+            # handed that call the very label we got, which must not be voided.
+            stale = shipment.tracking_number != label.tracking_number
         else:
             stale = False
             shipment_transition(
@@ -363,6 +378,7 @@ def shipment_create_label(*, shipment_number: str) -> Shipment:
                 carrier=label.carrier,
                 tracking_number=label.tracking_number,
                 label_id=label.label_id,
+                label_url=label.label_url,
             )
             publish(
                 ShipmentCreated(

@@ -119,7 +119,7 @@ class ReturnDetailView(APIView):
 
 
 class CarrierWebhookView(APIView):
-    """Signed tracking updates pushed by a carrier (HMAC-SHA256 over "<timestamp>.<body>")."""
+    """Signed tracking updates pushed by a carrier (sandbox: HMAC over "<timestamp>.<body>"; EasyPost: its events)."""
 
     permission_classes = [AllowAny]
     authentication_classes: list = []
@@ -129,15 +129,11 @@ class CarrierWebhookView(APIView):
         request=OpenApiTypes.OBJECT,
         responses=s.WebhookResultOutSerializer,
         parameters=[
-            OpenApiParameter("X-Carrier-Timestamp", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True),
-            OpenApiParameter("X-Carrier-Signature", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True),
+            OpenApiParameter("X-Carrier-Timestamp", OpenApiTypes.STR, OpenApiParameter.HEADER, description="sandbox"),
+            OpenApiParameter("X-Carrier-Signature", OpenApiTypes.STR, OpenApiParameter.HEADER, description="sandbox"),
+            OpenApiParameter("X-Hmac-Signature", OpenApiTypes.STR, OpenApiParameter.HEADER, description="easypost"),
         ],
     )
     def post(self, request, carrier: str):
-        result = services.carrier_webhook_receive(
-            carrier=carrier,
-            body=request.body,
-            timestamp=request.headers.get("X-Carrier-Timestamp"),
-            signature=request.headers.get("X-Carrier-Signature"),
-        )
+        result = services.carrier_webhook_receive(carrier=carrier, body=request.body, headers=request.headers)
         return Response(s.WebhookResultOutSerializer(result).data)

@@ -1,31 +1,52 @@
-"""Carrier adapters. ``get_carrier()`` returns the configured one (``SHIPPING_CARRIER``)."""
+"""Carrier adapters. ``get_carrier(code)`` returns one by code; no code: the shop default (``SHIPPING_CARRIER``).
+
+Each shipping method may name its carrier (``ShippingMethod.carrier``); shipments remember the
+carrier that labelled them, so tracking and voids go back to the same one.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 from django.conf import settings
 
 from flowmart.network_calls import assert_no_transaction
 from shipping.carriers.base import (
     Carrier,
+    CarrierRate,
     CarrierUnavailable,
     Label,
     LabelRefused,
     Parcel,
     TrackingUpdate,
+    WebhookRejected,
 )
+from shipping.carriers.easypost_carrier import EasyPostCarrier
 from shipping.carriers.sandbox import SandboxCarrier
 
 __all__ = [
+    "CARRIER_CHOICES",
     "Carrier",
+    "CarrierRate",
     "CarrierUnavailable",
     "Label",
     "LabelRefused",
     "Parcel",
     "TrackingUpdate",
+    "WebhookRejected",
+    "carrier_missing_settings",
     "get_carrier",
 ]
 
-_ADAPTERS = {"sandbox": SandboxCarrier}
+_ADAPTERS = {"sandbox": SandboxCarrier, "easypost": EasyPostCarrier}
+CARRIER_CHOICES = [("sandbox", "Sandbox (built in)"), ("easypost", "EasyPost (USPS, UPS, FedEx, …)")]
+# The settings an adapter cannot work without (secrets come from the environment).
+_REQUIRED_SETTINGS = {"easypost": ("EASYPOST_API_KEY", "EASYPOST_WEBHOOK_SECRET", "EASYPOST_FROM_ADDRESSES")}
+
+
+def carrier_missing_settings(code: str) -> list[str]:
+    """The settings carrier ``code`` needs that are empty here (a method cannot switch to it until set)."""
+    return [name for name in _REQUIRED_SETTINGS.get(code, ()) if not getattr(settings, name, None)]
 
 
 def get_carrier(code: str | None = None) -> Carrier:
@@ -42,6 +63,11 @@ class _OutsideTransactions:
 
     def __init__(self, adapter: Carrier) -> None:
         self._adapter = adapter
+        self.code = adapter.code
+
+    def rates(self, *, parcel: Parcel, timeout_seconds: float) -> list[CarrierRate]:
+        assert_no_transaction("the carrier (rates)")
+        return self._adapter.rates(parcel=parcel, timeout_seconds=timeout_seconds)
 
     def create_label(self, *, parcel: Parcel) -> Label:
         assert_no_transaction("the carrier (create_label)")
@@ -54,3 +80,10 @@ class _OutsideTransactions:
     def cancel(self, *, tracking_number: str, label_id: str) -> None:
         assert_no_transaction("the carrier (cancel)")
         return self._adapter.cancel(tracking_number=tracking_number, label_id=label_id)
+
+    def webhook_updates(self, *, body: bytes, headers: Mapping[str, str]) -> list[TrackingUpdate]:
+        """Verify and read a pushed delivery; ``LookupError`` if this carrier pushes none of its own."""
+        receive = getattr(self._adapter, "webhook_updates", None)
+        if receive is None:
+            raise LookupError(f"carrier {self.code!r} has no webhook of its own")
+        return receive(body=body, headers=headers)

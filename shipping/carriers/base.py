@@ -5,6 +5,7 @@ Adapters make network calls: call them outside any database transaction.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -28,13 +29,23 @@ class CarrierUnavailable(FlowMartError):
     title = "The carrier is not reachable right now"
 
 
+class WebhookRejected(Exception):
+    """A carrier's webhook delivery that must not be applied: bad signature (``signature=True``) or bad body."""
+
+    def __init__(self, message: str, *, signature: bool) -> None:
+        super().__init__(message)
+        self.signature = signature
+
+
 @dataclass(frozen=True)
 class Parcel:
-    reference: str  # our shipment or RMA number: the carrier's idempotency key
+    reference: str  # our shipment or RMA number: the carrier's idempotency key ("" for a quote)
     address: dict
     weight_grams: int
     method_code: str = "standard"
     is_return: bool = False
+    service: str = ""  # the carrier's service, "<carrier>/<service>" (e.g. "USPS/Priority"); "" = cheapest
+    warehouse_code: str = ""  # where the parcel leaves from ("" = the default origin)
 
 
 @dataclass(frozen=True)
@@ -42,6 +53,17 @@ class Label:
     carrier: str
     tracking_number: str
     label_id: str
+    label_url: str = ""  # the printable label the carrier issued ("" when we print our own)
+
+
+@dataclass(frozen=True)
+class CarrierRate:
+    """One price the carrier offers for a parcel (live rates at checkout)."""
+
+    service: str  # "<carrier>/<service>", e.g. "USPS/Priority"
+    price_minor: int
+    currency: str
+    delivery_days: int | None = None
 
 
 @dataclass(frozen=True)
@@ -71,8 +93,18 @@ class TrackingUpdate:
 class Carrier(Protocol):
     code: str
 
+    def rates(self, *, parcel: Parcel, timeout_seconds: float) -> list[CarrierRate]: ...
+
     def create_label(self, *, parcel: Parcel) -> Label: ...
 
     def track(self, *, tracking_number: str) -> list[TrackingUpdate]: ...
 
     def cancel(self, *, tracking_number: str, label_id: str) -> None: ...
+
+
+class PushesWebhooks(Protocol):
+    """An adapter whose carrier pushes tracking in its own signed format (the sandbox's is in ``webhooks.py``)."""
+
+    def webhook_updates(self, *, body: bytes, headers: Mapping[str, str]) -> list[TrackingUpdate]:
+        """Verify one delivery (raises ``WebhookRejected``) and return the tracking updates in it."""
+        ...

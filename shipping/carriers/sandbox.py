@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from shipping.carriers.base import CarrierUnavailable, Label, LabelRefused, Parcel, TrackingUpdate
+from shipping.carriers.base import CarrierRate, CarrierUnavailable, Label, LabelRefused, Parcel, TrackingUpdate
 
 PATHS: dict[str, list[tuple[str, str]]] = {
     "N": [
@@ -76,6 +76,10 @@ def parse_tracking_number(tracking_number: str) -> tuple[str, datetime] | None:
 
 class SandboxCarrier:
     code = "sandbox"
+
+    def rates(self, *, parcel: Parcel, timeout_seconds: float) -> list[CarrierRate]:
+        """The sandbox prices nothing: a method asking it for live rates keeps its flat rates."""
+        return []
 
     def create_label(self, *, parcel: Parcel) -> Label:
         text = _address_text(parcel.address)
