@@ -6,8 +6,14 @@ from django.conf import settings
 
 from flowmart.network_calls import assert_no_transaction
 from shipping.carriers.base import (
+    CUSTOMER_CHOICES,
+    PICKUP,
+    REDELIVER,
+    RETURN,
     Carrier,
     CarrierUnavailable,
+    DeliveryOptions,
+    InstructionRefused,
     Label,
     LabelRefused,
     Parcel,
@@ -16,8 +22,14 @@ from shipping.carriers.base import (
 from shipping.carriers.sandbox import SandboxCarrier
 
 __all__ = [
+    "CUSTOMER_CHOICES",
+    "PICKUP",
+    "REDELIVER",
+    "RETURN",
     "Carrier",
     "CarrierUnavailable",
+    "DeliveryOptions",
+    "InstructionRefused",
     "Label",
     "LabelRefused",
     "Parcel",
@@ -54,3 +66,18 @@ class _OutsideTransactions:
     def cancel(self, *, tracking_number: str, label_id: str) -> None:
         assert_no_transaction("the carrier (cancel)")
         return self._adapter.cancel(tracking_number=tracking_number, label_id=label_id)
+
+    # An adapter written without the delivery-failure methods gets the interface's defaults.
+    def delivery_options(self, *, tracking_number: str) -> DeliveryOptions:
+        assert_no_transaction("the carrier (delivery_options)")
+        method = getattr(self._adapter, "delivery_options", None)
+        if method is None:
+            return Carrier.delivery_options(self._adapter, tracking_number=tracking_number)
+        return method(tracking_number=tracking_number)
+
+    def delivery_instruct(self, *, tracking_number: str, instruction: str):
+        assert_no_transaction("the carrier (delivery_instruct)")
+        method = getattr(self._adapter, "delivery_instruct", None)
+        if method is None:
+            return Carrier.delivery_instruct(self._adapter, tracking_number=tracking_number, instruction=instruction)
+        return method(tracking_number=tracking_number, instruction=instruction)
