@@ -7,34 +7,80 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('shipping', '0002_one_transition_log'),
+        ("shipping", "0002_one_transition_log"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='DeliveryFailure',
+            name="DeliveryFailure",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('attempt', models.PositiveSmallIntegerField()),
-                ('reason', models.CharField(help_text="The carrier's words", max_length=255)),
-                ('failed_at', models.DateTimeField(help_text='When the carrier says the attempt failed')),
-                ('recorded_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('options_checked_at', models.DateTimeField(blank=True, help_text='When the new estimate was set', null=True)),
-                ('estimated_delivery_date', models.DateField(blank=True, null=True)),
-                ('estimate_source', models.CharField(blank=True, choices=[('carrier', "the carrier's estimate"), ('shop_rule', 'our estimate')], max_length=10)),
-                ('choices', django.contrib.postgres.fields.ArrayField(base_field=models.CharField(max_length=10), blank=True, default=list, help_text='Offered to the customer', size=None)),
-                ('pickup_point', models.CharField(blank=True, max_length=200)),
-                ('instruction', models.CharField(blank=True, choices=[('redeliver', 'Deliver again'), ('pickup', 'Collect from the pick-up point'), ('return', 'Return to sender')], max_length=10)),
-                ('instruction_at', models.DateTimeField(blank=True, null=True)),
-                ('instruction_sent_at', models.DateTimeField(blank=True, help_text='The carrier accepted it', null=True)),
-                ('instruction_error', models.CharField(blank=True, help_text='The carrier refused it: staff act', max_length=255)),
-                ('shipment', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='delivery_failures', to='shipping.shipment')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("attempt", models.PositiveSmallIntegerField()),
+                ("reason", models.CharField(help_text="The carrier's words", max_length=255)),
+                ("failed_at", models.DateTimeField(help_text="When the carrier says the attempt failed")),
+                ("recorded_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "options_checked_at",
+                    models.DateTimeField(blank=True, help_text="When the new estimate was set", null=True),
+                ),
+                ("estimated_delivery_date", models.DateField(blank=True, null=True)),
+                (
+                    "estimate_source",
+                    models.CharField(
+                        blank=True,
+                        choices=[("carrier", "the carrier's estimate"), ("shop_rule", "our estimate")],
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "choices",
+                    django.contrib.postgres.fields.ArrayField(
+                        base_field=models.CharField(max_length=10),
+                        blank=True,
+                        default=list,
+                        help_text="Offered to the customer",
+                        size=None,
+                    ),
+                ),
+                ("pickup_point", models.CharField(blank=True, max_length=200)),
+                (
+                    "instruction",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("redeliver", "Deliver again"),
+                            ("pickup", "Collect from the pick-up point"),
+                            ("return", "Return to sender"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("instruction_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "instruction_sent_at",
+                    models.DateTimeField(blank=True, help_text="The carrier accepted it", null=True),
+                ),
+                (
+                    "instruction_error",
+                    models.CharField(blank=True, help_text="The carrier refused it: staff act", max_length=255),
+                ),
+                (
+                    "shipment",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="delivery_failures",
+                        to="shipping.shipment",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['shipment', 'attempt'],
-                'constraints': [models.UniqueConstraint(fields=('shipment', 'attempt'), name='shipping_delivery_failure_unique_attempt')],
+                "ordering": ["shipment", "attempt"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("shipment", "attempt"), name="shipping_delivery_failure_unique_attempt"
+                    )
+                ],
             },
         ),
     ]
