@@ -107,7 +107,7 @@ def test_customer_picks_up_and_the_carrier_follows_the_choice(rates, customer, c
 
 def test_customer_asks_for_redelivery_through_the_service_and_asking_again_is_harmless(rates, customer, clock):
     shipment = ship(customer, clock, address_line2="FAIL-ALWAYS")
-    choose = dict(order_number="FM-TEST0001", shipment_number=shipment.number, choice="redeliver")
+    choose = {"order_number": "FM-TEST0001", "shipment_number": shipment.number, "choice": "redeliver"}
 
     first = shipping_services.shipment_delivery_choose(**choose, user_id=str(customer.public_id))
     again = shipping_services.shipment_delivery_choose(**choose)
