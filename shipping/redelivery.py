@@ -168,9 +168,10 @@ def delivery_instruction_send(*, shipment_number: str, attempt: int) -> Delivery
     failure = _failure(shipment_number, attempt)
     if failure is None or not failure.instruction or failure.instruction_sent_at or failure.instruction_error:
         return failure
-    if failure.instruction == DeliveryFailure.Instruction.RETURN and failure.shipment.tracking_events.filter(
-        code="returned_to_sender"
-    ).exists():  # the carrier already sent it back by itself: nothing to ask
+    if (
+        failure.instruction == DeliveryFailure.Instruction.RETURN
+        and failure.shipment.tracking_events.filter(code="returned_to_sender").exists()
+    ):  # the carrier already sent it back by itself: nothing to ask
         DeliveryFailure.objects.filter(pk=failure.pk, instruction_sent_at__isnull=True).update(
             instruction_sent_at=timezone.now()
         )
