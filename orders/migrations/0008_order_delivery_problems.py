@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("orders", "0006_order_notes"),
+        ("orders", "0007_order_note_is_a_note_log"),
     ]
 
     operations = [
