@@ -285,7 +285,10 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     # Several apps have a "status" choice set; name the ones that collide.
-    "ENUM_NAME_OVERRIDES": {"OrderStatusEnum": "orders.models.OrderStatus"},
+    "ENUM_NAME_OVERRIDES": {
+        "OrderStatusEnum": "orders.models.OrderStatus",
+        "DeliveryChoiceEnum": [("redeliver", "redeliver"), ("pickup", "pickup")],
+    },
 }
 IDEMPOTENCY_KEY_TTL = timedelta(hours=env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24))
 
@@ -466,6 +469,13 @@ SHIPPING_SANDBOX_COUNTRIES = env.list(
     ],
 )
 SHIPPING_TRACKING_URL = env.str("SHIPPING_TRACKING_URL", default=f"{SITE_URL}/tracking/{{number}}/")
+# Failed deliveries: after this many failed attempts the shop gives up, has the parcel returned and refunds.
+SHIPPING_MAX_DELIVERY_ATTEMPTS = env.int("SHIPPING_MAX_DELIVERY_ATTEMPTS", default=3)
+# The shop's estimate when the carrier gives none: the next business day after the failed attempt, plus this
+# many business days (Monday to Friday).
+SHIPPING_REDELIVERY_EXTRA_BUSINESS_DAYS = env.int("SHIPPING_REDELIVERY_EXTRA_BUSINESS_DAYS", default=1)
+# How long to keep asking an unreachable carrier for its new estimate before telling the customer ours.
+SHIPPING_DELIVERY_OPTIONS_WAIT_SECONDS = env.int("SHIPPING_DELIVERY_OPTIONS_WAIT_SECONDS", default=600)
 
 # --- Notifications (notifications app) ---------------------------------------
 # Channel backends (dotted paths). Email goes through Django's EMAIL_BACKEND (EMAIL_URL / django-anymail);

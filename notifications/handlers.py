@@ -26,6 +26,7 @@ from orders.events import (
 from payments.events import ChargebackOpened, PaymentRefunded
 from shipping.events import (
     DeliveryFailed,
+    DeliveryRescheduled,
     ReturnApproved,
     ReturnInitiated,
     ReturnReceived,
@@ -201,9 +202,26 @@ def schedule_feedback_on_delivery(event: ShipmentDelivered) -> None:
 
 
 @subscribe(DeliveryFailed)
-def delivery_failed(event: DeliveryFailed) -> None:
+def parcel_returned_to_sender(event: DeliveryFailed) -> None:
+    """The customer hears of a failed attempt with its new estimate (``DeliveryRescheduled``); here only that
+    the parcel is coming back."""
+    if event.returned_to_sender:
+        context = _shipment_context(event, attempt=event.attempt, reason=event.reason, returned_to_sender=True)
+        _notify("delivery_failed", event, context)
+
+
+@subscribe(DeliveryRescheduled)
+def delivery_failed_with_new_estimate(event: DeliveryRescheduled) -> None:
     context = _shipment_context(
-        event, attempt=event.attempt, reason=event.reason, returned_to_sender=event.returned_to_sender
+        event,
+        attempt=event.attempt,
+        reason=event.reason,
+        returned_to_sender=False,
+        estimated_delivery_date=event.estimated_delivery_date,
+        estimate_source=event.estimate_source,
+        choices=event.choices,
+        pickup_point=event.pickup_point,
+        tracking_url=event.tracking_url,
     )
     _notify("delivery_failed", event, context)
 
@@ -375,6 +393,21 @@ def out_of_stock_alert(event: OutOfStock) -> None:
     context = {"sku": event.sku, "product_name": event.product_name, "product_slug": event.product_slug}
     day = event.occurred_at.date().isoformat()
     services.staff_alert_create(kind="out_of_stock", event=event, context=context, dedupe=f"{event.sku}:{day}")
+
+
+@subscribe(DeliveryFailed)
+def delivery_failed_alert(event: DeliveryFailed) -> None:
+    """The logistics team (the Warehouse group) hears of every failed attempt, with the carrier's reason."""
+    context = {
+        "order_number": event.order_number,
+        "shipment_number": event.shipment_number,
+        "tracking_number": event.tracking_number,
+        "attempt": event.attempt,
+        "reason": event.reason,
+        "returned_to_sender": event.returned_to_sender,
+        "max_attempts": settings.SHIPPING_MAX_DELIVERY_ATTEMPTS,
+    }
+    services.staff_alert_create(kind="delivery_failed_alert", event=event, context=context, group="Warehouse")
 
 
 @subscribe(ChargebackOpened)

@@ -77,9 +77,11 @@ def recipient_resolve(*, user_id: str | None, email: str = "", phone: str = "", 
     return Recipient(user=None, email=email, phone=phone, name=name)
 
 
-def staff_recipients() -> list[Recipient]:
-    users = get_user_model().objects.filter(is_staff=True, is_active=True).order_by("pk")
-    return [Recipient(user=u, email=u.email, phone=u.phone, name=u.full_name or u.email) for u in users]
+def staff_recipients(*, group: str | None = None) -> list[Recipient]:
+    """Active staff; with ``group`` (a role such as "Warehouse" or "Finance"): that group's active members."""
+    users = get_user_model().objects.filter(is_active=True)
+    users = users.filter(groups__name=group) if group else users.filter(is_staff=True)
+    return [Recipient(user=u, email=u.email, phone=u.phone, name=u.full_name or u.email) for u in users.order_by("pk")]
 
 
 # --- transitions -------------------------------------------------------------
@@ -181,10 +183,13 @@ def notifications_create_for_event(
     )
 
 
-def staff_alert_create(*, kind: str, event, context: dict, dedupe: str | None = None) -> list[Notification]:
-    """Email every active staff member. ``dedupe`` (e.g. one per SKU per day) keeps a flapping level quiet."""
+def staff_alert_create(
+    *, kind: str, event, context: dict, dedupe: str | None = None, group: str | None = None
+) -> list[Notification]:
+    """Email every active staff member, or with ``group`` the active members of that role. ``dedupe`` (e.g. one
+    per SKU per day) keeps a flapping level quiet."""
     created: list[Notification] = []
-    for recipient in staff_recipients():
+    for recipient in staff_recipients(group=group):
         created += notifications_create_for_event(
             kind=kind, event=event, recipient=recipient, context=context, dedupe=dedupe
         )

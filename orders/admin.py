@@ -235,7 +235,8 @@ def _run_action(request, model_admin, pk: int, name: str):
 
 @admin.register(OrderNeedingAttention)
 class OrderNeedingAttentionAdmin(OrderAdmin):
-    """Stuck sagas (lease ran out mid-way), orders on hold, and orders with a refund Finance rejected."""
+    """Stuck sagas (lease ran out mid-way), orders on hold, orders with a refund Finance rejected, and orders with
+    a parcel the carrier failed to deliver."""
 
     list_display = [
         "number",
@@ -245,11 +246,16 @@ class OrderNeedingAttentionAdmin(OrderAdmin):
         "hold_reason",
         "failure_code",
         "failure_detail",
+        "delivery_problem",
         "placed_at",
     ]
 
     def get_queryset(self, request):
         return selectors.orders_needing_attention()
+
+    @admin.display(description="Delivery problem")
+    def delivery_problem(self, order) -> str:
+        return "; ".join(order.delivery_problems.values())
 
 
 class BasketLineInline(admin.TabularInline):

@@ -108,6 +108,10 @@ class CancelForm(forms.Form):
     reason = forms.CharField(max_length=255, required=False)
 
 
+class DeliveryChoiceForm(forms.Form):
+    choice = forms.ChoiceField(choices=[("redeliver", "Deliver again"), ("pickup", "Collect from the pick-up point")])
+
+
 class AmendForm(forms.Form):
     """One quantity field per order line (``qty_<sku>``)."""
 

@@ -15,6 +15,7 @@ from orders.events import OrderCompleted, OrderShipped
 from orders.models import Order, OrderPayment, OrderStatus, SagaStatus
 from payments import selectors as payment_selectors
 from payments import services as payment_services
+from shipping import services as shipping_services
 
 log = structlog.get_logger(__name__)
 
@@ -72,6 +73,33 @@ def order_mark_delivered(*, order_number: str, all_delivered: bool) -> Order | N
         )
     )
     return order
+
+
+def order_delivery_problem_record(*, order_number: str, shipment_number: str, text: str) -> Order | None:
+    """A parcel of the order failed a delivery attempt: staff see it in *orders needing attention*
+    (caller's transaction)."""
+    order = _order_locked_by_number(order_number)
+    if order is not None:
+        order.delivery_problems = {**order.delivery_problems, shipment_number: text[:500]}
+        order.save(update_fields=["delivery_problems", "updated_at"])
+    return order
+
+
+def order_delivery_problem_clear(*, order_number: str, shipment_number: str) -> Order | None:
+    """The parcel was delivered, or is back with us (returned to sender has its own path): off the list."""
+    order = _order_locked_by_number(order_number)
+    if order is not None and shipment_number in order.delivery_problems:
+        order.delivery_problems = {k: v for k, v in order.delivery_problems.items() if k != shipment_number}
+        order.save(update_fields=["delivery_problems", "updated_at"])
+    return order
+
+
+def order_delivery_choose(*, order: Order, shipment_number: str, choice: str) -> None:
+    """The customer (already known to own ``order``) chooses re-delivery or pick-up for a parcel after a failed
+    attempt; shipping passes it to the carrier (``shipping.services.shipment_delivery_choose``)."""
+    shipping_services.shipment_delivery_choose(
+        order_number=order.number, shipment_number=shipment_number, choice=choice
+    )
 
 
 def order_shipment_rejected(*, order_number: str, reason: str) -> Order | None:

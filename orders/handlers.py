@@ -93,10 +93,29 @@ def reserve_again_when_reservation_expired(event: InventoryReleased) -> None:
         queue_after_commit("orders.tasks.order_stock_reserve_again_task", order_id=order.pk, recovered_by=NO_SWEEP)
 
 
+@subscribe(ShipmentDelivered)
+def clear_delivery_problem_on_delivery(event: ShipmentDelivered) -> None:
+    services.order_delivery_problem_clear(order_number=event.order_number, shipment_number=event.shipment_number)
+
+
+@subscribe(DeliveryFailed)
+def flag_failed_delivery(event: DeliveryFailed) -> None:
+    """A failed attempt puts the order on the staff's attention list until the parcel is delivered; a parcel
+    returned to sender comes off it (``order_returned_to_sender`` decides what staff must still do)."""
+    if event.returned_to_sender:
+        services.order_delivery_problem_clear(order_number=event.order_number, shipment_number=event.shipment_number)
+        return
+    services.order_delivery_problem_record(
+        order_number=event.order_number,
+        shipment_number=event.shipment_number,
+        text=f"parcel {event.shipment_number}: delivery attempt {event.attempt} failed: {event.reason}",
+    )
+
+
 @subscribe(DeliveryFailed)
 def refund_parcel_returned_to_sender(event: DeliveryFailed) -> None:
     if not event.returned_to_sender:
-        return  # the carrier tries again; the timeline shows the attempt
+        return  # the carrier tries again (flag_failed_delivery told staff)
     order = selectors.order_get(number=event.order_number)
     if order is not None:
         queue_after_commit(

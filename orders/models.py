@@ -136,6 +136,9 @@ class Order(FSMModelMixin, models.Model):
     decline_code = models.CharField(max_length=64, blank=True)
     retry_until = models.DateTimeField(null=True, blank=True)
     hold_reason = models.CharField(max_length=255, blank=True)
+    # Parcels the carrier failed to deliver and that are still on their way: shipment number -> what happened.
+    # Puts the order on the staff's attention list until the parcel is delivered or back with us.
+    delivery_problems = models.JSONField(default=dict, blank=True)
 
     placed_at = models.DateTimeField(default=timezone.now)
     confirmed_at = models.DateTimeField(null=True, blank=True)

@@ -81,8 +81,9 @@ def order_actions(*, order: Order) -> list[str]:
 
 
 def orders_needing_attention() -> QuerySet[Order]:
-    """Stuck sagas (lease expired mid-way), orders on hold, settle failures, partial returns to sender and
-    refunds Finance rejected (or the gateway refused), for staff; ``failure_detail`` says why."""
+    """Stuck sagas (lease expired mid-way), orders on hold, settle failures, partial returns to sender,
+    refunds Finance rejected (or the gateway refused) and parcels the carrier failed to deliver (still on their
+    way), for staff; ``failure_detail`` and ``delivery_problems`` say why."""
     now = timezone.now()
     stuck = Q(saga_status__in=[SagaStatus.RUNNING, SagaStatus.COMPENSATING]) & (
         Q(saga_lease_until__lte=now) | Q(saga_lease_until__isnull=True)
@@ -91,6 +92,7 @@ def orders_needing_attention() -> QuerySet[Order]:
         stuck
         | Q(status=OrderStatus.ON_HOLD)
         | Q(failure_code__in=["settle_failed", "returned_to_sender", "refund_rejected", "refund_failed"])
+        | ~Q(delivery_problems={})
     )
 
 

@@ -49,6 +49,9 @@ from orders.errors import (
     OrderActionNotAllowed,
 )
 from orders.fulfilment import (
+    order_delivery_choose,
+    order_delivery_problem_clear,
+    order_delivery_problem_record,
     order_mark_delivered,
     order_mark_fulfilling,
     order_mark_shipped,
@@ -104,6 +107,9 @@ __all__ = [
     "order_compensate",
     "order_exchange_dispatched",
     "order_hold",
+    "order_delivery_choose",
+    "order_delivery_problem_clear",
+    "order_delivery_problem_record",
     "order_mark_delivered",
     "order_mark_fulfilling",
     "order_mark_shipped",

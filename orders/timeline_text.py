@@ -52,7 +52,15 @@ _TEXT: dict[str, Callable[[dict], str]] = {
     "ShipmentRejected": lambda p: "We could not ship this order: " + (p.get("reason") or "carrier refused"),
     "ShipmentDispatched": lambda p: "Parcel handed to the carrier" + _tracking(p),
     "ShipmentInTransit": lambda p: "Parcel on its way" + (f", at {p['location']}" if p.get("location") else ""),
-    "DeliveryFailed": lambda p: "Delivery attempt failed" + (f": {p['reason']}" if p.get("reason") else ""),
+    "DeliveryFailed": lambda p: (
+        (
+            "Parcel returned to sender after a failed delivery"
+            if p.get("returned_to_sender")
+            else "Delivery attempt failed"
+        )
+        + (f": {p['reason']}" if p.get("reason") else "")
+    ),
+    "DeliveryRescheduled": lambda p: f"New estimated delivery: {p.get('estimated_delivery_date', '')}",
     "ShipmentDelivered": lambda p: "Parcel delivered",
     "ShipmentCancelled": lambda p: "Parcel cancelled",
     "OrderShipped": lambda p: "Order shipped",

@@ -19,4 +19,9 @@ urlpatterns = [
     path("orders/<str:number>/cancel/", views.order_cancel, name="order_cancel"),
     path("orders/<str:number>/pay/", views.order_payment_retry, name="order_payment_retry"),
     path("orders/<str:number>/amend/", views.order_amend, name="order_amend"),
+    path(
+        "orders/<str:number>/shipments/<str:shipment_number>/delivery-choice/",
+        views.order_delivery_choice,
+        name="order_delivery_choice",
+    ),
 ]

@@ -286,6 +286,21 @@ def order_payment_retry(request, number: str):
     return redirect("orders:order_detail", number=number)
 
 
+@require_POST
+def order_delivery_choice(request, number: str, shipment_number: str):
+    order = _own_order(request, number)
+    form = forms.DeliveryChoiceForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose re-delivery or pick-up.")
+        return redirect("orders:order_detail", number=number)
+    try:
+        services.order_delivery_choose(order=order, shipment_number=shipment_number, choice=form.cleaned_data["choice"])
+        messages.success(request, "Thank you: we passed your choice to the carrier.")
+    except FlowMartError as exc:
+        messages.error(request, exc.detail)
+    return redirect("orders:order_detail", number=number)
+
+
 @require_http_methods(["GET", "POST"])
 def order_amend(request, number: str):
     order = _own_order(request, number)

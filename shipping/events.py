@@ -131,6 +131,33 @@ class DeliveryFailed(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class DeliveryRescheduled(Event):
+    """After a failed attempt: the new delivery estimate and what the customer may choose.
+
+    ``estimated_delivery_date`` is an ISO date, ``estimate_source`` ``"carrier"`` (the carrier's) or
+    ``"shop_rule"`` (the shop's rule: the carrier gave none). ``choices`` is a subset of
+    ``["redeliver", "pickup"]`` (empty: the carrier offers none, or has already re-attempted);
+    ``pickup_point`` says where a pick-up would be.
+    """
+
+    name = "DeliveryRescheduled"
+    producer = "shipping"
+
+    order_number: str
+    user_id: str | None
+    customer_email: str
+    shipment_number: str
+    tracking_number: str
+    tracking_url: str
+    attempt: int
+    reason: str
+    estimated_delivery_date: str
+    estimate_source: str
+    choices: list[str]
+    pickup_point: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class ShipmentCancelled(Event):
     """A shipment that had not been dispatched was cancelled (order cancelled or amended)."""
 

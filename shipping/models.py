@@ -213,6 +213,45 @@ class Shipment(FSMModelMixin, models.Model):
         return self.delivered_at + timedelta(days=settings.RETURN_WINDOW_DAYS)
 
 
+class DeliveryFailure(models.Model):
+    """One failed delivery attempt of a shipment and what follows it: the new estimate (the carrier's, or the
+    shop's rule when it gives none), what the customer may choose, and the instruction passed to the carrier
+    (the customer's choice, or ``return`` when the shop gives up after ``SHIPPING_MAX_DELIVERY_ATTEMPTS``)."""
+
+    class EstimateSource(models.TextChoices):
+        CARRIER = "carrier", "the carrier's estimate"
+        SHOP_RULE = "shop_rule", "our estimate"
+
+    class Instruction(models.TextChoices):
+        REDELIVER = "redeliver", "Deliver again"
+        PICKUP = "pickup", "Collect from the pick-up point"
+        RETURN = "return", "Return to sender"
+
+    shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="delivery_failures")
+    attempt = models.PositiveSmallIntegerField()
+    reason = models.CharField(max_length=255, help_text="The carrier's words")
+    failed_at = models.DateTimeField(help_text="When the carrier says the attempt failed")
+    recorded_at = models.DateTimeField(default=timezone.now)
+    options_checked_at = models.DateTimeField(null=True, blank=True, help_text="When the new estimate was set")
+    estimated_delivery_date = models.DateField(null=True, blank=True)
+    estimate_source = models.CharField(max_length=10, choices=EstimateSource.choices, blank=True)
+    choices = ArrayField(models.CharField(max_length=10), default=list, blank=True, help_text="Offered to the customer")
+    pickup_point = models.CharField(max_length=200, blank=True)
+    instruction = models.CharField(max_length=10, choices=Instruction.choices, blank=True)
+    instruction_at = models.DateTimeField(null=True, blank=True)
+    instruction_sent_at = models.DateTimeField(null=True, blank=True, help_text="The carrier accepted it")
+    instruction_error = models.CharField(max_length=255, blank=True, help_text="The carrier refused it: staff act")
+
+    class Meta:
+        ordering = ["shipment", "attempt"]
+        constraints = [
+            models.UniqueConstraint(fields=["shipment", "attempt"], name="shipping_delivery_failure_unique_attempt"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.shipment_id} attempt {self.attempt}"
+
+
 class ShipmentLine(models.Model):
     shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="lines")
     sku = models.CharField(max_length=64)

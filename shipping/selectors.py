@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from django.db.models import Prefetch, QuerySet
 
-from shipping.models import ReturnRequest, ReturnTransition, Shipment, ShipmentLine, ShipmentTransition, TrackingEvent
+from shipping.models import (
+    DeliveryFailure,
+    ReturnRequest,
+    ReturnTransition,
+    Shipment,
+    ShipmentLine,
+    ShipmentTransition,
+    TrackingEvent,
+)
 from shipping.returns import returnable_quantities
 from shipping.tracking import tracking_url
 
@@ -25,6 +33,26 @@ class TrackingStep:
     status: str
     description: str
     location: str
+
+
+@dataclass(frozen=True)
+class DeliveryFailureInfo:
+    """The latest failed attempt of a parcel, as its customer sees it.
+
+    ``estimated_delivery_date`` is None until the estimate is in (the carrier's, ``estimate_source`` "carrier",
+    or the shop's rule, "shop_rule"); ``choices`` are what the customer may still choose now (empty once chosen,
+    or once the carrier re-attempts); ``choice`` is what they chose ("" if nothing)."""
+
+    attempt: int
+    reason: str
+    failed_at: datetime
+    estimated_delivery_date: date | None
+    estimate_source: str
+    estimate_source_display: str
+    choices: tuple[str, ...]
+    pickup_point: str
+    choice: str
+    choice_display: str
 
 
 @dataclass(frozen=True)
@@ -47,6 +75,8 @@ class ShipmentInfo:
     created_at: datetime
     dispatched_at: datetime | None
     delivered_at: datetime | None
+    failed_attempts: int = 0
+    delivery_failure: DeliveryFailureInfo | None = None
 
 
 @dataclass(frozen=True)
@@ -108,6 +138,28 @@ def _with_history(qs: QuerySet[Shipment]) -> QuerySet[Shipment]:
         "lines",
         Prefetch("transitions", queryset=ShipmentTransition.objects.order_by("at", "id")),
         Prefetch("tracking_events", queryset=TrackingEvent.objects.order_by("sequence")),
+        Prefetch("delivery_failures", queryset=DeliveryFailure.objects.order_by("attempt")),
+    )
+
+
+def _latest_failure(shipment: Shipment) -> DeliveryFailureInfo | None:
+    failures = list(shipment.delivery_failures.all())
+    if not failures:
+        return None
+    failure = failures[-1]
+    waiting = shipment.status == S.DELIVERY_FAILED and failure.attempt == shipment.failed_attempts
+    customer_choice = failure.instruction if failure.instruction != DeliveryFailure.Instruction.RETURN else ""
+    return DeliveryFailureInfo(
+        attempt=failure.attempt,
+        reason=failure.reason,
+        failed_at=failure.failed_at,
+        estimated_delivery_date=failure.estimated_delivery_date,
+        estimate_source=failure.estimate_source,
+        estimate_source_display=failure.get_estimate_source_display() if failure.estimate_source else "",
+        choices=tuple(failure.choices) if waiting and not failure.instruction else (),
+        pickup_point=failure.pickup_point,
+        choice=customer_choice,
+        choice_display=failure.get_instruction_display() if customer_choice else "",
     )
 
 
@@ -131,6 +183,8 @@ def shipment_info(shipment: Shipment) -> ShipmentInfo:
         created_at=shipment.created_at,
         dispatched_at=shipment.dispatched_at,
         delivered_at=shipment.delivered_at,
+        failed_attempts=shipment.failed_attempts,
+        delivery_failure=_latest_failure(shipment),
     )
 
 
@@ -140,6 +194,13 @@ def shipments_for_order(*, order_number: str, user_id: str | None = None) -> lis
     if user_id is not None:
         qs = qs.filter(user_id=str(user_id))
     return [shipment_info(s) for s in _with_history(qs.order_by("created_at", "id"))]
+
+
+def shipment_for_order(*, order_number: str, shipment_number: str, user_id: str | None = None) -> ShipmentInfo | None:
+    return next(
+        (s for s in shipments_for_order(order_number=order_number, user_id=user_id) if s.number == shipment_number),
+        None,
+    )
 
 
 def tracking_for_number(*, tracking_number: str) -> PublicTracking | None:

@@ -6,6 +6,8 @@ Other apps call only what this module (and ``selectors``) exposes:
 * shipments — created from ``OrderConfirmed`` by the handlers; ``shipment_create_for_exchange``
 * returns — ``return_request``, ``return_approve``, ``return_reject``, ``return_receive``,
   ``return_mark_refunded``, ``return_mark_exchanged``
+* failed deliveries — ``shipment_delivery_choose`` (the customer's re-delivery or pick-up),
+  ``delivery_options_fetch`` and ``delivery_instruction_send`` (tasks and the poll)
 
 Carrier calls happen outside database transactions: the services open short
 transactions before and after them.
@@ -35,6 +37,13 @@ from shipping.events import (
 )
 from shipping.models import ReturnRequest, Shipment, ShipmentLine, TrackingEvent
 from shipping.rates import ShippingMethodUnavailable, ShippingPerk, ShippingQuote
+from shipping.redelivery import (
+    DeliveryChoiceNotAvailable,
+    delivery_failures_follow_up,
+    delivery_instruction_send,
+    delivery_options_fetch,
+    shipment_delivery_choose,
+)
 from shipping.returns import (
     ReturnNotAllowed,
     return_approve,
@@ -57,6 +66,7 @@ from shipping.webhooks import WebhookSignatureInvalid, carrier_webhook_receive
 log = structlog.get_logger(__name__)
 
 __all__ = [
+    "DeliveryChoiceNotAvailable",
     "ReturnNotAllowed",
     "ShipmentNotFound",
     "ShippingMethodUnavailable",
@@ -64,6 +74,8 @@ __all__ = [
     "ShippingQuote",
     "WebhookSignatureInvalid",
     "carrier_webhook_receive",
+    "delivery_instruction_send",
+    "delivery_options_fetch",
     "return_approve",
     "return_create_label",
     "return_mark_exchanged",
@@ -74,6 +86,7 @@ __all__ = [
     "shipment_cancel",
     "shipment_create_for_exchange",
     "shipment_create_label",
+    "shipment_delivery_choose",
     "shipment_dispatch",
     "shipment_void_label",
     "shipments_amend_for_order",
@@ -547,13 +560,14 @@ def _void_label_quietly(carrier_code: str, tracking_number: str, label_id: str) 
 
 
 def shipments_poll(*, batch_size: int | None = None) -> dict:
-    """One round of the beat task: create missing labels, void cancelled labels, track active parcels.
+    """One round of the beat task: create missing labels, void cancelled labels, track active parcels, then
+    follow up failed deliveries (estimates still missing, instructions the carrier has not accepted).
 
     Each group is worked in batches of ``batch_size`` (``SHIPPING_POLL_BATCH_SIZE``); active
     shipments are polled least recently polled first, so every parcel gets its turn.
     """
     batch_size = batch_size or settings.SHIPPING_POLL_BATCH_SIZE
-    counts = {"labels": 0, "voided": 0, "polled": 0, "applied": 0}
+    counts = {"labels": 0, "voided": 0, "polled": 0, "applied": 0, "estimates": 0, "instructions": 0}
     grace_over = timezone.now() - timedelta(seconds=settings.SHIPPING_LABEL_DELAY_SECONDS)
     pending = Shipment.objects.filter(status=Shipment.Status.PENDING, created_at__lte=grace_over).order_by(
         "created_at", "id"
@@ -581,4 +595,5 @@ def shipments_poll(*, batch_size: int | None = None) -> dict:
         counts["applied"] += tracking_updates_record(
             tracking_number=shipment.tracking_number, updates=updates, source=TrackingEvent.Source.POLL
         )
+    counts.update(delivery_failures_follow_up(batch_size=batch_size))
     return counts

@@ -21,3 +21,13 @@ def create_label_task(shipment_number: str) -> None:
 @shared_task(ignore_result=True)
 def void_label_task(shipment_number: str) -> None:
     services.shipment_void_label(shipment_number=shipment_number)
+
+
+@shared_task(ignore_result=True)
+def delivery_options_fetch_task(shipment_number: str, attempt: int) -> None:
+    services.delivery_options_fetch(shipment_number=shipment_number, attempt=attempt)
+
+
+@shared_task(ignore_result=True)
+def delivery_instruction_send_task(shipment_number: str, attempt: int) -> None:
+    services.delivery_instruction_send(shipment_number=shipment_number, attempt=attempt)

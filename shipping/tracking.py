@@ -11,9 +11,10 @@ from django.utils import timezone
 
 from flowmart.errors import NotFound
 from flowmart.events.publisher import publish
-from shipping.carriers import TrackingUpdate
+from flowmart.task_queue import queue_after_commit
+from shipping.carriers import RETURN, TrackingUpdate
 from shipping.events import DeliveryFailed, ShipmentDelivered, ShipmentDispatched, ShipmentInTransit
-from shipping.models import Shipment, TrackingEvent
+from shipping.models import DeliveryFailure, Shipment, TrackingEvent
 from shipping.transitions import shipment_transition
 
 S = Shipment.Status
@@ -105,6 +106,50 @@ def _deliver(shipment: Shipment, *, reason: str) -> None:
 def _fail(shipment: Shipment, *, reason: str, returned_to_sender: bool, log_reason: str = "") -> None:
     name = "return_to_sender" if returned_to_sender else "fail_delivery"
     shipment_transition(shipment, name, actor="carrier", reason=log_reason or reason)
+    _publish_failed(shipment, reason=reason, returned_to_sender=returned_to_sender)
+
+
+def _fail_attempt(shipment: Shipment, event: TrackingEvent, *, log_reason: str) -> None:
+    """A failed attempt: record it; then either the shop gives up (``SHIPPING_MAX_DELIVERY_ATTEMPTS`` reached:
+    returned to sender, the carrier is told after commit) or the new estimate and the customer's choices are
+    asked for after commit. The poll does either if the task is lost."""
+    shipment_transition(shipment, "fail_delivery", actor="carrier", reason=log_reason)
+    attempt, limit = shipment.failed_attempts, settings.SHIPPING_MAX_DELIVERY_ATTEMPTS
+    final = attempt >= limit
+    DeliveryFailure.objects.get_or_create(
+        shipment=shipment,
+        attempt=attempt,
+        defaults={
+            "reason": event.description[:255],
+            "failed_at": event.occurred_at,
+            "instruction": RETURN if final else "",
+            "instruction_at": timezone.now() if final else None,
+        },
+    )
+    if final:
+        shipment_transition(
+            shipment,
+            "return_to_sender",
+            actor="system",
+            reason=f"{attempt} failed delivery attempts (the shop allows {limit}): returned to sender",
+        )
+        queue_after_commit(
+            "shipping.tasks.delivery_instruction_send_task",
+            shipment_number=shipment.number,
+            attempt=attempt,
+            recovered_by="shipping.tasks.poll_tracking_task (sends instructions the carrier has not accepted)",
+        )
+    else:
+        queue_after_commit(
+            "shipping.tasks.delivery_options_fetch_task",
+            shipment_number=shipment.number,
+            attempt=attempt,
+            recovered_by="shipping.tasks.poll_tracking_task (asks for estimates still missing)",
+        )
+    _publish_failed(shipment, reason=event.description, returned_to_sender=final)
+
+
+def _publish_failed(shipment: Shipment, *, reason: str, returned_to_sender: bool) -> None:
     payload = shipment_payload(shipment)
     payload.pop("tracking_url")
     publish(
@@ -137,12 +182,12 @@ def _apply(shipment: Shipment, event: TrackingEvent) -> None:
     code = event.code
     if code == "picked_up":
         _ensure_dispatched(shipment, reason)
-    elif code in ("in_transit", "out_for_delivery"):
+    elif code in ("in_transit", "out_for_delivery", "ready_for_pickup"):
         _ensure_in_transit(shipment, location=event.location, reason=reason)
     elif code == "delivery_failed":
         _ensure_in_transit(shipment, location=event.location, reason=reason)
         if shipment.status == S.IN_TRANSIT:
-            _fail(shipment, reason=event.description, returned_to_sender=False, log_reason=reason)
+            _fail_attempt(shipment, event, log_reason=reason)
     elif code == "delivered":
         _ensure_in_transit(shipment, location=event.location, reason=reason)
         _deliver(shipment, reason=reason)

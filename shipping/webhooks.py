@@ -32,7 +32,15 @@ from flowmart.errors import FlowMartError, NotFound
 from shipping.carriers import TrackingUpdate, WebhookRejected, get_carrier
 from shipping.tracking import tracking_updates_record
 
-KNOWN_CODES = {"picked_up", "in_transit", "out_for_delivery", "delivery_failed", "delivered", "returned_to_sender"}
+KNOWN_CODES = {
+    "picked_up",
+    "in_transit",
+    "out_for_delivery",
+    "ready_for_pickup",
+    "delivery_failed",
+    "delivered",
+    "returned_to_sender",
+}
 
 
 class WebhookSignatureInvalid(FlowMartError):

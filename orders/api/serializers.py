@@ -164,6 +164,24 @@ class TransitionOutSerializer(serializers.Serializer):
     at = serializers.DateTimeField()
 
 
+class OrderDeliveryFailureOutSerializer(serializers.Serializer):
+    """The latest failed delivery attempt of a parcel (shipping's ``DeliveryFailureInfo``)."""
+
+    attempt = serializers.IntegerField()
+    reason = serializers.CharField(help_text="The carrier's words")
+    failed_at = serializers.DateTimeField()
+    estimated_delivery_date = serializers.DateField(allow_null=True, help_text="The new estimate (null until known)")
+    estimate_source = serializers.ChoiceField(
+        choices=["carrier", "shop_rule", ""], help_text="carrier: the carrier's; shop_rule: the carrier gave none"
+    )
+    choices = serializers.ListField(
+        child=serializers.ChoiceField(choices=["redeliver", "pickup"]),
+        help_text="What the customer may choose now: POST shipping's orders/{number}/shipments/{shipment}/delivery-choice/",
+    )
+    pickup_point = serializers.CharField()
+    choice = serializers.ChoiceField(choices=["redeliver", "pickup", ""], help_text="What the customer chose")
+
+
 class OrderShipmentOutSerializer(serializers.Serializer):
     number = serializers.CharField()
     kind = serializers.CharField()
@@ -173,6 +191,8 @@ class OrderShipmentOutSerializer(serializers.Serializer):
     tracking_url = serializers.CharField()
     dispatched_at = serializers.DateTimeField(allow_null=True)
     delivered_at = serializers.DateTimeField(allow_null=True)
+    failed_attempts = serializers.IntegerField()
+    delivery_failure = OrderDeliveryFailureOutSerializer(allow_null=True)
 
 
 class OrderPaymentOutSerializer(serializers.Serializer):

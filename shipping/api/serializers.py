@@ -57,6 +57,25 @@ class ShipmentLineOutSerializer(serializers.Serializer):
     quantity = serializers.IntegerField()
 
 
+class DeliveryFailureOutSerializer(serializers.Serializer):
+    attempt = serializers.IntegerField()
+    reason = serializers.CharField(help_text="The carrier's words")
+    failed_at = serializers.DateTimeField()
+    estimated_delivery_date = serializers.DateField(allow_null=True, help_text="The new estimate (null until known)")
+    estimate_source = serializers.ChoiceField(
+        choices=["carrier", "shop_rule", ""], help_text="carrier: the carrier's; shop_rule: the carrier gave none"
+    )
+    choices = serializers.ListField(
+        child=serializers.ChoiceField(choices=["redeliver", "pickup"]), help_text="What the customer may choose now"
+    )
+    pickup_point = serializers.CharField()
+    choice = serializers.ChoiceField(choices=["redeliver", "pickup", ""], help_text="What the customer chose")
+
+
+class DeliveryChoiceInSerializer(serializers.Serializer):
+    choice = serializers.ChoiceField(choices=["redeliver", "pickup"])
+
+
 class ShipmentOutSerializer(serializers.Serializer):
     number = serializers.CharField()
     order_number = serializers.CharField()
@@ -76,6 +95,8 @@ class ShipmentOutSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
     dispatched_at = serializers.DateTimeField(allow_null=True)
     delivered_at = serializers.DateTimeField(allow_null=True)
+    failed_attempts = serializers.IntegerField()
+    delivery_failure = DeliveryFailureOutSerializer(allow_null=True, help_text="The latest failed attempt")
 
 
 class ReturnLineInSerializer(serializers.Serializer):

@@ -68,6 +68,23 @@ class OrderShipmentsView(APIView):
         return Response(s.ShipmentOutSerializer(shipments, many=True).data)
 
 
+class DeliveryChoiceView(APIView):
+    """After a failed attempt: the customer asks for re-delivery or pick-up (what the carrier offers)."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=s.DeliveryChoiceInSerializer, responses=s.ShipmentOutSerializer)
+    def post(self, request, number: str, shipment_number: str):
+        data = s.DeliveryChoiceInSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user_id = str(request.user.public_id)
+        services.shipment_delivery_choose(
+            order_number=number, shipment_number=shipment_number, choice=data.validated_data["choice"], user_id=user_id
+        )
+        shipment = selectors.shipment_for_order(order_number=number, shipment_number=shipment_number, user_id=user_id)
+        return Response(s.ShipmentOutSerializer(shipment).data)
+
+
 class OrderReturnsView(APIView):
     """Ask to return delivered items of one of the caller's orders."""
 

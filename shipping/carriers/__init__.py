@@ -12,9 +12,15 @@ from django.conf import settings
 
 from flowmart.network_calls import assert_no_transaction
 from shipping.carriers.base import (
+    CUSTOMER_CHOICES,
+    PICKUP,
+    REDELIVER,
+    RETURN,
     Carrier,
     CarrierRate,
     CarrierUnavailable,
+    DeliveryOptions,
+    InstructionRefused,
     Label,
     LabelRefused,
     Parcel,
@@ -26,9 +32,15 @@ from shipping.carriers.sandbox import SandboxCarrier
 
 __all__ = [
     "CARRIER_CHOICES",
+    "CUSTOMER_CHOICES",
+    "PICKUP",
+    "REDELIVER",
+    "RETURN",
     "Carrier",
     "CarrierRate",
     "CarrierUnavailable",
+    "DeliveryOptions",
+    "InstructionRefused",
     "Label",
     "LabelRefused",
     "Parcel",
@@ -87,3 +99,18 @@ class _OutsideTransactions:
         if receive is None:
             raise LookupError(f"carrier {self.code!r} has no webhook of its own")
         return receive(body=body, headers=headers)
+
+    # An adapter written without the delivery-failure methods gets the interface's defaults.
+    def delivery_options(self, *, tracking_number: str) -> DeliveryOptions:
+        assert_no_transaction("the carrier (delivery_options)")
+        method = getattr(self._adapter, "delivery_options", None)
+        if method is None:
+            return Carrier.delivery_options(self._adapter, tracking_number=tracking_number)
+        return method(tracking_number=tracking_number)
+
+    def delivery_instruct(self, *, tracking_number: str, instruction: str):
+        assert_no_transaction("the carrier (delivery_instruct)")
+        method = getattr(self._adapter, "delivery_instruct", None)
+        if method is None:
+            return Carrier.delivery_instruct(self._adapter, tracking_number=tracking_number, instruction=instruction)
+        return method(tracking_number=tracking_number, instruction=instruction)

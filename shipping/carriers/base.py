@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Protocol
 
 from flowmart.errors import FlowMartError
@@ -73,7 +73,8 @@ class TrackingUpdate:
     event_id: str
     tracking_number: str
     sequence: int
-    code: str  # picked_up | in_transit | out_for_delivery | delivery_failed | delivered | returned_to_sender
+    # picked_up | in_transit | out_for_delivery | ready_for_pickup | delivery_failed | delivered | returned_to_sender
+    code: str
     description: str
     location: str
     occurred_at: datetime
@@ -90,7 +91,33 @@ class TrackingUpdate:
         }
 
 
+class InstructionRefused(FlowMartError):
+    """The carrier will not take this delivery instruction (not offered for this parcel, or too late)."""
+
+    code = "delivery_instruction_refused"
+    status = 409
+    title = "The carrier cannot do that for this parcel"
+
+
+# What a customer (or the shop) may ask the carrier after a failed delivery attempt.
+REDELIVER, PICKUP, RETURN = "redeliver", "pickup", "return"
+CUSTOMER_CHOICES = (REDELIVER, PICKUP)
+
+
+@dataclass(frozen=True)
+class DeliveryOptions:
+    """What the carrier says after a failed attempt: its new estimate (``None``: it gives none) and what the
+    customer may choose (a subset of ``CUSTOMER_CHOICES``; ``pickup_point`` says where a pick-up would be)."""
+
+    estimated_delivery_date: date | None = None
+    choices: tuple[str, ...] = ()
+    pickup_point: str = ""
+
+
 class Carrier(Protocol):
+    """Adapters subclass this. The three label/tracking methods are required; the delivery-failure methods
+    have safe defaults (no estimate, no choices, instructions refused) for carriers that offer none."""
+
     code: str
 
     def rates(self, *, parcel: Parcel, timeout_seconds: float) -> list[CarrierRate]: ...
@@ -100,6 +127,17 @@ class Carrier(Protocol):
     def track(self, *, tracking_number: str) -> list[TrackingUpdate]: ...
 
     def cancel(self, *, tracking_number: str, label_id: str) -> None: ...
+
+    def delivery_options(self, *, tracking_number: str) -> DeliveryOptions:
+        """After a failed attempt: the carrier's new estimate and the customer's choices. Default: none of either
+        (the shop then estimates by its own rule, and offers no choice)."""
+        return DeliveryOptions()
+
+    def delivery_instruct(self, *, tracking_number: str, instruction: str) -> date | None:
+        """Tell the carrier what to do with a parcel after a failed attempt (``REDELIVER``, ``PICKUP`` or, from the
+        shop, ``RETURN``); returns the carrier's new estimate if it gives one. Must be safe to repeat.
+        Default: refused (the carrier takes no instructions)."""
+        raise InstructionRefused(f"The {self.code} carrier takes no delivery instructions.")
 
 
 class PushesWebhooks(Protocol):

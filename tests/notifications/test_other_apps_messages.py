@@ -9,6 +9,7 @@ from notifications.models import Notification, SandboxMessage
 from payments.events import PaymentRefunded
 from shipping.events import (
     DeliveryFailed,
+    DeliveryRescheduled,
     ReturnInitiated,
     ReturnReceived,
     ShipmentDelivered,
@@ -105,11 +106,49 @@ def test_delivered_and_delivery_failed(customer, deliver):
         ),
     )
 
-    failed, delivered = mail.outbox
+    # A failed attempt alone tells the customer nothing yet: the message waits for the new estimate.
+    [delivered] = mail.outbox
+    assert delivered.subject == "Order FM-7Q2K9D4X delivered"
+
+
+def test_failed_attempt_with_the_new_estimate(customer, deliver):
+    deliver(
+        DeliveryRescheduled(
+            **_who(customer),
+            shipment_number="SH-1001",
+            tracking_number="SBX123456789",
+            tracking_url="http://127.0.0.1:8000/tracking/SBX123456789/",
+            attempt=1,
+            reason="Nobody was home",
+            estimated_delivery_date="2026-11-24",
+            estimate_source="shop_rule",
+            choices=[],
+            pickup_point="",
+        )
+    )
+
+    [failed] = mail.outbox
     assert failed.subject == "We could not deliver order FM-7Q2K9D4X"
     assert "(tracking SBX123456789): Nobody was home." in failed.body
-    assert "They will try again (attempt 1 failed)." in failed.body
-    assert delivered.subject == "Order FM-7Q2K9D4X delivered"
+    assert "New estimated delivery: Tuesday 24 November 2026 (our estimate: the carrier gave none)." in failed.body
+    assert "The carrier will try again." in failed.body
+
+
+def test_parcel_returned_to_sender(customer, deliver):
+    deliver(
+        DeliveryFailed(
+            **_who(customer),
+            shipment_number="SH-1001",
+            tracking_number="SBX123456789",
+            attempt=3,
+            reason="Address not accessible",
+            returned_to_sender=True,
+        )
+    )
+
+    [failed] = mail.outbox
+    assert "(tracking SBX123456789): Address not accessible." in failed.body
+    assert "The parcel is on its way back to us; we will refund you or arrange a new delivery." in failed.body
 
 
 def test_returns(customer, deliver):
