@@ -243,7 +243,6 @@ class DeliveryFailure(models.Model):
     instruction_error = models.CharField(max_length=255, blank=True, help_text="The carrier refused it: staff act")
 
     class Meta:
-        ordering = ["shipment", "attempt"]
         constraints = [
             models.UniqueConstraint(fields=["shipment", "attempt"], name="shipping_delivery_failure_unique_attempt"),
         ]

@@ -75,7 +75,6 @@ class Migration(migrations.Migration):
                 ),
             ],
             options={
-                "ordering": ["shipment", "attempt"],
                 "constraints": [
                     models.UniqueConstraint(
                         fields=("shipment", "attempt"), name="shipping_delivery_failure_unique_attempt"

@@ -4,7 +4,7 @@
 from django.db import migrations
 
 PERMISSIONS = [
-    ("shipping", "0005_delivery_failure"),
+    ("shipping", "view_shipment"),
     ("shipping", "change_shipment"),
     ("shipping", "view_deliveryfailure"),
     ("shipping", "view_trackingevent"),
