@@ -22,9 +22,8 @@ def _check_database() -> None:
 
 
 def _check_redis() -> None:
-    cache.set("readyz", "1", timeout=5)
-    if cache.get("readyz") != "1":
-        raise RuntimeError("cache did not read back")
+    # A ping, not a write and read: the cache answers misses while Redis is away (outage_tolerant_cache).
+    cache.ping()
 
 
 def _check_broker() -> None:

@@ -142,9 +142,11 @@ DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", 5)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+# Redis away is a cache miss, not an error (flowmart/outage_tolerant_cache.py): throttles and rate limits
+# fail open, catalog pages come from the database, sessions from their database row (cached_db).
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "flowmart.outage_tolerant_cache.OutageTolerantRedisCache",
         "LOCATION": django_cache_location(REDIS_URL),
         "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="flowmart"),
         "TIMEOUT": 300,
@@ -301,7 +303,10 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_TIMEOUT = 3
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "socket_connect_timeout": 3}
+# max_retries 0: a task sent while the broker is down fails at once (the send is logged and the work's sweep
+# recovers it) instead of kombu retrying for seconds inside a customer's request. The worker's own consuming
+# connection keeps retrying (broker_connection_max_retries).
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "socket_connect_timeout": 3, "max_retries": 0}
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="flowmart")
 CELERY_TIMEZONE = "UTC"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # keep our structured logging config

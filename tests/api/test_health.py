@@ -16,7 +16,7 @@ def test_readyz_reports_every_dependency_up(client, db):
 def test_readyz_is_503_naming_redis_when_redis_is_down(client, db, settings):
     settings.CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "flowmart.outage_tolerant_cache.OutageTolerantRedisCache",
             "LOCATION": "redis://127.0.0.1:9/0",
             "OPTIONS": {"socket_connect_timeout": 0.5},
         }
