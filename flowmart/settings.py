@@ -105,6 +105,8 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "allauth.usersessions.middleware.UserSessionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last: it runs the view itself, once more when the connection dropped before anything was written.
+    "flowmart.database_outage_middleware.DatabaseOutageMiddleware",
 ]
 
 ROOT_URLCONF = "flowmart.urls"

@@ -266,15 +266,48 @@ def http_request(
         conn.close()
 
 
-def terminate_backends(database_name: str, *, except_pid: int | None = None) -> int:
-    """``pg_terminate_backend`` every connection to ``database_name`` (and only that database)."""
+def terminate_backends(database_name: str, *, pid: int | None = None) -> int:
+    """``pg_terminate_backend`` the connections to ``database_name`` (only that database; only ``pid`` if given)."""
+    sql = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()"
+    params: list = [database_name]
+    if pid is not None:
+        sql += " AND pid = %s"
+        params.append(pid)
     with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as admin:
-        rows = admin.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()"
-            " AND (%s::int IS NULL OR pid <> %s::int)",
-            (database_name, except_pid, except_pid),
-        ).fetchall()
+        rows = admin.execute(sql, params).fetchall()
     return sum(1 for (ok,) in rows if ok)
+
+
+class ConnectionKill:
+    """Terminate this process's own database backend, for real, just before the first statement that matches.
+
+    ``with ConnectionKill(database_name, when=lambda sql, params: ...) as kill:`` — the statement then runs
+    on a connection PostgreSQL has closed; ``kill.fired`` says whether it happened.
+    """
+
+    def __init__(self, database_name: str, *, when: Callable[[str, object], bool]) -> None:
+        self.database_name = database_name
+        self.when = when
+        self.fired = False
+        self._wrapper = None
+
+    def __call__(self, execute, sql, params, many, context):
+        if not self.fired and self.when(str(sql), params):
+            self.fired = True
+            from django.db import connection
+
+            assert terminate_backends(self.database_name, pid=connection.connection.info.backend_pid) == 1
+        return execute(sql, params, many, context)
+
+    def __enter__(self) -> ConnectionKill:
+        from django.db import connection
+
+        self._wrapper = connection.execute_wrapper(self)
+        self._wrapper.__enter__()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._wrapper.__exit__(*exc_info)
 
 
 # -- pytest fixtures (imported by name into the uptime fault tests) --------------------------------
