@@ -311,6 +311,12 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "socket_connect_timeout": 3, "max_retries": 0}
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="flowmart")
 CELERY_TIMEZONE = "UTC"
+# The worker heartbeats (flowmart/worker_heartbeat.py) this often; /readyz answers 503 naming "worker" when the
+# last heartbeat is older than the stale limit (READYZ_REQUIRES_WORKER=false keeps it out of readiness, for a
+# load balancer that must not drain the web servers over a dead worker; /metrics still exports its age).
+WORKER_HEARTBEAT_SECONDS = env.float("WORKER_HEARTBEAT_SECONDS", default=10.0)
+WORKER_HEARTBEAT_STALE_SECONDS = env.float("WORKER_HEARTBEAT_STALE_SECONDS", default=60.0)
+READYZ_REQUIRES_WORKER = env.bool("READYZ_REQUIRES_WORKER", default=True)
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # keep our structured logging config
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {

@@ -55,6 +55,34 @@ def children_of(pid: int) -> list[int]:
     return found
 
 
+def descendants_of(pid: int) -> list[int]:
+    found, stack = [], children_of(pid)
+    while stack:
+        child = stack.pop()
+        found.append(child)
+        stack += children_of(child)
+    return found
+
+
+def argv_of(pid: int) -> list[str]:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
+    except OSError:
+        return []
+
+
+def supervised_child(root_pid: int, name: str) -> int | None:
+    """Below ``root_pid`` (honcho, the bench): the live process ``flowmart.process_supervisor --name <name>`` runs."""
+    for pid in descendants_of(root_pid):
+        argv = argv_of(pid)  # the supervisor itself, not a shell whose one argument mentions it
+        if "flowmart.process_supervisor" in argv and argv[argv.index("--name") + 1 : argv.index("--name") + 2] == [
+            name
+        ]:
+            children = [c for c in children_of(pid) if alive(c)]
+            return children[0] if children else None
+    return None
+
+
 def alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
