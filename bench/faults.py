@@ -431,6 +431,9 @@ def main() -> int:
             flush=True,
         )
 
+        from django.db import connection
+
+        connection.close()  # ours was among the bench database's connections the faults terminated
         deadline = time.monotonic() + args.drain_seconds
         while time.monotonic() < deadline and any(settled().values()):
             time.sleep(5)
