@@ -1,4 +1,4 @@
-"""Prometheus metrics at ``/metrics``: request counts and latency, event-spine health.
+"""Prometheus metrics at ``/metrics``: request counts and latency, event-spine health and lag, worker heartbeat.
 
 Protected by ``METRICS_TOKEN`` (``Authorization: Bearer <token>``) when set;
 without a token it is served only outside production.
@@ -15,6 +15,8 @@ from django.utils.crypto import constant_time_compare
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 
 from flowmart.events.models import Delivery, OutboxEvent
+from flowmart.events.selectors import outbox_lag
+from flowmart.worker_heartbeat import heartbeat_age
 
 REQUESTS = Counter("flowmart_http_requests_total", "HTTP requests", ["method", "status"])
 LATENCY = Histogram(
@@ -25,6 +27,14 @@ LATENCY = Histogram(
 )
 EVENT_DELIVERIES = Gauge("flowmart_event_deliveries", "Event deliveries by status", ["status"])
 OUTBOX_UNDISPATCHED = Gauge("flowmart_outbox_undispatched", "Outbox events not yet dispatched")
+OUTBOX_LAG = Gauge(
+    "flowmart_outbox_oldest_undelivered_age_seconds",
+    "Age of the oldest event not yet dispatched or with a delivery still to run (0 when none waits)",
+)
+DELIVERIES_PENDING = Gauge("flowmart_event_deliveries_pending", "Deliveries pending or waiting for a retry")
+WORKER_HEARTBEAT_AGE = Gauge(
+    "flowmart_worker_heartbeat_age_seconds", "Seconds since a Celery worker last heartbeated (+Inf: never)"
+)
 
 
 class MetricsMiddleware:
@@ -44,6 +54,11 @@ def _refresh_event_gauges() -> None:
     for status in Delivery.Status.values:
         EVENT_DELIVERIES.labels(status).set(counts.get(status, 0))
     OUTBOX_UNDISPATCHED.set(OutboxEvent.objects.filter(dispatched_at__isnull=True).count())
+    lag = outbox_lag()
+    OUTBOX_LAG.set(lag.oldest_undelivered_age_seconds)
+    DELIVERIES_PENDING.set(lag.deliveries_pending)
+    age = heartbeat_age()
+    WORKER_HEARTBEAT_AGE.set(float("inf") if age is None else age)
 
 
 def metrics_view(request):

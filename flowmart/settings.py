@@ -105,6 +105,8 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "allauth.usersessions.middleware.UserSessionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last: it runs the view itself, once more when the connection dropped before anything was written.
+    "flowmart.database_outage_middleware.DatabaseOutageMiddleware",
 ]
 
 ROOT_URLCONF = "flowmart.urls"
@@ -142,9 +144,11 @@ DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", 5)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+# Redis away is a cache miss, not an error (flowmart/outage_tolerant_cache.py): throttles and rate limits
+# fail open, catalog pages come from the database, sessions from their database row (cached_db).
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "flowmart.outage_tolerant_cache.OutageTolerantRedisCache",
         "LOCATION": django_cache_location(REDIS_URL),
         "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="flowmart"),
         "TIMEOUT": 300,
@@ -301,9 +305,18 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_TIMEOUT = 3
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "socket_connect_timeout": 3}
+# max_retries 0: a task sent while the broker is down fails at once (the send is logged and the work's sweep
+# recovers it) instead of kombu retrying for seconds inside a customer's request. The worker's own consuming
+# connection keeps retrying (broker_connection_max_retries).
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "socket_connect_timeout": 3, "max_retries": 0}
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="flowmart")
 CELERY_TIMEZONE = "UTC"
+# The worker heartbeats (flowmart/worker_heartbeat.py) this often; /readyz answers 503 naming "worker" when the
+# last heartbeat is older than the stale limit (READYZ_REQUIRES_WORKER=false keeps it out of readiness, for a
+# load balancer that must not drain the web servers over a dead worker; /metrics still exports its age).
+WORKER_HEARTBEAT_SECONDS = env.float("WORKER_HEARTBEAT_SECONDS", default=10.0)
+WORKER_HEARTBEAT_STALE_SECONDS = env.float("WORKER_HEARTBEAT_STALE_SECONDS", default=60.0)
+READYZ_REQUIRES_WORKER = env.bool("READYZ_REQUIRES_WORKER", default=True)
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # keep our structured logging config
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {

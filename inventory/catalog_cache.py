@@ -13,17 +13,27 @@ stock status changes (lists show "In stock" / "Low stock" / "Out of stock", not 
 
 Versions are bumped at once *and* again after the surrounding transaction commits, so a reader
 that cached the old data in between cannot keep serving it.
+
+The cache is never allowed to fail the business transaction around it (a stock reservation
+invalidates here): a read that cannot reach Redis is a miss and the page is built from the
+database; a bump that cannot be stored is remembered and stored before this process next reads or
+bumps, once Redis answers again. A process that dies meanwhile loses its remembered bumps: an entry
+can then be stale for at most ``TIMEOUT`` (docs/operations.md §Redis outage).
 """
 
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import structlog
 from django.core.cache import cache
 from django.db import transaction
+
+log = structlog.get_logger(__name__)
 
 PREFIX = "inv:v:"
 LISTS = "lists"
@@ -38,7 +48,14 @@ def category_dep(slug: str) -> str:
     return f"category:{slug}"
 
 
+# Version keys whose bump could not be stored (Redis away), to store before this process reads again.
+_unstored_bumps: set[str] = set()
+_unstored_lock = threading.Lock()
+
+
 def _versions(deps: list[str]) -> list[str]:
+    if _unstored_bumps:
+        _bump(())
     keys = [PREFIX + d for d in deps]
     found = cache.get_many(keys)
     missing = {k: time.time_ns() for k in keys if k not in found}
@@ -61,8 +78,20 @@ def cached(*, key: str, deps: list[str], build: Callable[[], Any], timeout: int 
 
 
 def _bump(deps: Iterable[str]) -> None:
+    with _unstored_lock:
+        keys = {PREFIX + d for d in deps} | _unstored_bumps
+        _unstored_bumps.clear()
+    if not keys:
+        return
     now = time.time_ns()
-    cache.set_many({PREFIX + d: f"{now}" for d in deps}, timeout=None)
+    try:
+        failed = cache.set_many(dict.fromkeys(keys, f"{now}"), timeout=None)
+    except Exception:  # any cache backend: never fail the caller's transaction over a cache write
+        log.warning("catalog cache bump failed; kept for the next attempt", exc_info=True)
+        failed = keys
+    if failed:
+        with _unstored_lock:
+            _unstored_bumps.update(failed)
 
 
 def invalidate(deps: Iterable[str]) -> None:

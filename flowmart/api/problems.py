@@ -19,6 +19,13 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from flowmart.database_outage import (
+    connection_lost,
+    connections_reset,
+    database_unavailable,
+    storefront_outage_page,
+    uncaught_connection_loss,
+)
 from flowmart.errors import FlowMartError, error_code_declare
 
 log = structlog.get_logger(__name__)
@@ -63,6 +70,17 @@ def problem_body(*, status_code: int, code: str, title: str, detail: str, errors
     return body
 
 
+def _error_body(exc: FlowMartError) -> dict:
+    return problem_body(status_code=exc.status, code=exc.code, title=exc.title, detail=exc.detail, **exc.extra)
+
+
+def _with_retry_after(response, exc: FlowMartError):
+    """An error that says when to come back (``retry_after`` seconds) says it in the header too."""
+    if "retry_after" in exc.extra:
+        response["Retry-After"] = str(exc.extra["retry_after"])
+    return response
+
+
 def _field_errors(data) -> dict:
     """Flatten DRF's nested error structure to {"field" or "field.sub": [messages]}."""
     flat: dict[str, list[str]] = {}
@@ -90,9 +108,13 @@ def _detail_code(exc: exceptions.APIException) -> str:
 
 
 def problem_exception_handler(exc, context):
+    if connection_lost(exc):
+        connections_reset()  # the rest of the request (idempotency key, session) runs on a fresh connection
+        response = problem_exception_handler(database_unavailable(), context)
+        response.database_connection_lost = True  # DatabaseOutageMiddleware may run a request that wrote nothing again
+        return response
     if isinstance(exc, FlowMartError):
-        body = problem_body(status_code=exc.status, code=exc.code, title=exc.title, detail=exc.detail, **exc.extra)
-        return Response(body, status=exc.status, content_type=PROBLEM_CONTENT_TYPE)
+        return _with_retry_after(Response(_error_body(exc), status=exc.status, content_type=PROBLEM_CONTENT_TYPE), exc)
 
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
@@ -156,7 +178,19 @@ def page_not_found(request, exception=None):
     return render(request, "404.html", status=404)
 
 
+def database_outage_response(request):
+    """503 for a request that lost its database connection after writing: a problem under /api/, else a page."""
+    connections_reset()
+    if _is_api(request):
+        error = database_unavailable()
+        response = JsonResponse(_error_body(error), status=error.status, content_type=PROBLEM_CONTENT_TYPE)
+        return _with_retry_after(response, error)
+    return storefront_outage_page()
+
+
 def server_error(request):
+    if uncaught_connection_loss():  # raised outside a view (a middleware): still not a 500
+        return database_outage_response(request)
     if _is_api(request):
         return _problem_response(500, "server_error", "Something went wrong on our side. Please try again.")
     return render(request, "500.html", status=500)

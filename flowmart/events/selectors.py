@@ -3,8 +3,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.db.models import Min
+from django.utils import timezone
+
 from flowmart.events.base import registered_events
-from flowmart.events.models import OutboxEvent
+from flowmart.events.models import Delivery, OutboxEvent
 from flowmart.events.registry import subscriptions_for
 from flowmart.events.schema import event_payload_schema
 
@@ -17,6 +20,33 @@ class TimelineEntry:
     occurred_at: datetime
     payload: dict
     causation_id: str | None
+
+
+@dataclass(frozen=True)
+class OutboxLag:
+    """How far event delivery is behind: what an alert on a stopped worker or broker looks at."""
+
+    oldest_undelivered_age_seconds: float  # 0 when nothing waits
+    deliveries_pending: int  # pending or waiting for a retry (dead letters are not counted)
+    events_undispatched: int
+
+
+def outbox_lag() -> OutboxLag:
+    """The age of the oldest event not yet dispatched or with a delivery still to run, and the counts."""
+    waiting = Delivery.objects.filter(status__in=[Delivery.Status.PENDING, Delivery.Status.RETRYING])
+    undispatched = OutboxEvent.objects.filter(dispatched_at__isnull=True)
+    oldest = [
+        undispatched.aggregate(at=Min("occurred_at"))["at"],
+        waiting.aggregate(at=Min("event__occurred_at"))["at"],
+    ]
+    oldest_at = min((at for at in oldest if at is not None), default=None)
+    return OutboxLag(
+        oldest_undelivered_age_seconds=0.0
+        if oldest_at is None
+        else max((timezone.now() - oldest_at).total_seconds(), 0.0),
+        deliveries_pending=waiting.count(),
+        events_undispatched=undispatched.count(),
+    )
 
 
 def timeline_for_correlation(*, correlation_id: str) -> list[TimelineEntry]:

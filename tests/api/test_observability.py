@@ -47,6 +47,7 @@ def test_metrics_count_requests_and_report_event_health(client):
     body = client.get("/metrics").content.decode()
     assert 'flowmart_http_requests_total{method="GET",status="200"}' in body
     assert 'flowmart_event_deliveries{status="dead"} 0.0' in body
+    assert "flowmart_worker_heartbeat_age_seconds +Inf" in body  # no worker in this test
 
 
 @pytest.mark.django_db
