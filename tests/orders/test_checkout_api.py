@@ -51,7 +51,9 @@ def test_customer_checks_out_and_gets_a_confirmed_order(customer_client, shop, c
     ]
     assert customer_client.get("/api/v1/basket/").json()["lines"] == []
     names = list(
-        OutboxEvent.objects.filter(correlation_id=order.number, producer="orders").values_list("name", flat=True)
+        OutboxEvent.objects.filter(correlation_id=order.number, producer="orders")
+        .order_by("occurred_at", "created_at")
+        .values_list("name", flat=True)
     )
     assert names == ["UserCheckedOut", "OrderPlaced", "OrderConfirmed"]
     confirmed = OutboxEvent.objects.get(correlation_id=order.number, name="OrderConfirmed").payload

@@ -34,9 +34,9 @@ def make_subs(n, monthly, *, payment_method="pm_card_visa"):
 
 def names(sub):
     return list(
-        OutboxEvent.objects.filter(correlation_id=f"sub:{sub.public_id}", producer="subscriptions").values_list(
-            "name", flat=True
-        )
+        OutboxEvent.objects.filter(correlation_id=f"sub:{sub.public_id}", producer="subscriptions")
+        .order_by("occurred_at", "created_at")
+        .values_list("name", flat=True)
     )
 
 

@@ -18,9 +18,9 @@ pytestmark = pytest.mark.django_db
 
 def events_for(sub):
     return list(
-        OutboxEvent.objects.filter(correlation_id=f"sub:{sub.public_id}", producer="subscriptions").values_list(
-            "name", flat=True
-        )
+        OutboxEvent.objects.filter(correlation_id=f"sub:{sub.public_id}", producer="subscriptions")
+        .order_by("occurred_at", "created_at")
+        .values_list("name", flat=True)
     )
 
 
