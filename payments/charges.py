@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from flowmart.errors import FlowMartError, InvalidTransition
 from flowmart.events.publisher import publish
+from flowmart.notes import note_add
 from payments import gateways
 from payments.errors import (
     GatewayRefused,
@@ -35,6 +36,7 @@ from payments.gateways.base import (
 from payments.models import (
     REFUNDABLE_STATES,
     Payment,
+    PaymentNote,
     PaymentStatus,
 )
 from payments.selectors import (
@@ -258,7 +260,7 @@ def payment_abandon(*, payment_id: uuid.UUID | str, reason: str, by=None) -> Pay
         if locked.status == PaymentStatus.PENDING and locked.abandoned_at is None:
             locked.abandoned_at = timezone.now()
             locked.save(update_fields=["abandoned_at", "updated_at"])
-            history_record(locked, PaymentStatus.PENDING, by=by, reason=f"Abandoned: {reason}"[:255])
+            note_add(locked, kind=PaymentNote.Kind.ABANDONED, by=by, text=reason[:255])
     if locked.status == PaymentStatus.AUTHORIZED:  # the answer was recorded just before we locked
         return payment_void(payment_id=locked.id, reason=reason or "Abandoned", by=by)
     return payment_info(_abandoned_settle(locked))
@@ -303,7 +305,12 @@ def _abandoned_settle(payment: Payment, *, charge=None) -> Payment:
             history_record(locked, PaymentStatus.PENDING, reason="Failed: abandoned, nothing held at the gateway")
             publish(processed_event(locked))
         elif held:  # failed as abandoned while this late authorization was on its way: released above
-            history_record(locked, locked.status, reason=f"Late authorization {charge.id} voided")
+            note_add(
+                locked,
+                kind=PaymentNote.Kind.LATE_AUTHORIZATION_VOIDED,
+                text=f"{charge.id} arrived after the payment was abandoned",
+                amount_minor=charge.amount_minor,
+            )
     log.info("abandoned payment settled", payment_id=str(locked.id), status=locked.status)
     return locked
 

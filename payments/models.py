@@ -142,6 +142,8 @@ class PaymentNote(NoteLog):
         REFUNDED = "refunded", "Refunded"
         CHARGEBACK_OPENED = "chargeback_opened", "Chargeback opened"
         CHARGEBACK_RESOLVED = "chargeback_resolved", "Chargeback resolved"
+        ABANDONED = "abandoned", "Abandoned by its payer"
+        LATE_AUTHORIZATION_VOIDED = "late_authorization_voided", "Late authorization voided"
 
     payment = models.ForeignKey(Payment, on_delete=models.CASCADE, related_name="notes")
     kind = models.CharField(max_length=40, choices=Kind.choices)

@@ -8,6 +8,7 @@ that token on.
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from typing import Any
 
@@ -183,7 +184,11 @@ class StripeGateway:
     def authorizations_held(self, *, created_before: datetime) -> list[GatewayCharge]:
         result = self._do(
             self.client.v1.payment_intents.search,
-            params={"query": f"status:'requires_capture' AND created<{int(created_before.timestamp())}", "limit": 100},
+            # Stripe's ``created`` is in whole seconds: round up, so "before" includes the current second.
+            params={
+                "query": f"status:'requires_capture' AND created<{math.ceil(created_before.timestamp())}",
+                "limit": 100,
+            },
         )
         return [_charge(intent) for intent in result.auto_paging_iter()]
 
