@@ -276,6 +276,7 @@ class StrayAuthorizationAdmin(ReadOnlyAdmin):
     ]
     list_filter = ["status", "gateway"]
     search_fields = ["gateway_ref", "reference"]
+    ordering = ["-found_at"]
 
     @admin.display(description="amount", ordering="amount_minor")
     def amount(self, obj):

@@ -320,7 +320,6 @@ class StrayAuthorization(models.Model):
     voided_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        ordering = ["-found_at"]
         constraints = [models.UniqueConstraint(fields=["gateway", "gateway_ref"], name="payments_stray_once")]
 
     def __str__(self) -> str:
