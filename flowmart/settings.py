@@ -333,6 +333,10 @@ CELERY_BEAT_SCHEDULE = {
     },
     "payments-webhooks-sweep": {"task": "payments.tasks.process_pending_webhooks_task", "schedule": 60.0},
     "payments-resume-stuck": {"task": "payments.tasks.resume_stuck_payments_task", "schedule": 300.0},
+    "payments-void-stray-authorizations": {
+        "task": "payments.tasks.void_stray_authorizations_task",
+        "schedule": 120.0,
+    },
     "orders-sweep-stuck-sagas": {"task": "orders.tasks.sweep_stuck_sagas_task", "schedule": 60.0},
     "subscriptions-bill-due": {
         "task": "subscriptions.tasks.bill_due_subscriptions_task",
@@ -404,6 +408,8 @@ REFUND_APPROVAL_THRESHOLD_MINOR = env.int("REFUND_APPROVAL_THRESHOLD_MINOR", def
 # Transient gateway failures (timeouts, 5xx) are retried with the same idempotency key.
 PAYMENTS_GATEWAY_MAX_ATTEMPTS = env.int("PAYMENTS_GATEWAY_MAX_ATTEMPTS", default=3)
 PAYMENTS_GATEWAY_BACKOFF_SECONDS = env.float("PAYMENTS_GATEWAY_BACKOFF_SECONDS", default=0.001 if TESTING else 0.5)
+# An authorization the gateway has held this long that no authorized payment explains is voided (and reported).
+PAYMENTS_STRAY_AUTHORIZATION_MINUTES = env.int("PAYMENTS_STRAY_AUTHORIZATION_MINUTES", default=5)
 # How long after capture the sandbox sends the dispute webhook for pm_card_createDispute.
 PAYMENTS_SANDBOX_DISPUTE_DELAY_SECONDS = env.float(
     "PAYMENTS_SANDBOX_DISPUTE_DELAY_SECONDS", default=0 if TESTING else 20

@@ -22,14 +22,18 @@ from orders.errors import (
     BasketChanged,
     BasketEmpty,
     CheckoutFailed,
+    CheckoutGatewayUnavailable,
     CheckoutInProgress,
     CheckoutInvalid,
+    CheckoutPaymentDeclined,
+    CheckoutStockShortage,
     OrderActionNotAllowed,
 )
 from orders.events import OrderPlaced, UserCheckedOut
 from orders.models import Basket, Order, OrderLine, OrderStatus, SagaStatus
 from orders.order_numbers import order_number_generate
 from orders.pricing import Perks, line_discount_minor, perks_for_user, shipping_quote_for, shipping_quotes
+from orders.selectors import order_for_checkout_key
 
 ADDRESS_FIELDS = ("name", "line1", "line2", "city", "region", "postal_code", "country", "phone")
 REQUIRED_ADDRESS_FIELDS = ("name", "line1", "city", "postal_code", "country")
@@ -198,17 +202,56 @@ def _discounted(view, perks: Perks) -> list[tuple]:
 
 
 # -- place ---------------------------------------------------------------------------------
-def checkout_place(*, basket: Basket, user, details: CheckoutDetails) -> Order:
+def checkout_place(*, basket: Basket, user, details: CheckoutDetails, request_key: str = "") -> Order:
     """Turn the basket into a confirmed order, or fail cleanly with the basket intact.
+
+    ``request_key`` (the caller's Idempotency-Key, scoped and digested by the API) is written with the order:
+    the same key again returns that order as ``checkout_outcome`` tells it, however the first request ended.
 
     Raises ``CheckoutInvalid`` / ``BasketEmpty`` (400), ``BasketChanged`` / ``CheckoutInProgress`` /
     ``CheckoutStockShortage`` (409), ``CheckoutPaymentDeclined`` (402), ``CheckoutGatewayUnavailable`` (503).
     """
+    placed = order_for_checkout_key(request_key=request_key)
+    if placed is not None:
+        return checkout_outcome(order=placed)
     prepared = _checkout_prepare(basket=basket, user=user, details=details)
-    order, superseded = _order_create(basket=basket, user=user, prepared=prepared)
+    order, superseded = _order_create(basket=basket, user=user, prepared=prepared, request_key=request_key)
+    if superseded is None:  # created by the same request, retried: that one runs the saga
+        return checkout_outcome(order=order)
     for old in superseded:
         saga.compensate(order=old, target=OrderStatus.CANCELLED, reason=f"replaced by order {order.number}")
     return _saga_run(order)
+
+
+def checkout_outcome(*, order: Order) -> Order:
+    """What a checkout that created ``order`` answers now: the order while its saga runs (``pending``) or once it
+    went through; the error the checkout ended with if it did not (402 declined, 409 stock, 503 gateway, …)."""
+    if order.status == OrderStatus.PAYMENT_FAILED:
+        raise CheckoutPaymentDeclined(
+            f"Your payment was declined ({order.decline_code.replace('_', ' ')}). Your basket is unchanged; "
+            "please try another card.",
+            order_number=order.number,
+            decline_code=order.decline_code,
+        )
+    if order.status == OrderStatus.FAILED:
+        if order.failure_code == CheckoutStockShortage.code:
+            raise CheckoutStockShortage(
+                "Some items were no longer available in the quantity you asked for; your basket is unchanged.",
+                order_number=order.number,
+                shortages=[],
+            )
+        if order.failure_code == CheckoutGatewayUnavailable.code:
+            raise CheckoutGatewayUnavailable(
+                "The payment service was not answering. Nothing was charged and your basket is unchanged; "
+                "please try again in a moment.",
+                order_number=order.number,
+            )
+        raise CheckoutFailed(
+            order.failure_detail or "The checkout could not be completed.",
+            code=order.failure_code or CheckoutFailed.code,
+            order_number=order.number,
+        )
+    return order
 
 
 def _checkout_prepare(*, basket: Basket, user, details: CheckoutDetails) -> _PreparedCheckout:
@@ -230,13 +273,20 @@ def _checkout_prepare(*, basket: Basket, user, details: CheckoutDetails) -> _Pre
     return _PreparedCheckout(email, customer_name, address, payment_method, preview)
 
 
-def _order_create(*, basket: Basket, user, prepared: _PreparedCheckout) -> tuple[Order, list[Order]]:
-    """The order (pending), its lines and the announcement, in one transaction with the basket locked.
+def _order_create(
+    *, basket: Basket, user, prepared: _PreparedCheckout, request_key: str
+) -> tuple[Order, list[Order] | None]:
+    """The order (pending), its lines, the request's key and the announcement, in one transaction with the basket
+    locked.
 
-    Returns the order and the earlier declined orders of this basket that it replaces.
+    Returns the order and the earlier declined orders of this basket that it replaces; ``None`` instead of that
+    list when the same request (same key) created the order meanwhile, which is returned as it is.
     """
     with transaction.atomic():
         locked = Basket.objects.select_for_update().get(pk=basket.pk)
+        placed = order_for_checkout_key(request_key=request_key)
+        if placed is not None:  # the same request, retried while we validated: one order per key
+            return placed, None
         if locked.version != prepared.preview.basket_version:
             raise BasketChanged("Your basket changed while you were checking out; please review it.")
         running = Order.objects.filter(
@@ -251,17 +301,18 @@ def _order_create(*, basket: Basket, user, prepared: _PreparedCheckout) -> tuple
                 saga_status=SagaStatus.COMPENSATED
             )
         )
-        order = _order_row_create(basket=locked, user=user, prepared=prepared)
+        order = _order_row_create(basket=locked, user=user, prepared=prepared, request_key=request_key)
         saga.step_record(order, "validate")
         saga.step_record(order, "create_order")
         _order_placed_announce(order, basket=locked)
     return order, superseded
 
 
-def _order_row_create(*, basket: Basket, user, prepared: _PreparedCheckout) -> Order:
+def _order_row_create(*, basket: Basket, user, prepared: _PreparedCheckout, request_key: str) -> Order:
     preview = prepared.preview
     order = Order.objects.create(
         number=order_number_generate(),
+        checkout_key=request_key or None,
         user=user if (user is not None and user.is_authenticated) else None,
         basket_public_id=basket.public_id,
         basket_version=basket.version,

@@ -96,6 +96,9 @@ class Order(FSMModelMixin, models.Model):
     )
     basket_public_id = models.UUIDField(null=True, blank=True, db_index=True)
     basket_version = models.PositiveIntegerField(default=0)
+    # The checkout request's Idempotency-Key (a digest, scoped to the caller), written with the order: a retry
+    # of that request finds this order whatever happened to the first response.
+    checkout_key = models.CharField(max_length=64, null=True, blank=True, unique=True)
     email = models.EmailField()
     customer_name = models.CharField(max_length=150, blank=True)
 

@@ -236,17 +236,26 @@ def _step_authorize(order: Order) -> None:
                 )
             )
             with transaction.atomic():
-                # Same transaction as authorized_minor: after a crash both are missing and the re-run (same key)
-                # adds both.
-                OrderPayment.objects.create(
-                    payment_id=info.id, order=order, amount_minor=info.amount_minor, purpose="checkout"
-                )
                 locked = lock(order)
-                locked.authorized_minor += info.amount_minor
-                locked.save(update_fields=["authorized_minor", "updated_at"])
+                if locked.status != OrderStatus.PENDING or locked.saga_status != SagaStatus.RUNNING:
+                    # Our lease ran out while the gateway answered and the order was compensated meanwhile:
+                    # the authorization is nobody's, release it (below) instead of recording it.
+                    orphaned = True
+                else:
+                    # Same transaction as authorized_minor: after a crash both are missing and the re-run (same
+                    # key) adds both.
+                    orphaned = False
+                    OrderPayment.objects.create(
+                        payment_id=info.id, order=order, amount_minor=info.amount_minor, purpose="checkout"
+                    )
+                    locked.authorized_minor += info.amount_minor
+                    locked.save(update_fields=["authorized_minor", "updated_at"])
                 attempt.succeed()
     except FlowMartError as exc:
         _authorization_refused(order, exc)
+        return
+    if orphaned:
+        payment_services.payment_abandon(payment_id=info.id, reason=f"order {order.number} no longer waits for it")
 
 
 def _authorization_refused(order: Order, exc: FlowMartError) -> None:
@@ -360,8 +369,13 @@ def compensate(*, order: Order, target: str, reason: str, actor: str = "system",
 
 def _payments_to_undo(order: Order) -> list[OrderPayment]:
     known = {p.payment_id for p in order.payments.all()}
-    # A crash between the gateway's answer and our record leaves an authorization we do not know yet.
     for info in payment_selectors.payments_for_reference(reference=order.payment_reference):
+        if info.status == "pending":
+            # A crash between opening the payment and recording the gateway's answer (or an answer still on its
+            # way): payments closes it for good, asks the gateway by key and voids any hold it made.
+            with step(order, "abandon_payment"):
+                info = payment_services.payment_abandon(payment_id=info.id, reason=order.compensation_reason)
+        # A crash between the gateway's answer and our record leaves an authorization we do not know yet.
         if info.id not in known and info.status in ("authorized", "captured"):
             OrderPayment.objects.get_or_create(
                 payment_id=info.id,

@@ -41,6 +41,11 @@ def order_get_for_guest(*, number: str, order_numbers: list[str]) -> Order | Non
     return _with_lines_and_refunds(Order.objects.filter(number=number, user__isnull=True)).first()
 
 
+def order_for_checkout_key(*, request_key: str) -> Order | None:
+    """The order a checkout request with this (scoped, digested) Idempotency-Key created, if it got that far."""
+    return Order.objects.filter(checkout_key=request_key).first() if request_key else None
+
+
 def order_get(*, number: str) -> Order | None:
     return Order.objects.filter(number=number).first()
 

@@ -8,15 +8,18 @@ from typing import Any
 
 import structlog
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from flowmart.errors import FlowMartError, InvalidTransition
 from flowmart.events.publisher import publish
+from flowmart.notes import note_add
 from payments import gateways
 from payments.errors import (
     GatewayRefused,
     GatewayUnavailable,
     InvalidAmount,
     InvalidPaymentMethod,
+    PaymentAbandoned,
     PaymentDeclined,
     PaymentIdempotencyConflict,
 )
@@ -33,6 +36,7 @@ from payments.gateways.base import (
 from payments.models import (
     REFUNDABLE_STATES,
     Payment,
+    PaymentNote,
     PaymentStatus,
 )
 from payments.selectors import (
@@ -113,7 +117,7 @@ def _payment_run(request: PaymentRequest, *, capture: bool) -> PaymentInfo:
     )
     if payment.status == PaymentStatus.PENDING:
         payment = payment_send(payment, publish_success=not capture)
-    if payment.status == PaymentStatus.FAILED:
+    if payment.status == PaymentStatus.FAILED or payment.abandoned_at is not None:
         _raise_failure(payment)
     if capture and payment.status == PaymentStatus.AUTHORIZED:
         payment = _capture(payment, amount_minor=payment.amount_minor, by=None, as_charge=True)
@@ -155,8 +159,20 @@ def _payment_open(*, idempotency_key: str, **fields: Any) -> Payment:
     return existing
 
 
+def authorize_key(payment: Payment) -> str:
+    """The gateway idempotency key of a payment's authorization (also what ``charge_for_key`` finds it by)."""
+    return f"authorize-{payment.id}"
+
+
 def payment_send(payment: Payment, *, publish_success: bool) -> Payment:
-    """Ask the gateway to authorize a pending payment (outside any transaction), then record the answer."""
+    """Ask the gateway to authorize a pending payment (outside any transaction), then record the answer.
+
+    A payment nobody waits for any more (``abandoned_at``) is never authorized: it is settled instead. When
+    every attempt failed without an answer (a timeout may hide work the gateway did), the gateway is asked by
+    key before the payment is failed, so a hold it made is recorded rather than left behind.
+    """
+    if payment.abandoned_at is not None:
+        return _abandoned_settle(payment)
     gateway = gateways.get_gateway(payment.gateway)
     try:
         charge = gateway_call(
@@ -165,32 +181,137 @@ def payment_send(payment: Payment, *, publish_success: bool) -> Payment:
             amount_minor=payment.amount_minor,
             currency=payment.currency,
             payment_method=payment.payment_method,
-            idempotency_key=f"authorize-{payment.id}",
+            idempotency_key=authorize_key(payment),
             description=payment.reference,
+            metadata={"payment_id": str(payment.id), "reference": payment.reference},
         )
     except CardDeclined as exc:
         return _payment_fail(payment, decline_code=exc.decline_code, message=exc.message, gateway_ref=exc.charge_id)
     except UnknownPaymentMethod:
         return _payment_fail(payment, decline_code="invalid_payment_method", message="The payment method is not valid.")
     except GatewayUnavailable:
-        return _payment_fail(
-            payment, decline_code="gateway_unavailable", message="The payment provider did not answer."
-        )
+        try:
+            charge = _charge_find(payment)
+        except _LookupFailed:
+            charge = None
+        if charge is None or charge.status != "authorized":
+            # Nothing held that we can see. Should the gateway still hold something (its search lagging, or it
+            # was unreachable for the lookup too), the stray-authorization sweep voids it: a failed payment
+            # explains no hold.
+            return _payment_fail(
+                payment, decline_code="gateway_unavailable", message="The payment provider did not answer."
+            )
+        log.warning("authorization found by key after the answer was lost", payment_id=str(payment.id))
     except GatewayError as exc:
         return _payment_fail(payment, decline_code=exc.code, message=exc.message or "Refused by the gateway.")
 
     with transaction.atomic():
         locked = payment_lock(payment.pk)
-        if locked.status != PaymentStatus.PENDING:  # a concurrent retry with the same key recorded it already
-            return locked
-        locked.authorize(gateway_ref=charge.id, brand=charge.brand, last4=charge.last4)
-        locked.save()
-        history_record(
-            locked, PaymentStatus.PENDING, reason="Authorized by the gateway", amount_minor=locked.amount_minor
-        )
-        if publish_success:
-            publish(processed_event(locked))
+        abandoned = locked.abandoned_at is not None
+        if not abandoned:
+            if locked.status != PaymentStatus.PENDING:  # a concurrent retry with the same key recorded it already
+                return locked
+            locked.authorize(gateway_ref=charge.id, brand=charge.brand, last4=charge.last4)
+            locked.save()
+            history_record(
+                locked, PaymentStatus.PENDING, reason="Authorized by the gateway", amount_minor=locked.amount_minor
+            )
+            if publish_success:
+                publish(processed_event(locked))
+    if abandoned:  # abandoned while the gateway was working: its hold is released, not recorded as ours
+        return _abandoned_settle(locked, charge=charge)
     log.info("payment authorized", payment_id=str(locked.id), reference=locked.reference, brand=locked.brand)
+    return locked
+
+
+def _charge_find(payment: Payment):
+    """The gateway's charge for this payment's authorization key, or None (also when the gateway cannot say)."""
+    gateway = gateways.get_gateway(payment.gateway)
+    try:
+        return gateway_call("find by key", gateway.charge_for_key, idempotency_key=authorize_key(payment))
+    except (GatewayError, GatewayUnavailable) as exc:
+        log.warning("gateway could not be asked by key", payment_id=str(payment.id), error=str(exc))
+        raise _LookupFailed from exc
+
+
+class _LookupFailed(Exception):
+    """The gateway could not be asked whether it holds anything for a payment."""
+
+
+# -- abandon ------------------------------------------------------------------------------------
+def payment_abandon(*, payment_id: uuid.UUID | str, reason: str, by=None) -> PaymentInfo:
+    """Nobody waits for this payment any more (its order was cancelled or failed): make sure it holds nothing.
+
+    * ``authorized``: voided (``payment_void``).
+    * ``pending`` (a crash between opening it and recording the gateway's answer, or an answer still on its
+      way): marked abandoned first, in its own transaction, so nothing authorizes it from now on (the resume
+      sweep, a late answer); then the gateway is asked by the same idempotency key and a hold it made is
+      voided, else the payment is failed (``decline_code="abandoned"``). If the gateway cannot be reached the
+      payment stays pending and abandoned; ``payments_resume_stuck`` settles it later the same way.
+    * anything else (failed, voided, captured, refunded): returned as it is.
+    """
+    payment = payment_load(payment_id)
+    if payment.status == PaymentStatus.AUTHORIZED:
+        return payment_void(payment_id=payment.id, reason=reason or "Abandoned", by=by)
+    if payment.status != PaymentStatus.PENDING:
+        return payment_info(payment)
+    with transaction.atomic():
+        locked = payment_lock(payment.pk)
+        if locked.status == PaymentStatus.PENDING and locked.abandoned_at is None:
+            locked.abandoned_at = timezone.now()
+            locked.save(update_fields=["abandoned_at", "updated_at"])
+            note_add(locked, kind=PaymentNote.Kind.ABANDONED, by=by, text=reason[:255])
+    if locked.status == PaymentStatus.AUTHORIZED:  # the answer was recorded just before we locked
+        return payment_void(payment_id=locked.id, reason=reason or "Abandoned", by=by)
+    return payment_info(_abandoned_settle(locked))
+
+
+def _abandoned_settle(payment: Payment, *, charge=None) -> Payment:
+    """Release what the gateway holds for an abandoned payment and record the outcome. Safe to repeat."""
+    if charge is None:
+        try:
+            charge = _charge_find(payment)
+        except _LookupFailed:
+            return payment  # still pending and abandoned: the resume sweep asks again
+    gateway = gateways.get_gateway(payment.gateway)
+    if charge is not None and charge.status == "authorized":
+        try:
+            gateway_call("void", gateway.void, charge_id=charge.id, idempotency_key=f"void-{payment.id}")
+        except (GatewayError, GatewayUnavailable) as exc:
+            log.warning("hold of an abandoned payment not voided yet", payment_id=str(payment.id), error=str(exc))
+            return Payment.objects.get(pk=payment.pk)
+    with transaction.atomic():
+        locked = payment_lock(payment.pk)
+        held = charge is not None and charge.status == "authorized"
+        if locked.status == PaymentStatus.PENDING and held:
+            locked.authorize(gateway_ref=charge.id, brand=charge.brand, last4=charge.last4)
+            history_record(
+                locked,
+                PaymentStatus.PENDING,
+                reason="Authorized by the gateway after it was abandoned",
+                amount_minor=locked.amount_minor,
+            )
+            locked.void()
+            locked.save()
+            history_record(locked, PaymentStatus.AUTHORIZED, reason="Voided: abandoned")
+            publish(_voided_event(locked, reason="abandoned"))
+        elif locked.status == PaymentStatus.PENDING:
+            locked.fail(
+                decline_code="abandoned",
+                message="Abandoned before the gateway authorized it.",
+                gateway_ref=charge.id if charge is not None else "",
+            )
+            locked.save()
+            history_record(locked, PaymentStatus.PENDING, reason="Failed: abandoned, nothing held at the gateway")
+            publish(processed_event(locked))
+        elif held:  # failed as abandoned while this late authorization was on its way: released above
+            note_add(
+                locked,
+                kind=PaymentNote.Kind.LATE_AUTHORIZATION_VOIDED,
+                text=f"{charge.id} arrived after the payment was abandoned",
+                amount_minor=charge.amount_minor,
+            )
+    log.info("abandoned payment settled", payment_id=str(locked.id), status=locked.status)
     return locked
 
 
@@ -208,6 +329,8 @@ def _payment_fail(payment: Payment, *, decline_code: str, message: str, gateway_
 
 
 def _raise_failure(payment: Payment) -> None:
+    if payment.abandoned_at is not None:
+        raise PaymentAbandoned("This payment was abandoned; nothing it held stays on the card.")
     if payment.decline_code == "invalid_payment_method":
         raise InvalidPaymentMethod(
             "The payment method is not valid. Use a saved card or a test token like pm_card_visa."
@@ -293,14 +416,16 @@ def payment_void(*, payment_id: uuid.UUID | str, reason: str, by=None) -> Paymen
         locked.void()
         locked.save()
         history_record(locked, PaymentStatus.AUTHORIZED, by=by, reason=reason or "Voided")
-        publish(
-            PaymentVoided(
-                correlation_id=locked.correlation_id,
-                payment_id=str(locked.id),
-                reference=locked.reference,
-                amount_minor=locked.amount_minor,
-                currency=locked.currency,
-                reason=reason,
-            )
-        )
+        publish(_voided_event(locked, reason=reason))
     return payment_info(locked)
+
+
+def _voided_event(payment: Payment, *, reason: str) -> PaymentVoided:
+    return PaymentVoided(
+        correlation_id=payment.correlation_id,
+        payment_id=str(payment.id),
+        reference=payment.reference,
+        amount_minor=payment.amount_minor,
+        currency=payment.currency,
+        reason=reason,
+    )

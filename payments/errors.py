@@ -50,6 +50,11 @@ class RefundNotFound(NotFound):
     title = "No such refund"
 
 
+class PaymentAbandoned(Conflict):
+    code = "payment_abandoned"
+    title = "The payment was abandoned"
+
+
 class PaymentIdempotencyConflict(Conflict):
     # Not ``idempotency_key_reused``: that is the API's 422 for a reused Idempotency-Key header.
     code = "payment_idempotency_conflict"

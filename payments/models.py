@@ -54,6 +54,9 @@ class Payment(FSMModelMixin, models.Model):
     decline_code = models.CharField(max_length=50, blank=True)
     failure_message = models.CharField(max_length=255, blank=True)
     idempotency_key = models.CharField(max_length=255, unique=True)
+    # Set when the payer stopped waiting (its order was cancelled or failed) while the payment was pending: from
+    # then on it is never authorized, and whatever the gateway holds for it is voided (``payment_abandon``).
+    abandoned_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -139,6 +142,8 @@ class PaymentNote(NoteLog):
         REFUNDED = "refunded", "Refunded"
         CHARGEBACK_OPENED = "chargeback_opened", "Chargeback opened"
         CHARGEBACK_RESOLVED = "chargeback_resolved", "Chargeback resolved"
+        ABANDONED = "abandoned", "Abandoned by its payer"
+        LATE_AUTHORIZATION_VOIDED = "late_authorization_voided", "Late authorization voided"
 
     payment = models.ForeignKey(Payment, on_delete=models.CASCADE, related_name="notes")
     kind = models.CharField(max_length=40, choices=Kind.choices)
@@ -293,6 +298,34 @@ class ReconciliationMismatch(models.Model):
         return f"{self.kind} {self.gateway_ref}"
 
 
+class StrayAuthorization(models.Model):
+    """An authorization the gateway held that no authorized payment explained, found and voided by the sweep
+    (``payments_stray_authorizations_void``): shown to staff so someone can ask why it happened."""
+
+    class Status(models.TextChoices):
+        VOIDED = "voided", "Voided"
+        VOID_FAILED = "void_failed", "Void failed (retried by the next sweep)"
+
+    gateway = models.CharField(max_length=20)
+    gateway_ref = models.CharField(max_length=100, help_text="Charge / PaymentIntent id")
+    amount_minor = models.PositiveBigIntegerField()
+    currency = models.CharField(max_length=3)
+    reference = models.CharField(max_length=100, blank=True, help_text="From the charge's metadata, if any")
+    payment = models.ForeignKey(Payment, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    payment_status = models.CharField(max_length=20, blank=True, help_text="Our payment's status when found")
+    status = models.CharField(max_length=20, choices=Status.choices)
+    error = models.CharField(max_length=255, blank=True)
+    held_since = models.DateTimeField(null=True, blank=True)
+    found_at = models.DateTimeField(auto_now_add=True)
+    voided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["gateway", "gateway_ref"], name="payments_stray_once")]
+
+    def __str__(self) -> str:
+        return f"stray {self.gateway} {self.gateway_ref} [{self.status}]"
+
+
 # -- The sandbox gateway's own books ---------------------------------------------------------
 # These tables play the card processor's side: they are written only by payments/gateways/sandbox.py,
 # so "the gateway" and FlowMart's Payment rows can disagree (and reconciliation can tell).
@@ -307,6 +340,7 @@ class SandboxCharge(models.Model):
     captured_minor = models.PositiveBigIntegerField(default=0)
     refunded_minor = models.PositiveBigIntegerField(default=0)
     description = models.CharField(max_length=200, blank=True)
+    metadata = models.JSONField(default=dict, blank=True, help_text="What the caller attached, like Stripe's")
     created_at = models.DateTimeField(db_index=True)
 
     def __str__(self) -> str:

@@ -15,13 +15,21 @@ transaction is held open across a gateway call):
    publish the event, in one short transaction.
 """
 
-from payments.charges import PaymentRequest, payment_authorize, payment_capture, payment_charge, payment_void
+from payments.charges import (
+    PaymentRequest,
+    payment_abandon,
+    payment_authorize,
+    payment_capture,
+    payment_charge,
+    payment_void,
+)
 from payments.disputes import dispute_close, dispute_open
 from payments.errors import (
     GatewayRefused,
     GatewayUnavailable,
     InvalidAmount,
     InvalidPaymentMethod,
+    PaymentAbandoned,
     PaymentDeclined,
     PaymentIdempotencyConflict,
     PaymentNotFound,
@@ -30,7 +38,7 @@ from payments.errors import (
     RefundNotFound,
     RefundNotPending,
 )
-from payments.recovery import payments_resume_stuck
+from payments.recovery import payments_resume_stuck, payments_stray_authorizations_void
 from payments.refunds import FINANCE_GROUP, payment_refund, refund_approve, refund_reject
 from payments.saved_methods import payment_method_attach, payment_method_detach
 from payments.selectors import PaymentInfo, PaymentMethodInfo, RefundInfo, payment_methods_for_user
@@ -41,6 +49,7 @@ __all__ = [
     "GatewayUnavailable",
     "InvalidAmount",
     "InvalidPaymentMethod",
+    "PaymentAbandoned",
     "PaymentDeclined",
     "PaymentIdempotencyConflict",
     "PaymentInfo",
@@ -54,6 +63,7 @@ __all__ = [
     "RefundNotPending",
     "dispute_close",
     "dispute_open",
+    "payment_abandon",
     "payment_authorize",
     "payment_capture",
     "payment_charge",
@@ -63,6 +73,7 @@ __all__ = [
     "payment_refund",
     "payment_void",
     "payments_resume_stuck",
+    "payments_stray_authorizations_void",
     "refund_approve",
     "refund_reject",
 ]

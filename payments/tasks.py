@@ -34,3 +34,9 @@ def sandbox_dispute_webhook_task(charge_id: str) -> None:
 def resume_stuck_payments_task() -> None:
     """Beat: payments left pending / refunds left processing by a crash are finished with the same keys."""
     services.payments_resume_stuck()
+
+
+@shared_task(ignore_result=True)
+def void_stray_authorizations_task() -> None:
+    """Beat: holds at the gateway that no authorized payment explains are voided and reported."""
+    services.payments_stray_authorizations_void()

@@ -7,8 +7,12 @@
 * First request with a key: runs, and its response (2xx or 4xx) is stored.
 * Same key, same body: the stored response is replayed (``Idempotent-Replayed: true``).
 * Same key, different body: 422 ``idempotency_key_reused``.
-* Same key while the first is still running: 409 ``idempotency_key_in_flight``.
-* A 5xx or a crash forgets the key, so the client's retry runs again.
+* Same key while the first is still running: 409 ``idempotency_key_in_flight``, unless the view can tell
+  from what the first request already committed (``@idempotent(recover=...)``: checkout finds the order it
+  created, bound to the key in the order's own transaction).
+* A 5xx, a 202 (accepted, still running) or a crash forgets the key, so the client's retry runs again. Forgetting survives a database
+  connection that died under the request (it is done again on a fresh connection); a process that died
+  leaves the key "in flight" until ``STALE_IN_FLIGHT``, which ``recover`` makes irrelevant where it exists.
 * Keys are per caller (user, else session) and kept ``IDEMPOTENCY_KEY_TTL`` (24 h).
 """
 
@@ -19,7 +23,7 @@ from datetime import timedelta
 from functools import wraps
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 from rest_framework.response import Response
 
@@ -55,6 +59,15 @@ def _owner(request) -> str:
     if not session.session_key:
         session.save()
     return f"session:{session.session_key}"
+
+
+def idempotency_scope(request) -> str:
+    """The request's Idempotency-Key scoped to its caller, as a 64-character digest ("" without a key): what a
+    service stores beside what the request created, so a retry of the same request can find it."""
+    key = request.headers.get(HEADER)
+    if not key:
+        return ""
+    return hashlib.sha256(f"{_owner(request)}\0{key}".encode()).hexdigest()
 
 
 def request_fingerprint(*, method: str, path: str, body: bytes) -> str:
@@ -102,16 +115,33 @@ def idempotency_begin(
 
 def idempotency_complete(*, record: IdempotencyRecord, response: Response) -> None:
     headers = {h: response[h] for h in ("Location",) if response.has_header(h)}
-    IdempotencyRecord.objects.filter(pk=record.pk).update(
-        status=IdempotencyRecord.Status.COMPLETED,
-        response_status=response.status_code,
-        response_body=response.data,
-        response_headers=headers,
+    _on_a_live_connection(
+        lambda: IdempotencyRecord.objects.filter(pk=record.pk).update(
+            status=IdempotencyRecord.Status.COMPLETED,
+            response_status=response.status_code,
+            response_body=response.data,
+            response_headers=headers,
+        )
     )
 
 
 def idempotency_forget(*, record: IdempotencyRecord) -> None:
-    IdempotencyRecord.objects.filter(pk=record.pk).delete()
+    _on_a_live_connection(lambda: IdempotencyRecord.objects.filter(pk=record.pk).delete())
+
+
+def _on_a_live_connection(write):
+    """Run ``write``; if the request's database connection died under it (the server restarted, the backend
+    was terminated), run it once more on a new connection, so the key is not left "in flight"."""
+    try:
+        return write()
+    except (OperationalError, InterfaceError):
+        if connection.in_atomic_block:
+            raise
+        try:
+            connection.close()
+        except (OperationalError, InterfaceError):
+            connection.connection = None  # already gone: the next query opens a new one
+        return write()
 
 
 def idempotency_purge_expired() -> int:
@@ -119,8 +149,14 @@ def idempotency_purge_expired() -> int:
     return deleted
 
 
-def idempotent(view_method):
-    """Decorate a DRF view's ``post`` (or any unsafe method) to honour ``Idempotency-Key``."""
+def idempotent(view_method=None, *, recover=None):
+    """Decorate a DRF view's ``post`` (or any unsafe method) to honour ``Idempotency-Key``.
+
+    ``recover(view, request)``, if given, answers a retry whose first request is still in flight (or died with
+    its process) from what that request already committed; it returns a Response, or None for the usual 409.
+    """
+    if view_method is None:
+        return lambda method: idempotent(method, recover=recover)
 
     @wraps(view_method)
     def wrapper(self, request, *args, **kwargs):
@@ -131,9 +167,15 @@ def idempotent(view_method):
             raise IdempotencyKeyInvalid("Idempotency-Key must be 1 to 255 printable characters.")
 
         fingerprint = request_fingerprint(method=request.method, path=request.path, body=request.body)
-        record, is_new = idempotency_begin(
-            owner=_owner(request), key=key, method=request.method, path=request.path, fingerprint=fingerprint
-        )
+        try:
+            record, is_new = idempotency_begin(
+                owner=_owner(request), key=key, method=request.method, path=request.path, fingerprint=fingerprint
+            )
+        except IdempotencyKeyInFlight:
+            recovered = recover(self, request) if recover is not None else None
+            if recovered is None:
+                raise
+            return recovered
         if not is_new:
             replay = Response(record.response_body, status=record.response_status, headers=record.response_headers)
             replay["Idempotent-Replayed"] = "true"
@@ -146,7 +188,8 @@ def idempotent(view_method):
         except Exception as exc:
             # Let DRF turn it into the response the client would see, so a 4xx is replayed too.
             response = self.handle_exception(exc)
-        if response.status_code >= 500:
+        if response.status_code >= 500 or response.status_code == 202:
+            # Not a final answer (a failure, or "accepted, still running"): the retry asks again.
             idempotency_forget(record=record)
         else:
             idempotency_complete(record=record, response=response)

@@ -8,11 +8,11 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from flowmart.api.idempotency import idempotent
+from flowmart.api.idempotency import idempotency_scope, idempotent
 from flowmart.errors import FlowMartError
 from orders import selectors, services
 from orders.api import serializers as s
-from orders.models import Order
+from orders.models import Order, OrderStatus
 from orders.signals import SESSION_BASKET_KEY, SESSION_ORDERS_KEY
 
 
@@ -75,12 +75,38 @@ class BasketLineView(APIView):
         return _basket_response(request)
 
 
+def _checkout_recover(view, request):
+    """A retry of a checkout whose first request is still running or died: the order it created, if any."""
+    order = selectors.order_for_checkout_key(request_key=idempotency_scope(request))
+    if order is None:
+        return None
+    try:
+        return _checkout_response(request, services.checkout_outcome(order=order))
+    except FlowMartError as exc:
+        _remember_guest_order(request, order.number)
+        return view.handle_exception(exc)
+
+
+def _checkout_response(request, order) -> Response:
+    """201 with the order once its checkout went through, 202 while its saga is still running."""
+    _remember_guest_order(request, order.number)
+    return Response(
+        s.OrderOutSerializer(order).data,
+        status=status.HTTP_202_ACCEPTED if order.status == OrderStatus.PENDING else status.HTTP_201_CREATED,
+        headers={"Location": f"/api/v1/orders/{order.number}/"},
+    )
+
+
 @extend_schema(
     tags=["checkout"],
     parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False)],
 )
 class CheckoutView(APIView):
-    """Check out the caller's basket. 201 with the order; 402 declined, 409 stock, basket intact on failure."""
+    """Check out the caller's basket. 201 with the order; 402 declined, 409 stock, basket intact on failure.
+
+    With an ``Idempotency-Key`` the order is bound to the key when it is created: a retry answers with that
+    order whatever happened to the first response (202 while its saga is still running, 201 once confirmed,
+    or the error the checkout ended with)."""
 
     permission_classes = [permissions.AllowAny]
     throttle_scope = "checkout"
@@ -89,6 +115,11 @@ class CheckoutView(APIView):
         request=s.CheckoutInSerializer,
         responses={
             201: s.OrderOutSerializer,
+            202: OpenApiResponse(
+                s.OrderOutSerializer,
+                description="a retry with the same Idempotency-Key while the order it created is still being "
+                "placed (status pending): retry again for the outcome",
+            ),
             400: OpenApiResponse(s.CheckoutProblemOutSerializer, description="invalid details, empty basket"),
             402: OpenApiResponse(
                 s.CheckoutProblemOutSerializer, description="payment_declined (order_number, decline_code)"
@@ -96,30 +127,28 @@ class CheckoutView(APIView):
             409: OpenApiResponse(
                 s.CheckoutProblemOutSerializer,
                 description="insufficient_stock (shortages), basket_changed, checkout_in_progress, "
-                "idempotency_key_in_flight",
+                "idempotency_key_in_flight (the first request has not created its order yet)",
             ),
             422: OpenApiResponse(s.CheckoutProblemOutSerializer, description="idempotency_key_reused"),
             503: OpenApiResponse(s.CheckoutProblemOutSerializer, description="gateway_unavailable: nothing charged"),
         },
     )
-    @idempotent
+    @idempotent(recover=_checkout_recover)
     def post(self, request):
         data = s.CheckoutInSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
             order = services.checkout_place(
-                basket=_basket(request), user=request.user, details=services.CheckoutDetails(**data.validated_data)
+                basket=_basket(request),
+                user=request.user,
+                details=services.CheckoutDetails(**data.validated_data),
+                request_key=idempotency_scope(request),
             )
         except FlowMartError as exc:
             if exc.extra.get("order_number"):  # a declined guest may retry the payment of that order
                 _remember_guest_order(request, exc.extra["order_number"])
             raise
-        _remember_guest_order(request, order.number)
-        return Response(
-            s.OrderOutSerializer(order).data,
-            status=status.HTTP_201_CREATED,
-            headers={"Location": f"/api/v1/orders/{order.number}/"},
-        )
+        return _checkout_response(request, order)
 
 
 def _remember_guest_order(request, number: str) -> None:

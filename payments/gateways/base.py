@@ -11,6 +11,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+# The metadata entry every adapter sets to the authorization's idempotency key (see ``charge_for_key``).
+KEY_METADATA = "flowmart_key"
+
 
 class GatewayError(Exception):
     """Anything the gateway refused or could not do."""
@@ -72,6 +75,9 @@ class GatewayCharge:
     brand: str = ""
     last4: str = ""
     created_at: datetime | None = None
+    # What FlowMart attached when authorizing: ``flowmart_key`` (the idempotency key, set by every adapter),
+    # ``payment_id`` and ``reference``. It lets us find a charge whose answer we never received.
+    metadata: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -105,8 +111,23 @@ class Gateway(Protocol):
     signature_header: str
 
     def authorize(
-        self, *, amount_minor: int, currency: str, payment_method: str, idempotency_key: str, description: str
+        self,
+        *,
+        amount_minor: int,
+        currency: str,
+        payment_method: str,
+        idempotency_key: str,
+        description: str,
+        metadata: dict[str, str] | None = None,
     ) -> GatewayCharge: ...
+
+    def charge_for_key(self, *, idempotency_key: str) -> GatewayCharge | None:
+        """The charge an ``authorize`` with this key created (its current state), or None if the gateway has none."""
+        ...
+
+    def authorizations_held(self, *, created_before: datetime) -> list[GatewayCharge]:
+        """Every charge still holding money (authorized, not captured or voided) created before that time."""
+        ...
 
     def capture(self, *, charge_id: str, amount_minor: int, idempotency_key: str) -> GatewayCharge: ...
 

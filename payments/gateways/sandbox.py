@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from flowmart.task_queue import queue_after_commit
 from payments.gateways.base import (
+    KEY_METADATA,
     CardDeclined,
     CardDetails,
     GatewayCharge,
@@ -99,6 +100,7 @@ def _charge_dict(charge: SandboxCharge) -> dict[str, Any]:
         "brand": card.brand if card else "",
         "last4": card.last4 if card else "",
         "created_at": charge.created_at.isoformat(),
+        "metadata": dict(charge.metadata),
     }
 
 
@@ -113,6 +115,7 @@ def _to_charge(data: dict[str, Any]) -> GatewayCharge:
         brand=data["brand"],
         last4=data["last4"],
         created_at=datetime.fromisoformat(data["created_at"]),
+        metadata=dict(data.get("metadata") or {}),
     )
 
 
@@ -177,7 +180,14 @@ class SandboxGateway:
 
     # -- the gateway interface ------------------------------------------------
     def authorize(
-        self, *, amount_minor: int, currency: str, payment_method: str, idempotency_key: str, description: str = ""
+        self,
+        *,
+        amount_minor: int,
+        currency: str,
+        payment_method: str,
+        idempotency_key: str,
+        description: str = "",
+        metadata: dict[str, str] | None = None,
     ) -> GatewayCharge:
         def perform() -> dict:
             card = TEST_CARDS.get(payment_method)
@@ -196,6 +206,7 @@ class SandboxGateway:
                 currency=currency,
                 status="failed" if card.decline_code else "authorized",
                 description=description[:200],
+                metadata={**(metadata or {}), KEY_METADATA: idempotency_key},
                 created_at=timezone.now(),
             )
             if card.decline_code:
@@ -303,6 +314,14 @@ class SandboxGateway:
         charges = SandboxCharge.objects.filter(created_at__gte=created_from, created_at__lt=created_to).order_by(
             "created_at"
         )
+        return [_to_charge(_charge_dict(c)) for c in charges]
+
+    def charge_for_key(self, *, idempotency_key: str) -> GatewayCharge | None:
+        charge = SandboxCharge.objects.filter(**{f"metadata__{KEY_METADATA}": idempotency_key}).first()
+        return _to_charge(_charge_dict(charge)) if charge else None
+
+    def authorizations_held(self, *, created_before: datetime) -> list[GatewayCharge]:
+        charges = SandboxCharge.objects.filter(status="authorized", created_at__lt=created_before)
         return [_to_charge(_charge_dict(c)) for c in charges]
 
     def card_details(self, *, token: str) -> CardDetails:

@@ -8,6 +8,7 @@ that token on.
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,6 +16,7 @@ import stripe
 from django.conf import settings
 
 from payments.gateways.base import (
+    KEY_METADATA,
     CardDeclined,
     CardDetails,
     GatewayCharge,
@@ -75,7 +77,13 @@ def _charge(intent: Any) -> GatewayCharge:
         brand=brand,
         last4=last4,
         created_at=datetime.fromtimestamp(data["created"], tz=UTC) if data.get("created") else None,
+        metadata={str(k): str(v) for k, v in (data.get("metadata") or {}).items()},
     )
+
+
+def _quoted(value: str) -> str:
+    """A value inside a Search Query Language string: quotes and backslashes escaped."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 class StripeGateway:
@@ -97,7 +105,14 @@ class StripeGateway:
             raise _translate(exc) from exc
 
     def authorize(
-        self, *, amount_minor: int, currency: str, payment_method: str, idempotency_key: str, description: str = ""
+        self,
+        *,
+        amount_minor: int,
+        currency: str,
+        payment_method: str,
+        idempotency_key: str,
+        description: str = "",
+        metadata: dict[str, str] | None = None,
     ) -> GatewayCharge:
         intent = self._do(
             self.client.v1.payment_intents.create,
@@ -108,6 +123,7 @@ class StripeGateway:
                 "capture_method": "manual",
                 "confirm": True,
                 "description": description,
+                "metadata": {**(metadata or {}), KEY_METADATA: idempotency_key},
                 "payment_method_types": ["card"],
                 "expand": ["latest_charge"],
             },
@@ -155,6 +171,26 @@ class StripeGateway:
             },
         )
         return [_charge(intent) for intent in page.auto_paging_iter()]
+
+    def charge_for_key(self, *, idempotency_key: str) -> GatewayCharge | None:
+        # Stripe's search is eventually consistent (an intent is searchable within about a minute): a miss right
+        # after a lost answer is possible, and the stray-authorization sweep voids such an intent later.
+        result = self._do(
+            self.client.v1.payment_intents.search,
+            params={"query": f"metadata[{_quoted(KEY_METADATA)}]:{_quoted(idempotency_key)}", "limit": 1},
+        )
+        return _charge(result.data[0]) if result.data else None
+
+    def authorizations_held(self, *, created_before: datetime) -> list[GatewayCharge]:
+        result = self._do(
+            self.client.v1.payment_intents.search,
+            # Stripe's ``created`` is in whole seconds: round up, so "before" includes the current second.
+            params={
+                "query": f"status:'requires_capture' AND created<{math.ceil(created_before.timestamp())}",
+                "limit": 100,
+            },
+        )
+        return [_charge(intent) for intent in result.auto_paging_iter()]
 
     def card_details(self, *, token: str) -> CardDetails:
         method = self._do(self.client.v1.payment_methods.retrieve, token)

@@ -3,12 +3,17 @@
 It keeps PaymentIntents in memory, honours ``Idempotency-Key`` like Stripe
 (same key: the stored response is replayed) and can "lose" the first response
 of an operation (the work is done, the connection drops) to exercise retries.
+It answers ``/v1/payment_intents/search`` for the clauses the adapter sends
+(``metadata['k']:'v'``, ``status:'v'``, ``created<n``, joined by AND), and, like
+Stripe's search, can lag: with ``search_lags`` on, new intents are not found
+until ``search_catch_up()``.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import re
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -29,6 +34,8 @@ class StripeStandIn:
         self.requests: list[dict] = []
         self.drop_first_response_of: set[str] = set()
         self._dropped: set[str] = set()
+        self.search_lags = False
+        self._not_indexed: set[str] = set()
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         standin = self
@@ -55,12 +62,19 @@ class StripeStandIn:
         self.server.shutdown()
         self.server.server_close()
 
+    def search_catch_up(self) -> None:
+        """Stripe's search index has caught up: every intent is searchable."""
+        self._not_indexed.clear()
+
     # -- request handling -----------------------------------------------------
     def _handle(self, handler: BaseHTTPRequestHandler, method: str) -> None:
         parsed = urlparse(handler.path)
         length = int(handler.headers.get("Content-Length") or 0)
         raw = handler.rfile.read(length).decode() if length else parsed.query
         params = {k: v[0] for k, v in parse_qs(raw).items()}
+        metadata = {k[len("metadata[") : -1]: v for k, v in params.items() if k.startswith("metadata[")}
+        if metadata:
+            params = {k: v for k, v in params.items() if not k.startswith("metadata[")} | {"metadata": metadata}
         key = handler.headers.get("Idempotency-Key")
         operation = self._operation(method, parsed.path)
         self.requests.append(
@@ -93,6 +107,8 @@ class StripeStandIn:
         if parts[1:2] == ["payment_intents"]:
             if len(parts) == 2:
                 return "authorize" if method == "POST" else "list"
+            if parts[2] == "search":
+                return "search"
             if len(parts) == 4:
                 return {"capture": "capture", "cancel": "void"}[parts[3]]
             return "retrieve"
@@ -130,6 +146,8 @@ class StripeStandIn:
                 gte, lt = int(p["created[gte]"]), int(p["created[lt]"])
                 data = [i for i in self.intents.values() if gte <= i["created"] < lt]
                 return 200, {"object": "list", "data": data, "has_more": False, "url": "/v1/payment_intents"}
+            if parts[2] == "search" and method == "GET":
+                return self._search(p)
             intent = self.intents.get(parts[2])
             if intent is None:
                 return self._error(404, type="invalid_request_error", code="resource_missing", message="No such intent")
@@ -147,6 +165,36 @@ class StripeStandIn:
                 intent["status"] = "canceled"
                 return 200, intent
         return self._error(404, type="invalid_request_error", code="unknown", message=f"{method} {path}")
+
+    _CLAUSE = re.compile(
+        r"^(?:metadata\['(?P<key>[^']+)'\]:'(?P<meta>[^']*)'|status:'(?P<status>[^']*)'|created<(?P<lt>\d+))$"
+    )
+
+    def _search(self, p: dict) -> tuple[int, dict]:
+        tests = []
+        for clause in p["query"].split(" AND "):
+            match = self._CLAUSE.match(clause.strip())
+            if match is None:
+                return self._error(400, type="invalid_request_error", code="parameter_invalid", message=clause)
+            if match["key"]:
+                tests.append(lambda i, k=match["key"], v=match["meta"]: i.get("metadata", {}).get(k) == v)
+            elif match["status"]:
+                tests.append(lambda i, v=match["status"]: i["status"] == v)
+            else:
+                tests.append(lambda i, v=int(match["lt"]): i["created"] < v)
+        found = [
+            i for i in self.intents.values() if i["id"] not in self._not_indexed and all(test(i) for test in tests)
+        ]
+        start, limit = int(p.get("page") or 0), int(p.get("limit") or 10)
+        page = found[start : start + limit]
+        more = start + limit < len(found)
+        return 200, {
+            "object": "search_result",
+            "data": page,
+            "has_more": more,
+            "next_page": str(start + limit) if more else None,
+            "url": "/v1/payment_intents/search",
+        }
 
     def _create(self, p: dict) -> tuple[int, dict]:
         card = CARDS.get(p.get("payment_method", ""))
@@ -166,6 +214,7 @@ class StripeStandIn:
             "amount_received": 0,
             "currency": p["currency"],
             "capture_method": p["capture_method"],
+            "metadata": p.get("metadata", {}),
             "status": "requires_capture",
             "created": int(time.time()),
             "latest_charge": {
@@ -175,6 +224,8 @@ class StripeStandIn:
                 "payment_method_details": {"card": {"brand": card[0], "last4": card[1]}},
             },
         }
+        if self.search_lags:
+            self._not_indexed.add(intent["id"])
         if card[2]:
             intent["status"] = "requires_payment_method"
             self.intents[intent["id"]] = intent
