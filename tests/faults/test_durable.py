@@ -135,33 +135,37 @@ def test_a_return_refund_survives_the_broker_going_down_between_commit_and_enque
     assert available_quantity(sku="TEE-M") == 4  # 5 - 2 sold + 1 back, once
 
 
+def _probes(count: int) -> None:
+    for _ in range(count):
+        with transaction.atomic():
+            publish(SpineProbe(correlation_id="probe:storm", key=uuid.uuid4().hex[:12], behaviour="ok"))
+
+
 def test_the_redelivery_sweep_does_not_queue_again_what_waits_in_the_broker(private_redis):
     private_redis.stop()
-    events = [SpineProbe(correlation_id=f"probe:{n}", key=uuid.uuid4().hex[:12], behaviour="ok") for n in range(20)]
-    for event in events:  # committed while the broker is down: each dispatch fails to send
-        with transaction.atomic():
-            publish(event)
+    _probes(1)  # committed while the broker is down: its dispatch fails to send
     private_redis.start()
+    _probes(20)  # sent; no worker yet, so they wait in the queue
+    assert private_redis.queued() == 20
     now = timezone.now()
 
     with time_machine.travel(now + timedelta(seconds=31), tick=False):  # beat: every 30 s
-        first = redeliver_events_task()
-    assert first["undispatched"] == 20
-    assert private_redis.queued() == 20
+        assert redeliver_events_task()["undispatched"] == 1  # only the one whose send failed
+    assert private_redis.queued() == 21
 
-    # No worker took them yet: the next runs leave them be, within the visibility timeout.
+    # Still no worker: the next runs leave the waiting messages be, within the visibility timeout.
     for runs in (2, 3):
         with time_machine.travel(now + timedelta(seconds=31 * runs), tick=False):
             assert redeliver_events_task()["undispatched"] == 0
-    assert private_redis.queued() == 20
+    assert private_redis.queued() == 21
 
-    # Messages lost (Redis restarted empty): sent again once the visibility timeout passed.
+    # The messages are lost (Redis restarted empty): sent again once the visibility timeout passed.
     private_redis.client().flushdb()
     later = now + timedelta(seconds=31 + settings.EVENTS_REDELIVER_AFTER_SECONDS + 1)
     with time_machine.travel(later, tick=False):
-        assert redeliver_events_task()["undispatched"] == 20
-    assert private_redis.queued() == 20
-    assert OutboxEvent.objects.filter(dispatched_at__isnull=True).count() == 20
+        assert redeliver_events_task()["undispatched"] == 21
+    assert private_redis.queued() == 21
+    assert OutboxEvent.objects.filter(dispatched_at__isnull=True).count() == 21
 
 
 def test_a_checkout_killed_inside_the_gateway_call_is_finished_by_the_next_sweep_after_its_lease(
