@@ -125,6 +125,7 @@ class CommandAdmin(ReadOnlyAdmin):
     """Follow-up work of event handlers (refunds, captures, restocks): dead ones wait here for staff."""
 
     list_display = ["task_name", "correlation_id", "status", "attempts", "created_at", "processed_at"]
+    ordering = ["-created_at"]
     list_filter = ["status", "task_name"]
     search_fields = ["correlation_id", "task_name"]
     readonly_fields = [

@@ -110,7 +110,6 @@ class Command(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        ordering = ["-created_at"]
         indexes = [
             models.Index(
                 fields=["created_at"],
