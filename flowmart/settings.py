@@ -319,6 +319,8 @@ WORKER_HEARTBEAT_STALE_SECONDS = env.float("WORKER_HEARTBEAT_STALE_SECONDS", def
 READYZ_REQUIRES_WORKER = env.bool("READYZ_REQUIRES_WORKER", default=True)
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # keep our structured logging config
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# How often beat looks for sagas whose process died (orders/sweeper.py); see ORDERS_SAGA_LEASE_SECONDS.
+ORDERS_SAGA_SWEEP_SECONDS = env.float("ORDERS_SAGA_SWEEP_SECONDS", default=10.0)
 CELERY_BEAT_SCHEDULE = {
     "events-redeliver": {"task": "flowmart.events.tasks.redeliver_events_task", "schedule": 30.0},
     "idempotency-purge": {"task": "flowmart.api.tasks.purge_idempotency_keys_task", "schedule": crontab(minute=17)},
@@ -337,7 +339,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "payments.tasks.void_stray_authorizations_task",
         "schedule": 120.0,
     },
-    "orders-sweep-stuck-sagas": {"task": "orders.tasks.sweep_stuck_sagas_task", "schedule": 60.0},
+    "orders-sweep-stuck-sagas": {"task": "orders.tasks.sweep_stuck_sagas_task", "schedule": ORDERS_SAGA_SWEEP_SECONDS},
     "subscriptions-bill-due": {
         "task": "subscriptions.tasks.bill_due_subscriptions_task",
         "schedule": env.float("BILLING_RUN_INTERVAL_SECONDS", default=900.0),
@@ -346,7 +348,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "subscriptions.tasks.resolve_incomplete_subscriptions_task",
         "schedule": 300.0,
     },
-    "orders-expire-payment-retries": {"task": "orders.tasks.expire_payment_retries_task", "schedule": 300.0},
+    "orders-expire-payment-retries": {"task": "orders.tasks.expire_payment_retries_task", "schedule": 60.0},
     "notifications-requeue-stuck": {"task": "notifications.tasks.requeue_stuck_notifications_task", "schedule": 60.0},
     "notifications-feedback-requests": {
         "task": "notifications.tasks.send_due_feedback_requests_task",
@@ -359,8 +361,14 @@ EVENTS_MAX_ATTEMPTS = env.int("EVENTS_MAX_ATTEMPTS", default=6)
 # Back-off before retry n is base * 2**(n-1) seconds (capped).
 EVENTS_RETRY_BASE_SECONDS = env.float("EVENTS_RETRY_BASE_SECONDS", default=0.05 if TESTING else 2.0)
 EVENTS_RETRY_MAX_SECONDS = env.float("EVENTS_RETRY_MAX_SECONDS", default=600.0)
-# An outbox row not dispatched this long after commit is re-dispatched by the beat task.
-EVENTS_REDELIVER_AFTER_SECONDS = env.float("EVENTS_REDELIVER_AFTER_SECONDS", default=30.0)
+# Visibility timeout: an outbox event, delivery or command whose task was sent this long ago and is still not
+# done is sent again by the beat task (one whose send failed goes at the next run). Longer than a backlog
+# takes to drain, so a queue that is merely slow is not filled with copies.
+EVENTS_REDELIVER_AFTER_SECONDS = env.float("EVENTS_REDELIVER_AFTER_SECONDS", default=120.0)
+# Follow-up work recorded as a command (flowmart/events/commands.py): tries before it is a dead command, and
+# how long one run holds it (a worker killed mid-run frees it after that).
+EVENTS_COMMAND_MAX_ATTEMPTS = env.int("EVENTS_COMMAND_MAX_ATTEMPTS", default=10)
+EVENTS_COMMAND_LEASE_SECONDS = env.int("EVENTS_COMMAND_LEASE_SECONDS", default=300)
 
 # --- Security --------------------------------------------------------------
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIND_PROXY", default=PRODUCTION) else None
@@ -421,8 +429,13 @@ BASKET_MAX_LINES = env.int("BASKET_MAX_LINES", default=50)
 PAYMENT_RETRY_WINDOW_HOURS = env.int("PAYMENT_RETRY_WINDOW_HOURS", default=24)
 # Stock held for a pending or confirmed order until dispatch (inventory's reservation TTL).
 ORDERS_RESERVATION_TTL_MINUTES = env.int("ORDERS_RESERVATION_TTL_MINUTES", default=7 * 24 * 60 + 60)
-# A saga whose lease ran out without finishing belongs to a dead process: the sweeper takes over.
-ORDERS_SAGA_LEASE_SECONDS = env.int("ORDERS_SAGA_LEASE_SECONDS", default=120)
+# A saga whose lease ran out without finishing belongs to a dead process: the sweeper takes over. Each step
+# renews the lease; lease + sweep period bound how long an interrupted checkout waits (30 s by default).
+# A takeover of a saga that is only slow is harmless (every step is idempotent), just wasted work.
+ORDERS_SAGA_LEASE_SECONDS = env.int("ORDERS_SAGA_LEASE_SECONDS", default=20)
+# A declined checkout holds its stock this long (the retry link stays valid for PAYMENT_RETRY_WINDOW_HOURS and
+# reserves again on retry).
+ORDERS_DECLINE_HOLD_MINUTES = env.int("ORDERS_DECLINE_HOLD_MINUTES", default=15)
 
 # --- Shipping (shipping app) -------------------------------------------------
 # The default carrier adapter: "sandbox" (built-in, deterministic; see docs/shipping.md) or "easypost".

@@ -12,6 +12,7 @@ one, so the warning tells the on-call engineer what will pick it up.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
@@ -24,14 +25,22 @@ from flowmart.celery import app
 log = structlog.get_logger(__name__)
 
 
-def queue_after_commit(task_name: str, *, recovered_by: str, countdown: float | None = None, **kwargs: Any) -> None:
+def queue_after_commit(
+    task_name: str,
+    *,
+    recovered_by: str,
+    countdown: float | None = None,
+    on_send_failed: Callable[[], None] | None = None,
+    **kwargs: Any,
+) -> None:
     """Send ``task_name(**kwargs)`` after commit (at once outside a transaction), never raising once committed.
 
     ``recovered_by`` names what re-does the work if the send fails (usually a beat task);
-    ``countdown`` delays the task by that many seconds.
+    ``countdown`` delays the task by that many seconds; ``on_send_failed`` runs when the send failed
+    (the outbox uses it to mark its row as not queued, so its sweep sends it at the next run).
     """
     task = registered_task(task_name)  # an unknown name is a programming error: fail inside the transaction
-    send = partial(_send, task, kwargs, countdown=countdown, recovered_by=recovered_by)
+    send = partial(_send, task, kwargs, countdown=countdown, recovered_by=recovered_by, on_send_failed=on_send_failed)
     transaction.on_commit(send, robust=True)
 
 
@@ -43,7 +52,9 @@ def registered_task(task_name: str) -> Task:
     return app.tasks[task_name]
 
 
-def _send(task: Task, kwargs: dict, *, countdown: float | None, recovered_by: str) -> None:
+def _send(
+    task: Task, kwargs: dict, *, countdown: float | None, recovered_by: str, on_send_failed: Callable[[], None] | None
+) -> None:
     try:
         # ``apply_async`` (not ``app.send_task``) so that ``task_always_eager`` is honoured;
         # no retry: with the broker down, the request should not wait, the sweep will do it.
@@ -56,3 +67,8 @@ def _send(task: Task, kwargs: dict, *, countdown: float | None, recovered_by: st
             recovered_by=recovered_by,
             exc_info=True,
         )
+        if on_send_failed is not None:
+            try:
+                on_send_failed()
+            except Exception:  # best effort (the database may be down too): the visibility timeout still applies
+                log.warning("could not record that the task was not queued", task=task.name, exc_info=True)

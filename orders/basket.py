@@ -63,6 +63,7 @@ class BasketLineView:
     available_quantity: int
     is_available: bool
     problem: str = ""
+    stock_short: bool = False  # for sale, but fewer units free than the line asks for
 
 
 @dataclass(frozen=True)
@@ -310,6 +311,7 @@ def basket_view(*, basket: Basket, acknowledge: bool = True) -> BasketView:
                 available_quantity=available,
                 is_available=not problem,
                 problem=problem,
+                stock_short=available < line.quantity,
             )
         )
     if acknowledge and changed:

@@ -137,6 +137,16 @@ def checkout_preview(*, basket: Basket, user, shipping_address: dict, shipping_m
     if view.is_empty:
         raise BasketEmpty("Your basket is empty.")
     if not view.can_checkout:
+        if all(line.is_available or line.stock_short for line in view.lines):
+            # Only stock is missing (others hold it, or it sold): the race was lost, say so with the numbers.
+            raise CheckoutStockShortage(
+                " ".join(view.notices) or "Some items are no longer available in the quantity you asked for.",
+                shortages=[
+                    {"sku": line.sku, "requested": line.quantity, "available": max(line.available_quantity, 0)}
+                    for line in view.lines
+                    if line.stock_short
+                ],
+            )
         raise BasketChanged(" ".join(view.notices) or "Some items in your basket are not available.")
     perks = perks_for_user(user=user)
     lines = [
@@ -374,7 +384,8 @@ def _saga_run(order: Order) -> Order:
 
 # -- retry -----------------------------------------------------------------------------------
 def order_payment_retry(*, order: Order, payment_method: str, by=None) -> Order:
-    """Retry a declined payment within the window (stock is still held). Raises like ``checkout_place``."""
+    """Retry a declined payment within the window (stock is reserved again if its hold ended). Raises like
+    ``checkout_place``."""
     payment_method = payment_token_clean(payment_method)
     with transaction.atomic():
         order = saga.lock(order)

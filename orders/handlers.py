@@ -1,13 +1,17 @@
 """Reactions of the orders app to other apps' events (autodiscovered).
 
 Handlers only touch the database (they run in a transaction with their inbox
-row); calls to payments / inventory / shipping go to Celery tasks after commit.
+row). Work that calls payments / inventory / shipping is a command
+(``flowmart.events.commands.command_queue``): a row written in the same
+transaction as the inbox row, its task sent after commit and sent again by the
+redelivery sweep until it ran, so a broker outage at that moment loses nothing
+(docs/architecture.md §Tasks).
 """
 
 from __future__ import annotations
 
+from flowmart.events.commands import command_queue
 from flowmart.events.registry import subscribe
-from flowmart.task_queue import queue_after_commit
 from inventory.events import InventoryReleased
 from orders import selectors, services
 from payments.events import PaymentRefunded, RefundRejected
@@ -20,9 +24,6 @@ from shipping.events import (
     ShipmentRejected,
 )
 
-# No beat task re-sends these yet: if the broker is down at commit, staff finish the work by hand.
-NO_SWEEP = "nothing automatic: staff (no sweep covers this task yet)"
-
 
 @subscribe(ShipmentCreated)
 def mark_fulfilling(event: ShipmentCreated) -> None:
@@ -33,21 +34,19 @@ def mark_fulfilling(event: ShipmentCreated) -> None:
 @subscribe(ShipmentDispatched)
 def capture_on_dispatch(event: ShipmentDispatched) -> None:
     if event.kind == "exchange":
-        queue_after_commit(
+        command_queue(
             "orders.tasks.exchange_dispatched_task",
             order_number=event.order_number,
             shipment_number=event.shipment_number,
-            recovered_by=NO_SWEEP,
         )
         return
     if event.kind != "order":
         return
     order = services.order_mark_shipped(order_number=event.order_number, shipment_number=event.shipment_number)
     if order is not None and not order.stock_committed:
-        queue_after_commit(
+        command_queue(
             "orders.tasks.order_settle_task",
             order_id=order.pk,
-            recovered_by="orders.tasks.sweep_stuck_sagas_task (settles dispatched orders left behind)",
         )
 
 
@@ -61,10 +60,9 @@ def complete_on_delivery(event: ShipmentDelivered) -> None:
 def compensate_on_rejection(event: ShipmentRejected) -> None:
     order = services.order_shipment_rejected(order_number=event.order_number, reason=event.reason or event.code)
     if order is not None:
-        queue_after_commit(
+        command_queue(
             "orders.tasks.order_compensate_task",
             order_id=order.pk,
-            recovered_by="orders.tasks.sweep_stuck_sagas_task (compensates once the saga's lease ends)",
         )
 
 
@@ -72,7 +70,7 @@ def compensate_on_rejection(event: ShipmentRejected) -> None:
 def settle_return(event: ReturnReceived) -> None:
     order = selectors.order_get(number=event.order_number)
     if order is not None:
-        queue_after_commit(
+        command_queue(
             "orders.tasks.order_return_settle_task",
             order_id=order.pk,
             rma_number=event.rma_number,
@@ -80,7 +78,6 @@ def settle_return(event: ReturnReceived) -> None:
             refund_minor=event.refund_minor,
             lines=event.lines,
             warehouse_code=event.warehouse_code,
-            recovered_by=NO_SWEEP,
         )
 
 
@@ -90,7 +87,7 @@ def reserve_again_when_reservation_expired(event: InventoryReleased) -> None:
         return
     order = services.order_reservation_lost(reference=event.reference)
     if order is not None:
-        queue_after_commit("orders.tasks.order_stock_reserve_again_task", order_id=order.pk, recovered_by=NO_SWEEP)
+        command_queue("orders.tasks.order_stock_reserve_again_task", order_id=order.pk)
 
 
 @subscribe(ShipmentDelivered)
@@ -118,12 +115,11 @@ def refund_parcel_returned_to_sender(event: DeliveryFailed) -> None:
         return  # the carrier tries again (flag_failed_delivery told staff)
     order = selectors.order_get(number=event.order_number)
     if order is not None:
-        queue_after_commit(
+        command_queue(
             "orders.tasks.order_returned_to_sender_task",
             order_id=order.pk,
             shipment_number=event.shipment_number,
             reason=event.reason,
-            recovered_by=NO_SWEEP,
         )
 
 

@@ -138,6 +138,9 @@ class Order(FSMModelMixin, models.Model):
     failure_detail = models.CharField(max_length=500, blank=True)
     decline_code = models.CharField(max_length=64, blank=True)
     retry_until = models.DateTimeField(null=True, blank=True)
+    # A declined order holds its stock until then (ORDERS_DECLINE_HOLD_MINUTES after the last decline); the
+    # sweeper releases it and a retry reserves again.
+    stock_held_until = models.DateTimeField(null=True, blank=True)
     hold_reason = models.CharField(max_length=255, blank=True)
     # Parcels the carrier failed to deliver and that are still on their way: shipment number -> what happened.
     # Puts the order on the staff's attention list until the parcel is delivered or back with us.
@@ -375,6 +378,8 @@ class SagaStep(models.Model):
         RUNNING = "running", "Running"
         SUCCEEDED = "succeeded", "Succeeded"
         FAILED = "failed", "Failed"
+        # The process running it died (its saga's lease ran out); the sweeper closed it when it took over.
+        ABANDONED = "abandoned", "Abandoned"
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="saga_steps")
     step = models.CharField(max_length=32)

@@ -73,6 +73,25 @@ def lease_claim(*, order_id: int) -> bool:
     return bool(won)
 
 
+def steps_abandon(*, order: Order) -> int:
+    """Close the steps a dead process left ``running`` (call it after winning ``lease_claim``): they are
+    ``abandoned``, so a step is never shown as running forever and the attempt counts toward giving up."""
+    return _abandon(order.saga_steps.filter(status=SagaStep.Status.RUNNING))
+
+
+def _abandon(running) -> int:
+    now = timezone.now()
+    rows = list(running)
+    for row in rows:
+        row.status = SagaStep.Status.ABANDONED
+        row.finished_at = now
+        row.error_code = "abandoned"
+        row.error = "the process running this step stopped before it finished; the sweeper took over"
+        row.save(update_fields=["status", "finished_at", "error_code", "error"])
+        _observe(row)
+    return len(rows)
+
+
 def _observe(row: SagaStep) -> None:
     metrics.SAGA_STEPS.labels(row.step, row.status).inc()
     metrics.SAGA_STEP_SECONDS.labels(row.step).observe((row.finished_at - row.started_at).total_seconds())
@@ -109,6 +128,8 @@ def step(order: Order, name: str) -> Iterator[StepAttempt]:
     not make the step look failed (follow-ups after its facts are stored) belongs after the block.
     """
     attempt_number = SagaStep.objects.filter(order=order, step=name).count() + 1
+    # An earlier attempt still ``running`` belongs to a process that died (a follow-up task run again).
+    _abandon(SagaStep.objects.filter(order=order, step=name, status=SagaStep.Status.RUNNING))
     Order.objects.filter(pk=order.pk).update(saga_lease_until=lease_until())
     attempt = StepAttempt(SagaStep.objects.create(order=order, step=name, attempt=attempt_number))
     try:
@@ -315,12 +336,17 @@ def saga_advance(*, order: Order) -> Order:
 
 # -- side paths ----------------------------------------------------------------------------
 def payment_failed(*, order: Order, decline_code: str) -> Order:
-    """A decline parks the order in ``payment_failed``: stock stays held until the retry window closes."""
+    """A decline parks the order in ``payment_failed``: the customer may retry until ``retry_until``
+    (``PAYMENT_RETRY_WINDOW_HOURS``), the stock stays held only until ``stock_held_until``
+    (``ORDERS_DECLINE_HOLD_MINUTES``; the sweeper then releases it and a retry reserves again), so declined
+    cards do not keep paying customers out."""
     with transaction.atomic():
         order = lock(order)
         order.decline_code = decline_code
+        now = timezone.now()
         if order.retry_until is None:  # the window opens at the first decline; retries do not extend it
-            order.retry_until = timezone.now() + timedelta(hours=settings.PAYMENT_RETRY_WINDOW_HOURS)
+            order.retry_until = now + timedelta(hours=settings.PAYMENT_RETRY_WINDOW_HOURS)
+        order.stock_held_until = min(now + timedelta(minutes=settings.ORDERS_DECLINE_HOLD_MINUTES), order.retry_until)
         order.saga_status = SagaStatus.WAITING
         order.saga_lease_until = None
         transition_apply(order, "fail_payment", reason=f"payment declined: {decline_code}")

@@ -202,6 +202,15 @@ def payment_retries_expired() -> list[int]:
     )
 
 
+def declined_holds_ended() -> list[int]:
+    """Declined orders still holding stock after their hold ended (``ORDERS_DECLINE_HOLD_MINUTES``)."""
+    return list(
+        Order.objects.filter(
+            status=OrderStatus.PAYMENT_FAILED, stock_reserved=True, stock_held_until__lte=timezone.now()
+        ).values_list("id", flat=True)[:500]
+    )
+
+
 def orders_to_settle() -> list[int]:
     """Dispatched orders whose capture or stock commit did not happen yet (lost task)."""
     return list(

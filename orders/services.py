@@ -71,7 +71,14 @@ from orders.returns import (
     order_returned_to_sender,
 )
 from orders.selectors import orders_to_settle
-from orders.sweeper import order_compensate, order_refunds_check, payment_retries_expire, saga_resume, sagas_sweep
+from orders.sweeper import (
+    declined_holds_release,
+    order_compensate,
+    order_refunds_check,
+    payment_retries_expire,
+    saga_resume,
+    sagas_sweep,
+)
 
 __all__ = [
     "ADDRESS_FIELDS",
@@ -103,6 +110,7 @@ __all__ = [
     "checkout_outcome",
     "checkout_place",
     "checkout_preview",
+    "declined_holds_release",
     "exchange_reference",
     "order_amend",
     "order_cancel",

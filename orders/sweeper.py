@@ -4,7 +4,10 @@ payments knows. Each sweep is safe to run again and in parallel."""
 from __future__ import annotations
 
 import structlog
+from django.db import transaction
+from django.utils import timezone
 
+from inventory import services as inventory_services
 from orders import refunds, saga, selectors
 from orders.errors import CheckoutFailed
 from orders.models import Order, OrderStatus, SagaStatus, SagaStep
@@ -17,11 +20,12 @@ def saga_resume(*, order: Order) -> Order:
     if not saga.lease_claim(order_id=order.pk):
         return Order.objects.get(pk=order.pk)
     order = Order.objects.get(pk=order.pk)
+    saga.steps_abandon(order=order)
     if order.saga_status == SagaStatus.COMPENSATING:
         return saga.compensation_run(order=order)
     if order.status != OrderStatus.PENDING:
         return order
-    failures = order.saga_steps.filter(status=SagaStep.Status.FAILED).count()
+    failures = order.saga_steps.filter(status__in=[SagaStep.Status.FAILED, SagaStep.Status.ABANDONED]).count()
     if failures >= saga.MAX_STEP_ATTEMPTS:
         return saga.compensate(
             order=order, target=OrderStatus.FAILED, reason="checkout could not be completed", code="saga_stuck"
@@ -59,6 +63,29 @@ def payment_retries_expire() -> int:
             reason="payment was not completed in time",
         )
     return len(ids)
+
+
+def declined_holds_release() -> int:
+    """Give back the stock of declined orders whose hold ended (``stock_held_until``). The order stays
+    ``payment_failed`` with its retry link; a retry reserves again (409 ``insufficient_stock`` if it is
+    gone by then)."""
+    released = 0
+    for order_id in selectors.declined_holds_ended():
+        if declined_hold_release(order=Order.objects.get(pk=order_id)):
+            released += 1
+    return released
+
+
+def declined_hold_release(*, order: Order) -> bool:
+    with transaction.atomic():
+        order = saga.lock(order)  # a retry locks the order too: it either runs before (and reserves) or after
+        due = order.stock_held_until is not None and order.stock_held_until <= timezone.now()
+        if order.status != OrderStatus.PAYMENT_FAILED or not order.stock_reserved or order.stock_committed or not due:
+            return False
+        inventory_services.stock_release(reference=order.stock_reference, reason="payment declined; hold ended")
+        Order.objects.filter(pk=order.pk).update(stock_reserved=False, stock_released=True, stock_held_until=None)
+        saga.step_record(order, "release_declined_hold")
+    return True
 
 
 def order_refunds_check() -> int:

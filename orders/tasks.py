@@ -66,5 +66,6 @@ def sweep_stuck_sagas_task() -> int:
 
 @shared_task
 def expire_payment_retries_task() -> int:
-    """Beat: cancel orders whose payment-retry window closed, releasing their stock."""
+    """Beat: release the stock of declined orders whose hold ended; cancel orders whose retry window closed."""
+    services.declined_holds_release()
     return services.payment_retries_expire()

@@ -7,8 +7,8 @@ from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.html import format_html
 
-from flowmart.events import dispatcher, selectors
-from flowmart.events.models import DeadLetter, Delivery, OutboxEvent
+from flowmart.events import commands, dispatcher, selectors
+from flowmart.events.models import Command, DeadLetter, Delivery, OutboxEvent
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -112,3 +112,34 @@ class DeadLetterAdmin(DeliveryAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(status=Delivery.Status.DEAD)
+
+
+@admin.action(description="Retry the selected commands now")
+def retry_commands(modeladmin, request, queryset):
+    ids = commands.commands_retry(command_ids=list(queryset.values_list("id", flat=True)))
+    modeladmin.message_user(request, f"{len(ids)} command(s) queued again.", messages.SUCCESS)
+
+
+@admin.register(Command)
+class CommandAdmin(ReadOnlyAdmin):
+    """Follow-up work of event handlers (refunds, captures, restocks): dead ones wait here for staff."""
+
+    list_display = ["task_name", "correlation_id", "status", "attempts", "created_at", "processed_at"]
+    ordering = ["-created_at"]
+    list_filter = ["status", "task_name"]
+    search_fields = ["correlation_id", "task_name"]
+    readonly_fields = [
+        "task_name",
+        "kwargs",
+        "correlation_id",
+        "status",
+        "attempts",
+        "last_error",
+        "next_attempt_at",
+        "queued_at",
+        "claimed_until",
+        "processed_at",
+        "created_at",
+        "updated_at",
+    ]
+    actions = [retry_commands]

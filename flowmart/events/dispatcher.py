@@ -20,14 +20,17 @@ from __future__ import annotations
 import traceback
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 
 import structlog
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from flowmart.events.base import event_class
-from flowmart.events.models import Delivery, OutboxEvent
+from flowmart.events.models import Command, Delivery, OutboxEvent
+from flowmart.events.publisher import not_queued
 from flowmart.events.registry import subscription, subscriptions_for
 from flowmart.task_queue import queue_after_commit
 
@@ -47,20 +50,28 @@ def retry_delay(attempts: int) -> float:
 
 
 def event_dispatch(*, event_id) -> list[int]:
-    """Create the deliveries for one outbox row; return the ids that still need to run."""
+    """Create the deliveries for one outbox row; return the ids whose task the caller must send now.
+
+    Those are the deliveries this call created, and pending ones nobody sent within the visibility timeout
+    (``EVENTS_REDELIVER_AFTER_SECONDS``): a dispatch that runs twice does not queue the same deliveries twice.
+    """
     with transaction.atomic():
         row = OutboxEvent.objects.select_for_update().filter(pk=event_id).first()
         if row is None:
             return []
+        now = timezone.now()
         Delivery.objects.bulk_create(
-            [Delivery(event=row, handler=s.handler_name) for s in subscriptions_for(row.name)],
+            [Delivery(event=row, handler=s.handler_name, queued_at=now) for s in subscriptions_for(row.name)],
             ignore_conflicts=True,
         )
         if row.dispatched_at is None:
-            row.dispatched_at = timezone.now()
+            row.dispatched_at = now
             row.save(update_fields=["dispatched_at"])
-        pending = Delivery.objects.filter(event=row, status=Delivery.Status.PENDING).order_by("id")
-        return list(pending.values_list("id", flat=True))
+        created = Q(queued_at=now)
+        return queue_take(
+            Delivery.objects.filter(event=row, status=Delivery.Status.PENDING).filter(created | _not_queued(now)),
+            now=now,
+        )
 
 
 def delivery_run(*, delivery_id: int) -> DeliveryOutcome:
@@ -107,6 +118,7 @@ def delivery_run(*, delivery_id: int) -> DeliveryOutcome:
                 delay = retry_delay(delivery.attempts)
                 delivery.status = Delivery.Status.RETRYING
                 delivery.next_attempt_at = timezone.now() + timedelta(seconds=delay)
+                delivery.queued_at = delivery.next_attempt_at  # the caller sends it with that countdown
                 delivery.save()
                 log.warning(
                     "event handler failed; will retry", attempts=delivery.attempts, retry_in=delay, error=str(exc)
@@ -121,26 +133,49 @@ def delivery_run(*, delivery_id: int) -> DeliveryOutcome:
             return DeliveryOutcome(delivery.status)
 
 
-def events_redeliver(*, older_than_seconds: float | None = None) -> tuple[list, list[int]]:
-    """Find what a crash or a broker outage left behind.
+@dataclass(frozen=True)
+class Redelivery:
+    """What the sweep must send again: outbox events, deliveries and commands, each marked queued now."""
 
-    Returns (outbox event ids never dispatched, delivery ids that are due but
-    nobody is working on). The caller re-queues them; running them twice is
-    harmless by construction.
+    events: list
+    deliveries: list[int]
+    commands: list[int]
+
+
+def _not_queued(now, visibility: float | None = None) -> Q:
+    """Rows whose task was never sent, failed to send, or was sent longer ago than the visibility timeout."""
+    seconds = settings.EVENTS_REDELIVER_AFTER_SECONDS if visibility is None else visibility
+    return Q(queued_at__isnull=True) | Q(queued_at__lte=now - timedelta(seconds=seconds))
+
+
+def queue_take(queryset, *, now, limit: int = 1000) -> list:
+    """Mark up to ``limit`` rows of ``queryset`` queued at ``now`` and return their ids (rows another
+    sweep holds are skipped). The caller sends their tasks after this commits, and marks a failed send
+    with ``publisher.not_queued``."""
+    with transaction.atomic():
+        ids = list(queryset.select_for_update(skip_locked=True).order_by("pk").values_list("pk", flat=True)[:limit])
+        queryset.model.objects.filter(pk__in=ids).update(queued_at=now)
+    return ids
+
+
+def events_redeliver(*, older_than_seconds: float | None = None) -> Redelivery:
+    """Find what a crash, a lost message or a broker outage left behind, and mark it queued.
+
+    A row is sent again only when its task was never sent, failed to send, or was sent more than
+    ``older_than_seconds`` (default ``EVENTS_REDELIVER_AFTER_SECONDS``, the visibility timeout) ago: a
+    backlog waiting in the broker is not queued a second time at every run. Running anything twice stays
+    harmless by construction; this only keeps the queue from filling with copies.
     """
-    grace = timedelta(
-        seconds=older_than_seconds if older_than_seconds is not None else settings.EVENTS_REDELIVER_AFTER_SECONDS
+    now = timezone.now()
+    waiting = _not_queued(now, older_than_seconds)
+    open_statuses = [Delivery.Status.PENDING, Delivery.Status.RETRYING]
+    return Redelivery(
+        events=queue_take(OutboxEvent.objects.filter(dispatched_at__isnull=True).filter(waiting), now=now),
+        deliveries=queue_take(Delivery.objects.filter(status__in=open_statuses).filter(waiting), now=now),
+        commands=queue_take(
+            Command.objects.filter(status__in=open_statuses).filter(waiting).exclude(claimed_until__gt=now), now=now
+        ),
     )
-    cutoff = timezone.now() - grace
-    undispatched = list(
-        OutboxEvent.objects.filter(dispatched_at__isnull=True, created_at__lte=cutoff)
-        .order_by("created_at")
-        .values_list("event_id", flat=True)[:1000]
-    )
-    stale_pending = Delivery.objects.filter(status=Delivery.Status.PENDING, updated_at__lte=cutoff)
-    overdue_retries = Delivery.objects.filter(status=Delivery.Status.RETRYING, next_attempt_at__lte=cutoff)
-    stuck = list((stale_pending | overdue_retries).order_by("id").values_list("id", flat=True)[:1000])
-    return undispatched, stuck
 
 
 def deliveries_retry(*, delivery_ids: list[int]) -> list[int]:
@@ -151,8 +186,9 @@ def deliveries_retry(*, delivery_ids: list[int]) -> list[int]:
             .filter(pk__in=delivery_ids, status__in=[Delivery.Status.DEAD, Delivery.Status.RETRYING])
             .values_list("id", flat=True)
         )
+        now = timezone.now()
         Delivery.objects.filter(pk__in=ids).update(
-            status=Delivery.Status.PENDING, attempts=0, next_attempt_at=None, updated_at=timezone.now()
+            status=Delivery.Status.PENDING, attempts=0, next_attempt_at=None, queued_at=now, updated_at=now
         )
 
         for delivery_id in ids:
@@ -160,5 +196,6 @@ def deliveries_retry(*, delivery_ids: list[int]) -> list[int]:
                 "flowmart.events.tasks.handle_event_task",
                 delivery_id=delivery_id,
                 recovered_by="flowmart.events.tasks.redeliver_events_task",
+                on_send_failed=partial(not_queued, Delivery, [delivery_id]),
             )
     return ids

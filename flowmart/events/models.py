@@ -20,6 +20,10 @@ class OutboxEvent(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     # Set once a Delivery row exists for every subscribed handler and their tasks were sent.
     dispatched_at = models.DateTimeField(null=True, blank=True)
+    # When its dispatch task was last sent (cleared when a send failed): the redelivery sweep leaves a row
+    # alone while this is younger than EVENTS_REDELIVER_AFTER_SECONDS, so what waits in the queue is not
+    # queued again.
+    queued_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [
@@ -53,6 +57,8 @@ class Delivery(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # When its task was last sent, or is due (a retry's countdown); cleared when a send failed (see OutboxEvent).
+    queued_at = models.DateTimeField(null=True, blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -71,3 +77,46 @@ class DeadLetter(Delivery):
     class Meta:
         proxy = True
         verbose_name = "dead letter"
+
+
+class Command(models.Model):
+    """Follow-up work (a Celery task by name and keyword arguments) written in the transaction that made it
+    necessary, usually an event handler's: the outbox of commands.
+
+    The task is sent after commit; if the broker is down then, or the message is lost, the redelivery sweep
+    sends it again. A run claims the row (``claimed_until``) so two copies never run at once, and marks it
+    ``succeeded`` when the task returned: a duplicate message finds it done. Failures retry with back-off;
+    after ``EVENTS_COMMAND_MAX_ATTEMPTS`` the row is ``dead`` until staff retry it.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SUCCEEDED = "succeeded", "Succeeded"
+        RETRYING = "retrying", "Retrying"
+        DEAD = "dead", "Dead"
+
+    task_name = models.CharField(max_length=200)
+    kwargs = models.JSONField(encoder=DjangoJSONEncoder, default=dict)
+    correlation_id = models.CharField(max_length=100, blank=True, db_index=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    queued_at = models.DateTimeField(null=True, blank=True)
+    # A run holds the row until then; a run that died (worker killed) frees it when this passes.
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["created_at"],
+                name="events_command_open_idx",
+                condition=models.Q(status__in=["pending", "retrying"]),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task_name} [{self.status}]"

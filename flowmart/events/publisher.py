@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from django.db import connection
+from django.utils import timezone
 
 from flowmart.events.base import Event
 from flowmart.events.models import OutboxEvent
@@ -31,10 +34,17 @@ def publish(event: Event) -> OutboxEvent:
         correlation_id=event.correlation_id,
         causation_id=event.causation_id,
         payload=event.payload(),
+        queued_at=timezone.now(),
     )
     queue_after_commit(
         "flowmart.events.tasks.dispatch_event_task",
         event_id=str(row.event_id),
         recovered_by="flowmart.events.tasks.redeliver_events_task",
+        on_send_failed=partial(not_queued, OutboxEvent, [row.pk]),
     )
     return row
+
+
+def not_queued(model, ids: list) -> None:
+    """The task for these outbox / delivery / command rows could not be sent: the next sweep sends it."""
+    model.objects.filter(pk__in=ids).update(queued_at=None)

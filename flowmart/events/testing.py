@@ -7,6 +7,12 @@ for back-off. The event spine's own tests use a real Celery worker instead.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from kombu import pools as kombu_pools
+
+from flowmart.celery import app as celery_app
 from flowmart.events import dispatcher
 from flowmart.events.models import Delivery, OutboxEvent
 
@@ -29,3 +35,23 @@ def deliver_pending(*, max_rounds: int = 50) -> int:
             dispatcher.delivery_run(delivery_id=delivery_id)
             ran += 1
     raise RuntimeError(f"events kept coming after {max_rounds} rounds: a handler loop?")
+
+
+@contextmanager
+def broker_at(url: str) -> Iterator[None]:
+    """Point this process's Celery app at another broker (a Redis a fault test starts and stops, or a port
+    nothing listens on), with fresh connection pools, and back again afterwards."""
+    original = celery_app.conf.broker_url
+
+    def reset_pools():
+        kombu_pools.reset()
+        celery_app._pool = None
+        celery_app.amqp._producer_pool = None
+
+    reset_pools()
+    celery_app.conf.broker_url = url
+    try:
+        yield
+    finally:
+        reset_pools()
+        celery_app.conf.broker_url = original

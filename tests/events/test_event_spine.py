@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from contextlib import contextmanager
 
 import pytest
 from django.db import transaction
 from django.urls import reverse
-from kombu import pools as kombu_pools
 
-from flowmart.celery import app as celery_app
 from flowmart.events.models import Delivery, OutboxEvent
 from flowmart.events.publisher import PublishOutsideTransaction, publish
 from flowmart.events.tasks import handle_event_task, redeliver_events_task
+from flowmart.events.testing import broker_at
 from tests.testapp.events import SpineProbe
 from tests.testapp.handlers import probe_redis
 from tests.testapp.models import Effect
@@ -35,23 +33,9 @@ def delivery_of(event) -> Delivery | None:
     return Delivery.objects.filter(event_id=event.event_id, handler=HANDLER).first()
 
 
-@contextmanager
 def broker_unreachable():
     """Point the Celery app at a port nothing listens on, as when Redis is down."""
-    original = celery_app.conf.broker_url
-
-    def reset_pools():
-        kombu_pools.reset()
-        celery_app._pool = None
-        celery_app.amqp._producer_pool = None
-
-    reset_pools()
-    celery_app.conf.broker_url = "redis://127.0.0.1:9/0"
-    try:
-        yield
-    finally:
-        reset_pools()
-        celery_app.conf.broker_url = original
+    return broker_at("redis://127.0.0.1:9/0")
 
 
 def test_publish_outside_a_transaction_is_refused(transactional_db):
