@@ -170,7 +170,7 @@ def back_in_stock_fulfil(*, event) -> list[BackInStockRequest]:
             .filter(sku=event.sku, confirmed_at__isnull=False)
             .exclude(user__is_active=False)
             .order_by("requested_at", "id")
-            .select_for_update()[:room]
+            .select_for_update(of=("self",))[:room]
         )
         for request in batch:
             _tell(request, event=event)
