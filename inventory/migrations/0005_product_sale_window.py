@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("inventory", "0003_one_transition_log"),
+        ("inventory", "0004_reservation_notes"),
     ]
 
     operations = [
