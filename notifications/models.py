@@ -242,7 +242,7 @@ class BackInStockRequest(models.Model):
     channel = models.CharField(max_length=10, choices=Channel.choices, blank=True)
 
     class Meta:
-        ordering = ["requested_at", "id"]
+        # No implicit ordering (tests/kernel/test_no_implicit_ordering.py): the queue's order is always spelled out.
         indexes = [models.Index(fields=["sku", "requested_at", "id"], name="notif_bis_queue")]
         constraints = [
             # One open request per person and SKU: asking twice keeps the first place in the queue.

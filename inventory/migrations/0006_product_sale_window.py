@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("inventory", "0004_reservation_notes"),
+        ("inventory", "0005_no_implicit_ordering"),
     ]
 
     operations = [
