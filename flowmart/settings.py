@@ -105,6 +105,8 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "allauth.usersessions.middleware.UserSessionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # request.member_early_access for inventory's views, which may not import subscriptions.
+    "subscriptions.middleware.MemberEarlyAccessMiddleware",
     # Last: it runs the view itself, once more when the connection dropped before anything was written.
     "flowmart.database_outage_middleware.DatabaseOutageMiddleware",
 ]
@@ -325,6 +327,7 @@ CELERY_BEAT_SCHEDULE = {
     "events-redeliver": {"task": "flowmart.events.tasks.redeliver_events_task", "schedule": 30.0},
     "idempotency-purge": {"task": "flowmart.api.tasks.purge_idempotency_keys_task", "schedule": crontab(minute=17)},
     "inventory-expire-reservations": {"task": "inventory.tasks.reservations_expire_task", "schedule": 60.0},
+    "inventory-announce-early-access": {"task": "inventory.tasks.early_access_announce_task", "schedule": 60.0},
     "shipping-poll-tracking": {
         "task": "shipping.tasks.poll_tracking_task",
         "schedule": env.float("SHIPPING_POLL_INTERVAL_SECONDS", default=60.0),

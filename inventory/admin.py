@@ -110,14 +110,28 @@ class ProductImageInline(admin.TabularInline):
 class ProductAdmin(CsvAdminMixin, admin.ModelAdmin):
     ordering = ["name"]
     csv_kind = "catalog"
-    list_display = ["name", "slug", "category", "is_active", "updated_at"]
+    list_display = ["name", "slug", "category", "is_active", "early_access_at", "on_sale_at", "updated_at"]
     list_filter = ["is_active", "category"]
     search_fields = ["name", "slug", "variants__sku", "variants__barcode"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [VariantInline, ProductImageInline]
     list_select_related = ["category"]
-    readonly_fields = ["created_at", "updated_at"]
-    exclude = ["search_vector"]
+    readonly_fields = ["created_at", "updated_at", "early_access_announced_at"]
+    fieldsets = [
+        (None, {"fields": ["name", "slug", "category", "description", "attributes", "is_active"]}),
+        (
+            "Launch and members' early access",
+            {
+                "fields": ["early_access_at", "on_sale_at", "early_access_announced_at"],
+                "description": (
+                    "Members with early access may buy from the first time, everyone from the second. "
+                    "Leave both empty to sell now; set only the second for a launch without early access. "
+                    "Members who opted in to new arrivals hear when the early access opens."
+                ),
+            },
+        ),
+        (None, {"fields": ["created_at", "updated_at"]}),
+    ]
 
     def save_model(self, request, obj, form, change):
         request._inventory_old = (form.initial.get("slug"), form.initial.get("category")) if change else (None, None)

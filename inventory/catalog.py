@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from django.db import transaction
+from datetime import datetime
 
+from django.db import transaction
+from django.utils import timezone
+
+from flowmart.events.publisher import publish
 from inventory import catalog_cache
 from inventory.errors import InsufficientStock, InvalidPrice, InvalidQuantity, UnknownSku
+from inventory.events import EarlyAccessOpened
 from inventory.models import (
     Category,
     Product,
@@ -13,6 +18,7 @@ from inventory.models import (
     StockMovement,
     Variant,
 )
+from inventory.selectors import products_due_for_early_access_announcement
 from inventory.stock_book import (
     StockBook,
     category_deps,
@@ -37,6 +43,42 @@ def product_catalog_changed(
     if old_category:
         deps |= category_deps(old_category)
     catalog_cache.invalidate(deps)
+
+
+def early_access_announce_due(*, now: datetime | None = None) -> list[str]:
+    """Publish ``EarlyAccessOpened`` once for every product whose members' early access has opened.
+
+    Beat runs it every minute. Each product is locked and marked announced in the transaction that
+    publishes its event, so two runs at once (or a run after a crash) announce it once.
+    """
+    now = now or timezone.now()
+    announced = []
+    for product_id in products_due_for_early_access_announcement(now=now):
+        with transaction.atomic():
+            product = (
+                Product.objects.select_for_update(skip_locked=True)
+                .filter(pk=product_id, early_access_announced_at__isnull=True)
+                .first()
+            )
+            if product is None:
+                continue
+            variants = list(product.variants.filter(is_active=True).order_by("price_minor", "id"))
+            product.early_access_announced_at = now
+            product.save(update_fields=["early_access_announced_at"])
+            publish(
+                EarlyAccessOpened(
+                    correlation_id=f"product:{product.slug}",
+                    product_name=product.name,
+                    product_slug=product.slug,
+                    skus=[v.sku for v in variants],
+                    early_access_at=product.early_access_at.isoformat(),
+                    on_sale_at=product.on_sale_at.isoformat(),
+                    price_min_minor=variants[0].price_minor if variants else 0,
+                    currency=variants[0].currency if variants else "USD",
+                )
+            )
+            announced.append(product.slug)
+    return announced
 
 
 def category_catalog_changed(*, category: Category, old_slug: str | None = None) -> None:

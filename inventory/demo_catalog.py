@@ -2,15 +2,19 @@
 
 Idempotent (only what is missing is created) and fast (bulk inserts). Stock goes in as
 ``receipt`` ledger rows, so the stock figures equal the ledger from the start. Some SKUs are
-deliberately low (at or below their threshold) and some out of stock everywhere.
+deliberately low (at or below their threshold) and some out of stock everywhere. One new arrival is
+in members' early access (``EARLY_ACCESS_SLUG``: members may buy it since yesterday, everyone in two
+weeks from the first seed).
 """
 
 from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.db import transaction
+from django.utils import timezone
 from django.utils.text import slugify
 
 from inventory import catalog_cache
@@ -40,6 +44,7 @@ ADJECTIVES = ["Everyday", "Classic", "Trail", "Urban", "Heritage", "Featherweigh
 MATERIALS = ["Cotton", "Linen", "Merino", "Recycled", "Stoneware", "Cast Iron", "Bamboo", "Canvas"]
 COLOURS = ["Black", "Navy", "Sand", "Forest", "Rust"]
 SIZES = ["S", "M", "L", "XL"]
+EARLY_ACCESS_SLUG = "members-preview-merino-hoodie"
 
 
 @dataclass
@@ -163,6 +168,46 @@ def demo_catalog_ensure() -> SeedResult:
                 if s.on_hand
             ]
         )
+        if EARLY_ACCESS_SLUG not in existing:
+            _early_access_product_create(categories["hoodies"], warehouses, result)
         if result.products:
             catalog_cache.invalidate([catalog_cache.LISTS, *(catalog_cache.category_dep(s) for s in categories)])
     return result
+
+
+def _early_access_product_create(category: Category, warehouses: list[Warehouse], result: SeedResult) -> None:
+    """The demo's new arrival: members' early access since yesterday, everyone's in two weeks."""
+    now = timezone.now()
+    product = Product.objects.create(
+        name="Members' Preview Merino Hoodie",
+        slug=EARLY_ACCESS_SLUG,
+        category=category,
+        description="This season's hoodie, in members' early access before it goes on sale to everyone.",
+        attributes={"material": "Merino", "care": "Cold wash"},
+        early_access_at=now - timedelta(days=1),
+        on_sale_at=now + timedelta(days=14),
+    )
+    ProductImage.objects.create(product=product, url=placeholder_path(product.slug), alt=product.name)
+    for position, size in enumerate(["S", "M", "L"]):
+        variant = Variant.objects.create(
+            product=product,
+            sku=f"MPMH-{size}",
+            name=size,
+            options={"size": size},
+            price_minor=8900,
+            currency="USD",
+            weight_grams=550,
+            position=position,
+        )
+        stock = Stock.objects.create(variant=variant, warehouse=warehouses[0], on_hand=25, low_stock_threshold=5)
+        StockMovement.objects.create(
+            stock=stock,
+            reason=StockMovement.Reason.RECEIPT,
+            quantity=25,
+            on_hand_after=25,
+            reference="demo-seed",
+            note="demo stock",
+        )
+        result.variants += 1
+        result.stock_rows += 1
+    result.products += 1

@@ -104,3 +104,22 @@ class BackInStock(Event):
     product_name: str
     product_slug: str
     available: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class EarlyAccessOpened(Event):
+    """A new arrival opened to members with early access; everyone may buy it from ``on_sale_at``.
+
+    ``early_access_at`` / ``on_sale_at``: ISO 8601 UTC. ``price_min_minor``: the cheapest active variant.
+    """
+
+    name = "EarlyAccessOpened"
+    producer = "inventory"
+
+    product_name: str
+    product_slug: str
+    skus: list[str]
+    early_access_at: str
+    on_sale_at: str
+    price_min_minor: int
+    currency: str

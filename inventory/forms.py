@@ -35,7 +35,7 @@ class CatalogFilterForm(forms.Form):
             self.add_error("max_price", "The maximum must not be below the minimum.")
         return data
 
-    def catalog_query(self, *, category: str = "") -> CatalogQuery:
+    def catalog_query(self, *, category: str = "", member_early_access: bool = False) -> CatalogQuery:
         """The query from whatever fields are valid (an invalid field is shown as an error and ignored)."""
         data = getattr(self, "cleaned_data", {}) or {}
         currency = settings.SHOP_CURRENCY
@@ -51,7 +51,8 @@ class CatalogFilterForm(forms.Form):
                 "max_price": minor(data.get("max_price")) if "max_price" not in self.errors else None,
                 "in_stock": data.get("in_stock", False),
                 "sort": data.get("sort") or "relevance",
-            }
+            },
+            member_early_access=member_early_access,
         )
 
     @property

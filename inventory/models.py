@@ -19,6 +19,7 @@ from django_fsm import FSMField, transition
 
 from flowmart.notes import NoteLog
 from flowmart.transitions import TransitionLog
+from inventory.sale_windows import SaleWindow
 
 SEARCH_CONFIG = "english"
 
@@ -52,6 +53,16 @@ class Product(models.Model):
     category = models.ForeignKey(Category, related_name="products", on_delete=models.PROTECT)
     attributes = models.JSONField(default=dict, blank=True, help_text='e.g. {"material": "cotton"}')
     is_active = models.BooleanField(default=True)
+    # Members' early access (inventory/sale_windows.py): members may buy from early_access_at, everyone
+    # from on_sale_at. Both empty: on sale now.
+    early_access_at = models.DateTimeField(
+        "members' early access from", null=True, blank=True, help_text="Members with early access may buy from then"
+    )
+    on_sale_at = models.DateTimeField(
+        "on sale to everyone from", null=True, blank=True, help_text="Everyone may buy from then (empty: now)"
+    )
+    # Set when members were told the early access opened (once; the beat task looks for it being empty).
+    early_access_announced_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     # Weighted full-text document (name A, description B), kept by PostgreSQL itself.
@@ -68,9 +79,21 @@ class Product(models.Model):
             GinIndex(fields=["name"], name="inv_product_name_trgm", opclasses=["gin_trgm_ops"]),
             models.Index(fields=["category", "is_active"], name="inv_product_cat_active"),
         ]
+        constraints = [
+            # Early access only makes sense before a public launch: members first, then everyone.
+            models.CheckConstraint(
+                condition=Q(early_access_at__isnull=True)
+                | Q(on_sale_at__isnull=False, early_access_at__lt=F("on_sale_at")),
+                name="inv_product_early_access_before_public_sale",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def sale_window(self) -> SaleWindow:
+        return SaleWindow(early_access_at=self.early_access_at, on_sale_at=self.on_sale_at)
 
 
 class ProductImage(models.Model):

@@ -4,19 +4,31 @@ Full-text search ranks products by the weighted ``search_vector`` (name A, descr
 GIN-indexed); trigram word similarity on the name (``pg_trgm``, GIN-indexed) finds products
 despite typos ("hodie" → "Hoodie"). A product matches if either matches; the order is
 text rank plus similarity.
+
+Lists show only products open to the customer now (``selectors.open_to``): members with early
+access see new arrivals from their early-access time, everyone else from the public launch. Cached
+pages key on the audience and on the latest launch time that has passed (``sale_epoch``).
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from django.contrib.postgres.search import SearchQuery, SearchRank, TrigramWordSimilarity
 from django.core.paginator import EmptyPage, Paginator
 from django.db.models import F, Q, QuerySet
+from django.utils import timezone
 
 from inventory import catalog_cache
 from inventory.models import SEARCH_CONFIG, Category, Product
-from inventory.selectors import category_descendant_ids, product_catalog_queryset, product_summary
+from inventory.selectors import (
+    category_descendant_ids,
+    open_to,
+    product_catalog_queryset,
+    product_summary,
+    sale_boundaries,
+)
 
 TRIGRAM_THRESHOLD = 0.4
 
@@ -38,9 +50,11 @@ class CatalogQuery:
     max_price: int | None = None
     in_stock: bool = False
     sort: str = "relevance"
+    # The customer has members' early access (the caller knows; inventory cannot ask subscriptions).
+    member_early_access: bool = False
 
     @classmethod
-    def from_params(cls, data: dict) -> CatalogQuery:
+    def from_params(cls, data: dict, *, member_early_access: bool = False) -> CatalogQuery:
         """From validated form / serializer data (``sort`` may be called ``ordering``)."""
         sort = data.get("sort") or data.get("ordering") or "relevance"
         return cls(
@@ -50,6 +64,7 @@ class CatalogQuery:
             max_price=data.get("max_price"),
             in_stock=bool(data.get("in_stock")),
             sort=sort if sort in SORTS else "relevance",
+            member_early_access=member_early_access,
         )
 
     def as_params(self) -> dict:
@@ -60,7 +75,17 @@ class CatalogQuery:
             "max_price": self.max_price,
             "in_stock": "1" if self.in_stock else "",
             "sort": self.sort,
+            "members": "1" if self.member_early_access else "",
+            "sale_epoch": sale_epoch(),
         }
+
+
+def sale_epoch() -> str:
+    """The latest launch time (early access or public) that has passed: part of every cached list's key."""
+    boundaries = catalog_cache.cached(key="sale-boundaries", deps=[catalog_cache.LISTS], build=sale_boundaries)
+    now = time.time()
+    passed = [b for b in boundaries if b <= now]
+    return repr(passed[-1]) if passed else "0"
 
 
 def product_search(*, products: QuerySet[Product], q: str) -> QuerySet[Product]:
@@ -77,7 +102,7 @@ def product_search(*, products: QuerySet[Product], q: str) -> QuerySet[Product]:
 
 def catalog_products(*, query: CatalogQuery) -> QuerySet[Product]:
     """Active products matching ``query``, ordered as asked (a category that does not exist matches nothing)."""
-    products = product_catalog_queryset()
+    products = open_to(product_catalog_queryset(), is_member=query.member_early_access, now=timezone.now())
     if query.category:
         category = Category.objects.filter(slug=query.category).first()
         if category is None:

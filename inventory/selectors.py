@@ -1,13 +1,15 @@
 """Read-only queries of the inventory app.
 
 For other apps: ``variant_get_by_sku``, ``variants_by_sku``, ``available_quantity``,
-``availability_by_sku`` and ``reservation_get`` (plain dataclasses, never models).
+``availability_by_sku``, ``reservation_get`` (plain dataclasses, never models) and the sale window
+(``SaleWindow``, ``sale_status``; a variant's window is ``VariantInfo.sale_window``).
 The storefront, API and admin of this app also use the catalog queries below.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.db.models import Count, F, IntegerField, Max, Min, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
@@ -23,6 +25,7 @@ from inventory.models import (
     Variant,
 )
 from inventory.models import Reservation as ReservationRecord
+from inventory.sale_windows import ALWAYS_OPEN, SaleWindow, sale_status  # noqa: F401 (re-exported)
 
 # "Only 3 left" below this many sellable units.
 FEW_LEFT = 5
@@ -39,6 +42,7 @@ class VariantInfo:
     weight_grams: int
     is_active: bool
     image_url: str
+    sale_window: SaleWindow = field(default=ALWAYS_OPEN)
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,7 @@ def _variant_info(v: Variant) -> VariantInfo:
         weight_grams=v.weight_grams,
         is_active=v.is_active and v.product.is_active,
         image_url=images[0].url if images else "",
+        sale_window=v.product.sale_window,
     )
 
 
@@ -214,6 +219,45 @@ def product_catalog_queryset() -> QuerySet[Product]:
     )
 
 
+def open_to(products: QuerySet[Product], *, is_member: bool, now: datetime) -> QuerySet[Product]:
+    """Products this customer may buy now: everyone's launch passed, or (members) the early access opened."""
+    public = Q(on_sale_at__isnull=True) | Q(on_sale_at__lte=now)
+    if is_member:
+        return products.filter(public | Q(early_access_at__lte=now))
+    return products.filter(public)
+
+
+def sale_boundaries() -> list[float]:
+    """Every launch time (early access or public) of an active product, as timestamps, sorted.
+
+    Cached catalog lists key on the latest one that has passed, so a list changes the moment a
+    product opens to its audience without anything having to invalidate it.
+    """
+    times = set()
+    for early, public in (
+        Product.objects.filter(is_active=True)
+        .filter(Q(early_access_at__isnull=False) | Q(on_sale_at__isnull=False))
+        .values_list("early_access_at", "on_sale_at")
+    ):
+        times |= {t.timestamp() for t in (early, public) if t is not None}
+    return sorted(times)
+
+
+def products_due_for_early_access_announcement(*, now: datetime) -> list[int]:
+    """Products whose members' early access has opened and whose members were not told yet."""
+    return list(
+        Product.objects.filter(
+            is_active=True,
+            early_access_at__isnull=False,
+            early_access_at__lte=now,
+            on_sale_at__gt=now,
+            early_access_announced_at__isnull=True,
+        )
+        .order_by("early_access_at", "id")
+        .values_list("id", flat=True)
+    )
+
+
 def category_descendant_ids(*, category: Category) -> list[int]:
     """The category and everything below it (the tree is shallow; one query per level)."""
     ids, frontier = [category.pk], [category.pk]
@@ -321,6 +365,8 @@ def product_detail_data(*, slug: str) -> dict | None:
         "option_names": option_names,
         "default_sku": next((v["sku"] for v in variant_rows if v["in_stock"]), ""),
         "variants": variant_rows,
+        # Raw times: who may buy is decided per request (``sale_status``), so this stays cacheable.
+        "sale_window": product.sale_window.as_payload(),
     }
 
 
@@ -345,6 +391,7 @@ def product_summary(p: Product) -> dict:
         "in_stock": p.available > 0,
         "variant_count": p.variant_count,
         "skus": [v.sku for v in variants],
+        "sale_window": p.sale_window.as_payload(),
     }
 
 

@@ -6,7 +6,7 @@ and ``errors``.
 For other apps (docs/contracts.md): ``stock_reserve``, ``stock_reservation_amend``,
 ``stock_release``, ``stock_commit``, ``stock_return``; for staff and tools: ``stock_adjust``,
 ``stock_receive``, ``stock_transfer``, ``stock_reservations_expire``, ``variant_price_set``,
-``product_catalog_changed``.
+``product_catalog_changed``, ``early_access_announce_due`` (beat).
 
 Concurrency: every command that touches stock locks *all* stock rows of the SKUs involved,
 in one ``SELECT … ORDER BY id FOR UPDATE``. Every transaction therefore takes its row locks in
@@ -16,7 +16,13 @@ Commands that start from a reservation lock the reservation row first, then its 
 """
 
 from inventory.allocation import Allocation, Reservation, StockLine
-from inventory.catalog import category_catalog_changed, product_catalog_changed, stock_set_on_hand, variant_price_set
+from inventory.catalog import (
+    category_catalog_changed,
+    early_access_announce_due,
+    product_catalog_changed,
+    stock_set_on_hand,
+    variant_price_set,
+)
 from inventory.errors import (
     InsufficientStock,
     InvalidAdjustmentReason,
@@ -51,6 +57,7 @@ __all__ = [
     "UnknownSku",
     "UnknownWarehouse",
     "category_catalog_changed",
+    "early_access_announce_due",
     "product_catalog_changed",
     "stock_adjust",
     "stock_commit",

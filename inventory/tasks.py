@@ -9,3 +9,9 @@ from inventory import services
 def reservations_expire_task() -> int:
     """Beat: release reservations whose checkout never finished."""
     return services.stock_reservations_expire()
+
+
+@shared_task
+def early_access_announce_task() -> list[str]:
+    """Beat: tell members about new arrivals whose early access opened (``EarlyAccessOpened``)."""
+    return services.early_access_announce_due()

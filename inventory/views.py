@@ -10,6 +10,7 @@ from django.views.decorators.cache import cache_control
 from inventory import catalog_cache, selectors
 from inventory.forms import CatalogFilterForm
 from inventory.placeholders import placeholder_svg
+from inventory.sale_windows import MEMBERS_ONLY, SaleWindow, member_early_access_of
 from inventory.search import CatalogQuery, catalog_page
 
 PER_PAGE = 24
@@ -19,9 +20,20 @@ def _categories() -> list[dict]:
     return catalog_cache.cached(key="page:categories", deps=[catalog_cache.LISTS], build=selectors.category_tree)
 
 
+def _badged(products: list[dict]) -> list[dict]:
+    """Mark products only members may buy yet (non-members' lists do not contain them at all)."""
+    return [
+        {**p, "members_early_access": SaleWindow.from_payload(p.get("sale_window")).phase() == MEMBERS_ONLY}
+        for p in products
+    ]
+
+
 def home(request):
-    featured = catalog_page(query=CatalogQuery(in_stock=True, sort="newest"), per_page=8)
-    return render(request, "inventory/home.html", {"categories": _categories(), "featured": featured["products"]})
+    query = CatalogQuery(in_stock=True, sort="newest", member_early_access=member_early_access_of(request))
+    featured = catalog_page(query=query, per_page=8)
+    return render(
+        request, "inventory/home.html", {"categories": _categories(), "featured": _badged(featured["products"])}
+    )
 
 
 def _listing(
@@ -30,7 +42,9 @@ def _listing(
     form = CatalogFilterForm(request.GET or None)
     if form.is_bound:
         form.is_valid()  # errors are shown next to the fields; valid fields still filter
-    query = form.catalog_query(category=category["slug"] if category else "")
+    query = form.catalog_query(
+        category=category["slug"] if category else "", member_early_access=member_early_access_of(request)
+    )
     result = catalog_page(query=query, page=form.page_number if form.is_bound else 1, per_page=PER_PAGE)
     params = request.GET.copy()
     params.pop("page", None)
@@ -42,7 +56,7 @@ def _listing(
             "title": title,
             "category": category,
             "categories": _categories(),
-            "result": result,
+            "result": {**result, "products": _badged(result["products"])},
             "query": query,
             "querystring": params.urlencode(),
         },
@@ -75,9 +89,10 @@ def category_detail(request, slug: str):
     return _listing(request, category=category, title=category["name"])
 
 
-def _basket_add_url() -> str | None:
+def _url_or_none(name: str) -> str | None:
+    """A page another app serves, if it is installed (inventory cannot import the apps above it)."""
     try:
-        return reverse("orders:basket_add")
+        return reverse(name)
     except NoReverseMatch:
         return None
 
@@ -90,7 +105,20 @@ def product_detail(request, slug: str):
     )
     if not product:
         raise Http404("No such product")
-    return render(request, "inventory/product_detail.html", {"product": product, "basket_add_url": _basket_add_url()})
+    sale = selectors.sale_status(
+        SaleWindow.from_payload(product.get("sale_window")), is_member=member_early_access_of(request)
+    )
+    return render(
+        request,
+        "inventory/product_detail.html",
+        {
+            "product": product,
+            "sale": sale,
+            "basket_add_url": _url_or_none("orders:basket_add"),
+            "back_in_stock_url": _url_or_none("notifications:back_in_stock_request"),
+            "sold_out_variants": [v for v in product["variants"] if not v["in_stock"]],
+        },
+    )
 
 
 @cache_control(public=True, max_age=86400)

@@ -14,6 +14,7 @@ from flowmart.admin_inlines import TransitionLogInline
 from notifications import rendering, selectors, services
 from notifications.kinds import kind_choices
 from notifications.models import (
+    BackInStockRequest,
     Device,
     Feedback,
     Notification,
@@ -217,3 +218,14 @@ class FeedbackAdmin(ReadOnlyAdmin):
     def changelist_view(self, request, extra_context=None):
         extra_context = {**(extra_context or {}), "csat": selectors.csat_summary()}
         return super().changelist_view(request, extra_context=extra_context)
+
+
+@admin.register(BackInStockRequest)
+class BackInStockRequestAdmin(ReadOnlyAdmin):
+    """The queue per SKU, in the order customers will be told (first asked, first told)."""
+
+    list_display = ["sku", "product_name", "email", "user", "requested_at", "confirmed_at", "notified_at", "channel"]
+    list_filter = ["notified_at", "channel"]
+    search_fields = ["sku", "email", "product_name"]
+    ordering = ["sku", "requested_at", "id"]
+    list_select_related = ["user"]

@@ -44,3 +44,8 @@ class FeedbackForm(forms.Form):
         label="How would you rate your order? (5 = excellent)",
     )
     comment = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False, max_length=4000)
+
+
+class BackInStockForm(forms.Form):
+    sku = forms.CharField(max_length=64)
+    email = forms.EmailField(required=False, max_length=254)

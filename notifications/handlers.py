@@ -11,8 +11,8 @@ from django.conf import settings
 
 from flowmart.events.registry import subscribe
 from flowmart.users.events import UserSignedUp
-from inventory.events import LowStock, OutOfStock
-from notifications import services
+from inventory.events import BackInStock, EarlyAccessOpened, LowStock, OutOfStock
+from notifications import back_in_stock, new_arrivals, services
 from notifications.services import recipient_resolve
 from orders.events import (
     OrderAmended,
@@ -408,6 +408,17 @@ def delivery_failed_alert(event: DeliveryFailed) -> None:
         "max_attempts": settings.SHIPPING_MAX_DELIVERY_ATTEMPTS,
     }
     services.staff_alert_create(kind="delivery_failed_alert", event=event, context=context, group="Warehouse")
+
+
+# --- customers' alerts on stock and new arrivals --------------------------------------
+@subscribe(BackInStock)
+def tell_waiting_customers_back_in_stock(event: BackInStock) -> None:
+    back_in_stock.back_in_stock_fulfil(event=event)
+
+
+@subscribe(EarlyAccessOpened)
+def tell_members_about_new_arrival(event: EarlyAccessOpened) -> None:
+    new_arrivals.new_arrival_announce(event=event)
 
 
 @subscribe(ChargebackOpened)

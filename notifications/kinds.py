@@ -28,6 +28,8 @@ class Category(models.TextChoices):
     SHIPPING_UPDATES = "shipping_updates", "Shipping updates"
     BILLING = "billing", "Billing"
     MARKETING = "marketing", "Marketing"
+    BACK_IN_STOCK = "back_in_stock", "Back-in-stock alerts"
+    NEW_ARRIVALS = "new_arrivals", "New arrivals (members' early access)"
     ACCOUNT = "account", "Account"  # welcome and the like: transactional, not a preference
     STAFF_ALERTS = "staff_alerts", "Staff alerts"
 
@@ -77,6 +79,14 @@ _SAMPLE_SUBSCRIPTION = {
     "retry_url": "http://127.0.0.1:8000/membership/manage/",
     "subscriptions_url": "http://127.0.0.1:8000/membership/manage/",
     "reason": "",
+}
+
+
+_SAMPLE_PRODUCT = {
+    "sku": "TEE-M-BLU",
+    "product_name": "Everyday Cotton Tee",
+    "variant_name": "M / Blue",
+    "product_url": "http://127.0.0.1:8000/products/everyday-cotton-tee/",
 }
 
 
@@ -364,6 +374,34 @@ KINDS: dict[str, Kind] = {
                 "available": 0,
                 "threshold": 5,
                 "warehouse_code": "MAIN",
+            },
+        ),
+        Kind(
+            "back_in_stock",
+            "Back in stock",
+            Category.BACK_IN_STOCK,
+            (EMAIL, SMS, PUSH),
+            sample=dict(_SAMPLE_PRODUCT),
+        ),
+        Kind(
+            "back_in_stock_confirm",
+            "Confirm your back-in-stock alert",
+            Category.ACCOUNT,
+            (EMAIL,),
+            sample={**_SAMPLE_PRODUCT, "confirm_url": "http://127.0.0.1:8000/notifications/back-in-stock/sample/"},
+        ),
+        Kind(
+            "new_arrival",
+            "New arrival: members' early access",
+            Category.NEW_ARRIVALS,
+            (EMAIL, PUSH),
+            sample={
+                "product_name": "Trail Merino Hoodie",
+                "product_url": "http://127.0.0.1:8000/products/trail-merino-hoodie/",
+                "early_access_at": "2026-11-20T09:00:00+00:00",
+                "on_sale_at": "2026-11-27T09:00:00+00:00",
+                "price_min_minor": 7900,
+                "currency": "USD",
             },
         ),
     ]

@@ -1,4 +1,4 @@
-"""Signed links in messages: one-click unsubscribe and order feedback (no login needed)."""
+"""Signed links in messages: one-click unsubscribe, order feedback and back-in-stock confirmation (no login)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from django.urls import reverse
 
 UNSUBSCRIBE_SALT = "notifications.unsubscribe"
 FEEDBACK_SALT = "notifications.feedback"
+BACK_IN_STOCK_SALT = "notifications.back_in_stock"
+BACK_IN_STOCK_LINK_MAX_AGE_DAYS = 7
 
 
 class BadLink(Exception):
@@ -48,3 +50,17 @@ def feedback_token_read(token: str) -> str:
         return str(data["o"])
     except (signing.BadSignature, KeyError, TypeError) as exc:
         raise BadLink("This feedback link is not valid or has expired.") from exc
+
+
+def back_in_stock_confirm_url(*, request_id: int) -> str:
+    token = signing.dumps({"r": request_id}, salt=BACK_IN_STOCK_SALT)
+    return settings.SITE_URL + reverse("notifications:back_in_stock_confirm", kwargs={"token": token})
+
+
+def back_in_stock_token_read(token: str) -> int:
+    """The request id; confirmation links expire after a week (ask again after that)."""
+    try:
+        data = signing.loads(token, salt=BACK_IN_STOCK_SALT, max_age=BACK_IN_STOCK_LINK_MAX_AGE_DAYS * 86400)
+        return int(data["r"])
+    except (signing.BadSignature, KeyError, TypeError, ValueError) as exc:
+        raise BadLink("This confirmation link is not valid or has expired.") from exc

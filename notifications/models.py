@@ -217,3 +217,53 @@ class Feedback(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order_number}: {self.rating or '–'}"
+
+
+class BackInStockRequest(models.Model):
+    """A customer asked to be told once when a sold-out SKU can be bought again (docs/notifications.md).
+
+    Signed-in customers are confirmed at once (their account); an address is confirmed through a signed
+    link and is never told before. Requests are told in the order they were made (``requested_at``, ``id``),
+    at most as many per return to stock as came back; the one that is told is done (``notified_at``).
+    """
+
+    sku = models.CharField(max_length=64, db_index=True)  # inventory's SKU (a reference, not a foreign key)
+    product_name = models.CharField(max_length=200)
+    product_slug = models.CharField(max_length=220)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="back_in_stock_requests"
+    )
+    email = models.EmailField(help_text="The account's address, or the guest's (confirmed by link)")
+    requested_at = models.DateTimeField()
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    notified_at = models.DateTimeField(null=True, blank=True)
+    # The BackInStock event whose batch told this request ("" when told at confirmation: it was in stock).
+    notified_by_event = models.CharField(max_length=64, blank=True, db_index=True)
+    channel = models.CharField(max_length=10, choices=Channel.choices, blank=True)
+
+    class Meta:
+        # No implicit ordering (tests/kernel/test_no_implicit_ordering.py): the queue's order is always spelled out.
+        indexes = [models.Index(fields=["sku", "requested_at", "id"], name="notif_bis_queue")]
+        constraints = [
+            # One open request per person and SKU: asking twice keeps the first place in the queue.
+            models.UniqueConstraint(
+                fields=["sku", "user"],
+                condition=models.Q(notified_at__isnull=True, user__isnull=False),
+                name="notif_bis_one_open_per_user",
+            ),
+            models.UniqueConstraint(
+                models.F("sku"),
+                models.functions.Lower("email"),
+                condition=models.Q(notified_at__isnull=True, user__isnull=True),
+                name="notif_bis_one_open_per_email",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sku} for {self.email}"
+
+    @property
+    def state(self) -> str:
+        if self.notified_at is not None:
+            return "notified"
+        return "waiting" if self.confirmed_at is not None else "unconfirmed"

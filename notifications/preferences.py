@@ -1,7 +1,8 @@
 """Who wants to hear what, on which channel: the rules behind the preference centre.
 
 Customers choose per category (order updates, shipping updates, billing,
-marketing) and per channel. Marketing is opt-in; essentials (order
+marketing, back-in-stock alerts, new arrivals) and per channel. Marketing and new
+arrivals are opt-in; essentials (order
 confirmation, payment failure) always go out by email; account and staff
 messages are not a preference.
 """
@@ -16,6 +17,8 @@ CUSTOMER_CATEGORIES: tuple[str, ...] = (
     Category.SHIPPING_UPDATES,
     Category.BILLING,
     Category.MARKETING,
+    Category.BACK_IN_STOCK,
+    Category.NEW_ARRIVALS,
 )
 CHANNELS: tuple[str, ...] = (Channel.EMAIL, Channel.SMS, Channel.PUSH)
 
@@ -25,6 +28,10 @@ DEFAULTS: dict[str, dict[str, bool]] = {
     Category.SHIPPING_UPDATES: {Channel.EMAIL: True, Channel.SMS: True, Channel.PUSH: True},
     Category.BILLING: {Channel.EMAIL: True, Channel.SMS: False, Channel.PUSH: True},
     Category.MARKETING: {Channel.EMAIL: False, Channel.SMS: False, Channel.PUSH: False},
+    # The customer asked for the alert, so it is on; the channel order below picks one of these.
+    Category.BACK_IN_STOCK: {Channel.EMAIL: True, Channel.SMS: False, Channel.PUSH: True},
+    # Members' early access: opt-in, like marketing.
+    Category.NEW_ARRIVALS: {Channel.EMAIL: False, Channel.SMS: False, Channel.PUSH: False},
 }
 
 

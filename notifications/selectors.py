@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from django.db.models import Avg, Count, Q, QuerySet
 
 from notifications import links
-from notifications.models import Device, Feedback, Notification, SandboxMessage
+from notifications.models import BackInStockRequest, Device, Feedback, Notification, SandboxMessage
 
 
 def notifications_for_user(*, user) -> QuerySet[Notification]:
@@ -77,3 +77,21 @@ def csat_summary(*, since=None) -> CsatSummary:
         requested=qs.filter(requested_at__isnull=False).count(),
         distribution=distribution,
     )
+
+
+def back_in_stock_requests_for_user(*, user) -> QuerySet[BackInStockRequest]:
+    """The customer's own back-in-stock requests, newest first."""
+    return BackInStockRequest.objects.filter(user=user).order_by("-requested_at", "-id")
+
+
+def back_in_stock_queue(*, sku: str) -> list[BackInStockRequest]:
+    """Confirmed requests still waiting for ``sku``, in the order they will be told."""
+    return list(
+        BackInStockRequest.objects.filter(sku=sku, confirmed_at__isnull=False, notified_at__isnull=True).order_by(
+            "requested_at", "id"
+        )
+    )
+
+
+def back_in_stock_request_get(*, request_id: int) -> BackInStockRequest | None:
+    return BackInStockRequest.objects.filter(pk=request_id).first()

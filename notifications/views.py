@@ -6,12 +6,13 @@ from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from flowmart.errors import FlowMartError
-from notifications import links, preferences, selectors, services
-from notifications.forms import FeedbackForm, PreferencesForm
+from notifications import back_in_stock, links, preferences, selectors, services
+from notifications.forms import BackInStockForm, FeedbackForm, PreferencesForm
 from notifications.kinds import Category, Channel
 
 
@@ -89,3 +90,54 @@ def outbox(request):
             "channels": preferences.CHANNELS,
         },
     )
+
+
+@require_http_methods(["POST"])
+def back_in_stock_request(request):
+    """ "Notify me" on a product page: an htmx fragment in place of the form, or back to the page with a message."""
+    form = BackInStockForm(request.POST)
+    outcome, error = None, ""
+    if form.is_valid():
+        try:
+            outcome = back_in_stock.back_in_stock_request(
+                sku=form.cleaned_data["sku"], user=request.user, email=form.cleaned_data["email"]
+            )
+        except FlowMartError as exc:
+            error = exc.detail
+    else:
+        error = " ".join(" ".join(errors) for errors in form.errors.values())
+    if request.htmx:
+        return render(
+            request,
+            "notifications/pages/_back_in_stock_answer.html",
+            {"alert": outcome, "error": error},
+            status=200 if outcome else 400,
+        )
+    if outcome is None:
+        messages.error(request, error)
+    elif outcome.confirmed_at is None:
+        messages.success(request, f"Check {outcome.email}: confirm there and we will tell you when it is back.")
+    else:
+        messages.success(request, f"We will tell you once when {outcome.product_name} is back.")
+    next_url = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+        next_url = "/"
+    return redirect(next_url)
+
+
+@require_http_methods(["GET", "POST"])
+def back_in_stock_confirm(request, token: str):
+    """The link in the confirmation email: GET asks (mail scanners follow links), POST confirms."""
+    try:
+        request_id = links.back_in_stock_token_read(token)
+    except links.BadLink:
+        return render(request, "notifications/pages/bad_link.html", status=404)
+    alert = selectors.back_in_stock_request_get(request_id=request_id)
+    if alert is None:
+        return render(request, "notifications/pages/bad_link.html", status=404)
+    if request.method == "POST":
+        try:
+            alert = back_in_stock.back_in_stock_confirm(token=token)
+        except FlowMartError:
+            return render(request, "notifications/pages/bad_link.html", status=404)
+    return render(request, "notifications/pages/back_in_stock_confirm.html", {"alert": alert})

@@ -8,15 +8,18 @@ merges into the customer's (``basket_merge``).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
+from django.utils import timezone
 
 from flowmart.errors import FlowMartError, NotFound
 from flowmart.money import Money
 from inventory import selectors as inventory_selectors
 from orders.models import Basket, BasketLine
+from orders.pricing import perks_for_user
 
 
 class BasketError(FlowMartError):
@@ -42,6 +45,12 @@ class NotEnoughStock(BasketError):
     title = "Not enough stock"
 
 
+class NotOnSaleYet(BasketError):
+    code = "not_on_sale_yet"
+    status = 409
+    title = "Not on sale to you yet"
+
+
 class BasketLineNotFound(NotFound):
     code = "basket_line_not_found"
     title = "No such basket line"
@@ -64,6 +73,8 @@ class BasketLineView:
     is_available: bool
     problem: str = ""
     stock_short: bool = False  # for sale, but fewer units free than the line asks for
+    # Set when the owner may not buy it yet (members' early access or a launch): when they may.
+    on_sale_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -132,6 +143,33 @@ def _check_stock(*, sku: str, quantity: int, name: str) -> None:
         raise NotEnoughStock(f"Only {available} of {name} left in stock.", available=available)
 
 
+def _when(moment) -> str:
+    return timezone.localtime(moment).strftime("%-d %B %Y, %H:%M %Z")
+
+
+def sale_window_problem(*, variant, is_member: bool) -> tuple[str, datetime | None]:
+    """(why this customer may not buy ``variant`` now, when they may) or ("", None) if they may."""
+    window = variant.sale_window
+    if window.is_open(is_member=is_member):
+        return "", None
+    opens = window.opens_at(is_member=is_member)
+    if window.is_open(is_member=True):
+        return f"{variant.product_name} is in members' early access: on sale to everyone from {_when(opens)}.", opens
+    return f"{variant.product_name} goes on sale {_when(opens)}.", opens
+
+
+def sale_window_check(*, variant, user) -> None:
+    """Refuse (``not_on_sale_yet``) if ``variant`` is not on sale to ``user`` now.
+
+    Membership is asked only when the window is closed to the public, so ordinary products cost nothing.
+    """
+    if variant.sale_window.is_open(is_member=False):
+        return
+    problem, opens = sale_window_problem(variant=variant, is_member=perks_for_user(user=user).early_access)
+    if problem:
+        raise NotOnSaleYet(problem, skus=[variant.sku], on_sale_at={variant.sku: opens.isoformat()})
+
+
 def _touch(basket: Basket) -> None:
     Basket.objects.filter(pk=basket.pk).update(version=F("version") + 1)
 
@@ -143,6 +181,7 @@ def basket_line_add(*, basket: Basket, sku: str, quantity: int = 1) -> BasketLin
     if variant is None or not variant.is_active:
         raise UnknownProduct(f"There is no product with SKU {sku!r} for sale.")
     _check_quantity(quantity)
+    sale_window_check(variant=variant, user=basket.user)
     with transaction.atomic():
         locked = Basket.objects.select_for_update().get(pk=basket.pk)
         line = BasketLine.objects.filter(basket=locked, sku=sku).first()
@@ -256,6 +295,7 @@ def basket_view(*, basket: Basket, acknowledge: bool = True) -> BasketView:
     views: list[BasketLineView] = []
     changed: list[BasketLine] = []
     currency = basket.currency
+    is_member = None  # asked only if a line is not on sale to everyone yet
     for line in lines:
         variant = variants.get(line.sku)
         if variant is None or not variant.is_active:
@@ -281,8 +321,14 @@ def basket_view(*, basket: Basket, acknowledge: bool = True) -> BasketView:
             continue
         currency = variant.currency
         available = availability.get(line.sku, 0)
-        problem = ""
-        if available <= 0:
+        problem, on_sale_at = "", None
+        if not variant.sale_window.is_open(is_member=False):
+            if is_member is None:
+                is_member = perks_for_user(user=basket.user).early_access
+            problem, on_sale_at = sale_window_problem(variant=variant, is_member=is_member)
+        if problem:
+            notices.append(problem)
+        elif available <= 0:
             problem = "Out of stock."
             notices.append(f"{variant.product_name} is out of stock.")
         elif available < line.quantity:
@@ -312,6 +358,7 @@ def basket_view(*, basket: Basket, acknowledge: bool = True) -> BasketView:
                 is_available=not problem,
                 problem=problem,
                 stock_short=available < line.quantity,
+                on_sale_at=on_sale_at,
             )
         )
     if acknowledge and changed:

@@ -17,7 +17,7 @@ from django.db import transaction
 from flowmart.events.publisher import publish
 from flowmart.transitions import transition_apply
 from orders import metrics, saga
-from orders.basket import basket_view
+from orders.basket import NotOnSaleYet, basket_view
 from orders.errors import (
     BasketChanged,
     BasketEmpty,
@@ -136,6 +136,14 @@ def checkout_preview(*, basket: Basket, user, shipping_address: dict, shipping_m
     view = basket_view(basket=basket, acknowledge=False)
     if view.is_empty:
         raise BasketEmpty("Your basket is empty.")
+    # A line added while the customer could buy it (or before staff set a launch) is refused by name.
+    not_yet = [line for line in view.lines if line.on_sale_at is not None]
+    if not_yet:
+        raise NotOnSaleYet(
+            " ".join(line.problem for line in not_yet),
+            skus=[line.sku for line in not_yet],
+            on_sale_at={line.sku: line.on_sale_at.isoformat() for line in not_yet},
+        )
     if not view.can_checkout:
         if all(line.is_available or line.stock_short for line in view.lines):
             # Only stock is missing (others hold it, or it sold): the race was lost, say so with the numbers.

@@ -14,6 +14,7 @@ class Perks:
     tier_name: str | None = None
     percent_off: int = 0
     free_shipping: bool = False
+    early_access: bool = False  # may buy new arrivals in their members' early access
 
     @property
     def is_member(self) -> bool:
@@ -31,6 +32,7 @@ def perks_for_user(*, user) -> Perks:
         tier_name=perks.tier_name,
         percent_off=max(0, min(int(perks.percent_off or 0), 100)),
         free_shipping=bool(perks.free_shipping),
+        early_access=bool(perks.early_access),
     )
 
 

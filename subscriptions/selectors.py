@@ -77,6 +77,16 @@ def member_perks_for_user(*, user_id) -> MemberPerks:
     )
 
 
+def early_access_member_user_ids() -> list[int]:
+    """Accounts whose live membership (trialing, active, past due) includes early access to new arrivals."""
+    return list(
+        Subscription.objects.filter(status__in=PERK_STATUSES, plan__tier__early_access=True, user__is_active=True)
+        .order_by("user_id")
+        .values_list("user_id", flat=True)
+        .distinct()
+    )
+
+
 def plan_list(*, active_only: bool = True) -> QuerySet[Plan]:
     """Plans in the order the plans page and the API offer them."""
     qs = Plan.objects.select_related("tier").order_by("sort_order", "price_minor", "code")

@@ -30,6 +30,22 @@ class CategoryRefOutSerializer(serializers.Serializer):
     slug = serializers.CharField()
 
 
+class SaleWindowOutSerializer(serializers.Serializer):
+    early_access_at = serializers.DateTimeField(allow_null=True)
+    on_sale_at = serializers.DateTimeField(allow_null=True)
+
+
+class SaleStatusOutSerializer(serializers.Serializer):
+    """Whether the caller may buy the product now (members' early access: ``inventory/sale_windows.py``)."""
+
+    phase = serializers.ChoiceField(choices=["upcoming", "members_only", "open"])
+    can_buy = serializers.BooleanField()
+    members_early_access = serializers.BooleanField()
+    opens_at = serializers.DateTimeField(allow_null=True, help_text="When the caller may buy (null: now)")
+    early_access_at = serializers.DateTimeField(allow_null=True)
+    on_sale_at = serializers.DateTimeField(allow_null=True)
+
+
 class ProductSummaryOutSerializer(serializers.Serializer):
     """Documents the cached plain-data rows (``selectors.product_summary``)."""
 
@@ -45,6 +61,7 @@ class ProductSummaryOutSerializer(serializers.Serializer):
     in_stock = serializers.BooleanField()
     variant_count = serializers.IntegerField()
     skus = serializers.ListField(child=serializers.CharField())
+    sale_window = SaleWindowOutSerializer()
 
 
 class VariantOutSerializer(serializers.Serializer):
@@ -81,6 +98,8 @@ class ProductDetailOutSerializer(serializers.Serializer):
     in_stock = serializers.BooleanField()
     option_names = serializers.ListField(child=serializers.CharField())
     variants = VariantOutSerializer(many=True)
+    sale_window = SaleWindowOutSerializer()
+    sale = SaleStatusOutSerializer(help_text="For the caller: members see their early access")
 
 
 class CategoryOutSerializer(serializers.Serializer):

@@ -23,9 +23,11 @@ from inventory.api.serializers import (
     ProductDetailOutSerializer,
     ProductQueryInSerializer,
     ProductSummaryOutSerializer,
+    SaleStatusOutSerializer,
     StockLevelOutSerializer,
     StockQueryInSerializer,
 )
+from inventory.sale_windows import SaleWindow, member_early_access_of
 from inventory.search import CatalogQuery, catalog_products
 
 
@@ -40,7 +42,7 @@ class ProductListView(APIView):
     def get(self, request):
         params = ProductQueryInSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
-        query = CatalogQuery.from_params(params.validated_data)
+        query = CatalogQuery.from_params(params.validated_data, member_early_access=member_early_access_of(request))
         paginator = StandardPagination()
 
         def build():
@@ -75,7 +77,9 @@ class ProductDetailView(APIView):
         )
         if not data:
             raise Http404
-        return Response(data)
+        window = SaleWindow.from_payload(data.get("sale_window"))
+        sale = selectors.sale_status(window, is_member=member_early_access_of(request))
+        return Response({**data, "sale": SaleStatusOutSerializer(sale).data})
 
 
 class CategoryListView(APIView):

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from notifications.models import Device, Notification
+from notifications.models import BackInStockRequest, Device, Notification
 
 
 class _StrictSerializer(serializers.Serializer):
@@ -29,12 +29,17 @@ class ChannelFlagsInSerializer(_StrictSerializer):
 class PreferencesInSerializer(_StrictSerializer):
     """Per category, per channel. Essentials (order confirmation, payment failure) are always emailed."""
 
-    unknown_message = "Not a category you can choose (order_updates, shipping_updates, billing, marketing)."
+    unknown_message = (
+        "Not a category you can choose "
+        "(order_updates, shipping_updates, billing, marketing, back_in_stock, new_arrivals)."
+    )
 
     order_updates = ChannelFlagsInSerializer(required=False)
     shipping_updates = ChannelFlagsInSerializer(required=False)
     billing = ChannelFlagsInSerializer(required=False)
     marketing = ChannelFlagsInSerializer(required=False)
+    back_in_stock = ChannelFlagsInSerializer(required=False)
+    new_arrivals = ChannelFlagsInSerializer(required=False)
 
 
 class PreferencesOutSerializer(PreferencesInSerializer):
@@ -78,3 +83,32 @@ class NotificationOutSerializer(serializers.ModelSerializer):
             "sent_at",
             "delivered_at",
         ]
+
+
+class BackInStockRequestInSerializer(_StrictSerializer):
+    """Signed in: the account is told (no email needed). Otherwise ``email`` gets a confirmation link first."""
+
+    sku = serializers.CharField(max_length=64)
+    email = serializers.EmailField(required=False, allow_blank=True, max_length=254)
+
+
+class BackInStockRequestOutSerializer(serializers.ModelSerializer):
+    state = serializers.ChoiceField(
+        choices=["unconfirmed", "waiting", "notified"],
+        help_text="unconfirmed: the email's link was not followed yet; waiting: in the queue; notified: done",
+    )
+
+    class Meta:
+        model = BackInStockRequest
+        fields = [
+            "sku",
+            "product_name",
+            "product_slug",
+            "email",
+            "state",
+            "requested_at",
+            "confirmed_at",
+            "notified_at",
+            "channel",
+        ]
+        read_only_fields = fields

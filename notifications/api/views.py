@@ -3,14 +3,16 @@ from __future__ import annotations
 from django.conf import settings
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, permissions, status
-from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.exceptions import NotAuthenticated, NotFound, PermissionDenied
 from rest_framework.parsers import FormParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from twilio.request_validator import RequestValidator
 
-from notifications import preferences, selectors, services
+from notifications import back_in_stock, preferences, selectors, services
 from notifications.api.serializers import (
+    BackInStockRequestInSerializer,
+    BackInStockRequestOutSerializer,
     DeviceInSerializer,
     DeviceOutSerializer,
     DeviceTokenInSerializer,
@@ -137,3 +139,32 @@ class TwilioStatusCallbackView(APIView):
                 channel="sms", provider_message_id=sid, delivered=state in TWILIO_DELIVERED, error=error
             )
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema(tags=["notifications"])
+class BackInStockRequestListView(APIView):
+    """Ask to be told once when a sold-out SKU is back (docs/notifications.md §Back in stock)."""
+
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(responses=BackInStockRequestOutSerializer(many=True), summary="Your back-in-stock requests")
+    def get(self, request):
+        if not request.user.is_authenticated:
+            raise NotAuthenticated()
+        requests = selectors.back_in_stock_requests_for_user(user=request.user)[:100]
+        return Response(BackInStockRequestOutSerializer(requests, many=True).data)
+
+    @extend_schema(
+        request=BackInStockRequestInSerializer,
+        responses={201: BackInStockRequestOutSerializer},
+        summary="Tell me when this SKU is back (409 sku_in_stock if it can be bought now)",
+    )
+    def post(self, request):
+        serializer = BackInStockRequestInSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        alert = back_in_stock.back_in_stock_request(
+            sku=serializer.validated_data["sku"],
+            user=request.user,
+            email=serializer.validated_data.get("email", ""),
+        )
+        return Response(BackInStockRequestOutSerializer(alert).data, status=status.HTTP_201_CREATED)

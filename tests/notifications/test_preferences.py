@@ -12,6 +12,8 @@ DEFAULTS = {
     "shipping_updates": {"email": True, "sms": True, "push": True},
     "billing": {"email": True, "sms": False, "push": True},
     "marketing": {"email": False, "sms": False, "push": False},
+    "back_in_stock": {"email": True, "sms": False, "push": True},
+    "new_arrivals": {"email": False, "sms": False, "push": False},
 }
 
 
@@ -116,6 +118,8 @@ def test_storefront_preferences_page_saves_checkboxes(client, customer):
         "shipping_updates": {"email": True, "sms": False, "push": False},
         "billing": {"email": False, "sms": False, "push": False},
         "marketing": {"email": True, "sms": False, "push": False},
+        "back_in_stock": {"email": False, "sms": False, "push": False},
+        "new_arrivals": {"email": False, "sms": False, "push": False},
     }
 
 
@@ -140,7 +144,10 @@ def test_unknown_categories_and_channels_are_refused(customer_client):
         "/api/v1/notification-preferences/", {"staff_alerts": {"email": False}}, format="json"
     )
     assert response.json()["errors"] == {
-        "staff_alerts": ["Not a category you can choose (order_updates, shipping_updates, billing, marketing)."]
+        "staff_alerts": [
+            "Not a category you can choose "
+            "(order_updates, shipping_updates, billing, marketing, back_in_stock, new_arrivals)."
+        ]
     }
 
 
