@@ -6,13 +6,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
 from flowmart.history import history
 from inventory.models import Reservation
 from payments import selectors as payment_selectors
 from subscriptions.models import Subscription
+from tests.kernel.schema import migrate, migrate_to_latest
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -21,33 +20,13 @@ BEFORE = [
     ("subscriptions", "0004_one_transition_log"),
     ("inventory", "0003_one_transition_log"),
 ]
-AFTER = [
-    ("payments", "0004_payment_notes"),
-    ("subscriptions", "0005_subscription_notes"),
-    ("inventory", "0004_reservation_notes"),
-]
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 COLUMNS = ("transition", "from_state", "to_state", "actor", "by_id", "reason", "at")
 
 
-def _migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
-
-
-def _migrate_through(targets):
-    """Apply the migrations under test, then every later one: today's code reads the history, and later
-    migrations of these apps (new columns) must be there for it."""
-    _migrate(targets)
-    return _migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
-
-
 @pytest.fixture
-def old_schema(customer, staff_user):
-    apps = _migrate(BEFORE)
-    yield apps
-    _migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+def old_schema(schema_at):
+    return schema_at(BEFORE)
 
 
 def _write(log, key: str, owner_pk, rows) -> None:
@@ -115,7 +94,7 @@ def test_a_payments_history_reads_the_same_after_its_notable_steps_become_notes(
     columns = ("from_state", "to_state", "actor", "by_id", "reason", "amount_minor", "at")
     before = _old_history(old_schema, "payments", "PaymentTransition", "payment_id", payment.pk, columns)
 
-    _migrate_through(AFTER)
+    migrate_to_latest()
     entries = payment_selectors.payment_history(payment_id=payment.pk)
 
     assert [
@@ -142,7 +121,7 @@ def test_a_payments_history_reads_the_same_after_its_notable_steps_become_notes(
         "Chargeback lost",
     ]
 
-    back = _migrate(BEFORE)
+    back = migrate(BEFORE)
     assert _old_history(back, "payments", "PaymentTransition", "payment_id", payment.pk, columns) == before
 
 
@@ -173,7 +152,7 @@ def test_a_memberships_history_reads_the_same_after_its_non_transitions_become_n
     _write(old_schema.get_model("subscriptions", "SubscriptionTransition"), "subscription_id", sub.pk, old)
     before = _old_history(old_schema, "subscriptions", "SubscriptionTransition", "subscription_id", sub.pk)
 
-    _migrate_through(AFTER)
+    migrate_to_latest()
     migrated = Subscription.objects.get(pk=sub.pk)
     entries = history(migrated)
 
@@ -192,7 +171,7 @@ def test_a_memberships_history_reads_the_same_after_its_non_transitions_become_n
         ("keep", "active"),
     ]
 
-    back = _migrate(BEFORE)
+    back = migrate(BEFORE)
     assert _old_history(back, "subscriptions", "SubscriptionTransition", "subscription_id", sub.pk) == before
 
 
@@ -209,11 +188,11 @@ def test_a_reservations_amendments_become_notes(old_schema):
     columns = COLUMNS[1:]
     before = _old_history(old_schema, "inventory", "ReservationTransition", "reservation_id", record.pk, columns)
 
-    _migrate_through(AFTER)
+    migrate_to_latest()
     migrated = Reservation.objects.get(pk=record.pk)
 
     assert [tuple(getattr(e, c) for c in columns) for e in history(migrated)] == before
     assert [(n.kind, n.state, n.text) for n in migrated.notes.all()] == [("amend", "active", "amended")]
 
-    back = _migrate(BEFORE)
+    back = migrate(BEFORE)
     assert _old_history(back, "inventory", "ReservationTransition", "reservation_id", record.pk, columns) == before

@@ -6,13 +6,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
 from orders.api.serializers import TransitionOutSerializer
 from orders.models import Order
 from orders.selectors import order_history
 from payments import selectors as payment_selectors
+from tests.kernel.schema import migrate, migrate_to_latest
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -21,21 +20,9 @@ BEFORE = [("orders", "0004_order_refunds"), ("payments", "0002_finance_group")]
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 
 
-def _latest():
-    return MigrationExecutor(connection).loader.graph.leaf_nodes()
-
-
-def _migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
-
-
 @pytest.fixture
-def old_schema(customer, staff_user):
-    apps = _migrate(BEFORE)
-    yield apps
-    _migrate(_latest())
+def old_schema(schema_at):
+    return schema_at(BEFORE)
 
 
 def _old_order_history(apps, order_id) -> list[dict]:
@@ -79,7 +66,7 @@ def test_an_orders_history_reads_the_same_after_the_migration(old_schema, custom
         )
     before = _old_order_history(old_schema, order.pk)
 
-    _migrate(_latest())
+    migrate_to_latest()
     migrated = Order.objects.get(pk=order.pk)
     history = order_history(order=migrated)
 
@@ -95,7 +82,7 @@ def test_an_orders_history_reads_the_same_after_the_migration(old_schema, custom
     assert [t.transition for t in migrated.transitions.all()] == ["confirm", "hold", "release_hold"]
     assert [n.kind for n in migrated.notes.order_by("at")] == ["amend", "refund_issue_resolved"]
 
-    assert _old_order_history(_migrate(BEFORE), order.pk) == before  # and back again
+    assert _old_order_history(migrate(BEFORE), order.pk) == before  # and back again
 
 
 def test_a_payments_history_reads_the_same_after_the_migration(old_schema, staff_user):
@@ -125,7 +112,7 @@ def test_a_payments_history_reads_the_same_after_the_migration(old_schema, staff
         .values_list("from_status", "to_status", "by_id", "reason", "amount_minor", "created_at")
     )
 
-    _migrate(_latest())
+    migrate_to_latest()
     after = [
         (e.from_state, e.to_state, e.by_id, e.reason, e.columns["amount_minor"], e.at)
         for e in payment_selectors.payment_history(payment_id=payment.pk)
