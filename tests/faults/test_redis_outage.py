@@ -19,6 +19,7 @@ import pytest
 from flowmart.events.models import Delivery, OutboxEvent
 from orders.models import Order, OrderStatus
 from tests.faults import processes_uptime
+from tests.faults.database import database_url
 from tests.faults.processes_uptime import (
     ROOT,
     Gunicorn,
@@ -50,7 +51,7 @@ def test_shop_sells_through_a_redis_outage_and_delivers_its_events_when_redis_is
     fault_shop, own_redis, test_database_name, started, tmp_path
 ):
     queue = f"faults-redis-{uuid.uuid4().hex[:8]}"
-    env = flowmart_env(database_name=test_database_name, redis_url=own_redis.url, queue=queue)
+    env = flowmart_env(database_url=database_url(test_database_name), redis_url=own_redis.url, queue=queue)
     web = started(Gunicorn(env=env, log_dir=tmp_path))
     web.wait_ready()
     port = web.port

@@ -17,6 +17,7 @@ import pytest
 
 from flowmart.worker_heartbeat import heartbeat_age
 from tests.faults import processes_uptime
+from tests.faults.database import database_url
 from tests.faults.processes_uptime import BIN, Process, alive, flowmart_env, supervised_child, wait_for
 
 own_redis = processes_uptime.own_redis
@@ -31,7 +32,7 @@ def test_make_run_replaces_a_killed_worker_and_readiness_names_a_worker_that_sto
 ):
     queue = f"faults-worker-{uuid.uuid4().hex[:8]}"
     env = flowmart_env(
-        database_name=test_database_name,
+        database_url=database_url(test_database_name),
         redis_url=own_redis.url,
         queue=queue,
         WORKER_HEARTBEAT_SECONDS="1",
