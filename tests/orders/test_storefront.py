@@ -7,6 +7,7 @@ from django.test import Client
 
 from orders.models import Basket, Order
 from tests.orders.conftest import ADDRESS
+from tests.orders.shipping_steps import shipment_dispatched_publish
 
 pytestmark = pytest.mark.django_db
 
@@ -135,10 +136,6 @@ def test_saved_card_is_offered_at_checkout(shop, customer):
 
 
 def test_shipped_order_offers_a_return_not_a_cancel(shop, customer):
-    from flowmart.events.publisher import publish
-    from flowmart.events.testing import deliver_pending
-    from shipping.events import ShipmentDispatched
-
     c = Client()
     c.force_login(customer)
     c.post("/basket/add/", {"sku": "MUG", "quantity": 1})
@@ -147,26 +144,7 @@ def test_shipped_order_offers_a_return_not_a_cancel(shop, customer):
     c.post("/checkout/payment/", {"payment_method": "pm_card_visa"})
     c.post("/checkout/review/", {"expected_total_minor": "1749"})
     order = Order.objects.get()
-    from django.db import transaction
-
-    with transaction.atomic():
-        publish(
-            ShipmentDispatched(
-                correlation_id=order.number,
-                order_number=order.number,
-                user_id=str(customer.public_id),
-                customer_email=order.email,
-                shipment_number="SH-X",
-                kind="order",
-                warehouse_code="east",
-                carrier="sandbox",
-                tracking_number="TRK",
-                tracking_url="",
-                lines=[],
-                dispatched_at="2026-11-21T10:00:00+00:00",
-            )
-        )
-    deliver_pending()
+    shipment_dispatched_publish(order, "SH-X", user_id=str(customer.public_id), tracking_number="TRK")
     html = c.get(f"/orders/{order.number}/").content.decode()
     assert "Status: <strong>Shipped</strong>" in html
     assert f'href="/returns/new/{order.number}/"' in html
