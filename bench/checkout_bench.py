@@ -25,10 +25,8 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import ipaddress
 import json
 import os
-import socket
 import statistics
 import sys
 import threading
@@ -37,6 +35,8 @@ import uuid
 from collections import Counter
 from pathlib import Path
 from urllib.parse import urlsplit
+
+from loopback import loopback_only  # bench/ is sys.path[0] when a benchmark runs as a script
 
 BENCH_SKUS = [f"BENCH-{i}" for i in range(1, 21)]
 HOT_SKU = "BENCH-HOT"
@@ -52,15 +52,6 @@ ADDRESS = {
     "postal_code": "12345",
     "country": "US",
 }
-
-
-def loopback_only(host: str) -> None:
-    try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
-    except socket.gaierror as exc:
-        sys.exit(f"cannot resolve {host}: {exc}")
-    if not all(ipaddress.ip_address(a.split("%")[0]).is_loopback for a in addresses):
-        sys.exit(f"refusing to load {host}: this benchmark only targets loopback addresses")
 
 
 class Guest:

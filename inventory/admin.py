@@ -12,6 +12,7 @@ from django.utils.html import format_html
 
 from flowmart.admin_inlines import NoteLogInline, TransitionLogInline
 from flowmart.errors import FlowMartError
+from flowmart.read_only_admin import ReadOnlyAdmin
 from inventory import csv_io, selectors, services
 from inventory.forms import CsvImportForm, StockAdjustmentForm, StockTransferForm
 from inventory.models import (
@@ -247,7 +248,7 @@ class StockAdmin(CsvAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(LowStockItem)
-class LowStockItemAdmin(admin.ModelAdmin):
+class LowStockItemAdmin(ReadOnlyAdmin):
     list_display = ["sku", "product", "warehouse", "on_hand", "reserved", "available_units", "low_stock_threshold"]
     list_filter = ["warehouse"]
     search_fields = ["variant__sku", "variant__product__name"]
@@ -255,15 +256,6 @@ class LowStockItemAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return selectors.low_stock_queryset()
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="SKU")
     def sku(self, obj):
@@ -280,7 +272,7 @@ class LowStockItemAdmin(admin.ModelAdmin):
 
 
 @admin.register(StockMovement)
-class StockMovementAdmin(admin.ModelAdmin):
+class StockMovementAdmin(ReadOnlyAdmin):
     """The ledger: read-only, by design."""
 
     ordering = ["-created_at", "-id"]
@@ -300,15 +292,6 @@ class StockMovementAdmin(admin.ModelAdmin):
     search_fields = ["stock__variant__sku", "reference", "note"]
     list_select_related = ["stock__variant", "stock__warehouse", "created_by"]
     date_hierarchy = "created_at"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="SKU", ordering="stock__variant__sku")
     def sku(self, obj):

@@ -86,16 +86,21 @@ def stock_reserve(*, reference: str, lines: list[StockLine], ttl_minutes: int = 
         return reservation_info(existing)
 
 
+def _active_locked(reference: str) -> ReservationRecord | None:
+    """The active reservation of ``reference``, locked after the reference itself (caller owns the transaction)."""
+    reference_lock(reference)
+    return (
+        ReservationRecord.objects.select_for_update()
+        .filter(reference=reference, state=ReservationRecord.State.ACTIVE)
+        .first()
+    )
+
+
 def stock_reservation_amend(*, reference: str, lines: list[StockLine]) -> Reservation:
     """Replace the lines of the active reservation, all or nothing (the old hold stays on failure)."""
     demand = demand_by_sku(lines)
     with transaction.atomic():
-        reference_lock(reference)
-        record = (
-            ReservationRecord.objects.select_for_update()
-            .filter(reference=reference, state=ReservationRecord.State.ACTIVE)
-            .first()
-        )
+        record = _active_locked(reference)
         if record is None:
             raise ReservationNotFound(f"No active reservation for {reference}.")
         old = list(record.allocations.select_related("stock__variant").order_by("id"))
@@ -132,12 +137,7 @@ def _release(record: ReservationRecord, *, reason: str, expired: bool, by=None) 
 def stock_release(*, reference: str, reason: str, by=None) -> None:
     """Release the active reservation of ``reference``; a no-op when nothing is reserved."""
     with transaction.atomic():
-        reference_lock(reference)
-        record = (
-            ReservationRecord.objects.select_for_update()
-            .filter(reference=reference, state=ReservationRecord.State.ACTIVE)
-            .first()
-        )
+        record = _active_locked(reference)
         if record is None:
             return
         _release(record, reason=reason, expired=False, by=by)

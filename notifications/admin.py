@@ -11,6 +11,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from flowmart.admin_inlines import TransitionLogInline
+from flowmart.read_only_admin import ReadOnlyAdmin
 from notifications import rendering, selectors, services
 from notifications.kinds import kind_choices
 from notifications.models import (
@@ -23,17 +24,6 @@ from notifications.models import (
     Preference,
     SandboxMessage,
 )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class TransitionInline(TransitionLogInline):

@@ -55,8 +55,17 @@ def _return_url(rma_number: str) -> str:
     return f"{settings.SITE_URL}/returns/{rma_number}/"
 
 
+def _subscriptions_url() -> str:
+    return f"{settings.SITE_URL}/membership/manage/"
+
+
 def _customer(event, name: str = ""):
     return recipient_resolve(user_id=event.user_id, email=event.customer_email, name=name)
+
+
+def _facts(event, *names: str, **extra) -> dict:
+    """The message's context: the event's fields ``names`` under their own names, then ``extra``."""
+    return {**{name: getattr(event, name) for name in names}, **extra}
 
 
 def _notify(kind: str, event, context: dict, recipient=None) -> None:
@@ -88,51 +97,42 @@ def order_confirmed(event: OrderConfirmed) -> None:
 
 @subscribe(OrderPaymentFailed)
 def order_payment_failed(event: OrderPaymentFailed) -> None:
-    context = {
-        "order_number": event.order_number,
-        "total_minor": event.total_minor,
-        "currency": event.currency,
-        "decline_code": event.decline_code,
-        "retry_until": event.retry_until,
-        "retry_url": _order_url(event.order_number) + "pay/",
-    }
+    context = _facts(
+        event,
+        "order_number",
+        "total_minor",
+        "currency",
+        "decline_code",
+        "retry_until",
+        retry_url=_order_url(event.order_number) + "pay/",
+    )
     _notify("order_payment_failed", event, context)
 
 
 @subscribe(OrderOnHold)
 def order_on_hold(event: OrderOnHold) -> None:
-    context = {
-        "order_number": event.order_number,
-        "reason": event.reason,
-        "expected_delay_days": event.expected_delay_days,
-        "order_url": _order_url(event.order_number),
-    }
+    context = _facts(event, "order_number", "reason", "expected_delay_days", order_url=_order_url(event.order_number))
     _notify("order_on_hold", event, context)
 
 
 @subscribe(OrderCancelled)
 def order_cancelled(event: OrderCancelled) -> None:
-    context = {
-        "order_number": event.order_number,
-        "reason": event.reason,
-        "cancelled_by": event.cancelled_by,
-        "refunded_minor": event.refunded_minor,
-        "currency": event.currency,
-    }
+    context = _facts(event, "order_number", "reason", "cancelled_by", "refunded_minor", "currency")
     _notify("order_cancelled", event, context)
 
 
 @subscribe(OrderAmended)
 def order_amended(event: OrderAmended) -> None:
-    context = {
-        "order_number": event.order_number,
-        "currency": event.currency,
-        "total_minor": event.total_minor,
-        "lines": event.lines,
-        "changes": event.changes,
-        "shipping_address": event.shipping_address,
-        "order_url": _order_url(event.order_number),
-    }
+    context = _facts(
+        event,
+        "order_number",
+        "currency",
+        "total_minor",
+        "lines",
+        "changes",
+        "shipping_address",
+        order_url=_order_url(event.order_number),
+    )
     _notify("order_amended", event, context)
 
 
@@ -150,48 +150,47 @@ def schedule_feedback_on_completion(event: OrderCompleted) -> None:
 @subscribe(PaymentRefunded)
 def payment_refunded(event: PaymentRefunded) -> None:
     reference = event.reference.split(":", 1)[-1]
-    context = {
-        "order_number": reference,
-        "reference": event.reference,
-        "amount_minor": event.amount_minor,
-        "refunded_total_minor": event.refunded_total_minor,
-        "fully_refunded": event.fully_refunded,
-        "currency": event.currency,
-        "reason": event.reason,
-    }
+    context = _facts(
+        event,
+        "reference",
+        "amount_minor",
+        "refunded_total_minor",
+        "fully_refunded",
+        "currency",
+        "reason",
+        order_number=reference,
+    )
     _notify("order_refunded", event, context)
 
 
 # --- shipping --------------------------------------------------------------------
-def _shipment_context(event, **extra) -> dict:
-    return {
-        "order_number": event.order_number,
-        "shipment_number": event.shipment_number,
-        "tracking_number": event.tracking_number,
-        "order_url": _order_url(event.order_number),
+def _shipment_context(event, *names: str, **extra) -> dict:
+    return _facts(
+        event,
+        "order_number",
+        "shipment_number",
+        "tracking_number",
+        *names,
+        order_url=_order_url(event.order_number),
         **extra,
-    }
+    )
 
 
 @subscribe(ShipmentDispatched)
 def shipment_dispatched(event: ShipmentDispatched) -> None:
-    context = _shipment_context(
-        event, carrier=event.carrier, tracking_url=event.tracking_url, lines=event.lines, kind=event.kind
-    )
+    context = _shipment_context(event, "carrier", "tracking_url", "lines", "kind")
     _notify("shipment_dispatched", event, context)
 
 
 @subscribe(ShipmentInTransit)
 def shipment_in_transit(event: ShipmentInTransit) -> None:
-    context = _shipment_context(
-        event, tracking_url=event.tracking_url, location=event.location, reattempt=event.reattempt
-    )
+    context = _shipment_context(event, "tracking_url", "location", "reattempt")
     _notify("shipment_in_transit", event, context)
 
 
 @subscribe(ShipmentDelivered)
 def shipment_delivered(event: ShipmentDelivered) -> None:
-    context = _shipment_context(event, delivered_at=event.delivered_at, all_delivered=event.all_delivered)
+    context = _shipment_context(event, "delivered_at", "all_delivered")
     _notify("shipment_delivered", event, context)
 
 
@@ -206,7 +205,7 @@ def parcel_returned_to_sender(event: DeliveryFailed) -> None:
     """The customer hears of a failed attempt with its new estimate (``DeliveryRescheduled``); here only that
     the parcel is coming back."""
     if event.returned_to_sender:
-        context = _shipment_context(event, attempt=event.attempt, reason=event.reason, returned_to_sender=True)
+        context = _shipment_context(event, "attempt", "reason", returned_to_sender=True)
         _notify("delivery_failed", event, context)
 
 
@@ -214,76 +213,60 @@ def parcel_returned_to_sender(event: DeliveryFailed) -> None:
 def delivery_failed_with_new_estimate(event: DeliveryRescheduled) -> None:
     context = _shipment_context(
         event,
-        attempt=event.attempt,
-        reason=event.reason,
+        "attempt",
+        "reason",
+        "estimated_delivery_date",
+        "estimate_source",
+        "choices",
+        "pickup_point",
+        "tracking_url",
         returned_to_sender=False,
-        estimated_delivery_date=event.estimated_delivery_date,
-        estimate_source=event.estimate_source,
-        choices=event.choices,
-        pickup_point=event.pickup_point,
-        tracking_url=event.tracking_url,
     )
     _notify("delivery_failed", event, context)
 
 
 @subscribe(ReturnInitiated)
 def return_initiated(event: ReturnInitiated) -> None:
-    context = {
-        "order_number": event.order_number,
-        "rma_number": event.rma_number,
-        "reason": event.reason,
-        "lines": event.lines,
-        "currency": event.currency,
-        "order_url": _order_url(event.order_number),
-        "return_url": _return_url(event.rma_number),
-    }
+    context = _facts(
+        event,
+        "order_number",
+        "rma_number",
+        "reason",
+        "lines",
+        "currency",
+        order_url=_order_url(event.order_number),
+        return_url=_return_url(event.rma_number),
+    )
     _notify("return_initiated", event, context)
 
 
 @subscribe(ReturnApproved)
 def return_approved(event: ReturnApproved) -> None:
-    context = {
-        "order_number": event.order_number,
-        "rma_number": event.rma_number,
-        "return_tracking_number": event.return_tracking_number,
-        "return_url": _return_url(event.rma_number),
-    }
+    context = _facts(
+        event, "order_number", "rma_number", "return_tracking_number", return_url=_return_url(event.rma_number)
+    )
     _notify("return_approved", event, context)
 
 
 @subscribe(ReturnRejected)
 def return_rejected(event: ReturnRejected) -> None:
-    context = {
-        "order_number": event.order_number,
-        "rma_number": event.rma_number,
-        "reason": event.reason,
-        "return_url": _return_url(event.rma_number),
-    }
+    context = _facts(event, "order_number", "rma_number", "reason", return_url=_return_url(event.rma_number))
     _notify("return_rejected", event, context)
 
 
 @subscribe(ReturnReceived)
 def return_received(event: ReturnReceived) -> None:
-    context = {
-        "order_number": event.order_number,
-        "rma_number": event.rma_number,
-        "decision": event.decision,
-        "lines": event.lines,
-        "amount_minor": event.refund_minor,
-        "currency": event.currency,
-    }
+    context = _facts(
+        event, "order_number", "rma_number", "decision", "lines", "currency", amount_minor=event.refund_minor
+    )
     _notify("return_received", event, context)
 
 
 # --- subscriptions -----------------------------------------------------------------
-def _subscription_context(event, **extra) -> dict:
-    return {
-        "subscription_id": event.subscription_id,
-        "plan_name": event.plan_name,
-        "tier_name": event.tier_name,
-        "subscriptions_url": f"{settings.SITE_URL}/membership/manage/",
-        **extra,
-    }
+def _subscription_context(event, *names: str, **extra) -> dict:
+    return _facts(
+        event, "subscription_id", "plan_name", "tier_name", *names, subscriptions_url=_subscriptions_url(), **extra
+    )
 
 
 def _subscriber(event):
@@ -294,13 +277,13 @@ def _subscriber(event):
 def subscription_started(event: UserSubscriptionStarted) -> None:
     context = _subscription_context(
         event,
-        status=event.status,
-        trial_end=event.trial_end,
+        "status",
+        "trial_end",
+        "amount_minor",
+        "price_minor",
+        "currency",
+        "interval",
         period_end=event.current_period_end,
-        amount_minor=event.amount_minor,
-        price_minor=event.price_minor,
-        currency=event.currency,
-        interval=event.interval,
     )
     _notify("subscription_started", event, context, _subscriber(event))
 
@@ -308,34 +291,31 @@ def subscription_started(event: UserSubscriptionStarted) -> None:
 @subscribe(SubscriptionRenewed)
 def subscription_renewed(event: SubscriptionRenewed) -> None:
     context = _subscription_context(
-        event,
-        invoice_number=event.invoice_number,
-        period_end=event.current_period_end,
-        amount_minor=event.amount_minor,
-        currency=event.currency,
+        event, "invoice_number", "amount_minor", "currency", period_end=event.current_period_end
     )
     _notify("subscription_renewed", event, context, _subscriber(event))
 
 
 @subscribe(InvoicePaymentFailed)
 def subscription_payment_failed(event: InvoicePaymentFailed) -> None:
-    context = {
-        "subscription_id": event.subscription_id,
-        "invoice_number": event.invoice_number,
-        "amount_minor": event.amount_minor,
-        "currency": event.currency,
-        "attempt": event.attempt,
-        "decline_code": event.decline_code,
-        "next_attempt_at": event.next_attempt_at,
-        "final": event.final,
-        "retry_url": f"{settings.SITE_URL}/membership/manage/",
-    }
+    context = _facts(
+        event,
+        "subscription_id",
+        "invoice_number",
+        "amount_minor",
+        "currency",
+        "attempt",
+        "decline_code",
+        "next_attempt_at",
+        "final",
+        retry_url=_subscriptions_url(),
+    )
     _notify("subscription_payment_failed", event, context)
 
 
 @subscribe(UserSubscriptionCancelled)
 def subscription_cancelled(event: UserSubscriptionCancelled) -> None:
-    context = _subscription_context(event, reason=event.reason, cancelled_at=event.cancelled_at)
+    context = _subscription_context(event, "reason", "cancelled_at")
     _notify("subscription_cancelled", event, context, _subscriber(event))
 
 
@@ -344,44 +324,32 @@ def subscription_cancellation_scheduled(event: SubscriptionCancellationScheduled
     _notify(
         "subscription_cancellation_scheduled",
         event,
-        _subscription_context(event, ends_at=event.ends_at),
+        _subscription_context(event, "ends_at"),
         _subscriber(event),
     )
 
 
 @subscribe(SubscriptionPlanChanged)
 def subscription_plan_changed(event: SubscriptionPlanChanged) -> None:
-    context = _subscription_context(
-        event,
-        direction=event.direction,
-        proration_charged_minor=event.proration_charged_minor,
-        proration_credit_minor=event.proration_credit_minor,
-        currency=event.currency,
-    )
+    context = _subscription_context(event, "direction", "proration_charged_minor", "proration_credit_minor", "currency")
     _notify("subscription_plan_changed", event, context, _subscriber(event))
 
 
 @subscribe(SubscriptionPaused)
 def subscription_paused(event: SubscriptionPaused) -> None:
-    _notify("subscription_paused", event, _subscription_context(event, paused_at=event.paused_at), _subscriber(event))
+    _notify("subscription_paused", event, _subscription_context(event, "paused_at"), _subscriber(event))
 
 
 @subscribe(SubscriptionResumed)
 def subscription_resumed(event: SubscriptionResumed) -> None:
-    context = _subscription_context(event, resumed_at=event.resumed_at, period_end=event.current_period_end)
+    context = _subscription_context(event, "resumed_at", period_end=event.current_period_end)
     _notify("subscription_resumed", event, context, _subscriber(event))
 
 
 # --- staff alerts ----------------------------------------------------------------
 @subscribe(LowStock)
 def low_stock_alert(event: LowStock) -> None:
-    context = {
-        "sku": event.sku,
-        "product_name": event.product_name,
-        "warehouse_code": event.warehouse_code,
-        "available": event.available,
-        "threshold": event.threshold,
-    }
+    context = _facts(event, "sku", "product_name", "warehouse_code", "available", "threshold")
     day = event.occurred_at.date().isoformat()
     services.staff_alert_create(
         kind="low_stock", event=event, context=context, dedupe=f"{event.sku}@{event.warehouse_code}:{day}"
@@ -398,15 +366,16 @@ def out_of_stock_alert(event: OutOfStock) -> None:
 @subscribe(DeliveryFailed)
 def delivery_failed_alert(event: DeliveryFailed) -> None:
     """The logistics team (the Warehouse group) hears of every failed attempt, with the carrier's reason."""
-    context = {
-        "order_number": event.order_number,
-        "shipment_number": event.shipment_number,
-        "tracking_number": event.tracking_number,
-        "attempt": event.attempt,
-        "reason": event.reason,
-        "returned_to_sender": event.returned_to_sender,
-        "max_attempts": settings.SHIPPING_MAX_DELIVERY_ATTEMPTS,
-    }
+    context = _facts(
+        event,
+        "order_number",
+        "shipment_number",
+        "tracking_number",
+        "attempt",
+        "reason",
+        "returned_to_sender",
+        max_attempts=settings.SHIPPING_MAX_DELIVERY_ATTEMPTS,
+    )
     services.staff_alert_create(kind="delivery_failed_alert", event=event, context=context, group="Warehouse")
 
 
@@ -423,11 +392,5 @@ def tell_members_about_new_arrival(event: EarlyAccessOpened) -> None:
 
 @subscribe(ChargebackOpened)
 def chargeback_alert(event: ChargebackOpened) -> None:
-    context = {
-        "reference": event.reference,
-        "dispute_id": event.dispute_id,
-        "amount_minor": event.amount_minor,
-        "currency": event.currency,
-        "reason": event.reason,
-    }
+    context = _facts(event, "reference", "dispute_id", "amount_minor", "currency", "reason")
     services.staff_alert_create(kind="chargeback_opened", event=event, context=context)

@@ -115,15 +115,21 @@ def resumed_event(sub: Subscription, *, at: datetime) -> events.SubscriptionResu
     )
 
 
+def _invoice_common(invoice: Invoice, sub: Subscription) -> dict:
+    return {
+        "correlation_id": sub.correlation_id,
+        "invoice_number": invoice.number,
+        "subscription_id": str(sub.public_id),
+        "user_id": str(sub.user.public_id),
+        "customer_email": invoice.customer_email,
+        "amount_minor": invoice.amount_minor,
+        "currency": invoice.currency,
+    }
+
+
 def invoice_paid_event(invoice: Invoice, sub: Subscription) -> events.InvoicePaid:
     return events.InvoicePaid(
-        correlation_id=sub.correlation_id,
-        invoice_number=invoice.number,
-        subscription_id=str(sub.public_id),
-        user_id=str(sub.user.public_id),
-        customer_email=invoice.customer_email,
-        amount_minor=invoice.amount_minor,
-        currency=invoice.currency,
+        **_invoice_common(invoice, sub),
         period_start=iso(invoice.period_start),
         period_end=iso(invoice.period_end),
         payment_id=str(invoice.payment_id) if invoice.payment_id else None,
@@ -133,13 +139,7 @@ def invoice_paid_event(invoice: Invoice, sub: Subscription) -> events.InvoicePai
 
 def invoice_failed_event(invoice: Invoice, sub: Subscription, *, final: bool) -> events.InvoicePaymentFailed:
     return events.InvoicePaymentFailed(
-        correlation_id=sub.correlation_id,
-        invoice_number=invoice.number,
-        subscription_id=str(sub.public_id),
-        user_id=str(sub.user.public_id),
-        customer_email=invoice.customer_email,
-        amount_minor=invoice.amount_minor,
-        currency=invoice.currency,
+        **_invoice_common(invoice, sub),
         attempt=invoice.payment_attempts,
         decline_code=invoice.last_decline_code,
         next_attempt_at=iso(invoice.next_payment_attempt_at),

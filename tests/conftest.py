@@ -11,6 +11,7 @@ from django.conf import settings
 from rest_framework.test import APIClient
 
 from flowmart.users.demo import DEMO_PASSWORD
+from tests.polling import wait_for
 from tests.users.factories import UserFactory
 
 
@@ -111,12 +112,6 @@ def wait_until() -> Callable:
     """Poll a condition that an asynchronous worker will make true; fail with a message on timeout."""
 
     def _wait(condition: Callable[[], object], *, timeout: float = 20.0, message: str = "condition") -> object:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            result = condition()
-            if result:
-                return result
-            time.sleep(0.05)
-        raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+        return wait_for(condition, timeout=timeout, what=message)
 
     return _wait

@@ -9,17 +9,7 @@ from django.utils.html import format_html
 
 from flowmart.events import commands, dispatcher, selectors
 from flowmart.events.models import Command, DeadLetter, Delivery, OutboxEvent
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+from flowmart.read_only_admin import ReadOnlyAdmin
 
 
 class DeliveryInline(admin.TabularInline):

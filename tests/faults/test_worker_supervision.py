@@ -56,7 +56,7 @@ def test_make_run_replaces_a_killed_worker_and_readiness_names_a_worker_that_sto
     def worker_ready() -> bool:
         return client.get("/readyz").json()["checks"]["worker"] == "ok"
 
-    wait_for(worker_ready, timeout=60, what=f"the worker's first heartbeat\n{honcho.log_text()[-2000:]}", interval=0.5)
+    wait_for(worker_ready, timeout=60, what=f"the worker's first heartbeat\n{honcho.log_text()[-2000:]}", every=0.5)
     first = supervised_child(honcho.pid, "worker")
     assert first is not None
 
@@ -73,7 +73,7 @@ def test_make_run_replaces_a_killed_worker_and_readiness_names_a_worker_that_sto
         lambda: (age := heartbeat_age()) is not None and age < time.time() - killed_at,
         timeout=60,
         what="a heartbeat from the new worker",
-        interval=0.5,
+        every=0.5,
     )
     assert honcho.process.poll() is None, "honcho, and the stack it runs, stayed up"
     assert client.get("/readyz").status_code == 200

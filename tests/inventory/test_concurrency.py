@@ -1,40 +1,16 @@
 """No oversell and no deadlock under real concurrent database connections."""
 
 import random
-import threading
 
 import pytest
-from django.db import connection
 
 from flowmart.events.models import OutboxEvent
 from inventory import selectors, services
 from inventory.models import Stock
 from inventory.services import InsufficientStock, StockLine
+from tests.threads import run_in_threads
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def run_in_threads(count, target):
-    """Start ``count`` threads together; each runs ``target(i)`` on its own connection and closes it."""
-    barrier = threading.Barrier(count)
-    results: list = [None] * count
-
-    def worker(i):
-        try:
-            barrier.wait(timeout=30)
-            results[i] = target(i)
-        except Exception as exc:  # recorded and asserted on by the test
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert not any(t.is_alive() for t in threads), "a thread hung (deadlock?)"
-    return results
 
 
 def test_fifty_buyers_race_for_the_last_ten_units(stock_up):

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from django.db import connection
 
 from flowmart.events import dispatcher
 from flowmart.events.models import Delivery, OutboxEvent
@@ -15,32 +12,11 @@ from inventory.selectors import available_quantity, stock_levels_for_sku
 from notifications import back_in_stock
 from notifications.models import BackInStockRequest, Notification
 from tests.inventory.factories import ProductFactory, VariantFactory, WarehouseFactory
+from tests.threads import run_in_threads
 from tests.users.factories import UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 HANDLER = "notifications.handlers.tell_waiting_customers_back_in_stock"
-
-
-def run_in_threads(count, target):
-    barrier = threading.Barrier(count)
-    results: list = [None] * count
-
-    def worker(i):
-        try:
-            barrier.wait(timeout=30)
-            results[i] = target(i)
-        except Exception as exc:  # asserted on by the test
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert not any(t.is_alive() for t in threads), "a thread hung (deadlock?)"
-    return results
 
 
 @pytest.fixture

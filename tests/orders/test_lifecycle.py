@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from django.db import transaction
 
 from flowmart.events.models import OutboxEvent
-from flowmart.events.publisher import publish
 from flowmart.events.testing import deliver_pending
 from orders import services
 from orders.models import Order
@@ -14,6 +12,12 @@ from payments.selectors import payments_for_reference
 from shipping import events as shipping_events
 from shipping import selectors as shipping_selectors
 from shipping import services as shipping_services
+from tests.orders.shipping_steps import (
+    order_dispatched,
+    order_ship,
+    return_received,
+    shipping_event_publish,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -32,29 +36,6 @@ def place(customer_client, shop, checkout_body):
     return _place
 
 
-def _shipping_event(cls, order, **fields):
-    common = {"order_number": order.number, "user_id": None, "customer_email": order.email}
-    with transaction.atomic():
-        publish(cls(correlation_id=order.number, **common, **fields))
-    deliver_pending()
-
-
-def _dispatched(order, shipment_number="SH-1"):
-    _shipping_event(
-        shipping_events.ShipmentDispatched,
-        order,
-        shipment_number=shipment_number,
-        kind="order",
-        warehouse_code="east",
-        carrier="sandbox",
-        tracking_number="TRK1",
-        tracking_url="",
-        lines=[],
-        dispatched_at="2026-11-21T10:00:00+00:00",
-    )
-    services.order_settle(order=order)  # what order_settle_task does on the worker
-
-
 def _payments(order):
     return [
         (p.status, p.amount_minor, p.captured_minor) for p in payments_for_reference(reference=order.payment_reference)
@@ -69,7 +50,7 @@ def test_dispatch_captures_and_commits_then_delivery_completes(place, available)
     order.refresh_from_db()
     assert order.status == "fulfilling"
 
-    _dispatched(order, shipment.number)
+    order_dispatched(order, shipment.number)
 
     order.refresh_from_db()
     assert order.status == "shipped"
@@ -78,7 +59,7 @@ def test_dispatch_captures_and_commits_then_delivery_completes(place, available)
     assert order.stock_committed
     assert available("TEE-M") == 3
 
-    _shipping_event(
+    shipping_event_publish(
         shipping_events.ShipmentDelivered,
         order,
         shipment_number=shipment.number,
@@ -101,8 +82,8 @@ def test_dispatch_captures_and_commits_then_delivery_completes(place, available)
 
 def test_partial_delivery_does_not_complete(place):
     order = place(("MUG", 1))
-    _dispatched(order)
-    _shipping_event(
+    order_dispatched(order)
+    shipping_event_publish(
         shipping_events.ShipmentDelivered,
         order,
         shipment_number="SH-1",
@@ -137,7 +118,7 @@ def test_customer_cancels_before_dispatch_voids_and_releases(place, customer_cli
 
 def test_customer_cannot_cancel_after_dispatch_but_staff_can_with_refund(place, customer_client, staff_user):
     order = place(("MUG", 4))  # 5000: free shipping
-    _dispatched(order)
+    order_dispatched(order)
 
     r = customer_client.post(f"/api/v1/orders/{order.number}/cancel/", {}, format="json")
     assert r.status_code == 409
@@ -176,7 +157,7 @@ def test_amend_lowers_quantity_re_reserves_and_captures_only_the_new_total(place
     amended = OutboxEvent.objects.get(correlation_id=order.number, name="OrderAmended").payload
     assert amended["changes"] == ["Tee: 3 → 1", "Mug: 2 → 0"]
 
-    _dispatched(order)
+    order_dispatched(order)
     order.refresh_from_db()
     assert order.captured_minor == 2000
     assert _payments(order) == [("captured", 8500, 2000)]
@@ -192,7 +173,7 @@ def test_amend_raising_a_quantity_authorizes_the_difference(place, customer_clie
     assert available("TEE-M") == 0
     assert sorted((p[0], p[1]) for p in _payments(order)) == [("authorized", 4000), ("authorized", 6000)]
 
-    _dispatched(order)
+    order_dispatched(order)
     order.refresh_from_db()
     assert order.captured_minor == 10000
     assert sorted(p[0] for p in _payments(order)) == ["captured", "captured"]
@@ -252,21 +233,8 @@ def test_order_list_and_detail_with_timeline(place, customer_client):
 
 def test_return_received_refunds_restocks_and_marks_the_return(place, customer, available):
     order = place(("TEE-M", 2))
-    [shipment] = shipping_selectors.shipments_for_order(order_number=order.number)
-    shipping_services.shipment_create_label(shipment_number=shipment.number)
-    deliver_pending()
-    _dispatched(order, shipment.number)
-    from shipping.models import Shipment
-
-    Shipment.objects.filter(number=shipment.number).update(status="delivered", delivered_at=order.placed_at)
-    rma = shipping_services.return_request(
-        order_number=order.number,
-        user_id=str(customer.public_id),
-        lines=[{"sku": "TEE-M", "quantity": 1}],
-        reason="too small",
-    )
-    shipping_services.return_approve(rma_number=rma.rma_number)
-    shipping_services.return_receive(rma_number=rma.rma_number, decision="refund")
+    shipment_number = order_ship(order)
+    rma = return_received(order, customer, shipment_number, reason="too small", decision="refund")
     deliver_pending()
     services.order_return_settle(
         order=order,
@@ -341,7 +309,7 @@ def test_settle_after_a_crash_between_capture_and_record_captures_once(place):
     [payment] = order.payments.all()
     payment_capture(payment_id=payment.payment_id, amount_minor=5000)  # the gateway did it; we never recorded it
 
-    _dispatched(order)
+    order_dispatched(order)
 
     order.refresh_from_db()
     assert (order.captured_minor, order.stock_committed) == (5000, True)
@@ -355,7 +323,7 @@ def test_settle_refused_parks_the_order_for_staff(place):
     order = place(("MUG", 1))
     stock_release(reference=order.stock_reference, reason="warehouse mistake")
 
-    _dispatched(order)
+    order_dispatched(order)
 
     order.refresh_from_db()
     assert order.failure_code == "settle_failed"
@@ -367,21 +335,10 @@ def test_settle_refused_parks_the_order_for_staff(place):
 
 def test_exchange_ships_a_replacement_and_marks_the_return(place, customer, available):
     order = place(("TEE-M", 1))
-    [shipment] = shipping_selectors.shipments_for_order(order_number=order.number)
-    shipping_services.shipment_create_label(shipment_number=shipment.number)
-    deliver_pending()
-    _dispatched(order, shipment.number)
-    from shipping.models import Shipment
-
-    Shipment.objects.filter(number=shipment.number).update(status="delivered", delivered_at=order.placed_at)
-    rma = shipping_services.return_request(
-        order_number=order.number,
-        user_id=str(customer.public_id),
-        lines=[{"sku": "TEE-M", "quantity": 1}],
-        reason="size",
+    shipment_number = order_ship(order)
+    rma = return_received(
+        order, customer, shipment_number, reason="size", decision="exchange", replacement_skus={"TEE-M": "MUG"}
     )
-    shipping_services.return_approve(rma_number=rma.rma_number)
-    shipping_services.return_receive(rma_number=rma.rma_number, decision="exchange", replacement_skus={"TEE-M": "MUG"})
     received = OutboxEvent.objects.get(correlation_id=order.number, name="ReturnReceived").payload
 
     services.order_return_settle(
@@ -428,13 +385,10 @@ def test_exchange_ships_a_replacement_and_marks_the_return(place, customer, avai
 
 def test_parcel_returned_to_sender_restocks_refunds_and_cancels(place, available):
     order = place(("TEE-M", 2))  # 4000 + 499
-    [shipment] = shipping_selectors.shipments_for_order(order_number=order.number)
-    shipping_services.shipment_create_label(shipment_number=shipment.number)
-    deliver_pending()
-    _dispatched(order, shipment.number)
+    shipment_number = order_ship(order)
     assert available("TEE-M") == 3
 
-    services.order_returned_to_sender(order=order, shipment_number=shipment.number, reason="address unknown")
+    services.order_returned_to_sender(order=order, shipment_number=shipment_number, reason="address unknown")
 
     order.refresh_from_db()
     assert (order.status, order.refunded_minor) == ("cancelled", 4499)

@@ -21,10 +21,8 @@ from orders.models import Order, OrderRefund
 from payments import services as payment_services
 from payments.events import PaymentRefunded
 from payments.selectors import payments_for_reference
-from shipping import events as shipping_events
 from shipping import selectors as shipping_selectors
-from shipping import services as shipping_services
-from shipping.models import Shipment
+from tests.orders.shipping_steps import order_ship, return_received
 from tests.users.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -62,43 +60,14 @@ def place(customer_client, shop, checkout_body):
 
 
 def _dispatch(order) -> str:
-    [shipment] = shipping_selectors.shipments_for_order(order_number=order.number)
-    shipping_services.shipment_create_label(shipment_number=shipment.number)
-    deliver_pending()
-    with transaction.atomic():
-        publish(
-            shipping_events.ShipmentDispatched(
-                correlation_id=order.number,
-                order_number=order.number,
-                user_id=None,
-                customer_email=order.email,
-                shipment_number=shipment.number,
-                kind="order",
-                warehouse_code="east",
-                carrier="sandbox",
-                tracking_number="TRK1",
-                tracking_url="",
-                lines=[],
-                dispatched_at="2026-11-21T10:00:00+00:00",
-            )
-        )
-    deliver_pending()
-    services.order_settle(order=order)  # what order_settle_task does on the worker
+    shipment_number = order_ship(order)
     order.refresh_from_db()
     assert order.captured_minor == order.total_minor
-    return shipment.number
+    return shipment_number
 
 
 def _return(order, customer, shipment_number, *, quantity: int, refund_minor: int) -> str:
-    Shipment.objects.filter(number=shipment_number).update(status="delivered", delivered_at=order.placed_at)
-    rma = shipping_services.return_request(
-        order_number=order.number,
-        user_id=str(customer.public_id),
-        lines=[{"sku": "TEE-M", "quantity": quantity}],
-        reason="too small",
-    )
-    shipping_services.return_approve(rma_number=rma.rma_number)
-    shipping_services.return_receive(rma_number=rma.rma_number, decision="refund")
+    rma = return_received(order, customer, shipment_number, quantity=quantity, reason="too small", decision="refund")
     deliver_pending()
     services.order_return_settle(  # what order_return_settle_task does on the worker
         order=order,

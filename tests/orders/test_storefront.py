@@ -7,8 +7,19 @@ from django.test import Client
 
 from orders.models import Basket, Order
 from tests.orders.conftest import ADDRESS
+from tests.orders.shipping_steps import shipment_dispatched_publish
 
 pytestmark = pytest.mark.django_db
+
+
+def _at_payment_step(customer, sku: str) -> Client:
+    """The signed-in customer's client with one ``sku`` in the basket, past the address and shipping steps."""
+    c = Client()
+    c.force_login(customer)
+    c.post("/basket/add/", {"sku": sku, "quantity": 1})
+    c.post("/checkout/", {**ADDRESS})
+    c.post("/checkout/shipping/", {"shipping_method": "standard"})
+    return c
 
 
 def test_guest_buys_through_the_checkout_steps(shop, available):
@@ -88,11 +99,7 @@ def test_guest_basket_merges_into_the_customer_basket_at_login(shop, customer, p
 
 
 def test_customer_cancels_from_the_order_page(shop, customer, available, password):
-    c = Client()
-    c.force_login(customer)
-    c.post("/basket/add/", {"sku": "TEE-M", "quantity": 1})
-    c.post("/checkout/", {**ADDRESS})
-    c.post("/checkout/shipping/", {"shipping_method": "standard"})
+    c = _at_payment_step(customer, "TEE-M")
     c.post("/checkout/payment/", {"payment_method": "pm_card_visa"})
     c.post("/checkout/review/", {"expected_total_minor": "2499"})
     order = Order.objects.get()
@@ -106,11 +113,7 @@ def test_customer_cancels_from_the_order_page(shop, customer, available, passwor
 
 
 def test_declined_card_lands_on_the_order_page_with_retry(shop, customer):
-    c = Client()
-    c.force_login(customer)
-    c.post("/basket/add/", {"sku": "MUG", "quantity": 1})
-    c.post("/checkout/", {**ADDRESS})
-    c.post("/checkout/shipping/", {"shipping_method": "standard"})
+    c = _at_payment_step(customer, "MUG")
     c.post("/checkout/payment/", {"payment_method": "pm_card_chargeDeclined"})
     r = c.post("/checkout/review/", {"expected_total_minor": "1749"}, follow=True)
     html = r.content.decode()
@@ -125,48 +128,17 @@ def test_saved_card_is_offered_at_checkout(shop, customer):
     from payments.services import payment_method_attach
 
     payment_method_attach(user_id=str(customer.public_id), token="pm_card_mastercard")
-    c = Client()
-    c.force_login(customer)
-    c.post("/basket/add/", {"sku": "MUG", "quantity": 1})
-    c.post("/checkout/", {**ADDRESS})
-    c.post("/checkout/shipping/", {"shipping_method": "standard"})
+    c = _at_payment_step(customer, "MUG")
     page = c.get("/checkout/payment/").content.decode()
     assert "Mastercard ···· 4444 (saved" in page
 
 
 def test_shipped_order_offers_a_return_not_a_cancel(shop, customer):
-    from flowmart.events.publisher import publish
-    from flowmart.events.testing import deliver_pending
-    from shipping.events import ShipmentDispatched
-
-    c = Client()
-    c.force_login(customer)
-    c.post("/basket/add/", {"sku": "MUG", "quantity": 1})
-    c.post("/checkout/", {**ADDRESS})
-    c.post("/checkout/shipping/", {"shipping_method": "standard"})
+    c = _at_payment_step(customer, "MUG")
     c.post("/checkout/payment/", {"payment_method": "pm_card_visa"})
     c.post("/checkout/review/", {"expected_total_minor": "1749"})
     order = Order.objects.get()
-    from django.db import transaction
-
-    with transaction.atomic():
-        publish(
-            ShipmentDispatched(
-                correlation_id=order.number,
-                order_number=order.number,
-                user_id=str(customer.public_id),
-                customer_email=order.email,
-                shipment_number="SH-X",
-                kind="order",
-                warehouse_code="east",
-                carrier="sandbox",
-                tracking_number="TRK",
-                tracking_url="",
-                lines=[],
-                dispatched_at="2026-11-21T10:00:00+00:00",
-            )
-        )
-    deliver_pending()
+    shipment_dispatched_publish(order, "SH-X", user_id=str(customer.public_id), tracking_number="TRK")
     html = c.get(f"/orders/{order.number}/").content.decode()
     assert "Status: <strong>Shipped</strong>" in html
     assert f'href="/returns/new/{order.number}/"' in html

@@ -16,8 +16,10 @@ import json
 import re
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlparse
+
+from tests.http_standin import HttpStandIn
 
 CARDS = {
     "pm_card_visa": ("visa", "4242", ""),
@@ -27,7 +29,7 @@ CARDS = {
 }
 
 
-class StripeStandIn:
+class StripeStandIn(HttpStandIn):
     def __init__(self) -> None:
         self.intents: dict[str, dict] = {}
         self.idempotent: dict[str, tuple[int, dict]] = {}
@@ -38,29 +40,7 @@ class StripeStandIn:
         self._not_indexed: set[str] = set()
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
-        standin = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):  # keep test output quiet
-                pass
-
-            def do_GET(self):
-                standin._handle(self, "GET")
-
-            def do_POST(self):
-                standin._handle(self, "POST")
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> StripeStandIn:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__()
 
     def search_catch_up(self) -> None:
         """Stripe's search index has caught up: every intent is searchable."""

@@ -25,10 +25,11 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlparse
 
 from shipping.carriers.easypost_carrier import webhook_signature
+from tests.http_standin import HttpStandIn
 
 API_KEY = "EZTK_standin"
 WEBHOOK_SECRET = "easypost_webhook_standin"
@@ -53,7 +54,9 @@ def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-class EasyPostStandIn:
+class EasyPostStandIn(HttpStandIn):
+    url_path = "/v2"
+
     def __init__(self) -> None:
         self.shipments: dict[str, dict] = {}
         self.trackers: dict[str, dict] = {}  # tracking code → tracker
@@ -68,31 +71,11 @@ class EasyPostStandIn:
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self._stopping = threading.Event()
-        standin = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):  # keep test output quiet
-                pass
-
-            def do_GET(self):
-                standin._handle(self, "GET")
-
-            def do_POST(self):
-                standin._handle(self, "POST")
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v2"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> EasyPostStandIn:
-        self.thread.start()
-        return self
+        super().__init__()
 
     def __exit__(self, *exc) -> None:
         self._stopping.set()  # wakes delayed answers
-        self.server.shutdown()
-        self.server.server_close()
+        super().__exit__(*exc)
 
     # -- faults and carrier-side events -------------------------------------------------------
     def fail(self, operation: str, status: int, *, times: int = 1) -> None:

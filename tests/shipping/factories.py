@@ -1,10 +1,11 @@
-"""Factories for shipping tests, and a builder of ``OrderConfirmed`` events as orders publishes them."""
+"""Factories for shipping tests, and builders of ``OrderConfirmed`` and ``OrderAmended`` events as orders publishes
+them."""
 
 from __future__ import annotations
 
 import factory
 
-from orders.events import OrderConfirmed
+from orders.events import OrderAmended, OrderConfirmed
 from shipping.models import Shipment, ShipmentLine
 
 ADDRESS = {
@@ -51,6 +52,22 @@ def order_confirmed(
         shipping_address={**ADDRESS, **(address or {})},
         lines=lines,
         placed_at="2026-11-21T10:00:00+00:00",
+    )
+
+
+def order_amended(
+    order_number="FM-TEST0001", *, user=None, lines, total_minor: int, changes: list[str], address=None
+) -> OrderAmended:
+    return OrderAmended(
+        correlation_id=order_number,
+        order_number=order_number,
+        user_id=str(user.public_id) if user else None,
+        customer_email=user.email if user else "guest@example.com",
+        currency="USD",
+        total_minor=total_minor,
+        shipping_address={**ADDRESS, **(address or {})},
+        lines=lines,
+        changes=changes,
     )
 
 

@@ -20,7 +20,7 @@ from shipping.carriers import CarrierUnavailable, Parcel, get_carrier
 from shipping.models import Shipment, ShippingMethod, TrackingEvent
 from shipping.tasks import poll_tracking_task
 from tests.shipping.easypost_standin import ORIGIN, WEBHOOK_SECRET
-from tests.shipping.factories import ADDRESS, order_confirmed, order_line
+from tests.shipping.factories import ADDRESS, order_amended, order_confirmed, order_line
 
 pytestmark = pytest.mark.django_db
 
@@ -208,22 +208,12 @@ def test_two_workers_labelling_the_same_parcel_at_once_buy_one_label_and_keep_it
 def test_a_new_address_voids_the_label_and_buys_a_new_one(
     express_on_easypost, easypost, django_capture_on_commit_callbacks
 ):
-    from orders.events import OrderAmended
-
     shipment = labelled()
     first_label = shipment.label_id
     with transaction.atomic():
         publish(
-            OrderAmended(
-                correlation_id="FM-TEST0001",
-                order_number="FM-TEST0001",
-                user_id=None,
-                customer_email="guest@example.com",
-                currency="USD",
-                total_minor=2999,
-                shipping_address={**ADDRESS, "line1": "99 Elm Street"},
-                lines=[order_line()],
-                changes=["address"],
+            order_amended(
+                total_minor=2999, address={"line1": "99 Elm Street"}, lines=[order_line()], changes=["address"]
             )
         )
     with django_capture_on_commit_callbacks(execute=True):  # the old label is voided after commit

@@ -11,11 +11,11 @@ from django.db import transaction
 from flowmart.events.models import OutboxEvent
 from flowmart.events.publisher import publish
 from flowmart.events.testing import deliver_pending
-from orders.events import OrderAmended, OrderCancelled
+from orders.events import OrderCancelled
 from shipping.models import Shipment
 from shipping.selectors import shipments_for_order
 from shipping.tasks import poll_tracking_task
-from tests.shipping.factories import ADDRESS, order_confirmed, order_line
+from tests.shipping.factories import ADDRESS, order_amended, order_confirmed, order_line
 
 START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 STEP = timedelta(hours=1)  # SHIPPING_SANDBOX_STEP_SECONDS under test
@@ -287,16 +287,11 @@ def test_order_amended_updates_lines_and_relabels_a_new_address(rates, customer,
     old = Shipment.objects.get()
     assert old.status == "label_created"
 
-    new_address = {**ADDRESS, "line1": "99 Elm Street", "city": "Chicago"}
     emit(
-        OrderAmended(
-            correlation_id="FM-TEST0001",
-            order_number="FM-TEST0001",
-            user_id=str(customer.public_id),
-            customer_email=customer.email,
-            currency="USD",
+        order_amended(
+            user=customer,
             total_minor=9999,
-            shipping_address=new_address,
+            address={"line1": "99 Elm Street", "city": "Chicago"},
             lines=[
                 order_line("TEE-M-BLUE", quantity=2, allocations=[{"warehouse_code": "east", "quantity": 2}]),
                 order_line("CAP", quantity=1, allocations=[{"warehouse_code": "west", "quantity": 1}]),
@@ -329,19 +324,7 @@ def test_amendment_cancels_a_warehouse_left_without_lines_and_leaves_dispatched_
 
     shipment_dispatch(shipment_number=Shipment.objects.get(warehouse_code="east").number)
 
-    emit(
-        OrderAmended(
-            correlation_id="FM-TEST0001",
-            order_number="FM-TEST0001",
-            user_id=str(customer.public_id),
-            customer_email=customer.email,
-            currency="USD",
-            total_minor=2500,
-            shipping_address=ADDRESS,
-            lines=[lines[0]],
-            changes=["line_removed"],
-        )
-    )
+    emit(order_amended(user=customer, total_minor=2500, lines=[lines[0]], changes=["line_removed"]))
 
     assert statuses() == ["dispatched", "cancelled"]
     west = Shipment.objects.get(warehouse_code="west")
