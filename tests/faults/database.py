@@ -6,6 +6,7 @@ from __future__ import annotations
 from urllib.parse import quote
 
 import psycopg
+from django.conf import settings
 from django.db import connection
 
 
@@ -19,13 +20,15 @@ def database_url(name: str | None = None) -> str:
 
 
 def admin_connect() -> psycopg.Connection:
-    """An autocommit connection to the server's ``postgres`` database (to terminate backends of ours)."""
-    db = connection.settings_dict
+    """An autocommit connection to the server's ``postgres`` database (to terminate backends of ours).
+
+    ``bench/faults.py`` calls it before Django is set up: its server is the one on 127.0.0.1:5432."""
+    db = connection.settings_dict if settings.configured else {}
     return psycopg.connect(
         dbname="postgres",
-        host=db["HOST"] or "127.0.0.1",
-        port=db["PORT"] or 5432,
-        user=db["USER"] or "postgres",
+        host=db.get("HOST") or "127.0.0.1",
+        port=db.get("PORT") or 5432,
+        user=db.get("USER") or "postgres",
         password=db.get("PASSWORD") or None,
         autocommit=True,
     )
