@@ -12,7 +12,9 @@
   created, bound to the key in the order's own transaction).
 * A 5xx, a 202 (accepted, still running) or a crash forgets the key, so the client's retry runs again. Forgetting survives a database
   connection that died under the request (it is done again on a fresh connection); a process that died
-  leaves the key "in flight" until ``STALE_IN_FLIGHT``, which ``recover`` makes irrelevant where it exists.
+  leaves the key "in flight" until ``IDEMPOTENCY_IN_FLIGHT_STALE_SECONDS`` (90 s: longer than any request
+  may live, gunicorn kills a worker after 60 s), then a retry takes it over; ``recover`` answers sooner
+  where it exists.
 * Keys are per caller (user, else session) and kept ``IDEMPOTENCY_KEY_TTL`` (24 h).
 """
 
@@ -31,8 +33,6 @@ from flowmart.api.models import IdempotencyRecord
 from flowmart.errors import Conflict, FlowMartError
 
 HEADER = "Idempotency-Key"
-# A first request still "in flight" after this long died with its process; a retry may take over.
-STALE_IN_FLIGHT = timedelta(minutes=5)
 
 
 class IdempotencyKeyInvalid(FlowMartError):
@@ -101,7 +101,9 @@ def idempotency_begin(
             if record is None:
                 continue  # removed between our insert and read: try the insert again
             expired = record.expires_at <= now
-            stale = record.status == IdempotencyRecord.Status.IN_FLIGHT and record.created_at <= now - STALE_IN_FLIGHT
+            # A first request still "in flight" after this long died with its process; a retry takes over.
+            stale_before = now - timedelta(seconds=settings.IDEMPOTENCY_IN_FLIGHT_STALE_SECONDS)
+            stale = record.status == IdempotencyRecord.Status.IN_FLIGHT and record.created_at <= stale_before
             if expired or stale:
                 record.delete()
                 continue

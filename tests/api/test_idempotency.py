@@ -130,6 +130,39 @@ def test_same_key_while_the_first_is_in_flight_is_409(customer):
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_key_left_in_flight_by_a_dead_request_is_taken_over_once_no_request_can_still_be_alive(customer, settings):
+    # The first request never finishes (it stands for a web worker killed mid-request).
+    probe_views.in_flight_gate.clear()
+    probe_views.in_flight_started.clear()
+
+    def first_request():
+        client = APIClient()
+        client.force_authenticate(customer)
+        charge(client, {"key": "order-9", "amount_minor": 100})
+        connection.close()
+
+    thread = threading.Thread(target=first_request)
+    thread.start()
+    client = APIClient()
+    client.force_authenticate(customer)
+    start = timezone.now()
+    try:
+        assert probe_views.in_flight_started.wait(timeout=10)
+        stale_after = timedelta(seconds=settings.IDEMPOTENCY_IN_FLIGHT_STALE_SECONDS)
+        with time_machine.travel(start + stale_after - timedelta(seconds=5)):
+            early = charge(client, {"key": "order-9", "amount_minor": 100})
+        with time_machine.travel(start + stale_after + timedelta(seconds=5)):
+            late = charge(client, {"key": "order-9", "amount_minor": 100})
+    finally:
+        probe_views.in_flight_gate.set()
+        thread.join(timeout=30)
+
+    assert early.status_code == 409
+    assert early.json()["code"] == "idempotency_key_in_flight"
+    assert late.status_code == 201
+
+
+@pytest.mark.django_db(transaction=True)
 def test_concurrent_identical_requests_spend_once(customer):
     barrier = threading.Barrier(6)
     statuses = []
