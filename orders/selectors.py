@@ -7,7 +7,7 @@ from datetime import timedelta
 from django.db.models import Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
-from flowmart.events.selectors import timeline_for_correlation
+from flowmart.events.selectors import commands_open, timeline_for_correlation
 from flowmart.history import HistoryEntry, history
 from orders.models import BasketLine, Order, OrderRefund, OrderStatus, SagaStatus
 from payments import selectors as payment_selectors
@@ -212,7 +212,9 @@ def declined_holds_ended() -> list[int]:
 
 
 def orders_to_settle() -> list[int]:
-    """Dispatched orders whose capture or stock commit did not happen yet (lost task)."""
+    """Dispatched orders whose capture or stock commit did not happen yet, and that no settle command is still
+    working on (the command retries with its own back-off; sending another would be a second, racing settle)."""
+    settling = commands_open(task_name="orders.tasks.order_settle_task", kwarg="order_id")
     return list(
         Order.objects.filter(
             status__in=[OrderStatus.SHIPPED, OrderStatus.DELIVERED, OrderStatus.COMPLETED],
@@ -220,6 +222,7 @@ def orders_to_settle() -> list[int]:
             shipped_at__lte=timezone.now() - timedelta(minutes=5),
         )
         .exclude(failure_code="settle_failed")
+        .exclude(pk__in=settling)
         .order_by("-placed_at", "-id")
         .values_list("id", flat=True)[:500]
     )

@@ -22,7 +22,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from flowmart.events.dispatcher import DeliveryOutcome, retry_delay
-from flowmart.events.models import Command
+from flowmart.events.models import COMMANDS_OPEN, Command
 from flowmart.events.publisher import PublishOutsideTransaction, not_queued
 from flowmart.task_queue import queue_after_commit, registered_task
 
@@ -30,7 +30,6 @@ log = structlog.get_logger(__name__)
 
 RUN_TASK = "flowmart.events.tasks.run_command_task"
 RECOVERED_BY = "flowmart.events.tasks.redeliver_events_task (commands not done are sent again)"
-OPEN = [Command.Status.PENDING, Command.Status.RETRYING]
 
 
 def command_queue(task_name: str, **kwargs) -> Command:
@@ -56,7 +55,7 @@ def command_run(*, command_id: int) -> DeliveryOutcome:
     """Run one command's task at most once to success (no transaction is open while it runs)."""
     now = timezone.now()
     claimed = (
-        Command.objects.filter(pk=command_id, status__in=OPEN)
+        Command.objects.filter(pk=command_id, status__in=COMMANDS_OPEN)
         .exclude(claimed_until__gt=now)
         .update(
             claimed_until=now + timedelta(seconds=settings.EVENTS_COMMAND_LEASE_SECONDS),
@@ -68,7 +67,7 @@ def command_run(*, command_id: int) -> DeliveryOutcome:
     if row is None:
         return DeliveryOutcome("missing")
     if not claimed:  # done, dead, or another copy is running it right now
-        return DeliveryOutcome(row.status if row.status not in OPEN else "busy")
+        return DeliveryOutcome(row.status if row.status not in COMMANDS_OPEN else "busy")
 
     with structlog.contextvars.bound_contextvars(
         correlation_id=row.correlation_id, command=row.task_name, command_id=row.pk

@@ -120,3 +120,7 @@ class Command(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task_name} [{self.status}]"
+
+
+# A command not done yet: waiting to run, running, or waiting to retry.
+COMMANDS_OPEN = (Command.Status.PENDING, Command.Status.RETRYING)

@@ -7,7 +7,7 @@ from django.db.models import Min
 from django.utils import timezone
 
 from flowmart.events.base import registered_events
-from flowmart.events.models import Delivery, OutboxEvent
+from flowmart.events.models import COMMANDS_OPEN, Command, Delivery, OutboxEvent
 from flowmart.events.registry import subscriptions_for
 from flowmart.events.schema import event_payload_schema
 
@@ -107,3 +107,11 @@ def event_catalog_markdown() -> str:
             kind = spec.get("type") or " | ".join(o.get("type", "any") for o in spec.get("anyOf", [])) or "any"
             lines.append(f"| `{field}` | {kind} | {'yes' if field in schema['required'] else 'no'} |")
     return "\n".join(lines) + "\n"
+
+
+def commands_open(*, task_name: str, kwarg: str) -> set:
+    """The values of ``kwarg`` in the commands of ``task_name`` not done yet (waiting, running or retrying):
+    work a sweeper must not send again, the command will do it."""
+    return set(
+        Command.objects.filter(task_name=task_name, status__in=COMMANDS_OPEN).values_list(f"kwargs__{kwarg}", flat=True)
+    )

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
+from datetime import timedelta
 
-from flowmart.events.models import OutboxEvent
+import pytest
+from django.utils import timezone
+
+from flowmart.events.models import Command, OutboxEvent
 from flowmart.events.testing import deliver_pending
 from orders import services
 from orders.models import Order
@@ -395,3 +398,15 @@ def test_parcel_returned_to_sender_restocks_refunds_and_cancels(place, available
     assert order.compensation_reason == "returned to sender: address unknown"
     assert available("TEE-M") == 5
     assert [p[0] for p in _payments(order)] == ["refunded"]
+
+
+def test_the_sweep_leaves_a_settle_its_command_is_still_working_on(place):
+    """Settling after dispatch is a durable command with its own retries: the stuck-saga sweep sends a settle
+    only for an order no open settle command covers (else two settles would race for the same capture)."""
+    order = place(("MUG", 1))
+    Order.objects.filter(pk=order.pk).update(status="shipped", shipped_at=timezone.now() - timedelta(minutes=10))
+    command = Command.objects.create(task_name="orders.tasks.order_settle_task", kwargs={"order_id": order.pk})
+
+    assert order.pk not in services.orders_to_settle()
+    Command.objects.filter(pk=command.pk).update(status=Command.Status.DEAD)
+    assert order.pk in services.orders_to_settle()
