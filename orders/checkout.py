@@ -230,6 +230,10 @@ def checkout_place(*, basket: Basket, user, details: CheckoutDetails, request_ke
     ``CheckoutStockShortage`` (409), ``CheckoutPaymentDeclined`` (402), ``CheckoutGatewayUnavailable`` (503).
     """
     placed = order_for_checkout_key(request_key=request_key)
+    if placed is not None and _checkout_may_run_again(placed):
+        # The first attempt failed on our side (the gateway did not answer): "try again" means run again.
+        Order.objects.filter(pk=placed.pk).update(checkout_key=None)
+        placed = None
     if placed is not None:
         return checkout_outcome(order=placed)
     prepared = _checkout_prepare(basket=basket, user=user, details=details)
@@ -239,6 +243,12 @@ def checkout_place(*, basket: Basket, user, details: CheckoutDetails, request_ke
     for old in superseded:
         saga.compensate(order=old, target=OrderStatus.CANCELLED, reason=f"replaced by order {order.number}")
     return _saga_run(order)
+
+
+def _checkout_may_run_again(order: Order) -> bool:
+    """A checkout that ended in a server-side failure (503: nothing charged, stock released) is not an
+    answer to replay: a retry with the same key checks out anew, like a 5xx forgets an Idempotency-Key."""
+    return order.status == OrderStatus.FAILED and order.failure_code == CheckoutGatewayUnavailable.code
 
 
 def checkout_outcome(*, order: Order) -> Order:

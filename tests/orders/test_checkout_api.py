@@ -216,3 +216,25 @@ def test_saga_steps_and_checkouts_are_counted_for_prometheus(customer_client, sh
     assert customer_client.post("/api/v1/checkout/", checkout_body(), format="json").status_code == 201
     assert value("flowmart_orders_checkouts_total", outcome="confirmed") == before_ok + 1
     assert value("flowmart_orders_saga_steps_total", step="authorize_payment", status="succeeded") == before_steps + 1
+
+
+def test_a_retry_after_a_503_with_the_same_key_checks_out_again_once_the_gateway_is_back(
+    customer_client, shop, checkout_body, monkeypatch
+):
+    from payments.gateways.base import GatewayServerError
+    from payments.gateways.sandbox import SandboxGateway
+
+    _fill(customer_client, ("MUG", 1))
+    real_authorize = SandboxGateway.authorize
+
+    def down(self, **kwargs):
+        raise GatewayServerError("sandbox down")
+
+    monkeypatch.setattr(SandboxGateway, "authorize", down)
+    first = customer_client.post("/api/v1/checkout/", checkout_body(), format="json", HTTP_IDEMPOTENCY_KEY="k503")
+    monkeypatch.setattr(SandboxGateway, "authorize", real_authorize)
+    retry = customer_client.post("/api/v1/checkout/", checkout_body(), format="json", HTTP_IDEMPOTENCY_KEY="k503")
+
+    assert (first.status_code, first.json()["code"]) == (503, "gateway_unavailable")
+    assert (retry.status_code, retry.json()["status"]) == (201, "confirmed")
+    assert sorted(Order.objects.values_list("status", flat=True)) == ["confirmed", "failed"]
