@@ -12,7 +12,7 @@ from django.utils import timezone
 from payments import gateways, metrics
 from payments.charges import payment_send
 from payments.errors import GatewayRefused, GatewayUnavailable
-from payments.gateways.base import GatewayCharge, GatewayError
+from payments.gateways.base import KEY_METADATA, GatewayCharge, GatewayError
 from payments.models import (
     Payment,
     PaymentStatus,
@@ -57,7 +57,9 @@ def payments_stray_authorizations_void(*, older_than_minutes: int | None = None)
 
     A hold is explained by our payment with that charge id in ``authorized``, or by a payment still ``pending``
     and not abandoned (its answer is about to be recorded: the saga or ``payments_resume_stuck`` does it).
-    Anything else — a payment failed after a lost answer, abandoned, voided, or no payment at all — is voided
+    A hold without FlowMart's ``flowmart_key`` and no payment of ours was made by someone else on the same
+    account and is left alone. Anything else — a payment failed after a lost answer, abandoned, voided, or
+    no payment at all — is voided
     with its own idempotency key, logged as an error and kept as a ``StrayAuthorization`` row for staff (and
     counted in ``flowmart_payments_stray_authorizations_total``). Holds younger than
     ``PAYMENTS_STRAY_AUTHORIZATION_MINUTES`` are left alone: their answer may still be on its way.
@@ -90,6 +92,10 @@ def payments_stray_authorizations_void(*, older_than_minutes: int | None = None)
             if payment.abandoned_at is None:
                 continue
             payment_send(payment, publish_success=False)  # abandoned: settled (its hold voided) by the usual path
+            continue
+        if payment is None and KEY_METADATA not in charge.metadata:
+            # Not a hold FlowMart made (an account shared with another system): never ours to cancel.
+            log.warning("held authorization not made by FlowMart left alone", gateway_ref=charge.id)
             continue
         voided += _stray_void(gateway, charge, payment)
     return voided

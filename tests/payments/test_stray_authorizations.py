@@ -44,6 +44,14 @@ def test_the_sweep_voids_only_holds_nothing_explains():
     )
 
 
+def test_a_hold_flowmart_did_not_make_is_left_alone():
+    foreign = _hold("another-system")
+    SandboxCharge.objects.filter(pk=foreign).update(metadata={})  # what another system's hold looks like
+
+    assert services.payments_stray_authorizations_void(older_than_minutes=0) == 0
+    assert (SandboxCharge.objects.get(pk=foreign).status, StrayAuthorization.objects.count()) == ("authorized", 0)
+
+
 def test_young_holds_are_left_for_their_answer_to_arrive():
     _hold("in-flight")
     assert services.payments_stray_authorizations_void() == 0  # PAYMENTS_STRAY_AUTHORIZATION_MINUTES (5)
