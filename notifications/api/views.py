@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from twilio.request_validator import RequestValidator
 
+from flowmart.api.schema import problem
 from notifications import back_in_stock, preferences, selectors, services
 from notifications.api.serializers import (
     BackInStockRequestInSerializer,
@@ -147,7 +148,10 @@ class BackInStockRequestListView(APIView):
 
     permission_classes = [permissions.AllowAny]
 
-    @extend_schema(responses=BackInStockRequestOutSerializer(many=True), summary="Your back-in-stock requests")
+    @extend_schema(
+        responses={200: BackInStockRequestOutSerializer(many=True), 401: problem("not_authenticated")},
+        summary="Your back-in-stock requests",
+    )
     def get(self, request):
         if not request.user.is_authenticated:
             raise NotAuthenticated()
@@ -156,7 +160,11 @@ class BackInStockRequestListView(APIView):
 
     @extend_schema(
         request=BackInStockRequestInSerializer,
-        responses={201: BackInStockRequestOutSerializer},
+        responses={
+            201: BackInStockRequestOutSerializer,
+            400: problem("back_in_stock_invalid (errors: email for a guest), unknown_sku"),
+            409: problem("sku_in_stock: it can be bought now"),
+        },
         summary="Tell me when this SKU is back (409 sku_in_stock if it can be bought now)",
     )
     def post(self, request):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from flowmart.api.schema import ProblemOutSerializer
 from orders.models import Order
 from orders.selectors import (
     order_actions,
@@ -247,15 +248,13 @@ class OrderDetailOutSerializer(OrderOutSerializer):
         return TimelineEntryOutSerializer(order_timeline(order=order), many=True).data
 
 
-class CheckoutProblemOutSerializer(serializers.Serializer):
-    """RFC 9457 problem details (documentation only: the kernel's handler writes them)."""
+class CheckoutProblemOutSerializer(ProblemOutSerializer):
+    """A checkout's problem document, with the fields some of its codes add."""
 
-    type = serializers.CharField()
-    title = serializers.CharField()
-    status = serializers.IntegerField()
-    detail = serializers.CharField()
-    code = serializers.CharField()
-    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False)
     order_number = serializers.CharField(required=False)
     decline_code = serializers.CharField(required=False)
     shortages = serializers.ListField(child=serializers.DictField(), required=False)
+    skus = serializers.ListField(child=serializers.CharField(), required=False, help_text="not_on_sale_yet")
+    on_sale_at = serializers.DictField(
+        child=serializers.DateTimeField(), required=False, help_text="not_on_sale_yet: when each SKU opens"
+    )

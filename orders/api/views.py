@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from flowmart.api.idempotency import idempotency_scope, idempotent
+from flowmart.api.schema import problem
 from flowmart.errors import FlowMartError
 from orders import selectors, services
 from orders.api import serializers as s
@@ -46,11 +47,38 @@ class BasketView(APIView):
         return _basket_response(request)
 
 
+# What a checkout (and a payment retry, which runs the same saga) can answer besides the order.
+CHECKOUT_PROBLEMS = {
+    400: problem(
+        "checkout_invalid (errors; and its codes invalid_payment_method, account_inactive), basket_empty, "
+        "total_mismatch",
+        s.CheckoutProblemOutSerializer,
+    ),
+    402: problem("payment_declined (order_number, decline_code)", s.CheckoutProblemOutSerializer),
+    409: problem(
+        "insufficient_stock (shortages), basket_changed, checkout_in_progress, not_on_sale_yet (skus, on_sale_at), "
+        "payment_abandoned, gateway_refused, idempotency_key_in_flight (the first request has not created its "
+        "order yet)",
+        s.CheckoutProblemOutSerializer,
+    ),
+    422: problem("idempotency_key_reused", s.CheckoutProblemOutSerializer),
+    429: problem("throttled (retry_after)"),
+    503: problem("gateway_unavailable: nothing charged; a retry runs again", s.CheckoutProblemOutSerializer),
+}
+
+
 @extend_schema(tags=["basket"])
 class BasketLinesView(APIView):
     permission_classes = [permissions.AllowAny]
 
-    @extend_schema(request=s.BasketLineAddInSerializer, responses={201: s.BasketOutSerializer})
+    @extend_schema(
+        request=s.BasketLineAddInSerializer,
+        responses={
+            201: s.BasketOutSerializer,
+            400: problem("invalid (errors), unknown_sku, quantity_not_allowed"),
+            409: problem("insufficient_stock, not_on_sale_yet (skus, on_sale_at)", s.CheckoutProblemOutSerializer),
+        },
+    )
     def post(self, request):
         data = s.BasketLineAddInSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -120,17 +148,7 @@ class CheckoutView(APIView):
                 description="a retry with the same Idempotency-Key while the order it created is still being "
                 "placed (status pending): retry again for the outcome",
             ),
-            400: OpenApiResponse(s.CheckoutProblemOutSerializer, description="invalid details, empty basket"),
-            402: OpenApiResponse(
-                s.CheckoutProblemOutSerializer, description="payment_declined (order_number, decline_code)"
-            ),
-            409: OpenApiResponse(
-                s.CheckoutProblemOutSerializer,
-                description="insufficient_stock (shortages), basket_changed, checkout_in_progress, "
-                "idempotency_key_in_flight (the first request has not created its order yet)",
-            ),
-            422: OpenApiResponse(s.CheckoutProblemOutSerializer, description="idempotency_key_reused"),
-            503: OpenApiResponse(s.CheckoutProblemOutSerializer, description="gateway_unavailable: nothing charged"),
+            **CHECKOUT_PROBLEMS,
         },
     )
     @idempotent(recover=_checkout_recover)
@@ -230,7 +248,10 @@ class OrderPaymentRetryView(APIView):
     permission_classes = [permissions.AllowAny]
     throttle_scope = "checkout"
 
-    @extend_schema(request=s.PaymentRetryInSerializer, responses=s.OrderOutSerializer)
+    @extend_schema(
+        request=s.PaymentRetryInSerializer,
+        responses={200: s.OrderOutSerializer, 404: problem("not_found: not an order of yours"), **CHECKOUT_PROBLEMS},
+    )
     @idempotent
     def post(self, request, number: str):
         data = s.PaymentRetryInSerializer(data=request.data)

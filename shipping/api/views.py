@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from flowmart.api.idempotency import idempotent
+from flowmart.api.schema import problem
 from shipping import selectors, services
 from shipping.api import serializers as s
 
@@ -73,7 +74,16 @@ class DeliveryChoiceView(APIView):
 
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(request=s.DeliveryChoiceInSerializer, responses=s.ShipmentOutSerializer)
+    @extend_schema(
+        request=s.DeliveryChoiceInSerializer,
+        responses={
+            200: s.ShipmentOutSerializer,
+            400: problem("invalid (errors): not a choice"),
+            401: problem("not_authenticated"),
+            404: problem("shipment_not_found: no such parcel on an order of yours"),
+            409: problem("delivery_choice_not_available: no failed attempt waiting, or the carrier refused"),
+        },
+    )
     def post(self, request, number: str, shipment_number: str):
         data = s.DeliveryChoiceInSerializer(data=request.data)
         data.is_valid(raise_exception=True)
