@@ -13,11 +13,11 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db import connection
 from django.db.models import F, Sum
 from django.utils import timezone
 
 from flowmart.events.publisher import publish
+from flowmart.locks import advisory_xact_lock
 from inventory import catalog_cache
 from inventory.allocation import Allocation, Candidate, StockLine, allocate
 from inventory.errors import InsufficientStock, InvalidQuantity, UnknownSku, UnknownWarehouse
@@ -227,8 +227,7 @@ def reference_lock(reference: str) -> None:
     Taken first by every reference-scoped command, before any row lock, so a reserve racing a
     release of the same reference queues instead of deadlocking on the unique index.
     """
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [ADVISORY_NAMESPACE, reference])
+    advisory_xact_lock(ADVISORY_NAMESPACE, reference)
 
 
 def reservation_live(reference: str) -> ReservationRecord | None:

@@ -26,10 +26,11 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from flowmart.errors import Conflict, FlowMartError
+from flowmart.locks import advisory_xact_lock
 from inventory import selectors as inventory_selectors
 from inventory import services as inventory_services
 from notifications import links, preferences
@@ -60,8 +61,7 @@ class InvalidBackInStockLink(FlowMartError):
 
 
 def _sku_lock(sku: str) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [ADVISORY_NAMESPACE, sku])
+    advisory_xact_lock(ADVISORY_NAMESPACE, sku)
 
 
 def _open_requests():

@@ -10,9 +10,10 @@ Guarantees, in order of importance:
 * A failing attempt is rolled back to a savepoint, recorded, and retried with
   exponential back-off; after ``EVENTS_MAX_ATTEMPTS`` it is a dead letter.
 
-Handlers should only touch the database; anything that talks to the outside
-world (email, carriers) is queued by the handler with ``queue_after_commit``, so no
-transaction is held open across a network call.
+Handlers should only touch the database; work that talks to the outside world
+(payments, carriers, email) is recorded by the handler as a durable command
+(``flowmart.events.commands.command_queue``), so no transaction is held open across
+a network call and nothing is lost if the broker is down at commit.
 """
 
 from __future__ import annotations
