@@ -26,6 +26,7 @@ from orders.events import (
 from payments.events import ChargebackOpened, PaymentRefunded
 from shipping.events import (
     DeliveryFailed,
+    DeliveryInstructionRefused,
     DeliveryRescheduled,
     ReturnApproved,
     ReturnInitiated,
@@ -377,6 +378,13 @@ def delivery_failed_alert(event: DeliveryFailed) -> None:
         max_attempts=settings.SHIPPING_MAX_DELIVERY_ATTEMPTS,
     )
     services.staff_alert_create(kind="delivery_failed_alert", event=event, context=context, group="Warehouse")
+
+
+@subscribe(DeliveryInstructionRefused)
+def return_refused_alert(event: DeliveryInstructionRefused) -> None:
+    """The carrier would not take back a parcel the shop gave up on: the Warehouse arranges it by hand."""
+    context = _facts(event, "order_number", "shipment_number", "attempt", "detail")
+    services.staff_alert_create(kind="return_refused_alert", event=event, context=context, group="Warehouse")
 
 
 # --- customers' alerts on stock and new arrivals --------------------------------------

@@ -207,6 +207,18 @@ KINDS: dict[str, Kind] = {
             },
         ),
         Kind(
+            "return_refused_alert",
+            "Carrier refused to return a parcel (staff: Warehouse)",
+            Category.STAFF_ALERTS,
+            (EMAIL,),
+            sample={
+                "order_number": "FM-7Q2K9D4X",
+                "shipment_number": "SHP-7Q2K9D4X",
+                "attempt": 3,
+                "detail": "The easypost carrier takes no delivery instructions.",
+            },
+        ),
+        Kind(
             "return_initiated",
             "Return started",
             Category.SHIPPING_UPDATES,

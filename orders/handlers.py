@@ -15,8 +15,10 @@ from flowmart.events.registry import subscribe
 from inventory.events import InventoryReleased
 from orders import selectors, services
 from payments.events import PaymentRefunded, RefundRejected
+from shipping import selectors as shipping_selectors
 from shipping.events import (
     DeliveryFailed,
+    DeliveryInstructionRefused,
     ReturnReceived,
     ShipmentCreated,
     ShipmentDelivered,
@@ -102,11 +104,23 @@ def flag_failed_delivery(event: DeliveryFailed) -> None:
     if event.returned_to_sender:
         services.order_delivery_problem_clear(order_number=event.order_number, shipment_number=event.shipment_number)
         return
-    services.order_delivery_problem_record(
-        order_number=event.order_number,
-        shipment_number=event.shipment_number,
-        text=f"parcel {event.shipment_number}: delivery attempt {event.attempt} failed: {event.reason}",
-    )
+    _flag_delivery_problem(event.order_number, event.shipment_number)
+
+
+@subscribe(DeliveryInstructionRefused)
+def flag_refused_return(event: DeliveryInstructionRefused) -> None:
+    """The carrier would not take the parcel back: staff arrange it (Shipments → "Return arranged with the
+    carrier"); the order is refunded only then."""
+    _flag_delivery_problem(event.order_number, event.shipment_number)
+
+
+def _flag_delivery_problem(order_number: str, shipment_number: str) -> None:
+    # The parcel's state now, not the event's: two events of one parcel may be handled in either order.
+    text = shipping_selectors.delivery_problem(shipment_number=shipment_number)
+    if text:
+        services.order_delivery_problem_record(order_number=order_number, shipment_number=shipment_number, text=text)
+    else:
+        services.order_delivery_problem_clear(order_number=order_number, shipment_number=shipment_number)
 
 
 @subscribe(DeliveryFailed)

@@ -15,6 +15,7 @@ from flowmart.admin_inlines import ReadOnlyInline, TransitionLogInline
 from flowmart.errors import FlowMartError
 from shipping import selectors, services
 from shipping.models import (
+    DeliveryFailure,
     ReturnLine,
     ReturnRequest,
     ReturnTransition,
@@ -96,6 +97,20 @@ class TrackingEventInline(ReadOnlyInline):
     readonly_fields = fields
 
 
+class DeliveryFailureInline(ReadOnlyInline):
+    model = DeliveryFailure
+    fields = [
+        "attempt",
+        "failed_at",
+        "reason",
+        "estimated_delivery_date",
+        "instruction",
+        "instruction_sent_at",
+        "instruction_error",
+    ]
+    ordering = ["attempt"]
+
+
 @admin.register(Shipment)
 class ShipmentAdmin(admin.ModelAdmin):
     ordering = ["-created_at", "number"]
@@ -103,8 +118,14 @@ class ShipmentAdmin(admin.ModelAdmin):
     list_filter = ["status", "warehouse_code", "kind", "method_code"]
     search_fields = ["number", "order_number", "tracking_number", "customer_email", "rma_number"]
     date_hierarchy = "created_at"
-    actions = ["dispatch_selected", "cancel_selected", "print_packing_slips", "print_pick_list"]
-    inlines = [ShipmentLineInline, ShipmentTransitionInline, TrackingEventInline]
+    actions = [
+        "dispatch_selected",
+        "cancel_selected",
+        "return_arranged_selected",
+        "print_packing_slips",
+        "print_pick_list",
+    ]
+    inlines = [ShipmentLineInline, ShipmentTransitionInline, DeliveryFailureInline, TrackingEventInline]
     change_list_template = "shipping/staff/shipment_change_list.html"
     readonly_fields = [
         "number",
@@ -232,6 +253,18 @@ class ShipmentAdmin(admin.ModelAdmin):
                 self.message_user(request, f"{number}: {exc.detail}", messages.ERROR)
         if done:
             self.message_user(request, f"Cancelled {done} shipment(s).", messages.SUCCESS)
+
+    @admin.action(description="Return arranged with the carrier (it refused the shop's instruction)")
+    def return_arranged_selected(self, request, queryset):
+        done = 0
+        for number in queryset.values_list("number", flat=True):
+            try:
+                services.shipment_return_arranged(shipment_number=number, by=request.user)
+                done += 1
+            except FlowMartError as exc:
+                self.message_user(request, f"{number}: {exc.detail}", messages.ERROR)
+        if done:
+            self.message_user(request, f"Marked {done} shipment(s) returned to sender.", messages.SUCCESS)
 
     @admin.action(description="Print packing slips of selected shipments")
     def print_packing_slips(self, request, queryset):

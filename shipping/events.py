@@ -131,6 +131,21 @@ class DeliveryFailed(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class DeliveryInstructionRefused(Event):
+    """The carrier refused the shop's own instruction for a parcel after a failed attempt (today: return it
+    after the last allowed attempt). Staff must arrange it with the carrier; nothing is refunded until then."""
+
+    name = "DeliveryInstructionRefused"
+    producer = "shipping"
+
+    order_number: str
+    shipment_number: str
+    attempt: int
+    instruction: str
+    detail: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class DeliveryRescheduled(Event):
     """After a failed attempt: the new delivery estimate and what the customer may choose.
 

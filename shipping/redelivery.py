@@ -25,9 +25,9 @@ from shipping.carriers import (
     InstructionRefused,
     get_carrier,
 )
-from shipping.events import DeliveryRescheduled
+from shipping.events import DeliveryInstructionRefused, DeliveryRescheduled
 from shipping.models import DeliveryFailure, Shipment
-from shipping.tracking import ShipmentNotFound, shipment_payload
+from shipping.tracking import ShipmentNotFound, shipment_payload, shipment_returned_to_sender
 
 log = structlog.get_logger(__name__)
 
@@ -168,15 +168,21 @@ def delivery_instruction_send(*, shipment_number: str, attempt: int) -> Delivery
     failure = _failure(shipment_number, attempt)
     if failure is None or not failure.instruction or failure.instruction_sent_at or failure.instruction_error:
         return failure
-    if (
-        failure.instruction == DeliveryFailure.Instruction.RETURN
-        and failure.shipment.tracking_events.filter(code="returned_to_sender").exists()
-    ):  # the carrier already sent it back by itself: nothing to ask
-        DeliveryFailure.objects.filter(pk=failure.pk, instruction_sent_at__isnull=True).update(
-            instruction_sent_at=timezone.now()
-        )
-        failure.refresh_from_db()
-        return failure
+    if failure.instruction == DeliveryFailure.Instruction.RETURN:
+        shipment = failure.shipment
+        if shipment.tracking_events.filter(code="returned_to_sender").exists():
+            # the carrier already sent it back by itself (and tracking moved the parcel): nothing to ask
+            DeliveryFailure.objects.filter(pk=failure.pk, instruction_sent_at__isnull=True).update(
+                instruction_sent_at=timezone.now()
+            )
+            failure.refresh_from_db()
+            return failure
+        if shipment.status != S.DELIVERY_FAILED:  # delivered (or cancelled) before the carrier was asked
+            DeliveryFailure.objects.filter(pk=failure.pk, instruction_sent_at__isnull=True).update(
+                instruction_error=f"Not sent: the parcel was {shipment.get_status_display().lower()} first."[:255]
+            )
+            failure.refresh_from_db()
+            return failure
     return _instruction_send(failure, undo_if_refused=False)
 
 
@@ -197,8 +203,18 @@ def _instruction_send(failure: DeliveryFailure, *, undo_if_refused: bool) -> Del
             if undo_if_refused:  # the customer hears it now and may choose the other option
                 failure.choices = [c for c in failure.choices if c != failure.instruction]
                 failure.instruction, failure.instruction_at = "", None
-            else:
+            else:  # the shop's own instruction: staff must arrange it with the carrier
                 failure.instruction_error = exc.detail[:255]
+                publish(
+                    DeliveryInstructionRefused(
+                        correlation_id=shipment.order_number,
+                        order_number=shipment.order_number,
+                        shipment_number=shipment.number,
+                        attempt=failure.attempt,
+                        instruction=failure.instruction,
+                        detail=failure.instruction_error,
+                    )
+                )
             failure.save()
         if undo_if_refused:
             raise DeliveryChoiceNotAvailable(exc.detail) from exc
@@ -212,15 +228,60 @@ def _instruction_send(failure: DeliveryFailure, *, undo_if_refused: bool) -> Del
                 failure.estimated_delivery_date = estimate
                 failure.estimate_source = DeliveryFailure.EstimateSource.CARRIER
             failure.save()
+            _returning_accepted(shipment, failure, actor="system", reason=_gave_up(failure))
     return failure
+
+
+def _gave_up(failure: DeliveryFailure) -> str:
+    return (
+        f"{failure.attempt} failed delivery attempts (the shop allows "
+        f"{settings.SHIPPING_MAX_DELIVERY_ATTEMPTS}): returned to sender"
+    )
+
+
+def _returning_accepted(shipment: Shipment, failure: DeliveryFailure, *, actor: str, reason: str, by=None) -> None:
+    """The parcel counts as returned (and orders refunds it) only once the carrier has accepted to send it back,
+    and only if it still waits after this failed attempt: a parcel delivered meanwhile stays delivered."""
+    waiting = shipment.status == S.DELIVERY_FAILED and shipment.failed_attempts == failure.attempt
+    if failure.instruction == DeliveryFailure.Instruction.RETURN and waiting:
+        shipment_returned_to_sender(shipment, actor=actor, by=by, reason=reason)
+
+
+class ReturnNotAwaited(Conflict):
+    code = "return_not_awaited"
+    title = "This parcel is not waiting to be returned"
+
+
+def shipment_return_arranged(*, shipment_number: str, by, reason: str = "") -> Shipment:
+    """Staff arranged the return with the carrier themselves (it refused or takes no instructions through its
+    API): the parcel counts as returned to sender from now, as if the carrier had accepted."""
+    with transaction.atomic():
+        shipment = Shipment.objects.select_for_update().filter(number=shipment_number).first()
+        if shipment is None:
+            raise ShipmentNotFound(f"No shipment {shipment_number}.")
+        failure = (
+            DeliveryFailure.objects.select_for_update()
+            .filter(shipment=shipment, attempt=shipment.failed_attempts, instruction=DeliveryFailure.Instruction.RETURN)
+            .first()
+        )
+        if failure is None or failure.instruction_sent_at is not None or shipment.status != S.DELIVERY_FAILED:
+            raise ReturnNotAwaited(f"Parcel {shipment_number} is not waiting for the carrier to take it back.")
+        failure.instruction_sent_at = timezone.now()
+        failure.save(update_fields=["instruction_sent_at"])
+        _returning_accepted(
+            shipment, failure, actor="staff", by=by, reason=reason or "Return arranged with the carrier by staff"
+        )
+    return shipment
 
 
 def delivery_failures_follow_up(*, batch_size: int) -> dict:
     """The poll's share: estimates still missing, instructions the carrier has not accepted yet."""
     counts = {"estimates": 0, "instructions": 0}
-    missing = DeliveryFailure.objects.filter(
-        options_checked_at__isnull=True, shipment__status__in=_STILL_ON_THE_WAY
-    ).order_by("recorded_at", "id")
+    missing = (
+        DeliveryFailure.objects.filter(options_checked_at__isnull=True, shipment__status__in=_STILL_ON_THE_WAY)
+        .exclude(instruction=DeliveryFailure.Instruction.RETURN)  # the shop gave up: no estimate, no choice
+        .order_by("recorded_at", "id")
+    )
     for number, attempt in missing.values_list("shipment__number", "attempt")[:batch_size]:
         failure = delivery_options_fetch(shipment_number=number, attempt=attempt)
         counts["estimates"] += int(failure is not None and failure.options_checked_at is not None)

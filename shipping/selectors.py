@@ -163,6 +163,25 @@ def _latest_failure(shipment: Shipment) -> DeliveryFailureInfo | None:
     )
 
 
+def delivery_problem(*, shipment_number: str) -> str:
+    """What staff must know now about a parcel the carrier could not deliver; "" once it was delivered or came
+    back (or never failed). Read from the current state, so handlers of one flow's events agree whatever order
+    they run in."""
+    shipment = Shipment.objects.filter(number=shipment_number).first()
+    if shipment is None or not shipment.failed_attempts or shipment.status in (S.DELIVERED, S.RETURNED_TO_SENDER):
+        return ""
+    failure = shipment.delivery_failures.order_by("-attempt").first()
+    if failure is None:
+        return ""
+    refused = failure.instruction == DeliveryFailure.Instruction.RETURN and failure.instruction_error
+    if refused and failure.instruction_sent_at is None:
+        return (
+            f"parcel {shipment.number}: the carrier refused to return it after attempt {failure.attempt} "
+            f"({failure.instruction_error}). Arrange the return with the carrier, then mark it in Shipments."
+        )
+    return f"parcel {shipment.number}: delivery attempt {failure.attempt} failed: {failure.reason}"
+
+
 def shipment_info(shipment: Shipment) -> ShipmentInfo:
     return ShipmentInfo(
         number=shipment.number,

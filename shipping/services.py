@@ -39,10 +39,12 @@ from shipping.models import ReturnRequest, Shipment, ShipmentLine, TrackingEvent
 from shipping.rates import ShippingMethodUnavailable, ShippingPerk, ShippingQuote
 from shipping.redelivery import (
     DeliveryChoiceNotAvailable,
+    ReturnNotAwaited,
     delivery_failures_follow_up,
     delivery_instruction_send,
     delivery_options_fetch,
     shipment_delivery_choose,
+    shipment_return_arranged,
 )
 from shipping.returns import (
     ReturnNotAllowed,
@@ -68,6 +70,7 @@ log = structlog.get_logger(__name__)
 __all__ = [
     "DeliveryChoiceNotAvailable",
     "ReturnNotAllowed",
+    "ReturnNotAwaited",
     "ShipmentNotFound",
     "ShippingMethodUnavailable",
     "ShippingPerk",
@@ -88,6 +91,7 @@ __all__ = [
     "shipment_create_label",
     "shipment_delivery_choose",
     "shipment_dispatch",
+    "shipment_return_arranged",
     "shipment_void_label",
     "shipments_amend_for_order",
     "shipments_cancel_for_order",

@@ -106,13 +106,15 @@ def _deliver(shipment: Shipment, *, reason: str) -> None:
 def _fail(shipment: Shipment, *, reason: str, returned_to_sender: bool, log_reason: str = "") -> None:
     name = "return_to_sender" if returned_to_sender else "fail_delivery"
     shipment_transition(shipment, name, actor="carrier", reason=log_reason or reason)
-    _publish_failed(shipment, reason=reason, returned_to_sender=returned_to_sender)
+    publish_delivery_failed(shipment, reason=reason, returned_to_sender=returned_to_sender)
 
 
 def _fail_attempt(shipment: Shipment, event: TrackingEvent, *, log_reason: str) -> None:
-    """A failed attempt: record it; then either the shop gives up (``SHIPPING_MAX_DELIVERY_ATTEMPTS`` reached:
-    returned to sender, the carrier is told after commit) or the new estimate and the customer's choices are
-    asked for after commit. The poll does either if the task is lost."""
+    """A failed attempt: record it and tell orders (staff see it on the attention list). Then either the shop
+    gives up (``SHIPPING_MAX_DELIVERY_ATTEMPTS`` reached: the carrier is asked after commit to return the parcel,
+    and the parcel counts as returned only once the carrier accepts — ``redelivery.delivery_instruction_send``)
+    or the new estimate and the customer's choices are asked for after commit. The poll does either if the task
+    is lost."""
     shipment_transition(shipment, "fail_delivery", actor="carrier", reason=log_reason)
     attempt, limit = shipment.failed_attempts, settings.SHIPPING_MAX_DELIVERY_ATTEMPTS
     final = attempt >= limit
@@ -127,12 +129,6 @@ def _fail_attempt(shipment: Shipment, event: TrackingEvent, *, log_reason: str) 
         },
     )
     if final:
-        shipment_transition(
-            shipment,
-            "return_to_sender",
-            actor="system",
-            reason=f"{attempt} failed delivery attempts (the shop allows {limit}): returned to sender",
-        )
         queue_after_commit(
             "shipping.tasks.delivery_instruction_send_task",
             shipment_number=shipment.number,
@@ -146,10 +142,18 @@ def _fail_attempt(shipment: Shipment, event: TrackingEvent, *, log_reason: str) 
             attempt=attempt,
             recovered_by="shipping.tasks.poll_tracking_task (asks for estimates still missing)",
         )
-    _publish_failed(shipment, reason=event.description, returned_to_sender=final)
+    publish_delivery_failed(shipment, reason=event.description, returned_to_sender=False)
 
 
-def _publish_failed(shipment: Shipment, *, reason: str, returned_to_sender: bool) -> None:
+def shipment_returned_to_sender(shipment: Shipment, *, actor: str, reason: str, by=None) -> None:
+    """The parcel is on its way back (the carrier said so, accepted the shop's instruction, or staff arranged it
+    with the carrier): the transition and the event orders refunds on. The caller holds the shipment's lock."""
+    shipment_transition(shipment, "return_to_sender", actor=actor, by=by, reason=reason)
+    last = shipment.delivery_failures.filter(attempt=shipment.failed_attempts).first()
+    publish_delivery_failed(shipment, reason=last.reason if last else reason, returned_to_sender=True)
+
+
+def publish_delivery_failed(shipment: Shipment, *, reason: str, returned_to_sender: bool) -> None:
     payload = shipment_payload(shipment)
     payload.pop("tracking_url")
     publish(

@@ -15,8 +15,11 @@ from flowmart.events.testing import deliver_pending
 from notifications.testing import send_queued_notifications
 from orders import selectors, services
 from orders.models import Order
+from shipping import carriers
 from shipping import selectors as shipping_selectors
+from shipping import services as shipping_services
 from shipping.tasks import poll_tracking_task
+from tests.shipping.test_failed_deliveries import ReturnsRefused
 from tests.users.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -144,6 +147,46 @@ def test_repeated_failures_end_returned_to_sender_with_the_refund(
     send_queued_notifications()
     subjects = sorted(m.subject for m in mail.outbox if m.to == [warehouse_member.email])
     assert subjects == [
-        f"[Warehouse] Delivery failed: order {order.number}, parcel {shipment.number}",
+        f"[Warehouse] Delivery failed: order {order.number}, parcel {shipment.number}",  # attempt 1
+        f"[Warehouse] Delivery failed: order {order.number}, parcel {shipment.number}",  # attempt 2, the last
         f"[Warehouse] Returned to sender: order {order.number}, parcel {shipment.number}",
     ]
+    last_attempt = [m for m in mail.outbox if m.to == [warehouse_member.email]][1]
+    assert "That was the last attempt the shop allows: the carrier is asked to return the parcel" in last_attempt.body
+
+
+def test_a_return_the_carrier_refuses_flags_the_order_and_refunds_only_once_staff_arranged_it(
+    failed_once, clock, settings, available, warehouse_member, monkeypatch, staff_user
+):
+    """A carrier that takes no instructions through its API (EasyPost's adapter): the order is not refunded on
+    a parcel still out there; the Warehouse is told, and the refund follows staff arranging the return."""
+    monkeypatch.setitem(carriers._ADAPTERS, "sandbox", ReturnsRefused)
+    settings.SHIPPING_MAX_DELIVERY_ATTEMPTS = 2
+    order = failed_once("FAIL-ALWAYS")
+    for _ in range(2):
+        clock.shift(STEP)
+        poll_tracking_task()
+        deliver_pending()
+    [shipment] = shipping_selectors.shipments_for_order(order_number=order.number)
+
+    order.refresh_from_db()
+    assert (shipment.status, order.status, order.refunded_minor) == ("delivery_failed", "shipped", 0)
+    assert order.delivery_problems == {
+        shipment.number: f"parcel {shipment.number}: the carrier refused to return it after attempt 2 "
+        "(The sandbox carrier takes no delivery instructions.). Arrange the return with the carrier, "
+        "then mark it in Shipments."
+    }
+    assert list(selectors.orders_needing_attention()) == [order]
+    send_queued_notifications()
+    alerts = sorted(m.subject for m in mail.outbox if m.to == [warehouse_member.email])
+    assert f"[Warehouse] Carrier refused to return parcel {shipment.number} (order {order.number})" in alerts
+
+    shipping_services.shipment_return_arranged(shipment_number=shipment.number, by=staff_user)
+    deliver_pending()
+    # What orders.tasks.order_returned_to_sender_task (queued by the DeliveryFailed handler) does on the worker.
+    services.order_returned_to_sender(order=order, shipment_number=shipment.number, reason="recipient not available")
+    deliver_pending()
+
+    order.refresh_from_db()
+    assert (order.status, order.refunded_minor, order.delivery_problems) == ("cancelled", 4499, {})
+    assert available("TEE-M") == 5

@@ -288,7 +288,8 @@ def test_the_shop_gives_up_after_the_allowed_attempts_and_the_carrier_returns_th
     assert (shipment.status, shipment.failed_attempts) == ("returned_to_sender", 2)
     assert [(e.payload["attempt"], e.payload["returned_to_sender"]) for e in events_named("DeliveryFailed")] == [
         (1, False),
-        (2, True),
+        (2, False),  # the last attempt failed: the carrier is asked to return the parcel...
+        (2, True),  # ...and accepted: only now is it returned to sender (and the order refunded)
     ]
     last = shipment.transitions.order_by("at", "id").last()
     assert (last.actor, last.reason) == ("system", "2 failed delivery attempts (the shop allows 2): returned to sender")
@@ -306,3 +307,117 @@ def test_the_shop_gives_up_after_the_allowed_attempts_and_the_carrier_returns_th
         ("delivery_failed", "Delivery attempt failed: recipient not available"),
         ("returned_to_sender", "Returned to sender at the shop's request"),
     ]
+
+
+class ReturnsRefused(SandboxCarrier):
+    """A carrier that takes no delivery instructions through its API (the base adapter's answer; EasyPost's)."""
+
+    delivery_instruct = carriers.Carrier.delivery_instruct
+
+
+class InstructionsDown(SandboxCarrier):
+    def delivery_instruct(self, *, tracking_number, instruction):
+        raise CarrierUnavailable("carrier API timed out")
+
+
+def give_up(customer, clock, settings):
+    """Two attempts allowed; the parcel fails both (the second at START + 5 steps)."""
+    settings.SHIPPING_MAX_DELIVERY_ATTEMPTS = 2
+    ship(customer, clock, address_line2="FAIL-ALWAYS")
+    for _ in range(2):
+        clock.shift(STEP)
+        poll_tracking_task()
+    return Shipment.objects.get()
+
+
+def returned(shipment_events):
+    return [(e.payload["attempt"], e.payload["returned_to_sender"]) for e in shipment_events]
+
+
+def test_the_parcel_is_not_returned_until_the_carrier_accepts_the_shops_instruction(
+    rates, customer, clock, settings, monkeypatch
+):
+    monkeypatch.setitem(carriers._ADAPTERS, "sandbox", InstructionsDown)
+    shipment = give_up(customer, clock, settings)
+
+    # The carrier did not answer: the parcel still waits after attempt 2, nothing tells orders to refund it.
+    assert (shipment.status, shipment.failed_attempts) == ("delivery_failed", 2)
+    assert returned(events_named("DeliveryFailed")) == [(1, False), (2, False)]
+    assert DeliveryFailure.objects.get(attempt=2).instruction_sent_at is None
+
+    monkeypatch.setitem(carriers._ADAPTERS, "sandbox", SandboxCarrier)
+    clock.shift(timedelta(minutes=5))
+    poll_tracking_task()  # the poll passes the instruction on
+
+    shipment.refresh_from_db()
+    assert shipment.status == "returned_to_sender"
+    assert returned(events_named("DeliveryFailed")) == [(1, False), (2, False), (2, True)]
+
+
+def test_a_carrier_that_refuses_the_return_leaves_it_to_staff_and_nothing_is_refunded_meanwhile(
+    rates, customer, clock, settings, monkeypatch, staff_user
+):
+    monkeypatch.setitem(carriers._ADAPTERS, "sandbox", ReturnsRefused)
+    shipment = give_up(customer, clock, settings)
+
+    failure = DeliveryFailure.objects.get(attempt=2)
+    assert failure.instruction_error == "The sandbox carrier takes no delivery instructions."
+    assert shipment.status == "delivery_failed"
+    assert returned(events_named("DeliveryFailed")) == [(1, False), (2, False)]
+    [refused] = events_named("DeliveryInstructionRefused")
+    assert {k: refused.payload[k] for k in ("shipment_number", "attempt", "instruction", "detail")} == {
+        "shipment_number": shipment.number,
+        "attempt": 2,
+        "instruction": "return",
+        "detail": "The sandbox carrier takes no delivery instructions.",
+    }
+    clock.shift(timedelta(minutes=5))
+    poll_tracking_task()  # a refusal is not retried
+    assert len(events_named("DeliveryInstructionRefused")) == 1
+
+    shipping_services.shipment_return_arranged(shipment_number=shipment.number, by=staff_user)
+
+    shipment.refresh_from_db()
+    assert shipment.status == "returned_to_sender"
+    assert returned(events_named("DeliveryFailed")) == [(1, False), (2, False), (2, True)]
+    last = shipment.transitions.order_by("at", "id").last()
+    assert (last.actor, last.by_id, last.reason) == (
+        "staff",
+        staff_user.pk,
+        "Return arranged with the carrier by staff",
+    )
+    with pytest.raises(shipping_services.ReturnNotAwaited):
+        shipping_services.shipment_return_arranged(shipment_number=shipment.number, by=staff_user)
+
+
+def test_a_parcel_delivered_before_the_return_was_sent_stays_delivered(rates, customer, clock, settings, monkeypatch):
+    monkeypatch.setitem(carriers._ADAPTERS, "sandbox", InstructionsDown)
+    shipment = give_up(customer, clock, settings)
+    clock.shift(STEP)
+    # The carrier's next scan (its webhook): the neighbour took it in after all.
+    shipping_services.tracking_updates_record(
+        tracking_number=shipment.tracking_number,
+        updates=[
+            carriers.TrackingUpdate(
+                event_id="late-delivery",
+                tracking_number=shipment.tracking_number,
+                sequence=shipment.last_sequence + 1,
+                code="delivered",
+                description="Delivered to a neighbour",
+                location="Springfield",
+                occurred_at=START + 6 * STEP,
+            )
+        ],
+        source="webhook",
+    )
+    monkeypatch.setitem(carriers._ADAPTERS, "sandbox", SandboxCarrier)
+    poll_tracking_task()
+
+    shipment.refresh_from_db()
+    assert shipment.status == "delivered"
+    assert returned(events_named("DeliveryFailed")) == [(1, False), (2, False)]
+    failure = DeliveryFailure.objects.get(attempt=2)
+    assert (failure.instruction_sent_at, failure.instruction_error) == (
+        None,
+        "Not sent: the parcel was delivered first.",
+    )

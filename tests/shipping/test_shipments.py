@@ -196,10 +196,12 @@ def test_fail_always_path_ends_returned_to_sender(rates, customer, clock):
     assert shipment.status == "returned_to_sender"
     assert shipment.failed_attempts == 3
     failed = events_named("DeliveryFailed")
-    # The third failure is the last the shop allows (SHIPPING_MAX_DELIVERY_ATTEMPTS = 3): returned to sender.
+    # The third failure is the last the shop allows (SHIPPING_MAX_DELIVERY_ATTEMPTS = 3): the carrier is asked
+    # to return the parcel, and it is returned to sender once the carrier accepted.
     assert sorted((e.payload["attempt"], e.payload["returned_to_sender"]) for e in failed) == [
         (1, False),
         (2, False),
+        (3, False),
         (3, True),
     ]
     assert [t.to_state for t in shipment.transitions.all()] == [
