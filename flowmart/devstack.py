@@ -205,12 +205,25 @@ def cmd_env(services: EmbeddedServices) -> int:
     return 0
 
 
+def _interrupted(signum, frame) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
+def stop_on_signals() -> None:
+    """SIGTERM (``kill``, a closed terminal's SIGHUP, a supervisor stopping us) stops like Ctrl-C: the ``finally``
+    below stops the web server, worker and the embedded PostgreSQL and Redis. Python's default for SIGTERM ends
+    the process at once, and they would be left running."""
+    for name in ("SIGTERM", "SIGHUP"):
+        signal.signal(getattr(signal, name), _interrupted)
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] not in {"run", "test", "env"}:
         print(__doc__)
         return 2
     command, rest = argv[0], argv[1:]
     services = EmbeddedServices(database_name="flowmart", keep_running=command == "env")
+    stop_on_signals()
     if shutil.which("honcho", path=str(BIN)) is None and command == "run":
         raise SystemExit("honcho is not installed in the virtualenv: run `make install`")
     try:
