@@ -55,3 +55,20 @@ def broker_at(url: str) -> Iterator[None]:
     finally:
         reset_pools()
         celery_app.conf.broker_url = original
+
+
+def deliver_and_run_commands(*, max_rounds: int = 20) -> None:
+    """Everything the worker would do, in this process: deliver events (``deliver_pending``), then run every
+    open command (a handler's follow-up: settle, return settlement, …) once, until nothing is left. A command
+    that fails stays ``retrying`` and runs again next round (no back-off here), up to its attempt limit."""
+    from flowmart.events.commands import command_run
+    from flowmart.events.models import COMMANDS_OPEN, Command
+
+    for _ in range(max_rounds):
+        deliver_pending()
+        open_ids = list(Command.objects.filter(status__in=COMMANDS_OPEN).order_by("id").values_list("id", flat=True))
+        if not open_ids:
+            return
+        for command_id in open_ids:
+            command_run(command_id=command_id)
+    deliver_pending()
