@@ -355,6 +355,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 300.0,
     },
     "orders-expire-payment-retries": {"task": "orders.tasks.expire_payment_retries_task", "schedule": 60.0},
+    "orders-retry-waiting-exchanges": {"task": "orders.tasks.retry_waiting_exchanges_task", "schedule": 300.0},
     "notifications-requeue-stuck": {"task": "notifications.tasks.requeue_stuck_notifications_task", "schedule": 60.0},
     "notifications-feedback-requests": {
         "task": "notifications.tasks.send_due_feedback_requests_task",
@@ -442,6 +443,8 @@ ORDERS_SAGA_LEASE_SECONDS = env.int("ORDERS_SAGA_LEASE_SECONDS", default=20)
 # A declined checkout holds its stock this long (the retry link stays valid for PAYMENT_RETRY_WINDOW_HOURS and
 # reserves again on retry).
 ORDERS_DECLINE_HOLD_MINUTES = env.int("ORDERS_DECLINE_HOLD_MINUTES", default=15)
+# An exchange whose replacement is out of stock waits this long (retried every 5 min), then becomes a refund.
+ORDERS_EXCHANGE_WAIT_DAYS = env.int("ORDERS_EXCHANGE_WAIT_DAYS", default=7)
 
 # --- Shipping (shipping app) -------------------------------------------------
 # The default carrier adapter: "sandbox" (built-in, deterministic; see docs/shipping.md) or "easypost".

@@ -3,13 +3,17 @@ sender, exchange parcels dispatched."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import structlog
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from flowmart.errors import FlowMartError
 from flowmart.events.publisher import publish
 from flowmart.notes import note_add
+from inventory import selectors as inventory_selectors
 from inventory import services as inventory_services
 from orders import refunds, saga
 from orders.errors import OrderActionNotAllowed
@@ -34,13 +38,36 @@ def order_return_settle(
         return order
     if decision == "refund" and refund_minor > 0:
         _return_refund(order, rma_number=rma_number, amount_minor=refund_minor)
-    _restock(order, step_name="restock_return", lines=lines, warehouse_code=warehouse_code or None)
+    _restock_inspected(order, rma_number=rma_number, lines=lines, warehouse_code=warehouse_code or None)
     if decision == "refund" and refunds.return_refund_complete(order=order, rma_number=rma_number):
         shipping_services.return_mark_refunded(rma_number=rma_number)
     elif decision == "exchange":
         _exchange_send(order, rma_number=rma_number, lines=lines, warehouse_code=warehouse_code)
     saga.ledger_add(order, done)
     return Order.objects.get(pk=order.pk)
+
+
+def _restock_inspected(order: Order, *, rma_number: str, lines: list[dict], warehouse_code: str | None) -> None:
+    """The inspection decides: ``resellable`` units go back on sale (ledger ``return``), ``damaged`` ones are
+    written off (``return`` then ``return_damaged``: counted, never on sale), ``missing`` ones never arrived.
+    A line without a condition (an event from before inspections) is resellable."""
+    note = f"return {rma_number}"
+    by_condition: dict[str, list[dict]] = {"resellable": [], "damaged": []}
+    for line in lines:
+        condition = line.get("condition") or "resellable"
+        if condition in by_condition:
+            by_condition[condition].append(line)
+    _restock(
+        order, step_name="restock_return", lines=by_condition["resellable"], warehouse_code=warehouse_code, note=note
+    )
+    _restock(
+        order,
+        step_name="write_off_return",
+        lines=by_condition["damaged"],
+        warehouse_code=warehouse_code,
+        note=note,
+        write_off=True,
+    )
 
 
 def _return_refund(order: Order, *, rma_number: str, amount_minor: int) -> None:
@@ -91,7 +118,15 @@ def _payment_refund_for_return(order: Order, payment: OrderPayment, *, rma_numbe
     return take
 
 
-def _restock(order: Order, *, step_name: str, lines: list[dict], warehouse_code: str | None = None) -> None:
+def _restock(
+    order: Order,
+    *,
+    step_name: str,
+    lines: list[dict],
+    warehouse_code: str | None = None,
+    note: str = "customer return",
+    write_off: bool = False,
+) -> None:
     stock_lines = [
         inventory_services.StockLine(sku=line["sku"], quantity=int(line["quantity"]))
         for line in lines
@@ -101,7 +136,11 @@ def _restock(order: Order, *, step_name: str, lines: list[dict], warehouse_code:
         return
     with saga.step(order, step_name):
         inventory_services.stock_return(
-            reference=order.stock_reference, lines=stock_lines, warehouse_code=warehouse_code
+            reference=order.stock_reference,
+            lines=stock_lines,
+            warehouse_code=warehouse_code,
+            note=note,
+            write_off=write_off,
         )
 
 
@@ -110,30 +149,90 @@ def exchange_reference(order_number: str, rma_number: str) -> str:
     return f"{order_number}:{rma_number}"
 
 
-def _exchange_send(order: Order, *, rma_number: str, lines: list[dict], warehouse_code: str) -> None:
-    """Reserve the replacements and have shipping send them."""
+def _exchange_send(order: Order, *, rma_number: str, lines: list[dict], warehouse_code: str) -> bool:
+    """Reserve the replacements and have shipping send them. If they cannot all be reserved nothing ships: the
+    return waits for stock (``awaiting_stock``) and ``exchanges_waiting_retry`` tries again. True if sent."""
     replacements = [
         {"sku": line.get("replacement_sku") or line["sku"], "name": line.get("name", ""), "quantity": line["quantity"]}
         for line in lines
+        if (line.get("condition") or "resellable") != "missing"
     ]
-    _reserve_replacements(order, rma_number=rma_number, lines=replacements)
+    if not replacements:
+        return False
+    try:
+        _reserve_replacements(order, rma_number=rma_number, lines=replacements)
+    except inventory_services.InsufficientStock as exc:
+        # Never ship from stock that is someone else's: the parcel waits until the units are ours.
+        short = ", ".join(f"{s['sku']} ({s['available']} of {s['requested']})" for s in exc.shortages)
+        shipping_services.return_await_stock(rma_number=rma_number, detail=short)
+        return False
     shipping_services.shipment_create_for_exchange(
         order_number=order.number, rma_number=rma_number, lines=replacements, warehouse_code=warehouse_code
     )
     shipping_services.return_mark_exchanged(rma_number=rma_number)
+    return True
 
 
 def _reserve_replacements(order: Order, *, rma_number: str, lines: list[dict]) -> None:
-    """Hold the replacement units of an exchange (committed when the exchange parcel is dispatched)."""
-    try:
-        with saga.step(order, "reserve_exchange"):
-            inventory_services.stock_reserve(
-                reference=exchange_reference(order.number, rma_number),
-                lines=[inventory_services.StockLine(sku=ln["sku"], quantity=int(ln["quantity"])) for ln in lines],
-                ttl_minutes=settings.ORDERS_RESERVATION_TTL_MINUTES,
-            )
-    except inventory_services.InsufficientStock:
-        return  # The replacement ships anyway (shipping owns the parcel); staff see the failed step.
+    """Hold the replacement units of an exchange (committed when the exchange parcel is dispatched), all or
+    none; raises ``InsufficientStock`` (the failed ``reserve_exchange`` step records it)."""
+    with saga.step(order, "reserve_exchange"):
+        inventory_services.stock_reserve(
+            reference=exchange_reference(order.number, rma_number),
+            lines=[inventory_services.StockLine(sku=ln["sku"], quantity=int(ln["quantity"])) for ln in lines],
+            ttl_minutes=settings.ORDERS_RESERVATION_TTL_MINUTES,
+        )
+
+
+def exchanges_waiting_retry(*, now=None) -> int:
+    """The sweeper (beat): try again every exchange waiting for its replacement; one that waited longer than
+    ``ORDERS_EXCHANGE_WAIT_DAYS`` since it was received becomes a refund of what was paid for the returned
+    goods. Returns how many were sent or refunded. Safe to run again and in parallel (reservation by
+    reference, shipment per RMA, refund key per RMA and payment)."""
+    now = now or timezone.now()
+    settled = 0
+    for rma in shipping_selectors.returns_awaiting_stock():
+        order = Order.objects.filter(number=rma.order_number).first()
+        if order is None:
+            continue
+        lines = [
+            {
+                "sku": line.sku,
+                "name": line.name,
+                "quantity": line.quantity,
+                "replacement_sku": line.replacement_sku,
+                "condition": line.condition,
+            }
+            for line in rma.lines.all()
+        ]
+        if _replacements_available(lines) and _exchange_send(
+            order, rma_number=rma.rma_number, lines=lines, warehouse_code=rma.warehouse_code
+        ):
+            settled += 1
+        elif rma.received_at and rma.received_at <= now - timedelta(days=settings.ORDERS_EXCHANGE_WAIT_DAYS):
+            _exchange_refund(order, rma_number=rma.rma_number)
+            settled += 1
+    return settled
+
+
+def _replacements_available(lines: list[dict]) -> bool:
+    """Worth a try: the replacements look available (the reservation decides, under the stock lock). Spares a
+    failed ``reserve_exchange`` step every sweep while nothing came in."""
+    wanted: dict[str, int] = {}
+    for line in lines:
+        if (line.get("condition") or "resellable") != "missing":
+            sku = line.get("replacement_sku") or line["sku"]
+            wanted[sku] = wanted.get(sku, 0) + int(line["quantity"])
+    return all(inventory_selectors.available_quantity(sku=sku) >= qty for sku, qty in wanted.items())
+
+
+def _exchange_refund(order: Order, *, rma_number: str) -> None:
+    """The replacement never came: shipping turns the return into a refund and the money goes back."""
+    rma = shipping_services.return_exchange_to_refund(rma_number=rma_number)
+    if rma.refund_minor > 0:
+        _return_refund(order, rma_number=rma_number, amount_minor=rma.refund_minor)
+    if refunds.return_refund_complete(order=order, rma_number=rma_number):
+        shipping_services.return_mark_refunded(rma_number=rma_number)
 
 
 def order_exchange_dispatched(*, order_number: str, shipment_number: str) -> None:

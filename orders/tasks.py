@@ -69,3 +69,9 @@ def expire_payment_retries_task() -> int:
     """Beat: release the stock of declined orders whose hold ended; cancel orders whose retry window closed."""
     services.declined_holds_release()
     return services.payment_retries_expire()
+
+
+@shared_task
+def retry_waiting_exchanges_task() -> int:
+    """Beat: ship the exchanges whose replacement is back in stock; refund those that waited too long."""
+    return services.exchanges_waiting_retry()
