@@ -443,8 +443,6 @@ ORDERS_SAGA_LEASE_SECONDS = env.int("ORDERS_SAGA_LEASE_SECONDS", default=20)
 # A declined checkout holds its stock this long (the retry link stays valid for PAYMENT_RETRY_WINDOW_HOURS and
 # reserves again on retry).
 ORDERS_DECLINE_HOLD_MINUTES = env.int("ORDERS_DECLINE_HOLD_MINUTES", default=15)
-# An exchange whose replacement is out of stock waits this long (retried every 5 min), then becomes a refund.
-ORDERS_EXCHANGE_WAIT_DAYS = env.int("ORDERS_EXCHANGE_WAIT_DAYS", default=7)
 
 # --- Shipping (shipping app) -------------------------------------------------
 # The default carrier adapter: "sandbox" (built-in, deterministic; see docs/shipping.md) or "easypost".
@@ -477,6 +475,8 @@ CARRIER_WEBHOOK_SECRET = signing_secret(
 CARRIER_WEBHOOK_TOLERANCE_SECONDS = env.int("CARRIER_WEBHOOK_TOLERANCE_SECONDS", default=300)
 # Customers may ask to return delivered items for this many days.
 RETURN_WINDOW_DAYS = env.int("RETURN_WINDOW_DAYS", default=30)
+# An exchange whose replacement is out of stock waits this long (retried every 5 min), then becomes a refund.
+RETURN_EXCHANGE_WAIT_DAYS = env.int("RETURN_EXCHANGE_WAIT_DAYS", default=7)
 # The beat task polls the carrier for at most this many active shipments per run.
 SHIPPING_POLL_BATCH_SIZE = env.int("SHIPPING_POLL_BATCH_SIZE", default=100)
 # Grace period before a confirmed order's parcel is labelled (it then goes to fulfilment and can no

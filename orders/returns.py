@@ -186,7 +186,7 @@ def _reserve_replacements(order: Order, *, rma_number: str, lines: list[dict]) -
 
 def exchanges_waiting_retry(*, now=None) -> int:
     """The sweeper (beat): try again every exchange waiting for its replacement; one that waited longer than
-    ``ORDERS_EXCHANGE_WAIT_DAYS`` since it was received becomes a refund of what was paid for the returned
+    ``RETURN_EXCHANGE_WAIT_DAYS`` since it was received becomes a refund of what was paid for the returned
     goods. Returns how many were sent or refunded. Safe to run again and in parallel (reservation by
     reference, shipment per RMA, refund key per RMA and payment)."""
     now = now or timezone.now()
@@ -209,7 +209,7 @@ def exchanges_waiting_retry(*, now=None) -> int:
             order, rma_number=rma.rma_number, lines=lines, warehouse_code=rma.warehouse_code
         ):
             settled += 1
-        elif rma.received_at and rma.received_at <= now - timedelta(days=settings.ORDERS_EXCHANGE_WAIT_DAYS):
+        elif rma.received_at and rma.received_at <= now - timedelta(days=settings.RETURN_EXCHANGE_WAIT_DAYS):
             _exchange_refund(order, rma_number=rma.rma_number)
             settled += 1
     return settled

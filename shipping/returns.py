@@ -363,7 +363,8 @@ def _goods_refund(line: ReturnLine) -> int:
 
 def _shipping_refund(rma: ReturnRequest, lines: list[ReturnLine], *, shop_at_fault: bool) -> int:
     """The shipping charge, refunded once per order, when the shop was at fault or when, with this return,
-    every unit of the order has come back for a refund (docs/orders.md §Returns)."""
+    every unit of the order has come back and been refunded (a unit missing from the parcel or not refunded by
+    staff keeps the shipping charged; docs/orders.md §Returns)."""
     if ReturnRequest.objects.filter(order_number=rma.order_number, shipping_refund_minor__gt=0).exists():
         return 0
     parcels = Shipment.objects.filter(order_number=rma.order_number, kind=Shipment.Kind.ORDER)
@@ -380,11 +381,11 @@ def _shipping_refund(rma: ReturnRequest, lines: list[ReturnLine], *, shop_at_fau
             return_request__status__in=[ReturnRequest.Status.RECEIVED, ReturnRequest.Status.REFUNDED],
         )
         .exclude(return_request=rma)
-        .exclude(condition=ReturnLine.Condition.MISSING)
+        .filter(refundable=True)
         .aggregate(total=Sum("quantity"))["total"]
         or 0
     )
-    back_now = sum(line.quantity for line in lines if line.condition != ReturnLine.Condition.MISSING)
+    back_now = sum(line.quantity for line in lines if line.refundable)
     return charged if back_before + back_now >= sold else 0
 
 
