@@ -19,6 +19,7 @@ from orders import refunds, saga
 from orders.errors import OrderActionNotAllowed
 from orders.events import OrderRefunded
 from orders.models import Order, OrderNote, OrderPayment, OrderRefund, OrderStatus
+from orders.pricing import lines_charged_minor
 from payments import services as payment_services
 from shipping import selectors as shipping_selectors
 from shipping import services as shipping_services
@@ -42,7 +43,9 @@ def order_return_settle(
     if decision == "refund" and refunds.return_refund_complete(order=order, rma_number=rma_number):
         shipping_services.return_mark_refunded(rma_number=rma_number)
     elif decision == "exchange":
-        _exchange_send(order, rma_number=rma_number, lines=lines, warehouse_code=warehouse_code)
+        _exchange_send(
+            order, rma_number=rma_number, lines=lines, warehouse_code=warehouse_code, difference_minor=refund_minor
+        )
     saga.ledger_add(order, done)
     return Order.objects.get(pk=order.pk)
 
@@ -145,13 +148,68 @@ def _restock(
 
 
 # -- exchanges ---------------------------------------------------------------------------------
+def order_exchange_request(
+    *, order: Order, user_id: str, lines: list[dict], reason: str, reason_code: str = "other", by=None
+):
+    """The customer asks to exchange delivered items for another variant of the same product (``lines``:
+    [{sku, quantity, replacement_sku}]). Each replacement must be on sale and cost no more than the item's
+    list price when ordered (a dearer one: return for a refund and order it; ``exchange_price_higher``). The
+    replacement is priced at the customer's own discount on that line, so a same-price swap costs nothing and
+    a cheaper one refunds the difference once it ships. Shipping records the return (``return_request``)."""
+    order_lines = {line.sku: line for line in order.lines.all()}
+    charged = dict(zip(order_lines, lines_charged_minor(order), strict=True))
+    wanted = {str(line.get("replacement_sku") or "").strip() for line in lines} - {""}
+    variants = inventory_selectors.variants_by_sku(skus=sorted(wanted | set(order_lines)))
+    exchange: dict[str, dict] = {}
+    for line in lines:
+        sku, replacement_sku = str(line.get("sku") or ""), str(line.get("replacement_sku") or "").strip() or None
+        ordered, replacement = order_lines.get(sku), variants.get(replacement_sku or sku)
+        original = variants.get(sku)
+        if ordered is None:
+            continue  # shipping answers for items not in the order
+        if (
+            replacement is None
+            or not replacement.is_active
+            or original is None
+            or (replacement.product_slug != original.product_slug)
+        ):
+            raise shipping_services.ReturnNotAllowed(
+                f"{replacement_sku or sku} is not another variant of {ordered.name} that we sell.",
+                code="exchange_variant_invalid",
+                errors={"lines": [f"{sku}: {replacement_sku or sku} cannot replace it"]},
+            )
+        if replacement.price_minor > ordered.unit_price_minor:
+            raise shipping_services.ReturnNotAllowed(
+                f"{replacement.sku} costs more than {sku} did: return {sku} for a refund and order {replacement.sku}.",
+                code="exchange_price_higher",
+                errors={"lines": [f"{sku}: {replacement.sku} costs more"]},
+            )
+        gross = ordered.unit_price_minor * ordered.quantity
+        # The customer's own discount on this line applies to the replacement (rounded half up, in minor units).
+        unit = (replacement.price_minor * charged[sku] * 2 + gross) // (2 * gross) if gross else 0
+        exchange[sku] = {"replacement_sku": replacement.sku, "replacement_unit_minor": unit}
+    return shipping_services.return_request(
+        order_number=order.number,
+        user_id=user_id,
+        lines=[{"sku": line.get("sku"), "quantity": line.get("quantity")} for line in lines],
+        reason=reason,
+        reason_code=reason_code,
+        exchange=exchange,
+        by=by,
+    )
+
+
 def exchange_reference(order_number: str, rma_number: str) -> str:
     return f"{order_number}:{rma_number}"
 
 
-def _exchange_send(order: Order, *, rma_number: str, lines: list[dict], warehouse_code: str) -> bool:
-    """Reserve the replacements and have shipping send them. If they cannot all be reserved nothing ships: the
-    return waits for stock (``awaiting_stock``) and ``exchanges_waiting_retry`` tries again. True if sent."""
+def _exchange_send(
+    order: Order, *, rma_number: str, lines: list[dict], warehouse_code: str, difference_minor: int = 0
+) -> bool:
+    """Reserve the replacements and have shipping send them, then refund ``difference_minor`` (the customer
+    paid more for the returned units than the replacements cost). If they cannot all be reserved nothing ships
+    and nothing is refunded yet: the return waits for stock (``awaiting_stock``) and ``exchanges_waiting_retry``
+    tries again (or refunds it all). True if sent."""
     replacements = [
         {"sku": line.get("replacement_sku") or line["sku"], "name": line.get("name", ""), "quantity": line["quantity"]}
         for line in lines
@@ -169,6 +227,8 @@ def _exchange_send(order: Order, *, rma_number: str, lines: list[dict], warehous
     shipping_services.shipment_create_for_exchange(
         order_number=order.number, rma_number=rma_number, lines=replacements, warehouse_code=warehouse_code
     )
+    if difference_minor > 0:
+        _return_refund(order, rma_number=rma_number, amount_minor=difference_minor)
     shipping_services.return_mark_exchanged(rma_number=rma_number)
     return True
 
@@ -206,7 +266,11 @@ def exchanges_waiting_retry(*, now=None) -> int:
             for line in rma.lines.all()
         ]
         if _replacements_available(lines) and _exchange_send(
-            order, rma_number=rma.rma_number, lines=lines, warehouse_code=rma.warehouse_code
+            order,
+            rma_number=rma.rma_number,
+            lines=lines,
+            warehouse_code=rma.warehouse_code,
+            difference_minor=rma.refund_minor,
         ):
             settled += 1
         elif rma.received_at and rma.received_at <= now - timedelta(days=settings.RETURN_EXCHANGE_WAIT_DAYS):

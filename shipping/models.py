@@ -346,6 +346,9 @@ class ReturnRequest(FSMModelMixin, models.Model):
     reason = models.TextField()
     reason_code = models.CharField(max_length=20, choices=ReasonCode.choices, default=ReasonCode.OTHER)
     status = FSMField(default=Status.REQUESTED, choices=Status.choices, protected=True)
+    requested = models.CharField(
+        max_length=10, choices=Decision.choices, default=Decision.REFUND, help_text="What the customer asked for"
+    )
     decision = models.CharField(max_length=10, choices=Decision.choices, blank=True)
     shop_at_fault = models.BooleanField(default=False, help_text="Decided at inspection; refunds the shipping")
     goods_refund_minor = models.PositiveBigIntegerField(default=0, help_text="Refund for the goods (inspection)")
@@ -439,6 +442,11 @@ class ReturnLine(models.Model):
         default=0, help_text="What the customer paid for these units, after every discount (docs/orders.md §Returns)"
     )
     replacement_sku = models.CharField(max_length=64, blank=True)
+    replacement_charged_minor = models.PositiveBigIntegerField(
+        null=True,
+        blank=True,
+        help_text="Exchange the customer asked for: what the replacement units cost them (null: staff's choice)",
+    )
     condition = models.CharField(max_length=12, choices=Condition.choices, blank=True, help_text="Inspection")
     refundable = models.BooleanField(default=True)
     not_refundable_reason = models.CharField(max_length=255, blank=True)

@@ -39,6 +39,8 @@ class ReturnNotAllowed(FlowMartError):
         "return_decision_invalid": "A return is decided as refund or exchange",
         "return_reason_code_invalid": "The reason code is not one of the listed ones",
         "return_inspection_invalid": "An inspected line lacks a known condition, or a reason it is not refunded",
+        "exchange_variant_invalid": "The replacement is not another variant of the same product on sale",
+        "exchange_price_higher": "The replacement costs more than the item returned: return it and order the other",
     }
 
 
@@ -112,11 +114,16 @@ def return_request(
     lines: list[dict],
     reason: str,
     reason_code: str = ReturnRequest.ReasonCode.OTHER,
+    exchange: dict[str, dict] | None = None,
     by=None,
 ) -> ReturnRequest:
     """The customer asks to return delivered items (``lines``: [{sku, quantity}]) with a reason (and one of
     ``ReturnRequest.ReasonCode``: the shop's fault refunds the shipping too). Each line records what the
     customer paid for its units (``charged_minor``): the most a refund gives back for them.
+
+    ``exchange`` (orders' ``order_exchange_request``, which checks the variants and prices them) maps a
+    returned sku to ``{replacement_sku, replacement_unit_minor}``: the customer wants that variant instead,
+    at that price per unit; the difference to what they paid is refunded at inspection.
 
     Raises ``OrderNotFound`` (404) unless the order was shipped to this user, and
     ``ReturnNotAllowed`` (400) for items not delivered, outside the window, or over-returned.
@@ -190,7 +197,9 @@ def return_request(
             warehouse_code=first.warehouse_code,
             reason=reason,
             reason_code=reason_code,
+            requested=ReturnRequest.Decision.EXCHANGE if exchange else ReturnRequest.Decision.REFUND,
         )
+        exchange = exchange or {}
         created = ReturnLine.objects.bulk_create(
             [
                 ReturnLine(
@@ -200,6 +209,10 @@ def return_request(
                     name=line.name,
                     quantity=quantity,
                     unit_price_minor=line.unit_price_minor,
+                    replacement_sku=exchange.get(line.sku, {}).get("replacement_sku", ""),
+                    replacement_charged_minor=(
+                        int(exchange[line.sku]["replacement_unit_minor"]) * quantity if line.sku in exchange else None
+                    ),
                 )
                 for line, quantity in picks
             ]
@@ -355,10 +368,18 @@ def _inspection(lines: list[ReturnLine], inspection: dict[str, dict] | None) -> 
             line.not_refundable_reason = "Missing from the returned parcel"
 
 
-def _goods_refund(line: ReturnLine) -> int:
+def _goods_refund(line: ReturnLine, decision: str) -> int:
     """A line's refund: what was paid for its units, whatever their condition, unless staff marked it not
-    refundable (with a reason) or the units were missing from the parcel (docs/orders.md §Returns)."""
-    return line.charged_minor if line.refundable else 0
+    refundable (with a reason) or the units were missing from the parcel (docs/orders.md §Returns). An
+    exchange refunds what the customer paid beyond the replacement's price they were quoted (nothing when
+    staff chose the replacement at inspection)."""
+    if not line.refundable:
+        return 0
+    if decision == ReturnRequest.Decision.REFUND:
+        return line.charged_minor
+    if line.replacement_charged_minor is None:
+        return 0
+    return max(line.charged_minor - line.replacement_charged_minor, 0)
 
 
 def _shipping_refund(rma: ReturnRequest, lines: list[ReturnLine], *, shop_at_fault: bool) -> int:
@@ -418,7 +439,7 @@ def return_receive(
         for line in lines:
             if decision == ReturnRequest.Decision.EXCHANGE:
                 line.replacement_sku = replacement_skus.get(line.sku, line.replacement_sku or line.sku)
-            line.refund_minor = _goods_refund(line) if decision == ReturnRequest.Decision.REFUND else 0
+            line.refund_minor = _goods_refund(line, decision)
             line.save(
                 update_fields=["replacement_sku", "condition", "refundable", "not_refundable_reason", "refund_minor"]
             )
@@ -490,7 +511,7 @@ def return_exchange_to_refund(*, rma_number: str) -> ReturnRequest:
             return rma
         lines = list(rma.lines.all())
         for line in lines:
-            line.refund_minor = _goods_refund(line)
+            line.refund_minor = _goods_refund(line, ReturnRequest.Decision.REFUND)
             line.save(update_fields=["refund_minor"])
         return_transition(
             rma,
@@ -506,6 +527,8 @@ def return_mark_refunded(*, rma_number: str, by=None) -> ReturnRequest:
     """Orders/payments report the refund was made. Idempotent."""
     with transaction.atomic():
         rma = _locked(rma_number)
+        if rma.decision == ReturnRequest.Decision.EXCHANGE:
+            return rma  # the refund of an exchange's price difference: the exchange's own state says enough
         if rma.status != ReturnRequest.Status.REFUNDED:
             return_transition(rma, "mark_refunded", by=by, reason="Refund issued")
     return rma

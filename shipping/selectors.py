@@ -283,3 +283,9 @@ def returns_awaiting_stock() -> QuerySet[ReturnRequest]:
         .prefetch_related("lines")
         .order_by("received_at", "id")
     )
+
+
+def return_reason_codes() -> list[tuple[str, str]]:
+    """The reasons a customer can pick for a return (code, label); ``arrived_damaged`` and ``wrong_item`` are the
+    shop's fault."""
+    return list(ReturnRequest.ReasonCode.choices)

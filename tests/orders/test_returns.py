@@ -368,3 +368,109 @@ def test_an_exchange_racing_another_customer_for_the_last_unit_never_oversells(
     mugs = Stock.objects.filter(variant__sku="MUG")
     assert sum(s.reserved for s in mugs) == sum(s.on_hand for s in mugs) == 5
     ledger_balances()
+
+
+# -- the customer asks for an exchange ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def tee_sizes(shop):
+    """Other variants of the Tee: L at the same price, S cheaper, XL dearer; and a mug (another product)."""
+    product = shop["TEE-M"].product
+    for sku, price in (("TEE-L", 2000), ("TEE-S", 1800), ("TEE-XL", 2200)):
+        VariantFactory(sku=sku, price_minor=price, weight_grams=200, product=product)
+        inventory_services.stock_receive(sku=sku, warehouse_code="east", quantity=2, reference="initial")
+
+
+def ask_exchange(client, order, replacement_sku, **headers):
+    return client.post(
+        f"/api/v1/orders/{order.number}/exchanges/",
+        {
+            "reason": "too tight",
+            "reason_code": "does_not_fit",
+            "lines": [{"sku": "TEE-M", "quantity": 1, "replacement_sku": replacement_sku}],
+        },
+        format="json",
+        **headers,
+    )
+
+
+def test_the_customer_asks_for_another_size_in_the_api(place, customer_client, tee_sizes):
+    order = place(("TEE-M", 1))
+    delivered(order)
+
+    r = ask_exchange(customer_client, order, "TEE-L", HTTP_IDEMPOTENCY_KEY="swap-1")
+
+    assert r.status_code == 201, r.json()
+    body = r.json()
+    assert (body["status"], body["requested"]) == ("requested", "exchange")
+    assert body["lines"] == [
+        {
+            "sku": "TEE-M",
+            "quantity": 1,
+            "replacement_sku": "TEE-L",
+            "charged_minor": 2000,
+            "replacement_charged_minor": 2000,
+        }
+    ]
+    detail = customer_client.get(f"/api/v1/returns/{body['rma_number']}/").json()
+    assert [li["replacement_sku"] for li in detail["lines"]] == ["TEE-L"]
+
+
+def test_an_exchange_must_be_the_same_product_at_no_higher_price(place, customer_client, other_customer, tee_sizes):
+    order = place(("TEE-M", 1))
+    delivered(order)
+
+    mug = ask_exchange(customer_client, order, "MUG")
+    dearer = ask_exchange(customer_client, order, "TEE-XL")
+    unknown = ask_exchange(customer_client, order, "NOPE")
+
+    assert (mug.status_code, mug.json()["code"]) == (400, "exchange_variant_invalid")
+    assert (dearer.status_code, dearer.json()["code"]) == (400, "exchange_price_higher")
+    assert (unknown.status_code, unknown.json()["code"]) == (400, "exchange_variant_invalid")
+    from rest_framework.test import APIClient
+
+    stranger = APIClient()
+    stranger.force_authenticate(other_customer)
+    assert ask_exchange(stranger, order, "TEE-L").status_code == 404
+
+
+def test_a_cheaper_replacement_ships_and_refunds_the_difference_at_the_members_price(
+    place, customer, customer_client, tee_sizes, available
+):
+    SubscriptionFactory(user=customer)  # Plus: 10% off
+    order = place(("TEE-M", 1))  # 2000 − 200 = 1800 charged
+    delivered(order)
+    r = ask_exchange(customer_client, order, "TEE-S")  # 1800 − 10% = 1620 for the customer
+    assert r.json()["lines"][0]["replacement_charged_minor"] == 1620
+    rma_number = r.json()["rma_number"]
+    shipping_services.return_approve(rma_number=rma_number)
+    shipping_services.return_receive(rma_number=rma_number, decision="exchange")  # the customer's choice stands
+
+    settle(order, rma_number)
+
+    rma = shipping_selectors.return_get(rma_number=rma_number)
+    assert (rma.status, rma.goods_refund_minor, rma.refund_minor) == ("exchanged", 180, 180)
+    assert [[line.sku for line in s.lines] for s in exchange_parcels(order)] == [["TEE-S"]]
+    order.refresh_from_db()
+    assert order.refunded_minor == 180
+    assert (available("TEE-M"), available("TEE-S")) == (5, 1)  # the tee back on sale, one S held for the parcel
+
+
+def test_the_storefront_exchange_form(place, customer, client, tee_sizes):
+    order = place(("TEE-M", 1))
+    delivered(order)
+    client.force_login(customer)
+
+    page = client.get(f"/orders/{order.number}/exchange/")
+    assert page.status_code == 200
+    assert [value for value, _ in page.context["form"].fields["replacement_0"].choices] == ["TEE-M", "TEE-L", "TEE-S"]
+
+    r = client.post(
+        f"/orders/{order.number}/exchange/",
+        {"qty_0": "1", "replacement_0": "TEE-L", "reason_code": "does_not_fit", "reason": "too tight"},
+    )
+
+    rma = shipping_selectors.returns_for_user(user_id=str(customer.public_id)).get()
+    assert r.status_code == 302 and r["Location"] == f"/returns/{rma.rma_number}/"
+    assert (rma.requested, [li.replacement_sku for li in rma.lines.all()]) == ("exchange", ["TEE-L"])
