@@ -230,7 +230,7 @@ class ReturnReceived(Event):
     for the line's units after every discount, ``refund_minor`` what is refunded for them, ``condition``
     the inspection's ``resellable`` (restocked) / ``damaged`` (written off) / ``missing`` (neither);
     ``replacement_sku`` is ``""`` for refunds. ``refund_minor`` = ``goods_refund_minor`` +
-    ``shipping_refund_minor`` (the shipping charge, by the policy in docs/orders.md §Returns).
+    ``shipping_refund_minor`` (the shipping charge, by the policy in docs/orders.md §Returns and exchanges).
     ``replacement_skus``: the replacement sku of each line, in order.
     ``warehouse_code``: where the goods were returned to (inventory restocks there).
     """

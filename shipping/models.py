@@ -334,7 +334,7 @@ class ReturnRequest(FSMModelMixin, models.Model):
         WRONG_ITEM = "wrong_item", "Wrong item sent"
         OTHER = "other", "Other"
 
-    # The shop's fault: shipping is refunded with the goods (docs/orders.md §Returns).
+    # The shop's fault: shipping is refunded with the goods (docs/orders.md §Returns and exchanges).
     SHOP_AT_FAULT_REASONS = frozenset({ReasonCode.ARRIVED_DAMAGED, ReasonCode.WRONG_ITEM})
 
     rma_number = models.CharField(max_length=20, unique=True, default=new_rma_number, editable=False)
@@ -439,7 +439,7 @@ class ReturnLine(models.Model):
     quantity = models.PositiveIntegerField()
     unit_price_minor = models.PositiveBigIntegerField(default=0)
     charged_minor = models.PositiveBigIntegerField(
-        default=0, help_text="What the customer paid for these units, after every discount (docs/orders.md §Returns)"
+        default=0, help_text="What the customer paid for these units, after every discount"
     )
     replacement_sku = models.CharField(max_length=64, blank=True)
     replacement_charged_minor = models.PositiveBigIntegerField(

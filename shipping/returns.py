@@ -370,7 +370,7 @@ def _inspection(lines: list[ReturnLine], inspection: dict[str, dict] | None) -> 
 
 def _goods_refund(line: ReturnLine, decision: str) -> int:
     """A line's refund: what was paid for its units, whatever their condition, unless staff marked it not
-    refundable (with a reason) or the units were missing from the parcel (docs/orders.md §Returns). An
+    refundable (with a reason) or the units were missing from the parcel (docs/orders.md §Returns and exchanges). An
     exchange refunds what the customer paid beyond the replacement's price they were quoted (nothing when
     staff chose the replacement at inspection)."""
     if not line.refundable:
@@ -385,7 +385,7 @@ def _goods_refund(line: ReturnLine, decision: str) -> int:
 def _shipping_refund(rma: ReturnRequest, lines: list[ReturnLine], *, shop_at_fault: bool) -> int:
     """The shipping charge, refunded once per order, when the shop was at fault or when, with this return,
     every unit of the order has come back and been refunded (a unit missing from the parcel or not refunded by
-    staff keeps the shipping charged; docs/orders.md §Returns)."""
+    staff keeps the shipping charged; docs/orders.md §Returns and exchanges)."""
     if ReturnRequest.objects.filter(order_number=rma.order_number, shipping_refund_minor__gt=0).exists():
         return 0
     parcels = Shipment.objects.filter(order_number=rma.order_number, kind=Shipment.Kind.ORDER)

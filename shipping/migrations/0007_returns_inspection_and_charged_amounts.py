@@ -15,7 +15,7 @@ class Migration(migrations.Migration):
             name="charged_minor",
             field=models.PositiveBigIntegerField(
                 default=0,
-                help_text="What the customer paid for these units, after every discount (docs/orders.md §Returns)",
+                help_text="What the customer paid for these units, after every discount",
             ),
         ),
         migrations.AddField(

@@ -178,7 +178,7 @@ def test_refund_path_end_to_end(rates, customer, staff_user, clock):
     assert rma.status == "received"
     received = payload("ReturnReceived")
     assert received["decision"] == "refund"
-    # The whole order came back: the goods as charged and the shipping charge (docs/orders.md §Returns).
+    # The whole order came back: the goods as charged and the shipping charge (docs/orders.md §Returns and exchanges).
     assert (received["goods_refund_minor"], received["shipping_refund_minor"]) == (2 * 2500 + 1200, 499)
     assert received["refund_minor"] == 2 * 2500 + 1200 + 499
     assert received["replacement_skus"] == []
