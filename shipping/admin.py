@@ -315,7 +315,10 @@ class ReceiveForm(ReturnStaffForm):
         self.skus = list(dict.fromkeys(line.sku for line in rma.lines.all()))
         for sku in self.skus:
             self.fields[f"condition_{sku}"] = forms.ChoiceField(
-                label=f"{sku}: condition", choices=ReturnLine.Condition.choices, initial=ReturnLine.Condition.RESELLABLE
+                label=f"{sku}: condition",
+                choices=ReturnLine.Condition.choices,
+                initial=ReturnLine.Condition.RESELLABLE,
+                required=False,
             )
             self.fields[f"not_refundable_{sku}"] = forms.CharField(
                 label=f"{sku}: not refunded because",
@@ -328,7 +331,7 @@ class ReceiveForm(ReturnStaffForm):
         data = self.cleaned_data
         return {
             sku: {
-                "condition": data[f"condition_{sku}"],
+                "condition": data[f"condition_{sku}"] or ReturnLine.Condition.RESELLABLE,
                 "refundable": not data[f"not_refundable_{sku}"].strip(),
                 "not_refundable_reason": data[f"not_refundable_{sku}"].strip(),
             }

@@ -15,7 +15,10 @@ class ReturnRequestForm(forms.Form):
     """One quantity field per returnable line (``qty_<index>``), plus the reason."""
 
     reason_code = forms.ChoiceField(
-        label="What is wrong?", choices=ReturnRequest.ReasonCode.choices, initial=ReturnRequest.ReasonCode.OTHER
+        label="What is wrong?",
+        choices=ReturnRequest.ReasonCode.choices,
+        initial=ReturnRequest.ReasonCode.OTHER,
+        required=False,
     )
     reason = forms.CharField(
         label="Why are you returning these items?", widget=forms.Textarea(attrs={"rows": 3}), max_length=2000
@@ -41,6 +44,7 @@ class ReturnRequestForm(forms.Form):
             for index, line in enumerate(self.returnable)
         ]
         cleaned["lines"] = [line for line in lines if line["quantity"] > 0]
+        cleaned["reason_code"] = cleaned.get("reason_code") or ReturnRequest.ReasonCode.OTHER
         if not self.errors and not cleaned["lines"]:
             raise forms.ValidationError("Choose at least one item to return.")
         return cleaned

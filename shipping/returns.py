@@ -463,19 +463,24 @@ def return_receive(
                 correlation_id=rma.order_number,
                 **_who(rma),
                 decision=decision,
-                lines=[_line_payload(line) for line in lines],
+                lines=[_line_payload(line, decision) for line in lines],
                 refund_minor=rma.refund_minor,
                 goods_refund_minor=goods,
                 shipping_refund_minor=shipping,
                 currency=rma.currency,
-                replacement_skus=[line.replacement_sku for line in lines if line.replacement_sku],
+                replacement_skus=[
+                    line.replacement_sku
+                    for line in lines
+                    if line.replacement_sku and decision == ReturnRequest.Decision.EXCHANGE
+                ],
                 warehouse_code=rma.warehouse_code,
             )
         )
     return rma
 
 
-def _line_payload(line: ReturnLine) -> dict:
+def _line_payload(line: ReturnLine, decision: str) -> dict:
+    """A line as ``ReturnReceived`` carries it; a refund has no replacement, whatever the customer had asked."""
     return {
         "sku": line.sku,
         "name": line.name,
@@ -486,7 +491,7 @@ def _line_payload(line: ReturnLine) -> dict:
         "condition": line.condition,
         "refundable": line.refundable,
         "not_refundable_reason": line.not_refundable_reason,
-        "replacement_sku": line.replacement_sku,
+        "replacement_sku": line.replacement_sku if decision == ReturnRequest.Decision.EXCHANGE else "",
     }
 
 
