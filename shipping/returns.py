@@ -532,8 +532,6 @@ def return_mark_refunded(*, rma_number: str, by=None) -> ReturnRequest:
     """Orders/payments report the refund was made. Idempotent."""
     with transaction.atomic():
         rma = _locked(rma_number)
-        if rma.decision == ReturnRequest.Decision.EXCHANGE:
-            return rma  # the refund of an exchange's price difference: the exchange's own state says enough
         if rma.status != ReturnRequest.Status.REFUNDED:
             return_transition(rma, "mark_refunded", by=by, reason="Refund issued")
     return rma

@@ -71,6 +71,11 @@ def test_customer_asks_for_a_return_of_delivered_items(customer_client, rates, c
             "name": "Product TEE-M-BLUE",
             "quantity": 1,
             "unit_price_minor": 2500,
+            "charged_minor": 2500,
+            "condition": "",
+            "refundable": True,
+            "not_refundable_reason": "",
+            "refund_minor": 0,
             "replacement_sku": "",
         }
     ]
