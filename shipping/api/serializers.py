@@ -132,7 +132,7 @@ class ReturnLineOutSerializer(serializers.Serializer):
 
 
 class ReturnRefundOutSerializer(serializers.Serializer):
-    """The refund of a return, set at inspection (zero before it, and for an exchange)."""
+    """The refund of a return, set at inspection (zero before it); for an exchange, the price difference refunded."""
 
     goods_minor = serializers.IntegerField(source="goods_refund_minor", help_text="Sum of the lines' refund_minor")
     shipping_minor = serializers.IntegerField(
