@@ -4,6 +4,13 @@ import django_fsm
 from django.db import migrations, models
 
 
+def charged_of_existing_return_lines(apps, schema_editor):
+    """Returns asked for before this migration knew no discounts: they keep refunding the list price they were
+    quoted (unit price × quantity), not 0. Parcel lines keep ``charged_minor`` null (read as the list price)."""
+    ReturnLine = apps.get_model("shipping", "ReturnLine")
+    ReturnLine.objects.update(charged_minor=models.F("unit_price_minor") * models.F("quantity"))
+
+
 class Migration(migrations.Migration):
     dependencies = [
         ("shipping", "0006_warehouse_group"),
@@ -137,4 +144,5 @@ class Migration(migrations.Migration):
                 protected=True,
             ),
         ),
+        migrations.RunPython(charged_of_existing_return_lines, migrations.RunPython.noop),
     ]
