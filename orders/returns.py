@@ -29,7 +29,14 @@ log = structlog.get_logger(__name__)
 
 # -- a return arrived ------------------------------------------------------------------------
 def order_return_settle(
-    *, order: Order, rma_number: str, decision: str, refund_minor: int, lines: list[dict], warehouse_code: str
+    *,
+    order: Order,
+    rma_number: str,
+    decision: str,
+    refund_minor: int,
+    lines: list[dict],
+    warehouse_code: str,
+    exchange_charge_minor: int = 0,
 ) -> Order:
     """A return arrived: refund through payments, restock through inventory, tell shipping it is refunded
     (or send the exchange). Done once per RMA: a redelivered ``ReturnReceived`` finds it in the ledger."""
@@ -44,7 +51,12 @@ def order_return_settle(
         shipping_services.return_mark_refunded(rma_number=rma_number)
     elif decision == "exchange":
         _exchange_send(
-            order, rma_number=rma_number, lines=lines, warehouse_code=warehouse_code, difference_minor=refund_minor
+            order,
+            rma_number=rma_number,
+            lines=lines,
+            warehouse_code=warehouse_code,
+            difference_minor=refund_minor,
+            charge_minor=exchange_charge_minor,
         )
     saga.ledger_add(order, done)
     return Order.objects.get(pk=order.pk)
@@ -152,10 +164,10 @@ def order_exchange_request(
     *, order: Order, user_id: str, lines: list[dict], reason: str, reason_code: str = "other", by=None
 ):
     """The customer asks to exchange delivered items for another variant of the same product (``lines``:
-    [{sku, quantity, replacement_sku}]). Each replacement must be on sale and cost no more than the item's
-    list price when ordered (a dearer one: return for a refund and order it; ``exchange_price_higher``). The
-    replacement is priced at the customer's own discount on that line, so a same-price swap costs nothing and
-    a cheaper one refunds the difference once it ships. Shipping records the return (``return_request``)."""
+    [{sku, quantity, replacement_sku}]). Each replacement must be a variant of the same product on sale. It is
+    priced at the customer's own discount on that line, so a same-price swap costs nothing, a cheaper one refunds
+    the difference once it ships and a dearer one is charged the difference on the order's card when it is
+    reserved. Shipping records the return (``return_request``)."""
     order_lines = {line.sku: line for line in order.lines.all()}
     charged = dict(zip(order_lines, lines_charged_minor(order), strict=True))
     wanted = {str(line.get("replacement_sku") or "").strip() for line in lines} - {""}
@@ -178,12 +190,6 @@ def order_exchange_request(
                 code="exchange_variant_invalid",
                 errors={"lines": [f"{sku}: {replacement_sku or sku} cannot replace it"]},
             )
-        if replacement.price_minor > ordered.unit_price_minor:
-            raise shipping_services.ReturnNotAllowed(
-                f"{replacement.sku} costs more than {sku} did: return {sku} for a refund and order {replacement.sku}.",
-                code="exchange_price_higher",
-                errors={"lines": [f"{sku}: {replacement.sku} costs more"]},
-            )
         gross = ordered.unit_price_minor * ordered.quantity
         # The customer's own discount on this line applies to the replacement (rounded half up, in minor units).
         unit = (replacement.price_minor * charged[sku] * 2 + gross) // (2 * gross) if gross else 0
@@ -204,12 +210,19 @@ def exchange_reference(order_number: str, rma_number: str) -> str:
 
 
 def _exchange_send(
-    order: Order, *, rma_number: str, lines: list[dict], warehouse_code: str, difference_minor: int = 0
+    order: Order,
+    *,
+    rma_number: str,
+    lines: list[dict],
+    warehouse_code: str,
+    difference_minor: int = 0,
+    charge_minor: int = 0,
 ) -> bool:
-    """Reserve the replacements and have shipping send them, then refund ``difference_minor`` (the customer
-    paid more for the returned units than the replacements cost). If they cannot all be reserved nothing ships
-    and nothing is refunded yet: the return waits for stock (``awaiting_stock``) and ``exchanges_waiting_retry``
-    tries again (or refunds it all). True if sent."""
+    """Reserve the replacements, charge ``charge_minor`` (dearer replacements) on the order's card, have shipping
+    send them, then refund ``difference_minor`` (the customer paid more for the returned units than the
+    replacements cost). If they cannot all be reserved nothing ships and nothing moves yet: the return waits for
+    stock (``awaiting_stock``) and ``exchanges_waiting_retry`` tries again (or refunds it all). If the charge is
+    declined the replacements are released and the return is refunded instead. True if sent."""
     replacements = [
         {"sku": line.get("replacement_sku") or line["sku"], "name": line.get("name", ""), "quantity": line["quantity"]}
         for line in lines
@@ -224,12 +237,51 @@ def _exchange_send(
         short = ", ".join(f"{s['sku']} ({s['available']} of {s['requested']})" for s in exc.shortages)
         shipping_services.return_await_stock(rma_number=rma_number, detail=short)
         return False
+    if charge_minor > 0 and not _exchange_charge(order, rma_number=rma_number, amount_minor=charge_minor):
+        inventory_services.stock_release(
+            reference=exchange_reference(order.number, rma_number), reason="exchange difference declined"
+        )
+        _exchange_refund(order, rma_number=rma_number, reason="The price difference could not be charged")
+        return False
     shipping_services.shipment_create_for_exchange(
         order_number=order.number, rma_number=rma_number, lines=replacements, warehouse_code=warehouse_code
     )
     if difference_minor > 0:
         _return_refund(order, rma_number=rma_number, amount_minor=difference_minor)
     shipping_services.return_mark_exchanged(rma_number=rma_number)
+    return True
+
+
+def _exchange_charge(order: Order, *, rma_number: str, amount_minor: int) -> bool:
+    """Charge (authorize + capture) the price difference of dearer replacements on the order's card, three
+    phases: the ``charge_exchange`` step is the intent, payments is called with no transaction open under the key
+    ``<number>:exchange:<rma>`` (a re-run gets the same payment, money moves once), and the payment is recorded
+    on the order with the step. False if the card declined or is no longer valid; a gateway outage raises (the
+    command retries with the same key)."""
+    key = f"{order.number}:exchange:{rma_number}"
+    try:
+        with saga.step(order, "charge_exchange") as attempt:
+            info = payment_services.payment_charge(
+                saga.payment_request(order, amount_minor=amount_minor, idempotency_key=key)
+            )
+            with transaction.atomic():
+                locked = saga.lock(order)
+                _, created = OrderPayment.objects.get_or_create(
+                    payment_id=info.id,
+                    defaults={
+                        "order": locked,
+                        "amount_minor": info.amount_minor,
+                        "captured_minor": info.amount_minor,
+                        "purpose": "exchange",
+                    },
+                )
+                if created:
+                    locked.captured_minor += info.amount_minor
+                    locked.save(update_fields=["captured_minor", "updated_at"])
+                attempt.succeed()
+    except (payment_services.PaymentDeclined, payment_services.InvalidPaymentMethod) as exc:
+        log.info("exchange difference declined", order=order.number, rma=rma_number, code=exc.code)
+        return False
     return True
 
 
@@ -271,6 +323,7 @@ def exchanges_waiting_retry(*, now=None) -> int:
             lines=lines,
             warehouse_code=rma.warehouse_code,
             difference_minor=rma.refund_minor,
+            charge_minor=rma.exchange_charge_minor,
         ):
             settled += 1
         elif rma.received_at and rma.received_at <= now - timedelta(days=settings.RETURN_EXCHANGE_WAIT_DAYS):
@@ -290,9 +343,10 @@ def _replacements_available(lines: list[dict]) -> bool:
     return all(inventory_selectors.available_quantity(sku=sku) >= qty for sku, qty in wanted.items())
 
 
-def _exchange_refund(order: Order, *, rma_number: str) -> None:
-    """The replacement never came: shipping turns the return into a refund and the money goes back."""
-    rma = shipping_services.return_exchange_to_refund(rma_number=rma_number)
+def _exchange_refund(order: Order, *, rma_number: str, reason: str = "Replacement still out of stock") -> None:
+    """The replacement never came (or could not be paid for): shipping turns the return into a refund and the
+    money goes back."""
+    rma = shipping_services.return_exchange_to_refund(rma_number=rma_number, reason=reason)
     if rma.refund_minor > 0:
         _return_refund(order, rma_number=rma_number, amount_minor=rma.refund_minor)
     if refunds.return_refund_complete(order=order, rma_number=rma_number):

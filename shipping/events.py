@@ -250,3 +250,4 @@ class ReturnReceived(Event):
     warehouse_code: str
     goods_refund_minor: int = 0
     shipping_refund_minor: int = 0
+    exchange_charge_minor: int = 0  # an exchange for dearer variants: orders charges it once they are reserved

@@ -352,6 +352,9 @@ class ReturnRequest(FSMModelMixin, models.Model):
     decision = models.CharField(max_length=10, choices=Decision.choices, blank=True)
     shop_at_fault = models.BooleanField(default=False, help_text="Decided at inspection; refunds the shipping")
     goods_refund_minor = models.PositiveBigIntegerField(default=0, help_text="Refund for the goods (inspection)")
+    exchange_charge_minor = models.PositiveBigIntegerField(
+        default=0, help_text="Exchange for dearer variants: the difference charged when the replacement is reserved"
+    )
     shipping_refund_minor = models.PositiveBigIntegerField(default=0, help_text="Refund of the shipping charge")
     refund_minor = models.PositiveBigIntegerField(default=0, help_text="Goods + shipping refunded")
     staff_note = models.TextField(blank=True, help_text="Rejection reason or inspection notes")
@@ -377,10 +380,18 @@ class ReturnRequest(FSMModelMixin, models.Model):
 
     @transition(field=status, source=Status.APPROVED, target=Status.RECEIVED)
     def receive(
-        self, *, decision: str, shop_at_fault: bool, goods_refund_minor: int, shipping_refund_minor: int, note: str
+        self,
+        *,
+        decision: str,
+        shop_at_fault: bool,
+        goods_refund_minor: int,
+        shipping_refund_minor: int,
+        exchange_charge_minor: int,
+        note: str,
     ) -> None:
         self.received_at = timezone.now()
         self.decision = decision
+        self.exchange_charge_minor = exchange_charge_minor
         self.shop_at_fault = shop_at_fault
         self.goods_refund_minor = goods_refund_minor
         self.shipping_refund_minor = shipping_refund_minor
@@ -398,12 +409,15 @@ class ReturnRequest(FSMModelMixin, models.Model):
 
     @transition(
         field=status,
-        source=Status.AWAITING_STOCK,
+        source=[Status.AWAITING_STOCK, Status.RECEIVED],
         target=Status.RECEIVED,
+        conditions=[lambda r: r.decision == ReturnRequest.Decision.EXCHANGE],
     )
     def exchange_to_refund(self, *, goods_refund_minor: int) -> None:
-        """The replacement never came back in stock in time: the exchange becomes a refund of the goods."""
+        """The replacement never came back in stock in time, or its price difference could not be charged: the
+        exchange becomes a refund of the goods."""
         self.decision = ReturnRequest.Decision.REFUND
+        self.exchange_charge_minor = 0
         self.goods_refund_minor = goods_refund_minor
         self.refund_minor = goods_refund_minor + self.shipping_refund_minor
 

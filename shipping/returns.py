@@ -40,7 +40,6 @@ class ReturnNotAllowed(FlowMartError):
         "return_reason_code_invalid": "The reason code is not one of the listed ones",
         "return_inspection_invalid": "An inspected line lacks a known condition, or a reason it is not refunded",
         "exchange_variant_invalid": "The replacement is not another variant of the same product on sale",
-        "exchange_price_higher": "The replacement costs more than the item returned: return it and order the other",
     }
 
 
@@ -382,6 +381,14 @@ def _goods_refund(line: ReturnLine, decision: str) -> int:
     return max(line.charged_minor - line.replacement_charged_minor, 0)
 
 
+def _exchange_charge(line: ReturnLine) -> int:
+    """What the customer owes for a dearer replacement they asked for: its price for them beyond what they paid
+    for the returned units (charged by orders once the replacement is reserved)."""
+    if not line.refundable or line.replacement_charged_minor is None:
+        return 0
+    return max(line.replacement_charged_minor - line.charged_minor, 0)
+
+
 def _shipping_refund(rma: ReturnRequest, lines: list[ReturnLine], *, shop_at_fault: bool) -> int:
     """The shipping charge, refunded once per order, when the shop was at fault or when, with this return,
     every unit of the order has come back and been refunded (a unit missing from the parcel or not refunded by
@@ -438,12 +445,23 @@ def return_receive(
         at_fault = rma.reason_code in ReturnRequest.SHOP_AT_FAULT_REASONS if shop_at_fault is None else shop_at_fault
         for line in lines:
             if decision == ReturnRequest.Decision.EXCHANGE:
-                line.replacement_sku = replacement_skus.get(line.sku, line.replacement_sku or line.sku)
+                chosen = replacement_skus.get(line.sku, line.replacement_sku or line.sku)
+                if chosen != line.replacement_sku:
+                    line.replacement_charged_minor = None  # staff's choice, not the one priced for the customer
+                line.replacement_sku = chosen
             line.refund_minor = _goods_refund(line, decision)
             line.save(
-                update_fields=["replacement_sku", "condition", "refundable", "not_refundable_reason", "refund_minor"]
+                update_fields=[
+                    "replacement_sku",
+                    "replacement_charged_minor",
+                    "condition",
+                    "refundable",
+                    "not_refundable_reason",
+                    "refund_minor",
+                ]
             )
         goods = sum(line.refund_minor for line in lines)
+        charge = sum(_exchange_charge(line) for line in lines) if decision == ReturnRequest.Decision.EXCHANGE else 0
         shipping = (
             _shipping_refund(rma, lines, shop_at_fault=at_fault) if decision == ReturnRequest.Decision.REFUND else 0
         )
@@ -456,6 +474,7 @@ def return_receive(
             shop_at_fault=at_fault,
             goods_refund_minor=goods,
             shipping_refund_minor=shipping,
+            exchange_charge_minor=charge,
             note=note,
         )
         publish(
@@ -467,6 +486,7 @@ def return_receive(
                 refund_minor=rma.refund_minor,
                 goods_refund_minor=goods,
                 shipping_refund_minor=shipping,
+                exchange_charge_minor=charge,
                 currency=rma.currency,
                 replacement_skus=[
                     line.replacement_sku
@@ -507,12 +527,14 @@ def return_await_stock(*, rma_number: str, detail: str = "") -> ReturnRequest:
     return rma
 
 
-def return_exchange_to_refund(*, rma_number: str) -> ReturnRequest:
-    """An exchange waited too long for its replacement: it becomes a refund of what was paid for the returned
-    goods that are refundable; orders (its sweeper) then refunds ``refund_minor``. Idempotent."""
+def return_exchange_to_refund(*, rma_number: str, reason: str = "Replacement still out of stock") -> ReturnRequest:
+    """An exchange waited too long for its replacement (or the price difference could not be charged): it
+    becomes a refund of what was paid for the returned goods that are refundable; orders then refunds
+    ``refund_minor``. Idempotent."""
     with transaction.atomic():
         rma = _locked(rma_number)
-        if rma.status != ReturnRequest.Status.AWAITING_STOCK:
+        waiting = (ReturnRequest.Status.AWAITING_STOCK, ReturnRequest.Status.RECEIVED)
+        if rma.status not in waiting or rma.decision != ReturnRequest.Decision.EXCHANGE:
             return rma
         lines = list(rma.lines.all())
         for line in lines:
@@ -522,7 +544,7 @@ def return_exchange_to_refund(*, rma_number: str) -> ReturnRequest:
             rma,
             "exchange_to_refund",
             actor="system",
-            reason="Replacement still out of stock: refunded instead",
+            reason=f"{reason}: refunded instead",
             goods_refund_minor=sum(line.refund_minor for line in lines),
         )
     return rma

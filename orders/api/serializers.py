@@ -285,8 +285,8 @@ class ExchangeLineOutSerializer(serializers.Serializer):
     replacement_sku = serializers.CharField()
     charged_minor = serializers.IntegerField(help_text="What was paid for the returned units, after every discount")
     replacement_charged_minor = serializers.IntegerField(
-        help_text="What the replacements cost at the customer's discount on that line; the difference is refunded "
-        "once the replacement ships"
+        help_text="What the replacements cost at the customer's discount on that line: a higher amount is charged "
+        "to the order's card when the replacement is reserved, a lower one refunded once it ships"
     )
 
 

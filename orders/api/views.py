@@ -235,7 +235,7 @@ class OrderExchangeView(APIView):
         responses={
             201: s.ExchangeOutSerializer,
             400: problem(
-                "invalid (errors); return_not_allowed: exchange_variant_invalid, exchange_price_higher, "
+                "invalid (errors); return_not_allowed: exchange_variant_invalid, "
                 "not_delivered, return_window_closed, return_quantity_exceeded, return_reason_required"
             ),
             401: problem("not_authenticated"),

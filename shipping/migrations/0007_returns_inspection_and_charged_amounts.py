@@ -18,6 +18,14 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.AddField(
+            model_name="returnrequest",
+            name="exchange_charge_minor",
+            field=models.PositiveBigIntegerField(
+                default=0,
+                help_text="Exchange for dearer variants: the difference charged when the replacement is reserved",
+            ),
+        ),
+        migrations.AddField(
             model_name="returnline",
             name="charged_minor",
             field=models.PositiveBigIntegerField(

@@ -21,6 +21,7 @@ from inventory.selectors import available_quantity
 from notifications.testing import send_queued_notifications
 from orders import services
 from orders.models import Order
+from payments.selectors import payments_for_reference
 from shipping import selectors as shipping_selectors
 from shipping import services as shipping_services
 from shipping.models import Shipment
@@ -83,6 +84,7 @@ def settle(order, rma_number: str) -> None:
         refund_minor=received["refund_minor"],
         lines=received["lines"],
         warehouse_code=received["warehouse_code"],
+        exchange_charge_minor=received["exchange_charge_minor"],
     )
     deliver_pending()
 
@@ -417,16 +419,14 @@ def test_the_customer_asks_for_another_size_in_the_api(place, customer_client, t
     assert [li["replacement_sku"] for li in detail["lines"]] == ["TEE-L"]
 
 
-def test_an_exchange_must_be_the_same_product_at_no_higher_price(place, customer_client, other_customer, tee_sizes):
+def test_an_exchange_must_be_another_variant_of_the_same_product(place, customer_client, other_customer, tee_sizes):
     order = place(("TEE-M", 1))
     delivered(order)
 
     mug = ask_exchange(customer_client, order, "MUG")
-    dearer = ask_exchange(customer_client, order, "TEE-XL")
     unknown = ask_exchange(customer_client, order, "NOPE")
 
     assert (mug.status_code, mug.json()["code"]) == (400, "exchange_variant_invalid")
-    assert (dearer.status_code, dearer.json()["code"]) == (400, "exchange_price_higher")
     assert (unknown.status_code, unknown.json()["code"]) == (400, "exchange_variant_invalid")
     from rest_framework.test import APIClient
 
@@ -464,7 +464,12 @@ def test_the_storefront_exchange_form(place, customer, client, tee_sizes):
 
     page = client.get(f"/orders/{order.number}/exchange/")
     assert page.status_code == 200
-    assert [value for value, _ in page.context["form"].fields["replacement_0"].choices] == ["TEE-M", "TEE-L", "TEE-S"]
+    assert [value for value, _ in page.context["form"].fields["replacement_0"].choices] == [
+        "TEE-M",
+        "TEE-L",
+        "TEE-S",
+        "TEE-XL",
+    ]
 
     r = client.post(
         f"/orders/{order.number}/exchange/",
@@ -474,3 +479,54 @@ def test_the_storefront_exchange_form(place, customer, client, tee_sizes):
     rma = shipping_selectors.returns_for_user(user_id=str(customer.public_id)).get()
     assert r.status_code == 302 and r["Location"] == f"/returns/{rma.rma_number}/"
     assert (rma.requested, [li.replacement_sku for li in rma.lines.all()]) == ("exchange", ["TEE-L"])
+
+
+def dearer_exchange_received(order, customer_client):
+    r = ask_exchange(customer_client, order, "TEE-XL")  # 2200 for a tee that cost 2000
+    assert r.json()["lines"][0]["replacement_charged_minor"] == 2200
+    rma_number = r.json()["rma_number"]
+    shipping_services.return_approve(rma_number=rma_number)
+    shipping_services.return_receive(rma_number=rma_number, decision="exchange")
+    assert OutboxEvent.objects.get(name="ReturnReceived").payload["exchange_charge_minor"] == 200
+    return rma_number
+
+
+def test_a_dearer_replacement_is_charged_the_difference_once_when_reserved(
+    place, customer_client, tee_sizes, available
+):
+    order = place(("TEE-M", 1))  # 2000 + 499, captured at dispatch
+    delivered(order)
+    rma_number = dearer_exchange_received(order, customer_client)
+
+    settle(order, rma_number)
+    settle(order, rma_number)  # ReturnReceived delivered again: settled once
+
+    order.refresh_from_db()
+    assert order.captured_minor == 2499 + 200
+    charges = [(p.purpose, p.amount_minor, p.captured_minor) for p in order.payments.order_by("id")]
+    assert charges == [("checkout", 2499, 2499), ("exchange", 200, 200)]
+    at_payments = sorted(
+        (p.status, p.captured_minor) for p in payments_for_reference(reference=order.payment_reference)
+    )
+    assert at_payments == [("captured", 200), ("captured", 2499)]
+    assert [[line.sku for line in s.lines] for s in exchange_parcels(order)] == [["TEE-XL"]]
+    assert shipping_selectors.return_get(rma_number=rma_number).status == "exchanged"
+    assert available("TEE-XL") == 1
+
+
+def test_a_declined_difference_releases_the_replacement_and_refunds_the_return(
+    place, customer_client, tee_sizes, available
+):
+    order = place(("TEE-M", 1))
+    delivered(order)
+    rma_number = dearer_exchange_received(order, customer_client)
+    Order.objects.filter(pk=order.pk).update(payment_method="pm_card_chargeDeclined")  # the card was cancelled
+
+    settle(order, rma_number)
+
+    rma = shipping_selectors.return_get(rma_number=rma_number)
+    assert (rma.status, rma.decision, rma.refund_minor, rma.exchange_charge_minor) == ("refunded", "refund", 2000, 0)
+    assert exchange_parcels(order) == []
+    assert available("TEE-XL") == 2  # released, on sale again
+    order.refresh_from_db()
+    assert (order.captured_minor, order.refunded_minor) == (2499, 2000)
