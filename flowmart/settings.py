@@ -355,6 +355,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 300.0,
     },
     "orders-expire-payment-retries": {"task": "orders.tasks.expire_payment_retries_task", "schedule": 60.0},
+    "orders-retry-waiting-exchanges": {"task": "orders.tasks.retry_waiting_exchanges_task", "schedule": 300.0},
     "notifications-requeue-stuck": {"task": "notifications.tasks.requeue_stuck_notifications_task", "schedule": 60.0},
     "notifications-feedback-requests": {
         "task": "notifications.tasks.send_due_feedback_requests_task",
@@ -474,6 +475,8 @@ CARRIER_WEBHOOK_SECRET = signing_secret(
 CARRIER_WEBHOOK_TOLERANCE_SECONDS = env.int("CARRIER_WEBHOOK_TOLERANCE_SECONDS", default=300)
 # Customers may ask to return delivered items for this many days.
 RETURN_WINDOW_DAYS = env.int("RETURN_WINDOW_DAYS", default=30)
+# An exchange whose replacement is out of stock waits this long (retried every 5 min), then becomes a refund.
+RETURN_EXCHANGE_WAIT_DAYS = env.int("RETURN_EXCHANGE_WAIT_DAYS", default=7)
 # The beat task polls the carrier for at most this many active shipments per run.
 SHIPPING_POLL_BATCH_SIZE = env.int("SHIPPING_POLL_BATCH_SIZE", default=100)
 # Grace period before a confirmed order's parcel is labelled (it then goes to fulfilment and can no

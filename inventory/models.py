@@ -180,6 +180,7 @@ class StockMovement(models.Model):
         SALE = "sale", "Sale"
         ADJUSTMENT = "adjustment", "Adjustment"
         RETURN = "return", "Return"
+        RETURN_DAMAGED = "return_damaged", "Returned damaged (written off)"
         CORRECTION = "correction", "Correction"
         TRANSFER = "transfer", "Transfer"
 

@@ -35,12 +35,16 @@ Reason = StockMovement.Reason
 # --- Stock movements (staff, receiving, returns) ---------------------------------------
 
 
-def _already_recorded(*, reference: str, reason: str, sku: str, warehouse_code: str | None = None) -> bool:
+def _already_recorded(
+    *, reference: str, reason: str, sku: str, warehouse_code: str | None = None, note: str | None = None
+) -> bool:
     if not reference:
         return False
     movements = StockMovement.objects.filter(reference=reference, reason=reason, stock__variant__sku=sku)
     if warehouse_code:
         movements = movements.filter(stock__warehouse__code=warehouse_code)
+    if note is not None:
+        movements = movements.filter(note=note[:255])
     return movements.exists()
 
 
@@ -125,8 +129,20 @@ def stock_transfer(
         book.close()
 
 
-def stock_return(*, reference: str, lines: list[StockLine], warehouse_code: str | None = None) -> None:
-    """Put returned units back on the shelf (ledger reason ``return``); once per (reference, SKU).
+def stock_return(
+    *,
+    reference: str,
+    lines: list[StockLine],
+    warehouse_code: str | None = None,
+    note: str = "customer return",
+    write_off: bool = False,
+) -> None:
+    """Returned units come back (ledger reason ``return``); once per (reference, note, SKU), so each return of
+    an order (its RMA in ``note``) counts once.
+
+    ``write_off``: the units came back damaged and are not for sale: the ``return`` row is followed by a
+    ``return_damaged`` row taking them off again, so the ledger shows both facts, on-hand does not change
+    and the ledger still sums to on-hand.
 
     Warehouse: ``warehouse_code`` if given, else the one the SKU was sold from under a
     reservation with the same reference, else the highest-priority active warehouse.
@@ -146,6 +162,7 @@ def stock_return(*, reference: str, lines: list[StockLine], warehouse_code: str 
         .order_by("id")  # several allocations of one sku: the last one made names the warehouse
     }
     default = Warehouse.objects.filter(is_active=True).order_by("priority", "id").first()
+    reason = Reason.RETURN_DAMAGED if write_off else Reason.RETURN
     with transaction.atomic():
         targets = {}
         for sku in demand:
@@ -156,8 +173,10 @@ def stock_return(*, reference: str, lines: list[StockLine], warehouse_code: str 
             targets[sku] = warehouse
         book = StockBook(variant_ids=[v.pk for v in variants.values()], correlation_id=reference)
         for sku, qty in demand.items():
-            if _already_recorded(reference=reference, reason=Reason.RETURN, sku=sku):
+            if _already_recorded(reference=reference, reason=reason, sku=sku, note=note):
                 continue
             stock = book.row(variant_id=variants[sku].pk, warehouse_id=targets[sku].pk)
-            book.move(stock, quantity=qty, reason=Reason.RETURN, reference=reference, note="customer return")
+            book.move(stock, quantity=qty, reason=Reason.RETURN, reference=reference, note=note)
+            if write_off:
+                book.move(stock, quantity=-qty, reason=Reason.RETURN_DAMAGED, reference=reference, note=note)
         book.close()

@@ -258,7 +258,15 @@ def return_rejected(event: ReturnRejected) -> None:
 @subscribe(ReturnReceived)
 def return_received(event: ReturnReceived) -> None:
     context = _facts(
-        event, "order_number", "rma_number", "decision", "lines", "currency", amount_minor=event.refund_minor
+        event,
+        "order_number",
+        "rma_number",
+        "decision",
+        "lines",
+        "currency",
+        "goods_refund_minor",
+        "shipping_refund_minor",
+        amount_minor=event.refund_minor,
     )
     _notify("return_received", event, context)
 

@@ -238,6 +238,18 @@ KINDS: dict[str, Kind] = {
                 "order_number": "FM-7Q2K9D4X",
                 "rma_number": "RMA-1001",
                 "decision": "refund",
+                "lines": [
+                    {
+                        "sku": "TEE-M-BLU",
+                        "name": "Tee",
+                        "quantity": 1,
+                        "refund_minor": 2500,
+                        "refundable": True,
+                        "not_refundable_reason": "",
+                    }
+                ],
+                "goods_refund_minor": 2500,
+                "shipping_refund_minor": 499,
                 "amount_minor": 2999,
                 "currency": "USD",
             },

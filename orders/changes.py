@@ -17,7 +17,7 @@ from orders.checkout import address_clean
 from orders.errors import CheckoutInProgress, CheckoutInvalid, OrderActionNotAllowed
 from orders.events import OrderAmended, OrderOnHold
 from orders.models import Order, OrderLine, OrderNote, OrderPayment, OrderStatus, SagaStatus
-from orders.pricing import line_discount_minor
+from orders.pricing import line_discount_minor, lines_payload
 from payments import services as payment_services
 
 
@@ -232,7 +232,7 @@ def _amendment_apply(order: Order, amendment: _Amendment, *, reservation, extra_
                 currency=order.currency,
                 total_minor=order.total_minor,
                 shipping_address=order.shipping_address,
-                lines=[line.as_payload() for line in order.lines.all()],
+                lines=lines_payload(order),
                 changes=amendment.changes,
             )
         )

@@ -137,3 +137,40 @@ class AmendForm(forms.Form):
 
     def address(self) -> dict:
         return {field: self.cleaned_data[f"address_{field}"].strip() for field in ADDRESS_FIELDS}
+
+
+class ExchangeForm(forms.Form):
+    """Per exchangeable line: how many (``qty_<i>``) and for which variant (``replacement_<i>``); the reason."""
+
+    reason_code = forms.ChoiceField(label="What is wrong?")
+    reason = forms.CharField(label="Tell us more", widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
+
+    def __init__(self, *args, options: list[dict], reason_codes: list[tuple[str, str]], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.options = options
+        self.fields["reason_code"].choices = reason_codes
+        for index, line in enumerate(options):
+            self.fields[f"qty_{index}"] = forms.IntegerField(
+                label=f"{line['name'] or line['sku']} ({line['sku']}): how many",
+                min_value=0,
+                max_value=line["quantity"],
+                initial=0,
+            )
+            self.fields[f"replacement_{index}"] = forms.ChoiceField(label="Exchange for", choices=line["replacements"])
+        fields = [name for i in range(len(options)) for name in (f"qty_{i}", f"replacement_{i}")]
+        self.order_fields([*fields, "reason_code", "reason"])
+
+    def clean(self):
+        cleaned = super().clean()
+        cleaned["lines"] = [
+            {
+                "sku": line["sku"],
+                "quantity": cleaned.get(f"qty_{i}"),
+                "replacement_sku": cleaned.get(f"replacement_{i}"),
+            }
+            for i, line in enumerate(self.options)
+            if cleaned.get(f"qty_{i}")
+        ]
+        if not self.errors and not cleaned["lines"]:
+            raise forms.ValidationError("Choose at least one item to exchange.")
+        return cleaned

@@ -80,6 +80,7 @@ def settle_return(event: ReturnReceived) -> None:
             refund_minor=event.refund_minor,
             lines=event.lines,
             warehouse_code=event.warehouse_code,
+            exchange_charge_minor=event.exchange_charge_minor,
         )
 
 

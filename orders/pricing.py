@@ -80,3 +80,30 @@ def shipping_quote_for(
         currency=currency,
         perk=_shipping_perk(perks),
     )
+
+
+def lines_charged_minor(order) -> list[int]:
+    """What was charged for the goods of each of ``order``'s lines (in line order), after every discount.
+
+    A line's own discount (the member percent-off) is already off its ``line_total_minor``; any discount
+    of the order not on a line (``order.discount_minor`` beyond the lines' ``discount_minor``) is apportioned
+    to the lines in proportion to their totals with ``Money.allocate`` — integer minor units, the
+    remainder one unit at a time to the first lines — so the charged amounts add up to exactly what was
+    charged for goods (``subtotal_minor − discount_minor``). Returns refund these shares, never more.
+    """
+    lines = list(order.lines.all())
+    totals = [max(line.line_total_minor, 0) for line in lines]
+    undistributed = order.discount_minor - sum(line.discount_minor for line in lines)
+    if undistributed <= 0 or sum(totals) <= 0:
+        return totals
+    shares = Money(undistributed, order.currency).allocate(totals)
+    return [total - share.amount_minor for total, share in zip(totals, shares, strict=True)]
+
+
+def lines_payload(order) -> list[dict]:
+    """The order's lines as events carry them: ``OrderLine.as_payload()`` plus ``charged_minor``."""
+    lines = list(order.lines.all())
+    return [
+        {**line.as_payload(), "charged_minor": charged}
+        for line, charged in zip(lines, lines_charged_minor(order), strict=True)
+    ]

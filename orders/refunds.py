@@ -25,6 +25,7 @@ from flowmart.money import Money
 from orders.events import OrderRefunded
 from orders.models import Order, OrderPayment, OrderRefund
 from payments import selectors as payment_selectors
+from shipping import selectors as shipping_selectors
 from shipping import services as shipping_services
 
 log = structlog.get_logger(__name__)
@@ -141,8 +142,13 @@ def refund_succeeded(*, refund_id, amount_minor: int) -> OrderRefund | None:
             currency=order.currency,
         )
     )
-    if refund.purpose == OrderRefund.Purpose.RETURN and return_refund_complete(
-        order=order, rma_number=refund.rma_number
+    returned = shipping_selectors.return_get(rma_number=refund.rma_number) if refund.rma_number else None
+    # An exchange's price difference refunded: the exchange's own state (exchanged) says enough.
+    if (
+        refund.purpose == OrderRefund.Purpose.RETURN
+        and returned is not None
+        and returned.decision == "refund"
+        and return_refund_complete(order=order, rma_number=refund.rma_number)
     ):
         try:
             with transaction.atomic():

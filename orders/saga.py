@@ -48,6 +48,7 @@ from orders.models import (
     SagaStatus,
     SagaStep,
 )
+from orders.pricing import lines_payload
 from payments import selectors as payment_selectors
 from payments import services as payment_services
 
@@ -207,7 +208,7 @@ def order_confirmed_event(order: Order) -> OrderConfirmed:
         total_minor=order.total_minor,
         shipping_method=order.shipping_method,
         shipping_address=order.shipping_address,
-        lines=[line.as_payload() for line in order.lines.all()],
+        lines=lines_payload(order),
         placed_at=order.placed_at.isoformat(),
     )
 

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from flowmart.events.selectors import commands_open, timeline_for_correlation
 from flowmart.history import HistoryEntry, history
+from inventory import selectors as inventory_selectors
 from orders.models import BasketLine, Order, OrderRefund, OrderStatus, SagaStatus
 from payments import selectors as payment_selectors
 from shipping import selectors as shipping_selectors
@@ -226,3 +227,31 @@ def orders_to_settle() -> list[int]:
         .order_by("-placed_at", "-id")
         .values_list("id", flat=True)[:500]
     )
+
+
+def exchange_options(*, order: Order, user_id: str) -> list[dict] | None:
+    """What the customer may exchange: each delivered line still returnable, with the variants of its product on
+    sale: [{sku, name, quantity, replacements: [(sku, label)]}]; None if the order is not theirs at shipping."""
+    returnable = shipping_selectors.returnable_lines_for_order(order_number=order.number, user_id=user_id)
+    if returnable is None:
+        return None
+    prices = {line.sku: line.unit_price_minor for line in order.lines.all()}
+
+    def label(variant: dict, price: int) -> str:
+        difference = variant["price_minor"] - price
+        text = variant["name"] or variant["sku"]
+        if difference > 0:
+            text += " (costs more: the difference is charged to your card)"
+        elif difference < 0:
+            text += " (costs less: the difference is refunded)"
+        return text + ("" if variant["in_stock"] else " — out of stock: we send it when it is back")
+
+    variants = inventory_selectors.variants_by_sku(skus=[line["sku"] for line in returnable])
+    options = []
+    for line in returnable:
+        product = variants.get(line["sku"])
+        detail = inventory_selectors.product_detail_data(slug=product.product_slug) if product else None
+        replacements = [(v["sku"], label(v, prices.get(line["sku"], 0))) for v in (detail or {}).get("variants", [])]
+        if replacements and line["quantity"] > 0:
+            options.append({**line, "replacements": replacements})
+    return options

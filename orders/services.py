@@ -63,7 +63,9 @@ from orders.fulfilment import (
 )
 from orders.returns import (
     exchange_reference,
+    exchanges_waiting_retry,
     order_exchange_dispatched,
+    order_exchange_request,
     order_refund_issue_resolve,
     order_refund_rejected,
     order_refund_succeeded,
@@ -130,6 +132,8 @@ __all__ = [
     "order_refunds_check",
     "order_release_hold",
     "order_reservation_lost",
+    "exchanges_waiting_retry",
+    "order_exchange_request",
     "order_return_settle",
     "order_returned_to_sender",
     "order_settle",

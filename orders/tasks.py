@@ -22,7 +22,13 @@ def order_compensate_task(order_id: int) -> None:
 
 @shared_task(autoretry_for=(Exception,), retry_backoff=2, retry_backoff_max=600, retry_jitter=True, max_retries=10)
 def order_return_settle_task(
-    order_id: int, rma_number: str, decision: str, refund_minor: int, lines: list, warehouse_code: str
+    order_id: int,
+    rma_number: str,
+    decision: str,
+    refund_minor: int,
+    lines: list,
+    warehouse_code: str,
+    exchange_charge_minor: int = 0,
 ) -> None:
     services.order_return_settle(
         order=Order.objects.get(pk=order_id),
@@ -31,6 +37,7 @@ def order_return_settle_task(
         refund_minor=refund_minor,
         lines=lines,
         warehouse_code=warehouse_code,
+        exchange_charge_minor=exchange_charge_minor,
     )
 
 
@@ -69,3 +76,9 @@ def expire_payment_retries_task() -> int:
     """Beat: release the stock of declined orders whose hold ended; cancel orders whose retry window closed."""
     services.declined_holds_release()
     return services.payment_retries_expire()
+
+
+@shared_task
+def retry_waiting_exchanges_task() -> int:
+    """Beat: ship the exchanges whose replacement is back in stock; refund those that waited too long."""
+    return services.exchanges_waiting_retry()

@@ -19,6 +19,7 @@ urlpatterns = [
     path("orders/<str:number>/cancel/", views.order_cancel, name="order_cancel"),
     path("orders/<str:number>/pay/", views.order_payment_retry, name="order_payment_retry"),
     path("orders/<str:number>/amend/", views.order_amend, name="order_amend"),
+    path("orders/<str:number>/exchange/", views.order_exchange, name="order_exchange"),
     path(
         "orders/<str:number>/shipments/<str:shipment_number>/delivery-choice/",
         views.order_delivery_choice,

@@ -14,6 +14,7 @@ from flowmart.users import selectors as user_selectors
 from orders import forms, selectors, services
 from orders.pricing import perks_for_user
 from orders.signals import SESSION_BASKET_KEY, SESSION_ORDERS_KEY
+from shipping import selectors as shipping_selectors
 
 SESSION_CHECKOUT_KEY = "orders.checkout"
 
@@ -322,3 +323,33 @@ def order_amend(request, number: str):
         except FlowMartError as exc:
             messages.error(request, exc.detail)
     return render(request, "orders/order_amend.html", {"order": order, "form": form})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def order_exchange(request, number: str):
+    """Exchange delivered items for another variant of the same product (``order_exchange_request``)."""
+    order = _own_order(request, number)
+    user_id = str(request.user.public_id)
+    options = selectors.exchange_options(order=order, user_id=user_id)
+    if options is None:
+        raise Http404("No such order")
+    form = forms.ExchangeForm(
+        request.POST or None, options=options, reason_codes=shipping_selectors.return_reason_codes()
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            rma = services.order_exchange_request(
+                order=order,
+                user_id=user_id,
+                lines=form.cleaned_data["lines"],
+                reason=form.cleaned_data["reason"],
+                reason_code=form.cleaned_data["reason_code"],
+                by=request.user,
+            )
+        except FlowMartError as exc:
+            form.add_error(None, exc.detail)
+        else:
+            messages.success(request, f"Exchange {rma.rma_number} requested. We will email you when it is approved.")
+            return redirect("shipping:return-detail", rma_number=rma.rma_number)
+    return render(request, "orders/order_exchange.html", {"order": order, "form": form, "options": options})

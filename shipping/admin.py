@@ -285,7 +285,18 @@ class ShipmentAdmin(admin.ModelAdmin):
 
 class ReturnLineInline(ReadOnlyInline):
     model = ReturnLine
-    fields = ["sku", "name", "quantity", "unit_price_minor", "replacement_sku"]
+    fields = [
+        "sku",
+        "name",
+        "quantity",
+        "unit_price_minor",
+        "charged_minor",
+        "condition",
+        "refundable",
+        "not_refundable_reason",
+        "refund_minor",
+        "replacement_sku",
+    ]
     readonly_fields = fields
 
 
@@ -294,12 +305,23 @@ class ReturnTransitionInline(TransitionLogInline):
     verbose_name_plural = "State log"
 
 
-class RejectForm(forms.Form):
+class ReturnStaffForm(forms.Form):
+    def __init__(self, *args, rma: ReturnRequest, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.rma = rma
+
+
+class RejectForm(ReturnStaffForm):
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=1000)
 
 
-class ReceiveForm(forms.Form):
+class ReceiveForm(ReturnStaffForm):
+    """The decision, and per returned sku its condition and (optionally) why it is not refunded."""
+
     decision = forms.ChoiceField(choices=ReturnRequest.Decision.choices, widget=forms.RadioSelect)
+    shop_at_fault = forms.BooleanField(
+        required=False, help_text="Damaged in transit or the wrong item: the shipping charge is refunded too"
+    )
     replacements = forms.CharField(
         required=False,
         help_text="Exchange only: one 'RETURNED-SKU=REPLACEMENT-SKU' per line; unlisted skus are replaced by the same sku.",
@@ -320,11 +342,50 @@ class ReceiveForm(forms.Form):
             mapping[old] = new
         return mapping
 
+    def __init__(self, *args, rma: ReturnRequest, **kwargs):
+        super().__init__(*args, rma=rma, **kwargs)
+        self.fields["shop_at_fault"].initial = rma.reason_code in ReturnRequest.SHOP_AT_FAULT_REASONS
+        self.skus = list(dict.fromkeys(line.sku for line in rma.lines.all()))
+        for sku in self.skus:
+            self.fields[f"condition_{sku}"] = forms.ChoiceField(
+                label=f"{sku}: condition",
+                choices=ReturnLine.Condition.choices,
+                initial=ReturnLine.Condition.RESELLABLE,
+                required=False,
+            )
+            self.fields[f"not_refundable_{sku}"] = forms.CharField(
+                label=f"{sku}: not refunded because",
+                required=False,
+                max_length=255,
+                help_text="Leave empty to refund what was paid (damaged units are refunded too unless you say why not)",
+            )
+
+    def inspection(self) -> dict[str, dict]:
+        data = self.cleaned_data
+        return {
+            sku: {
+                "condition": data[f"condition_{sku}"] or ReturnLine.Condition.RESELLABLE,
+                "refundable": not data[f"not_refundable_{sku}"].strip(),
+                "not_refundable_reason": data[f"not_refundable_{sku}"].strip(),
+            }
+            for sku in self.skus
+        }
+
 
 @admin.register(ReturnRequest)
 class ReturnRequestAdmin(admin.ModelAdmin):
     ordering = ["-created_at", "rma_number"]
-    list_display = ["rma_number", "order_number", "status", "decision", "refund_minor", "currency", "created_at"]
+    list_display = [
+        "rma_number",
+        "order_number",
+        "status",
+        "decision",
+        "goods_refund_minor",
+        "shipping_refund_minor",
+        "refund_minor",
+        "currency",
+        "created_at",
+    ]
     list_filter = ["status", "decision", "warehouse_code"]
     search_fields = ["rma_number", "order_number", "customer_email", "return_tracking_number"]
     actions = ["approve_selected", "create_missing_labels"]
@@ -337,7 +398,11 @@ class ReturnRequestAdmin(admin.ModelAdmin):
         "customer_email",
         "warehouse_code",
         "reason",
+        "reason_code",
         "decision",
+        "shop_at_fault",
+        "goods_refund_minor",
+        "shipping_refund_minor",
         "refund_minor",
         "currency",
         "staff_note",
@@ -383,10 +448,10 @@ class ReturnRequestAdmin(admin.ModelAdmin):
 
     def _form_view(self, request, pk, form_class, title, run):
         rma = get_object_or_404(ReturnRequest, pk=pk)
-        form = form_class(request.POST or None)
+        form = form_class(request.POST or None, rma=rma)
         if request.method == "POST" and form.is_valid():
             try:
-                run(rma, form.cleaned_data)
+                run(rma, form)
             except FlowMartError as exc:
                 form.add_error(None, exc.detail)
             else:
@@ -407,7 +472,9 @@ class ReturnRequestAdmin(admin.ModelAdmin):
             pk,
             RejectForm,
             "Reject return",
-            lambda rma, data: services.return_reject(rma_number=rma.rma_number, reason=data["reason"], by=request.user),
+            lambda rma, form: services.return_reject(
+                rma_number=rma.rma_number, reason=form.cleaned_data["reason"], by=request.user
+            ),
         )
 
     def receive_view(self, request, pk):
@@ -416,11 +483,13 @@ class ReturnRequestAdmin(admin.ModelAdmin):
             pk,
             ReceiveForm,
             "Receive and inspect",
-            lambda rma, data: services.return_receive(
+            lambda rma, form: services.return_receive(
                 rma_number=rma.rma_number,
-                decision=data["decision"],
-                replacement_skus=data["replacements"],
-                note=data["note"],
+                decision=form.cleaned_data["decision"],
+                replacement_skus=form.cleaned_data["replacements"],
+                inspection=form.inspection(),
+                shop_at_fault=form.cleaned_data["shop_at_fault"],
+                note=form.cleaned_data["note"],
                 by=request.user,
             ),
         )

@@ -240,8 +240,13 @@ class ReturnReceived(Event):
     ``decision``: ``"refund"`` (payments refund ``refund_minor``; then orders calls
     ``return_mark_refunded``) or ``"exchange"`` (``refund_minor`` is 0; orders ships the
     replacements via ``shipment_create_for_exchange`` and calls ``return_mark_exchanged``).
-    ``lines``: [{sku, name, quantity, unit_price_minor, replacement_sku}] — ``replacement_sku``
-    is ``""`` for refunds. ``replacement_skus``: the replacement sku of each line, in order.
+    ``lines``: [{sku, name, quantity, unit_price_minor, charged_minor, refund_minor, condition,
+    refundable, not_refundable_reason, replacement_sku}] — ``charged_minor`` is what the customer paid
+    for the line's units after every discount, ``refund_minor`` what is refunded for them, ``condition``
+    the inspection's ``resellable`` (restocked) / ``damaged`` (written off) / ``missing`` (neither);
+    ``replacement_sku`` is ``""`` for refunds. ``refund_minor`` = ``goods_refund_minor`` +
+    ``shipping_refund_minor`` (the shipping charge, by the policy in docs/orders.md §Returns and exchanges).
+    ``replacement_skus``: the replacement sku of each line, in order.
     ``warehouse_code``: where the goods were returned to (inventory restocks there).
     """
 
@@ -258,3 +263,6 @@ class ReturnReceived(Event):
     currency: str
     replacement_skus: list[str]
     warehouse_code: str
+    goods_refund_minor: int = 0
+    shipping_refund_minor: int = 0
+    exchange_charge_minor: int = 0  # an exchange for dearer variants: orders charges it once they are reserved

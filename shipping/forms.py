@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django import forms
 
+from shipping.models import ReturnRequest
+
 
 class TrackingLookupForm(forms.Form):
     number = forms.CharField(label="Tracking number", max_length=64)
@@ -12,6 +14,12 @@ class TrackingLookupForm(forms.Form):
 class ReturnRequestForm(forms.Form):
     """One quantity field per returnable line (``qty_<index>``), plus the reason."""
 
+    reason_code = forms.ChoiceField(
+        label="What is wrong?",
+        choices=ReturnRequest.ReasonCode.choices,
+        initial=ReturnRequest.ReasonCode.OTHER,
+        required=False,
+    )
     reason = forms.CharField(
         label="Why are you returning these items?", widget=forms.Textarea(attrs={"rows": 3}), max_length=2000
     )
@@ -27,7 +35,7 @@ class ReturnRequestForm(forms.Form):
                 initial=0,
                 help_text=f"Up to {line['quantity']}",
             )
-        self.order_fields([f"qty_{i}" for i in range(len(returnable))] + ["reason"])
+        self.order_fields([f"qty_{i}" for i in range(len(returnable))] + ["reason_code", "reason"])
 
     def clean(self):
         cleaned = super().clean()
@@ -36,6 +44,7 @@ class ReturnRequestForm(forms.Form):
             for index, line in enumerate(self.returnable)
         ]
         cleaned["lines"] = [line for line in lines if line["quantity"] > 0]
+        cleaned["reason_code"] = cleaned.get("reason_code") or ReturnRequest.ReasonCode.OTHER
         if not self.errors and not cleaned["lines"]:
             raise forms.ValidationError("Choose at least one item to return.")
         return cleaned

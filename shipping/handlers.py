@@ -21,6 +21,7 @@ def create_shipments(event: OrderConfirmed) -> None:
         method_code=event.shipping_method,
         address=event.shipping_address,
         lines=event.lines,
+        shipping_minor=event.shipping_minor,
         causation_id=event.event_id,
     )
 

@@ -125,6 +125,9 @@ class Shipment(FSMModelMixin, models.Model):
     customer_email = models.EmailField(blank=True)
     customer_name = models.CharField(max_length=150, blank=True)
     currency = models.CharField(max_length=3, default="USD")
+    order_shipping_minor = models.PositiveBigIntegerField(
+        default=0, help_text="What the customer paid for shipping the whole order (refunded by the return policy)"
+    )
     warehouse_code = models.CharField(max_length=32)
     method_code = models.CharField(max_length=32, default="standard")
     address = models.JSONField(help_text="name, line1, line2, city, region, postal_code, country, phone")
@@ -257,6 +260,9 @@ class ShipmentLine(models.Model):
     name = models.CharField(max_length=200, blank=True)
     quantity = models.PositiveIntegerField()
     unit_price_minor = models.PositiveBigIntegerField(default=0)
+    charged_minor = models.PositiveBigIntegerField(
+        null=True, blank=True, help_text="What was charged for these units after every discount (null: not known)"
+    )
     weight_grams = models.PositiveIntegerField(default=0)
 
     class Meta:
@@ -312,12 +318,24 @@ class ReturnRequest(FSMModelMixin, models.Model):
         APPROVED = "approved"
         REJECTED = "rejected"
         RECEIVED = "received"
+        AWAITING_STOCK = "awaiting_stock", "Exchange waiting for stock"
         REFUNDED = "refunded"
         EXCHANGED = "exchanged"
 
     class Decision(models.TextChoices):
         REFUND = "refund"
         EXCHANGE = "exchange"
+
+    class ReasonCode(models.TextChoices):
+        CHANGED_MIND = "changed_mind", "Changed my mind"
+        DOES_NOT_FIT = "does_not_fit", "Does not fit"
+        NOT_AS_DESCRIBED = "not_as_described", "Not as described"
+        ARRIVED_DAMAGED = "arrived_damaged", "Arrived damaged"
+        WRONG_ITEM = "wrong_item", "Wrong item sent"
+        OTHER = "other", "Other"
+
+    # The shop's fault: shipping is refunded with the goods (docs/orders.md §Returns and exchanges).
+    SHOP_AT_FAULT_REASONS = frozenset({ReasonCode.ARRIVED_DAMAGED, ReasonCode.WRONG_ITEM})
 
     rma_number = models.CharField(max_length=20, unique=True, default=new_rma_number, editable=False)
     order_number = models.CharField(max_length=32, db_index=True)
@@ -326,9 +344,19 @@ class ReturnRequest(FSMModelMixin, models.Model):
     currency = models.CharField(max_length=3, default="USD")
     warehouse_code = models.CharField(max_length=32, help_text="Where the goods come back to")
     reason = models.TextField()
+    reason_code = models.CharField(max_length=20, choices=ReasonCode.choices, default=ReasonCode.OTHER)
     status = FSMField(default=Status.REQUESTED, choices=Status.choices, protected=True)
+    requested = models.CharField(
+        max_length=10, choices=Decision.choices, default=Decision.REFUND, help_text="What the customer asked for"
+    )
     decision = models.CharField(max_length=10, choices=Decision.choices, blank=True)
-    refund_minor = models.PositiveBigIntegerField(default=0)
+    shop_at_fault = models.BooleanField(default=False, help_text="Decided at inspection; refunds the shipping")
+    goods_refund_minor = models.PositiveBigIntegerField(default=0, help_text="Refund for the goods (inspection)")
+    exchange_charge_minor = models.PositiveBigIntegerField(
+        default=0, help_text="Exchange for dearer variants: the difference charged when the replacement is reserved"
+    )
+    shipping_refund_minor = models.PositiveBigIntegerField(default=0, help_text="Refund of the shipping charge")
+    refund_minor = models.PositiveBigIntegerField(default=0, help_text="Goods + shipping refunded")
     staff_note = models.TextField(blank=True, help_text="Rejection reason or inspection notes")
     return_carrier = models.CharField(max_length=32, blank=True)
     return_tracking_number = models.CharField(max_length=64, blank=True)
@@ -351,11 +379,47 @@ class ReturnRequest(FSMModelMixin, models.Model):
         self.staff_note = note
 
     @transition(field=status, source=Status.APPROVED, target=Status.RECEIVED)
-    def receive(self, *, decision: str, refund_minor: int, note: str) -> None:
+    def receive(
+        self,
+        *,
+        decision: str,
+        shop_at_fault: bool,
+        goods_refund_minor: int,
+        shipping_refund_minor: int,
+        exchange_charge_minor: int,
+        note: str,
+    ) -> None:
         self.received_at = timezone.now()
         self.decision = decision
-        self.refund_minor = refund_minor
+        self.exchange_charge_minor = exchange_charge_minor
+        self.shop_at_fault = shop_at_fault
+        self.goods_refund_minor = goods_refund_minor
+        self.shipping_refund_minor = shipping_refund_minor
+        self.refund_minor = goods_refund_minor + shipping_refund_minor
         self.staff_note = note
+
+    @transition(
+        field=status,
+        source=Status.RECEIVED,
+        target=Status.AWAITING_STOCK,
+        conditions=[lambda r: r.decision == ReturnRequest.Decision.EXCHANGE],
+    )
+    def await_stock(self) -> None:
+        """The replacement could not be reserved: the exchange waits (retried by orders' sweeper)."""
+
+    @transition(
+        field=status,
+        source=[Status.AWAITING_STOCK, Status.RECEIVED],
+        target=Status.RECEIVED,
+        conditions=[lambda r: r.decision == ReturnRequest.Decision.EXCHANGE],
+    )
+    def exchange_to_refund(self, *, goods_refund_minor: int) -> None:
+        """The replacement never came back in stock in time, or its price difference could not be charged: the
+        exchange becomes a refund of the goods."""
+        self.decision = ReturnRequest.Decision.REFUND
+        self.exchange_charge_minor = 0
+        self.goods_refund_minor = goods_refund_minor
+        self.refund_minor = goods_refund_minor + self.shipping_refund_minor
 
     @transition(
         field=status,
@@ -368,7 +432,7 @@ class ReturnRequest(FSMModelMixin, models.Model):
 
     @transition(
         field=status,
-        source=Status.RECEIVED,
+        source=[Status.RECEIVED, Status.AWAITING_STOCK],
         target=Status.EXCHANGED,
         conditions=[lambda r: r.decision == ReturnRequest.Decision.EXCHANGE],
     )
@@ -377,13 +441,30 @@ class ReturnRequest(FSMModelMixin, models.Model):
 
 
 class ReturnLine(models.Model):
+    class Condition(models.TextChoices):
+        RESELLABLE = "resellable", "Resellable (back on sale)"
+        DAMAGED = "damaged", "Damaged (written off)"
+        MISSING = "missing", "Missing from the parcel"
+
     return_request = models.ForeignKey(ReturnRequest, on_delete=models.CASCADE, related_name="lines")
     shipment_line = models.ForeignKey(ShipmentLine, on_delete=models.PROTECT, related_name="return_lines")
     sku = models.CharField(max_length=64)
     name = models.CharField(max_length=200, blank=True)
     quantity = models.PositiveIntegerField()
     unit_price_minor = models.PositiveBigIntegerField(default=0)
+    charged_minor = models.PositiveBigIntegerField(
+        default=0, help_text="What the customer paid for these units, after every discount"
+    )
     replacement_sku = models.CharField(max_length=64, blank=True)
+    replacement_charged_minor = models.PositiveBigIntegerField(
+        null=True,
+        blank=True,
+        help_text="Exchange the customer asked for: what the replacement units cost them (null: staff's choice)",
+    )
+    condition = models.CharField(max_length=12, choices=Condition.choices, blank=True, help_text="Inspection")
+    refundable = models.BooleanField(default=True)
+    not_refundable_reason = models.CharField(max_length=255, blank=True)
+    refund_minor = models.PositiveBigIntegerField(default=0, help_text="Refunded for these units (inspection)")
 
     class Meta:
         # A document's lines are read in the order they were written, everywhere (pages, API, event payloads).

@@ -293,3 +293,18 @@ def returnable_lines_for_order(*, order_number: str, user_id: str) -> list[dict]
         row = rows.setdefault(line.sku, {"sku": line.sku, "name": line.name, "quantity": 0})
         row["quantity"] += quantities[line.pk]
     return list(rows.values())
+
+
+def returns_awaiting_stock() -> QuerySet[ReturnRequest]:
+    """Exchanges whose replacement could not be reserved yet, oldest received first (orders' sweeper)."""
+    return (
+        ReturnRequest.objects.filter(status=ReturnRequest.Status.AWAITING_STOCK)
+        .prefetch_related("lines")
+        .order_by("received_at", "id")
+    )
+
+
+def return_reason_codes() -> list[tuple[str, str]]:
+    """The reasons a customer can pick for a return (code, label); ``arrived_damaged`` and ``wrong_item`` are the
+    shop's fault."""
+    return list(ReturnRequest.ReasonCode.choices)

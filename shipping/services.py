@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from flowmart.errors import FlowMartError, NotFound
 from flowmart.events.publisher import publish
+from flowmart.money import Money
 from flowmart.task_queue import queue_after_commit
 from shipping import rates
 from shipping.carriers import CarrierUnavailable, LabelRefused, Parcel, get_carrier
@@ -49,7 +50,9 @@ from shipping.redelivery import (
 from shipping.returns import (
     ReturnNotAllowed,
     return_approve,
+    return_await_stock,
     return_create_label,
+    return_exchange_to_refund,
     return_mark_exchanged,
     return_mark_refunded,
     return_receive,
@@ -80,6 +83,8 @@ __all__ = [
     "delivery_instruction_send",
     "delivery_options_fetch",
     "return_approve",
+    "return_await_stock",
+    "return_exchange_to_refund",
     "return_create_label",
     "return_mark_exchanged",
     "return_mark_refunded",
@@ -151,23 +156,37 @@ def shipping_quote_for_method(
 # --- Creating shipments ------------------------------------------------------------------
 
 
+def _charged_by_allocation(line: dict, quantities: list[int]) -> list[int | None]:
+    """The line's ``charged_minor`` (what orders charged for its goods after every discount) split over its
+    warehouse allocations by quantity with ``Money.allocate`` (integer minor units, remainder to the first
+    parcels). An event from before the field: its ``line_total_minor`` (after the line's own discount), else
+    None (not known)."""
+    known = line.get("charged_minor", line.get("line_total_minor"))
+    if known is None or sum(quantities) <= 0:
+        return [None] * len(quantities)
+    charged = Money(int(known), "XXX")  # ISO 4217's "no currency": a split needs none
+    return [share.amount_minor for share in charged.allocate(quantities)]
+
+
 def _lines_by_warehouse(lines: list[dict]) -> OrderedDict[str, list[dict]]:
     """Split order lines by the warehouses their stock was reserved in."""
     groups: OrderedDict[str, list[dict]] = OrderedDict()
     for line in lines:
-        allocations = line.get("allocations") or [
-            {"warehouse_code": DEFAULT_WAREHOUSE, "quantity": int(line.get("quantity", 0))}
+        allocations = [
+            allocation
+            for allocation in line.get("allocations")
+            or [{"warehouse_code": DEFAULT_WAREHOUSE, "quantity": int(line.get("quantity", 0))}]
+            if int(allocation.get("quantity", 0)) > 0
         ]
-        for allocation in allocations:
-            quantity = int(allocation.get("quantity", 0))
-            if quantity <= 0:
-                continue
+        charged = _charged_by_allocation(line, [int(a["quantity"]) for a in allocations])
+        for allocation, charged_minor in zip(allocations, charged, strict=True):
             groups.setdefault(allocation.get("warehouse_code") or DEFAULT_WAREHOUSE, []).append(
                 {
                     "sku": line["sku"],
                     "name": line.get("name", ""),
-                    "quantity": quantity,
+                    "quantity": int(allocation["quantity"]),
                     "unit_price_minor": int(line.get("unit_price_minor") or 0),
+                    "charged_minor": charged_minor,
                     "weight_grams": int(line.get("weight_grams") or 0),
                 }
             )
@@ -184,6 +203,7 @@ def _set_lines(shipment: Shipment, lines: list[dict]) -> None:
                 name=line.get("name", ""),
                 quantity=int(line["quantity"]),
                 unit_price_minor=int(line.get("unit_price_minor") or 0),
+                charged_minor=line.get("charged_minor"),
                 weight_grams=int(line.get("weight_grams") or 0),
             )
             for line in lines
@@ -219,6 +239,7 @@ def shipments_create_for_order(
     method_code: str,
     address: dict,
     lines: list[dict],
+    shipping_minor: int = 0,
     causation_id: uuid.UUID | None = None,
 ) -> list[Shipment]:
     """One pending shipment per warehouse of the lines' allocations; labels follow asynchronously.
@@ -257,6 +278,7 @@ def shipments_create_for_order(
                 customer_email=customer_email,
                 customer_name=customer_name,
                 currency=currency,
+                order_shipping_minor=shipping_minor,
                 warehouse_code=warehouse_code,
                 method_code=method_code or "standard",
                 address=address,

@@ -38,7 +38,8 @@ def return_detail(request, rma_number: str):
     rma = selectors.return_for_user(rma_number=rma_number, user_id=str(request.user.public_id))
     if rma is None:
         raise Http404
-    return render(request, "shipping/return_detail.html", {"rma": rma})
+    context = {"rma": rma, "exchange_wait_days": settings.RETURN_EXCHANGE_WAIT_DAYS}
+    return render(request, "shipping/return_detail.html", context)
 
 
 @login_required
@@ -56,6 +57,7 @@ def return_new(request, order_number: str):
                 user_id=user_id,
                 lines=form.cleaned_data["lines"],
                 reason=form.cleaned_data["reason"],
+                reason_code=form.cleaned_data["reason_code"],
                 by=request.user,
             )
         except FlowMartError as exc:

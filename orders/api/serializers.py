@@ -15,6 +15,7 @@ from orders.selectors import (
     order_shipments,
     order_timeline,
 )
+from shipping import selectors as shipping_selectors
 
 
 # -- basket ------------------------------------------------------------------------
@@ -258,3 +259,43 @@ class CheckoutProblemOutSerializer(ProblemOutSerializer):
     on_sale_at = serializers.DictField(
         child=serializers.DateTimeField(), required=False, help_text="not_on_sale_yet: when each SKU opens"
     )
+
+
+class ExchangeLineInSerializer(serializers.Serializer):
+    sku = serializers.CharField(max_length=64, help_text="The delivered item to send back")
+    quantity = serializers.IntegerField(min_value=1, max_value=10_000)
+    replacement_sku = serializers.CharField(
+        max_length=64, help_text="Another variant of the same product (or the same sku for a like-for-like swap)"
+    )
+
+
+class ExchangeInSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000)
+    reason_code = serializers.ChoiceField(
+        choices=shipping_selectors.return_reason_codes(),
+        default="other",
+        help_text="arrived_damaged and wrong_item are the shop's fault",
+    )
+    lines = ExchangeLineInSerializer(many=True, allow_empty=False)
+
+
+class ExchangeLineOutSerializer(serializers.Serializer):
+    sku = serializers.CharField()
+    quantity = serializers.IntegerField()
+    replacement_sku = serializers.CharField()
+    charged_minor = serializers.IntegerField(help_text="What was paid for the returned units, after every discount")
+    replacement_charged_minor = serializers.IntegerField(
+        help_text="What the replacements cost at the customer's discount on that line: a higher amount is charged "
+        "to the order's card when the replacement is reserved, a lower one refunded once it ships"
+    )
+
+
+class ExchangeOutSerializer(serializers.Serializer):
+    """The return that carries the exchange; it is followed at ``GET /api/v1/returns/{rma_number}/``."""
+
+    rma_number = serializers.CharField()
+    order_number = serializers.CharField()
+    status = serializers.CharField()
+    requested = serializers.CharField(help_text="exchange")
+    currency = serializers.CharField()
+    lines = ExchangeLineOutSerializer(many=True, source="lines.all")

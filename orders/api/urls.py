@@ -10,6 +10,7 @@ urlpatterns = [
     path("orders/", views.OrderListView.as_view(), name="orders-api-list"),
     path("orders/<str:number>/", views.OrderDetailView.as_view(), name="orders-api-detail"),
     path("orders/<str:number>/cancel/", views.OrderCancelView.as_view(), name="orders-api-cancel"),
+    path("orders/<str:number>/exchanges/", views.OrderExchangeView.as_view(), name="orders-api-exchange"),
     path("orders/<str:number>/amend/", views.OrderAmendView.as_view(), name="orders-api-amend"),
     path("orders/<str:number>/payment/", views.OrderPaymentRetryView.as_view(), name="orders-api-payment-retry"),
 ]

@@ -225,6 +225,40 @@ class OrderCancelView(APIView):
 
 
 @extend_schema(tags=["orders"])
+class OrderExchangeView(APIView):
+    """Ask to exchange delivered items for another variant of the same product."""
+
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(
+        request=s.ExchangeInSerializer,
+        responses={
+            201: s.ExchangeOutSerializer,
+            400: problem(
+                "invalid (errors); return_not_allowed: exchange_variant_invalid, "
+                "not_delivered, return_window_closed, return_quantity_exceeded, return_reason_required"
+            ),
+            401: problem("not_authenticated"),
+            404: problem("not_found / order_not_found: not an order of yours"),
+        },
+        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False)],
+    )
+    @idempotent
+    def post(self, request, number: str):
+        data = s.ExchangeInSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        rma = services.order_exchange_request(
+            order=_own_order(request, number),
+            user_id=str(request.user.public_id),
+            lines=data.validated_data["lines"],
+            reason=data.validated_data["reason"],
+            reason_code=data.validated_data["reason_code"],
+            by=request.user,
+        )
+        return Response(s.ExchangeOutSerializer(rma).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(tags=["orders"])
 class OrderAmendView(APIView):
     permission_classes = [permissions.AllowAny]
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.conf import settings
 from rest_framework import serializers
 
+from shipping.models import ReturnRequest
+
 
 class QuoteQueryInSerializer(serializers.Serializer):
     country = serializers.RegexField(r"^[A-Za-z]{2}$", help_text="ISO 3166-1 alpha-2")
@@ -106,6 +108,11 @@ class ReturnLineInSerializer(serializers.Serializer):
 
 class ReturnCreateInSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=2000)
+    reason_code = serializers.ChoiceField(
+        choices=ReturnRequest.ReasonCode.choices,
+        default=ReturnRequest.ReasonCode.OTHER,
+        help_text="arrived_damaged and wrong_item are the shop's fault: the shipping charge is refunded too",
+    )
     lines = ReturnLineInSerializer(many=True, allow_empty=False)
 
 
@@ -113,8 +120,27 @@ class ReturnLineOutSerializer(serializers.Serializer):
     sku = serializers.CharField()
     name = serializers.CharField()
     quantity = serializers.IntegerField()
-    unit_price_minor = serializers.IntegerField()
+    unit_price_minor = serializers.IntegerField(help_text="List price of one unit when ordered")
+    charged_minor = serializers.IntegerField(
+        help_text="What was paid for these units after every discount: the most they can be refunded"
+    )
+    condition = serializers.CharField(help_text="Inspection: resellable, damaged, missing; empty until received")
+    refundable = serializers.BooleanField()
+    not_refundable_reason = serializers.CharField()
+    refund_minor = serializers.IntegerField(help_text="Refunded for these units (set at inspection)")
     replacement_sku = serializers.CharField()
+
+
+class ReturnRefundOutSerializer(serializers.Serializer):
+    """The refund of a return, set at inspection (zero before it); for an exchange, the price difference refunded."""
+
+    goods_minor = serializers.IntegerField(source="goods_refund_minor", help_text="Sum of the lines' refund_minor")
+    shipping_minor = serializers.IntegerField(
+        source="shipping_refund_minor",
+        help_text="The order's shipping charge: once per order, when the shop was at fault or the whole order came back",
+    )
+    total_minor = serializers.IntegerField(source="refund_minor")
+    shop_at_fault = serializers.BooleanField()
 
 
 class ReturnTransitionOutSerializer(serializers.Serializer):
@@ -129,8 +155,10 @@ class ReturnOutSerializer(serializers.Serializer):
     order_number = serializers.CharField()
     status = serializers.CharField()
     reason = serializers.CharField()
+    reason_code = serializers.CharField()
     decision = serializers.CharField()
-    refund_minor = serializers.IntegerField()
+    refund_minor = serializers.IntegerField(help_text="= refund.total_minor")
+    refund = ReturnRefundOutSerializer(source="*")
     currency = serializers.CharField()
     return_tracking_number = serializers.CharField()
     created_at = serializers.DateTimeField()

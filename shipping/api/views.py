@@ -102,7 +102,16 @@ class OrderReturnsView(APIView):
 
     @extend_schema(
         request=s.ReturnCreateInSerializer,
-        responses={201: s.ReturnOutSerializer},
+        responses={
+            201: s.ReturnOutSerializer,
+            400: problem(
+                "invalid (errors); return_not_allowed: not_delivered, return_window_closed, "
+                "return_quantity_exceeded, return_reason_required, return_lines_required, return_lines_invalid, "
+                "return_reason_code_invalid"
+            ),
+            401: problem("not_authenticated"),
+            404: problem("order_not_found: no such order of yours"),
+        },
         parameters=[OpenApiParameter("Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False)],
     )
     @idempotent
@@ -114,6 +123,7 @@ class OrderReturnsView(APIView):
             user_id=str(request.user.public_id),
             lines=data.validated_data["lines"],
             reason=data.validated_data["reason"],
+            reason_code=data.validated_data["reason_code"],
             by=request.user,
         )
         rma = selectors.return_for_user(rma_number=rma.rma_number, user_id=str(request.user.public_id))

@@ -219,6 +219,37 @@ def test_staff_approve_reject_and_receive_returns(staff_web, rates, customer, cl
     assert staff_web.get(f"/admin/shipping/returnrequest/{first.pk}/change/").status_code == 200
 
 
+def test_staff_inspect_each_sku_and_withhold_a_refund_with_a_reason(staff_web, rates, customer, clock):
+    delivered(clock, customer)
+    rma = services.return_request(
+        order_number="FM-TEST0001",
+        user_id=str(customer.public_id),
+        lines=[{"sku": "TEE-M-BLUE", "quantity": 1}],
+        reason="r",
+        reason_code="arrived_damaged",
+    )
+    services.return_approve(rma_number=rma.rma_number)
+    url = f"/admin/shipping/returnrequest/{rma.pk}/receive/"
+    form = staff_web.get(url).context["form"]
+    assert form.fields["shop_at_fault"].initial is True  # the customer's reason code says so
+
+    staff_web.post(
+        url,
+        {"decision": "refund", "condition_TEE-M-BLUE": "damaged", "not_refundable_TEE-M-BLUE": "Worn, tags removed"},
+    )
+
+    received = ReturnRequest.objects.get(pk=rma.pk)
+    line = received.lines.get()
+    assert (line.condition, line.refundable, line.not_refundable_reason, line.refund_minor) == (
+        "damaged",
+        False,
+        "Worn, tags removed",
+        0,
+    )
+    # Staff left "shop at fault" unticked: no shipping refund either.
+    assert (received.shop_at_fault, received.goods_refund_minor, received.shipping_refund_minor) == (False, 0, 0)
+
+
 def test_staff_screens_render(staff_web, rates, customer, clock):
     delivered(clock, customer)
     services.return_request(

@@ -71,6 +71,11 @@ def test_customer_asks_for_a_return_of_delivered_items(customer_client, rates, c
             "name": "Product TEE-M-BLUE",
             "quantity": 1,
             "unit_price_minor": 2500,
+            "charged_minor": 2500,
+            "condition": "",
+            "refundable": True,
+            "not_refundable_reason": "",
+            "refund_minor": 0,
             "replacement_sku": "",
         }
     ]
@@ -80,7 +85,15 @@ def test_customer_asks_for_a_return_of_delivered_items(customer_client, rates, c
         "customer_email": "casey@example.com",
         "rma_number": body["rma_number"],
         "reason": "Too small",
-        "lines": [{"sku": "TEE-M-BLUE", "name": "Product TEE-M-BLUE", "quantity": 1, "unit_price_minor": 2500}],
+        "lines": [
+            {
+                "sku": "TEE-M-BLUE",
+                "name": "Product TEE-M-BLUE",
+                "quantity": 1,
+                "unit_price_minor": 2500,
+                "charged_minor": 2500,
+            }
+        ],
         "currency": "USD",
     }
     listing = customer_client.get("/api/v1/returns/").json()
@@ -170,7 +183,9 @@ def test_refund_path_end_to_end(rates, customer, staff_user, clock):
     assert rma.status == "received"
     received = payload("ReturnReceived")
     assert received["decision"] == "refund"
-    assert received["refund_minor"] == 2 * 2500 + 1200
+    # The whole order came back: the goods as charged and the shipping charge (docs/orders.md §Returns and exchanges).
+    assert (received["goods_refund_minor"], received["shipping_refund_minor"]) == (2 * 2500 + 1200, 499)
+    assert received["refund_minor"] == 2 * 2500 + 1200 + 499
     assert received["replacement_skus"] == []
     assert received["warehouse_code"] == "east"
     assert [(li["sku"], li["quantity"]) for li in received["lines"]] == [("TEE-M-BLUE", 2), ("MUG", 1)]
