@@ -28,7 +28,12 @@ LEFT_THE_WAREHOUSE = (
     Shipment.Status.DELIVERED,
 )
 # A return in these states is back in the warehouse (inspected): its units are no longer with the customer.
-RETURN_RECEIVED = (ReturnRequest.Status.RECEIVED, ReturnRequest.Status.REFUNDED, ReturnRequest.Status.EXCHANGED)
+RETURN_RECEIVED = (
+    ReturnRequest.Status.RECEIVED,
+    ReturnRequest.Status.AWAITING_STOCK,  # received; its exchange waits for the replacement
+    ReturnRequest.Status.REFUNDED,
+    ReturnRequest.Status.EXCHANGED,
+)
 # Orders that may hold an authorization (money reserved on the customer's card, not yet captured).
 LIVE = (OrderStatus.PENDING, OrderStatus.CONFIRMED, OrderStatus.FULFILLING, OrderStatus.ON_HOLD)
 
