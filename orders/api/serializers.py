@@ -108,6 +108,9 @@ class TotalsOutSerializer(serializers.Serializer):
     total_minor = serializers.IntegerField()
     refunded_minor = serializers.IntegerField(help_text="money back already (a refund awaiting approval is not in it)")
     refund_pending_minor = serializers.IntegerField(help_text="refunds awaiting approval by our team")
+    chargeback_lost_minor = serializers.IntegerField(
+        help_text="money the customer's bank took back through a payment dispute it decided for the customer"
+    )
 
 
 class OrderSummaryOutSerializer(serializers.ModelSerializer):
@@ -123,6 +126,9 @@ class OrderSummaryOutSerializer(serializers.ModelSerializer):
 
 class OrderOutSerializer(OrderSummaryOutSerializer):
     lines = OrderLineOutSerializer(many=True)
+    disputed = serializers.BooleanField(
+        help_text="the customer's bank is disputing a payment of this order (a chargeback is open)"
+    )
     email = serializers.EmailField()
     shipping_address = serializers.JSONField()
     actions = serializers.SerializerMethodField()
@@ -142,6 +148,7 @@ class OrderOutSerializer(OrderSummaryOutSerializer):
             "shipping_address",
             "retry_until",
             "decline_code",
+            "disputed",
             "actions",
         ]
 
