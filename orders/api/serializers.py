@@ -108,9 +108,6 @@ class TotalsOutSerializer(serializers.Serializer):
     total_minor = serializers.IntegerField()
     refunded_minor = serializers.IntegerField(help_text="money back already (a refund awaiting approval is not in it)")
     refund_pending_minor = serializers.IntegerField(help_text="refunds awaiting approval by our team")
-    chargeback_lost_minor = serializers.IntegerField(
-        help_text="money the customer's bank took back through a payment dispute it decided for the customer"
-    )
 
 
 class OrderSummaryOutSerializer(serializers.ModelSerializer):
