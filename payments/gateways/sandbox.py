@@ -464,7 +464,7 @@ class SandboxGateway:
     def disputes_due(self) -> list[tuple[str, str, bool]]:
         """The bank's decisions now due: (dispute id, charge id, won) for each dispute under review whose
         decision time passed. ``LOSING_EVIDENCE`` in the evidence loses it; any other evidence wins it."""
-        due = SandboxDispute.objects.filter(status="under_review", decide_at__lte=timezone.now()).order_by("decide_at")
+        due = SandboxDispute.objects.filter(status="under_review", decide_at__lte=timezone.now())
         return [
             (d.id, d.charge_id, LOSING_EVIDENCE not in json.dumps(d.evidence)) for d in due.order_by("decide_at", "id")
         ]
