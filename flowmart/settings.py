@@ -341,6 +341,8 @@ CELERY_BEAT_SCHEDULE = {
     },
     "payments-webhooks-sweep": {"task": "payments.tasks.process_pending_webhooks_task", "schedule": 60.0},
     "payments-resume-stuck": {"task": "payments.tasks.resume_stuck_payments_task", "schedule": 300.0},
+    # The sandbox's card network decides disputes whose evidence came in (a no-op with another gateway).
+    "payments-sandbox-disputes-decide": {"task": "payments.tasks.sandbox_disputes_decide_task", "schedule": 30.0},
     "payments-void-stray-authorizations": {
         "task": "payments.tasks.void_stray_authorizations_task",
         "schedule": 120.0,
@@ -429,6 +431,10 @@ PAYMENTS_STRAY_AUTHORIZATION_MINUTES = env.int("PAYMENTS_STRAY_AUTHORIZATION_MIN
 PAYMENTS_SANDBOX_DISPUTE_DELAY_SECONDS = env.float(
     "PAYMENTS_SANDBOX_DISPUTE_DELAY_SECONDS", default=0 if TESTING else 20
 )
+# How long after the evidence arrives the sandbox's bank decides a dispute (beat sweep, every 30 s).
+PAYMENTS_SANDBOX_DISPUTE_DECISION_SECONDS = env.int("PAYMENTS_SANDBOX_DISPUTE_DECISION_SECONDS", default=120)
+# The sandbox's dispute fee, withdrawn with the disputed amount and given back if the dispute is won (Stripe: $15).
+PAYMENTS_SANDBOX_DISPUTE_FEE_MINOR = env.int("PAYMENTS_SANDBOX_DISPUTE_FEE_MINOR", default=1500)
 
 # --- Orders (basket, checkout saga) ------------------------------------------
 BASKET_MAX_QUANTITY = env.int("BASKET_MAX_QUANTITY", default=10)  # per line

@@ -23,7 +23,7 @@ from orders.events import (
     OrderOnHold,
     OrderPaymentFailed,
 )
-from payments.events import ChargebackOpened, PaymentRefunded
+from payments.events import ChargebackOpened, ChargebackResolved, PaymentRefunded
 from shipping.events import (
     DeliveryFailed,
     DeliveryInstructionRefused,
@@ -408,5 +408,12 @@ def tell_members_about_new_arrival(event: EarlyAccessOpened) -> None:
 
 @subscribe(ChargebackOpened)
 def chargeback_alert(event: ChargebackOpened) -> None:
+    """Finance answers disputes (evidence in Payments → Disputes): they are told, not every staff member."""
     context = _facts(event, "reference", "dispute_id", "amount_minor", "currency", "reason")
-    services.staff_alert_create(kind="chargeback_opened", event=event, context=context)
+    services.staff_alert_create(kind="chargeback_opened", event=event, context=context, group="Finance")
+
+
+@subscribe(ChargebackResolved)
+def chargeback_outcome_alert(event: ChargebackResolved) -> None:
+    context = _facts(event, "reference", "dispute_id", "outcome", "amount_minor", "loss_minor", "fee_minor", "currency")
+    services.staff_alert_create(kind="chargeback_resolved", event=event, context=context, group="Finance")

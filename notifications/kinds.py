@@ -368,6 +368,21 @@ KINDS: dict[str, Kind] = {
             },
         ),
         Kind(
+            "chargeback_resolved",
+            "Chargeback decided (staff)",
+            Category.STAFF_ALERTS,
+            (EMAIL,),
+            sample={
+                "reference": "order:FM-7Q2K9D4X",
+                "dispute_id": "dp_123",
+                "outcome": "lost",
+                "amount_minor": 6497,
+                "loss_minor": 6497,
+                "fee_minor": 1500,
+                "currency": "USD",
+            },
+        ),
+        Kind(
             "feedback_request",
             "How did we do?",
             Category.ORDER_UPDATES,

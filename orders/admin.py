@@ -17,6 +17,7 @@ from orders.models import (
     Basket,
     BasketLine,
     Order,
+    OrderDispute,
     OrderLine,
     OrderNeedingAttention,
     OrderNote,
@@ -47,6 +48,14 @@ class OrderRefundInline(ReadOnlyInline):
     ordering = ["created_at", "id"]
     verbose_name_plural = "refunds (only succeeded ones count as refunded)"
     fields = ["refund_id", "purpose", "rma_number", "amount_minor", "status", "note", "created_at", "settled_at"]
+    readonly_fields = fields
+
+
+class OrderDisputeInline(ReadOnlyInline):
+    model = OrderDispute
+    ordering = ["opened_at", "id"]
+    verbose_name_plural = "chargebacks (Payments → Disputes takes the evidence)"
+    fields = ["dispute_id", "amount_minor", "reason", "status", "loss_minor", "fee_minor", "opened_at", "resolved_at"]
     readonly_fields = fields
 
 
@@ -81,20 +90,25 @@ ACTIONS = {
         "Refund issue dealt with (clear the flag)",
         lambda o: o.failure_code in ("refund_rejected", "refund_failed"),
     ),
+    "authorization_resolved": (
+        "Expired authorization dealt with (clear the flag)",
+        lambda o: o.failure_code == "authorization_expired",
+    ),
 }
 
 
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
     ordering = ["-placed_at", "-id"]
-    list_display = ["number", "status", "saga_status", "email", "total", "placed_at"]
-    list_filter = ["status", "saga_status", "placed_at"]
+    list_display = ["number", "status", "disputed", "saga_status", "email", "total", "placed_at"]
+    list_filter = ["status", "disputed", "saga_status", "placed_at"]
     search_fields = ["number", "email", "lines__sku"]
     date_hierarchy = "placed_at"
     inlines = [
         OrderLineInline,
         OrderPaymentInline,
         OrderRefundInline,
+        OrderDisputeInline,
         SagaStepInline,
         OrderTransitionInline,
         OrderNoteInline,
@@ -115,6 +129,8 @@ class OrderAdmin(admin.ModelAdmin):
         "captured_minor",
         "refunded_minor",
         "refund_status",
+        "disputed",
+        "money_summary",
         "stock_reserved",
         "stock_committed",
         "stock_released",
@@ -148,6 +164,18 @@ class OrderAdmin(admin.ModelAdmin):
             f"subtotal {m(order.subtotal_minor)} − discount {m(order.discount_minor)} + shipping "
             f"{m(order.shipping_minor)} = {m(order.total_minor)}"
         )
+
+    @admin.display(description="money summary")
+    def money_summary(self, order: Order) -> str:
+        books = selectors.order_money_summary(order=order)
+        m = lambda v: str(Money(v, order.currency))  # noqa: E731
+        text = f"captured {m(books['captured_minor'])} − refunded {m(books['refunded_minor'])}"
+        if books["chargeback_lost_minor"] or books["chargeback_fee_minor"]:
+            text += (
+                f" − lost to chargebacks {m(books['chargeback_lost_minor'])}"
+                f" − chargeback fees {m(books['chargeback_fee_minor'])}"
+            )
+        return text + f" = {m(books['net_minor'])}" + (" (chargeback open)" if books["disputed"] else "")
 
     @admin.display(description="refunds waiting or refused")
     def refund_status(self, order: Order) -> str:
@@ -223,6 +251,8 @@ def _run_action(request, model_admin, pk: int, name: str):
             services.order_settle_retry(order=order)
         elif name == "refund_resolved":
             services.order_refund_issue_resolve(order=order, by=request.user, reason=reason)
+        elif name == "authorization_resolved":
+            services.order_authorization_flag_clear(order=order, by=request.user, reason=reason)
         else:
             messages.error(request, f"Unknown action {name}.")
             return redirect("admin:orders_order_change", pk)
@@ -241,6 +271,7 @@ class OrderNeedingAttentionAdmin(OrderAdmin):
     list_display = [
         "number",
         "status",
+        "disputed",
         "saga_status",
         "saga_lease_until",
         "hold_reason",

@@ -14,7 +14,13 @@ from flowmart.events.commands import command_queue
 from flowmart.events.registry import subscribe
 from inventory.events import InventoryReleased
 from orders import selectors, services
-from payments.events import PaymentRefunded, RefundRejected
+from payments.events import (
+    ChargebackOpened,
+    ChargebackResolved,
+    PaymentAuthorizationExpired,
+    PaymentRefunded,
+    RefundRejected,
+)
 from shipping import selectors as shipping_selectors
 from shipping.events import (
     DeliveryFailed,
@@ -140,8 +146,15 @@ def refund_parcel_returned_to_sender(event: DeliveryFailed) -> None:
 
 @subscribe(PaymentRefunded)
 def book_refund(event: PaymentRefunded) -> None:
-    """A refund orders asked for went through (at once, or after Finance approved it): book it once."""
-    if event.reference.startswith("order:"):
+    """A refund orders asked for went through (at once, or after Finance approved it): book it once. One made
+    in the gateway's dashboard (origin "gateway") is booked as the order's own refund row."""
+    if not event.reference.startswith("order:"):
+        return
+    if event.origin == "gateway":
+        services.order_refund_made_at_gateway(
+            refund_id=event.refund_id, payment_id=event.payment_id, amount_minor=event.amount_minor
+        )
+    else:
         services.order_refund_succeeded(refund_id=event.refund_id, amount_minor=event.amount_minor)
 
 
@@ -150,3 +163,31 @@ def flag_rejected_refund(event: RefundRejected) -> None:
     """Finance rejected a refund orders asked for: the order goes to the staff's attention list."""
     if event.reference.startswith("order:"):
         services.order_refund_rejected(refund_id=event.refund_id, note=event.note)
+
+
+@subscribe(ChargebackOpened)
+def mark_disputed(event: ChargebackOpened) -> None:
+    """The cardholder's bank disputes a payment of the order: the order is marked and on staff's list."""
+    services.order_dispute_opened(
+        reference=event.reference,
+        payment_id=event.payment_id,
+        dispute_id=event.dispute_id,
+        amount_minor=event.amount_minor,
+        fee_minor=event.fee_minor,
+        reason=event.reason,
+    )
+
+
+@subscribe(ChargebackResolved)
+def book_dispute_outcome(event: ChargebackResolved) -> None:
+    """The bank decided: a lost dispute's amount and fee go into the order's books."""
+    services.order_dispute_resolved(
+        dispute_id=event.dispute_id, outcome=event.outcome, loss_minor=event.loss_minor, fee_minor=event.fee_minor
+    )
+
+
+@subscribe(PaymentAuthorizationExpired)
+def flag_expired_authorization(event: PaymentAuthorizationExpired) -> None:
+    """The gateway dropped an authorization before capture: staff must act before the parcel leaves."""
+    if event.reference.startswith("order:"):
+        services.order_authorization_expired(payment_id=event.payment_id, amount_minor=event.amount_minor)

@@ -145,6 +145,11 @@ class Order(FSMModelMixin, models.Model):
     # Parcels the carrier failed to deliver and that are still on their way: shipment number -> what happened.
     # Puts the order on the staff's attention list until the parcel is delivered or back with us.
     delivery_problems = models.JSONField(default=dict, blank=True)
+    # The cardholder's bank disputes a payment of this order (a chargeback is open): staff's attention list,
+    # the admin and the API show it. What lost disputes took for good, and the gateway's fees for them:
+    disputed = models.BooleanField(default=False, db_index=True)
+    chargeback_lost_minor = models.BigIntegerField(default=0)
+    chargeback_fee_minor = models.BigIntegerField(default=0)
 
     placed_at = models.DateTimeField(default=timezone.now)
     confirmed_at = models.DateTimeField(null=True, blank=True)
@@ -330,6 +335,8 @@ class OrderRefund(models.Model):
     class Purpose(models.TextChoices):
         CANCELLATION = "cancellation", "Cancellation"
         RETURN = "return", "Return"
+        # Made in the payment provider's dashboard, not through FlowMart: learnt from its webhook.
+        GATEWAY = "gateway", "Refunded at the payment provider"
 
     # Asked for, money not moved yet: reserved at payments, not counted as refunded here.
     WAITING = (Status.PENDING_APPROVAL, Status.PROCESSING)
@@ -354,6 +361,30 @@ class OrderRefund(models.Model):
         return f"{self.order_id}: refund {self.amount_minor} [{self.status}]"
 
 
+class OrderDispute(models.Model):
+    """A chargeback on one of the order's payments, as payments reported it (``ChargebackOpened`` /
+    ``ChargebackResolved``): one row per dispute, so a redelivered event changes nothing."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        WON = "won", "Won"
+        LOST = "lost", "Lost"
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="disputes")
+    dispute_id = models.UUIDField(unique=True, help_text="payments' dispute id")
+    payment_id = models.UUIDField()
+    amount_minor = models.BigIntegerField()
+    fee_minor = models.BigIntegerField(default=0)
+    loss_minor = models.BigIntegerField(default=0)
+    reason = models.CharField(max_length=100, blank=True)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
+    opened_at = models.DateTimeField(default=timezone.now)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.order_id}: dispute {self.amount_minor} [{self.status}]"
+
+
 class OrderTransition(TransitionLog):
     """Every change of an order's status: who, when, from, to, why."""
 
@@ -366,6 +397,7 @@ class OrderNote(NoteLog):
     class Kind(models.TextChoices):
         AMEND = "amend", "Amended"
         REFUND_ISSUE_RESOLVED = "refund_issue_resolved", "Refund issue resolved"
+        AUTHORIZATION_ISSUE_RESOLVED = "authorization_issue_resolved", "Expired authorization dealt with"
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="notes")
     kind = models.CharField(max_length=40, choices=Kind.choices)
@@ -406,4 +438,4 @@ class OrderNeedingAttention(Order):
     class Meta:
         proxy = True
         verbose_name = "order needing attention"
-        verbose_name_plural = "orders needing attention (stuck, on hold, refund rejected)"
+        verbose_name_plural = "orders needing attention (stuck, on hold, refund rejected, disputed)"

@@ -158,6 +158,42 @@ def refund_succeeded(*, refund_id, amount_minor: int) -> OrderRefund | None:
     return OrderRefund.objects.get(pk=refund.pk)
 
 
+def refund_made_at_gateway(*, refund_id, payment_id, amount_minor: int) -> OrderRefund | None:
+    """Payments booked a refund someone made in the gateway's dashboard (``PaymentRefunded`` with origin
+    "gateway"): the order books it too, as its own refund row (purpose ``gateway``), once by payments' refund
+    id, and publishes ``OrderRefunded`` for the timeline and the customer. Caller's transaction."""
+    payment = OrderPayment.objects.filter(payment_id=payment_id).first()
+    if payment is None:
+        return None
+    order = Order.objects.select_for_update().get(pk=payment.order_id)
+    refund, created = OrderRefund.objects.get_or_create(
+        refund_id=refund_id,
+        defaults={
+            "order": order,
+            "payment": payment,
+            "amount_minor": amount_minor,
+            "purpose": OrderRefund.Purpose.GATEWAY,
+            "status": OrderRefund.Status.PROCESSING,
+            "note": "refunded in the payment provider's dashboard",
+        },
+    )
+    if not _book(refund):
+        return refund  # this event again
+    publish(
+        OrderRefunded(
+            correlation_id=order.number,
+            order_number=order.number,
+            user_id=str(order.user.public_id) if order.user_id else None,
+            customer_email=order.email,
+            rma_number="",
+            refunded_minor=amount_minor,
+            currency=order.currency,
+        )
+    )
+    log.info("gateway refund booked on the order", order=order.number, amount_minor=amount_minor)
+    return OrderRefund.objects.get(pk=refund.pk)
+
+
 def refund_rejected(*, refund_id, note: str) -> OrderRefund | None:
     """Finance rejected a waiting refund (``RefundRejected``): flag the order for staff. Caller's transaction."""
     refund = _locked(refund_id)

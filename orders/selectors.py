@@ -88,8 +88,9 @@ def order_actions(*, order: Order) -> list[str]:
 
 def orders_needing_attention() -> QuerySet[Order]:
     """Stuck sagas (lease expired mid-way), orders on hold, settle failures, partial returns to sender,
-    refunds Finance rejected (or the gateway refused) and parcels the carrier failed to deliver (still on their
-    way), for staff; ``failure_detail`` and ``delivery_problems`` say why."""
+    refunds Finance rejected (or the gateway refused), parcels the carrier failed to deliver (still on their
+    way), open chargebacks (``disputed``) and authorizations that expired before capture, for staff;
+    ``failure_detail`` and ``delivery_problems`` say why."""
     now = timezone.now()
     stuck = Q(saga_status__in=[SagaStatus.RUNNING, SagaStatus.COMPENSATING]) & (
         Q(saga_lease_until__lte=now) | Q(saga_lease_until__isnull=True)
@@ -97,8 +98,17 @@ def orders_needing_attention() -> QuerySet[Order]:
     return Order.objects.filter(
         stuck
         | Q(status=OrderStatus.ON_HOLD)
-        | Q(failure_code__in=["settle_failed", "returned_to_sender", "refund_rejected", "refund_failed"])
+        | Q(
+            failure_code__in=[
+                "settle_failed",
+                "returned_to_sender",
+                "refund_rejected",
+                "refund_failed",
+                "authorization_expired",
+            ]
+        )
         | ~Q(delivery_problems={})
+        | Q(disputed=True)
     )
 
 
@@ -110,6 +120,23 @@ _REFUND_FOR_CUSTOMER = {
     OrderRefund.Status.REJECTED: ("under_review", "Refund under review by our team"),
     OrderRefund.Status.FAILED: ("under_review", "Refund under review by our team"),
 }
+
+
+def order_money_summary(*, order: Order) -> dict:
+    """The order's books in minor units: what was captured, refunded, lost to chargebacks (and their fees), and
+    what the order finally brought in (``net_minor``); ``disputed`` while a chargeback is open."""
+    return {
+        "currency": order.currency,
+        "captured_minor": order.captured_minor,
+        "refunded_minor": order.refunded_minor,
+        "chargeback_lost_minor": order.chargeback_lost_minor,
+        "chargeback_fee_minor": order.chargeback_fee_minor,
+        "net_minor": order.captured_minor
+        - order.refunded_minor
+        - order.chargeback_lost_minor
+        - order.chargeback_fee_minor,
+        "disputed": order.disputed,
+    }
 
 
 def order_refunds_for_customer(*, order: Order) -> list[dict]:

@@ -7,9 +7,13 @@ API, the admin, handlers and tasks use; the code lives in modules by use case:
 * ``orders.fulfilment`` labelled, shipped (capture and stock commit), delivered, refused by shipping;
 * ``orders.returns``    returns settled, refunds booked or rejected, returned to sender, exchanges;
 * ``orders.sweeper``    stuck sagas, closed payment-retry windows, refunds waiting;
+* ``orders.disputes``   chargebacks opened and decided (the ``disputed`` marker, the loss in the books);
+* ``orders.authorization_expiry`` an authorization the gateway dropped before capture (flagged for staff);
+* ``orders.refunds``    the order's side of refunds, including those made in the gateway's dashboard;
 * ``orders.saga``       the checkout saga's steps and compensation, used by all of the above.
 """
 
+from orders.authorization_expiry import order_authorization_expired, order_authorization_flag_clear
 from orders.basket import (
     BasketError,
     BasketLineNotFound,
@@ -38,6 +42,7 @@ from orders.checkout import (
     payment_token_clean,
     shipping_options,
 )
+from orders.disputes import order_dispute_opened, order_dispute_resolved
 from orders.errors import (
     BasketChanged,
     BasketEmpty,
@@ -61,6 +66,7 @@ from orders.fulfilment import (
     order_settle_retry,
     order_shipment_rejected,
 )
+from orders.refunds import refund_made_at_gateway as order_refund_made_at_gateway
 from orders.returns import (
     exchange_reference,
     exchanges_waiting_retry,
@@ -115,11 +121,15 @@ __all__ = [
     "declined_holds_release",
     "exchange_reference",
     "order_amend",
+    "order_authorization_expired",
+    "order_authorization_flag_clear",
     "order_cancel",
     "order_compensate",
     "order_exchange_dispatched",
     "order_hold",
     "order_delivery_choose",
+    "order_dispute_opened",
+    "order_dispute_resolved",
     "order_delivery_problem_clear",
     "order_delivery_problem_record",
     "order_mark_delivered",
@@ -127,6 +137,7 @@ __all__ = [
     "order_mark_shipped",
     "order_payment_retry",
     "order_refund_issue_resolve",
+    "order_refund_made_at_gateway",
     "order_refund_rejected",
     "order_refund_succeeded",
     "order_refunds_check",

@@ -70,6 +70,13 @@ _TEXT: dict[str, Callable[[dict], str]] = {
     "ReturnRejected": lambda p: f"Return {p.get('rma_number', '')} declined",
     "ReturnReceived": lambda p: f"Return {p.get('rma_number', '')} received",
     "OrderRefunded": lambda p: f"Refund of {_money(p)} sent",
+    # Chargebacks: the customer (or their bank) started them; said plainly, without blame.
+    "ChargebackOpened": lambda p: f"Your bank queried the payment of {_money(p)}; we are answering them",
+    "ChargebackResolved": lambda p: (
+        f"Your bank closed its query: the {_money(p)} stays with us"
+        if p.get("outcome") == "won"
+        else f"Your bank closed its query: {_money(p)} returned to you by your bank"
+    ),
 }
 
 

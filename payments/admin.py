@@ -14,7 +14,7 @@ from flowmart.admin_inlines import NoteLogInline, ReadOnlyInline, TransitionLogI
 from flowmart.errors import FlowMartError
 from flowmart.money import Money
 from payments import reconciliation, services, webhooks
-from payments.forms import CaptureForm, RefundForm, VoidForm
+from payments.forms import CaptureForm, DisputeEvidenceForm, RefundForm, VoidForm
 from payments.models import (
     Dispute,
     Payment,
@@ -56,7 +56,17 @@ class RefundInline(ReadOnlyInline):
 class DisputeInline(ReadOnlyInline):
     model = Dispute
     ordering = ["-opened_at"]
-    fields = ["opened_at", "gateway_ref", "amount_minor", "reason", "status", "resolved_at"]
+    fields = [
+        "opened_at",
+        "gateway_ref",
+        "amount_minor",
+        "fee_minor",
+        "reason",
+        "status",
+        "evidence_status",
+        "loss_minor",
+        "resolved_at",
+    ]
     readonly_fields = fields
 
 
@@ -220,13 +230,62 @@ class DisputeAdmin(ReadOnlyAdmin):
         "currency",
         "reason",
         "status",
+        "evidence_status",
+        "fee_minor",
+        "loss_minor",
         "opened_at",
         "resolved_at",
     ]
-    list_filter = ["status", "reason"]
+    list_filter = ["status", "evidence_status", "reason"]
     search_fields = ["gateway_ref", "payment__reference"]
     list_select_related = ["payment"]
     actions = ["simulate_won", "simulate_lost"]
+    change_form_template = "payments/admin/dispute_change_form.html"
+
+    def has_change_permission(self, request, obj=None):
+        # The change page is the detail page (read-only fields); the evidence form posts to its own URL.
+        return request.user.has_perm("payments.view_dispute") or request.user.has_perm("payments.change_dispute")
+
+    def get_urls(self):
+        extra = [
+            path(
+                "<uuid:pk>/evidence/",
+                self.admin_site.admin_view(self.evidence_view),
+                name="payments_dispute_evidence",
+            )
+        ]
+        return extra + super().get_urls()
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = extra_context or {}
+        dispute = self.get_object(request, object_id)
+        takes_evidence = dispute is not None and (
+            dispute.status == Dispute.Status.OPEN
+            and dispute.evidence_status in (Dispute.EvidenceStatus.NONE, Dispute.EvidenceStatus.FAILED)
+        )
+        extra_context["evidence_form"] = DisputeEvidenceForm() if takes_evidence else None
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def evidence_view(self, request, pk):
+        if request.method != "POST" or not self.has_change_permission(request):
+            raise PermissionDenied
+        dispute = get_object_or_404(Dispute, pk=pk)
+        back = reverse("admin:payments_dispute_change", args=[dispute.pk])
+        form = DisputeEvidenceForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, f"Evidence: {form.errors.as_text()}")
+            return HttpResponseRedirect(back)
+        try:
+            services.dispute_evidence_submit(
+                dispute_id=dispute.pk,
+                text=form.cleaned_data["text"],
+                file_description=form.cleaned_data["file_description"],
+                by=request.user,
+            )
+            messages.success(request, "Evidence submitted: the bank decides next.")
+        except FlowMartError as exc:
+            messages.error(request, exc.detail)
+        return HttpResponseRedirect(back)
 
     def _simulate(self, request, queryset, *, won: bool):
         for dispute in queryset.filter(status=Dispute.Status.OPEN, payment__gateway="sandbox"):
@@ -293,7 +352,16 @@ class MismatchInline(ReadOnlyInline):
 @admin.register(ReconciliationReport)
 class ReconciliationReportAdmin(ReadOnlyAdmin):
     ordering = ["-created_at"]
-    list_display = ["period_start", "gateway", "gateway_charges", "flowmart_payments", "mismatch_count", "created_at"]
+    list_display = [
+        "period_start",
+        "gateway",
+        "gateway_charges",
+        "flowmart_payments",
+        "gateway_movements",
+        "flowmart_movements",
+        "mismatch_count",
+        "created_at",
+    ]
     list_filter = ["gateway"]
     inlines = [MismatchInline]
     change_list_template = "payments/admin/reconciliation_change_list.html"

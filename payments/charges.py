@@ -24,6 +24,7 @@ from payments.errors import (
     PaymentIdempotencyConflict,
 )
 from payments.events import (
+    PaymentAuthorizationExpired,
     PaymentCaptured,
     PaymentInitiated,
     PaymentVoided,
@@ -36,6 +37,7 @@ from payments.gateways.base import (
 from payments.models import (
     REFUNDABLE_STATES,
     Payment,
+    PaymentMovement,
     PaymentNote,
     PaymentStatus,
 )
@@ -49,6 +51,7 @@ from payments.steps import (
     correlation_for,
     gateway_call,
     history_record,
+    movement_record,
     payment_load,
     payment_lock,
     payment_method_check,
@@ -380,6 +383,7 @@ def _capture(payment: Payment, *, amount_minor: int, by, as_charge: bool) -> Pay
         locked.save()
         partial = " (partial; the rest of the hold is released)" if amount_minor < locked.amount_minor else ""
         history_record(locked, PaymentStatus.AUTHORIZED, by=by, reason=f"Captured{partial}", amount_minor=amount_minor)
+        movement_record(locked, kind=PaymentMovement.Kind.CAPTURE, amount_minor=amount_minor)
         if as_charge:
             publish(processed_event(locked))
         else:
@@ -418,6 +422,29 @@ def payment_void(*, payment_id: uuid.UUID | str, reason: str, by=None) -> Paymen
         history_record(locked, PaymentStatus.AUTHORIZED, by=by, reason=reason or "Voided")
         publish(_voided_event(locked, reason=reason))
     return payment_info(locked)
+
+
+def payment_authorization_expired(*, gateway: str, charge_id: str) -> Payment | None:
+    """The gateway says it dropped an authorization nobody captured (webhook). An authorized payment becomes
+    ``expired`` and ``PaymentAuthorizationExpired`` tells its payer; any other state stays (already captured,
+    voided, or expired: a redelivery). Returns the payment if it changed now. Caller's transaction."""
+    payment = Payment.objects.select_for_update().filter(gateway=gateway, gateway_ref=charge_id).first()
+    if payment is None or payment.status != PaymentStatus.AUTHORIZED:
+        return None
+    payment.expire()
+    payment.save()
+    history_record(payment, PaymentStatus.AUTHORIZED, reason="Authorization expired at the gateway")
+    publish(
+        PaymentAuthorizationExpired(
+            correlation_id=payment.correlation_id,
+            payment_id=str(payment.id),
+            reference=payment.reference,
+            amount_minor=payment.amount_minor,
+            currency=payment.currency,
+        )
+    )
+    log.warning("authorization expired at the gateway", payment_id=str(payment.id), reference=payment.reference)
+    return payment
 
 
 def _voided_event(payment: Payment, *, reason: str) -> PaymentVoided:

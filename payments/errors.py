@@ -75,3 +75,19 @@ class RefundApprovalForbidden(FlowMartError):
     code = "finance_role_required"
     status = 403
     title = "Only Finance can approve or reject refunds"
+
+
+class DisputeNotFound(NotFound):
+    code = "dispute_not_found"
+    title = "No such dispute"
+
+
+class DisputeNotOpen(Conflict):
+    code = "dispute_not_open"
+    title = "This dispute takes no (more) evidence"
+
+
+class DisputeEvidenceInvalid(FlowMartError):
+    code = "dispute_evidence_invalid"
+    status = 400
+    title = "Invalid dispute evidence"

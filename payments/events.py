@@ -99,6 +99,8 @@ class PaymentRefunded(Event):
     fully_refunded: bool
     user_id: str | None
     customer_email: str
+    # "flowmart" (a refund FlowMart asked for) or "gateway" (made in the gateway's dashboard, learnt by webhook).
+    origin: str = "flowmart"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -129,11 +131,15 @@ class ChargebackOpened(Event):
     amount_minor: int
     currency: str
     reason: str
+    fee_minor: int = 0  # the gateway's dispute fee, withdrawn with the amount
 
 
 @dataclass(frozen=True, kw_only=True)
 class ChargebackResolved(Event):
-    """A dispute closed: ``outcome`` "won" (we keep the money) or "lost" (it went back to the cardholder)."""
+    """A dispute closed: ``outcome`` "won" (we keep the money) or "lost" (it went back to the cardholder).
+
+    ``loss_minor`` is what the dispute took for good (the disputed amount when lost, else 0) and ``fee_minor``
+    the gateway's fee still charged (given back with a win by most gateways)."""
 
     name = "ChargebackResolved"
     producer = "payments"
@@ -142,5 +148,34 @@ class ChargebackResolved(Event):
     dispute_id: str
     reference: str
     outcome: str
+    amount_minor: int
+    currency: str
+    loss_minor: int = 0
+    fee_minor: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class DisputeEvidenceSubmitted(Event):
+    """Staff sent our evidence for a dispute to the gateway; the bank decides later."""
+
+    name = "DisputeEvidenceSubmitted"
+    producer = "payments"
+
+    payment_id: str
+    dispute_id: str
+    reference: str
+    submitted_by: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class PaymentAuthorizationExpired(Event):
+    """The gateway dropped an authorization nobody captured in time (Stripe: about seven days): no money can
+    be captured on it any more."""
+
+    name = "PaymentAuthorizationExpired"
+    producer = "payments"
+
+    payment_id: str
+    reference: str
     amount_minor: int
     currency: str

@@ -28,3 +28,17 @@ class SavedCardForm(forms.Form):
         label="Card token",
         help_text="The token your payment provider gave for the card (sandbox: e.g. pm_card_visa).",
     )
+
+
+class DisputeEvidenceForm(forms.Form):
+    text = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 6, "cols": 80}),
+        max_length=20000,
+        help_text="Our side: what was ordered, when and where it was delivered, what the customer was told.",
+    )
+    file_description = forms.CharField(
+        max_length=500,
+        required=False,
+        label="Supporting document",
+        help_text="Optional: describe the document you hold (e.g. carrier's signed proof of delivery).",
+    )

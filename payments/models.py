@@ -10,6 +10,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django_fsm import RETURN_VALUE, FSMField, FSMModelMixin, transition
 
 from flowmart.notes import NoteLog
@@ -27,6 +28,8 @@ class PaymentStatus(models.TextChoices):
     DISPUTED = "disputed", "Disputed"
     CHARGEBACK_WON = "chargeback_won", "Chargeback won"
     CHARGEBACK_LOST = "chargeback_lost", "Chargeback lost"
+    # The gateway dropped the authorization before we captured it (Stripe: about seven days).
+    EXPIRED = "expired", "Authorization expired"
 
 
 REFUNDABLE_STATES = [PaymentStatus.CAPTURED, PaymentStatus.PARTIALLY_REFUNDED]
@@ -95,6 +98,10 @@ class Payment(FSMModelMixin, models.Model):
     def void(self) -> None:
         pass
 
+    @transition(field=status, source=PaymentStatus.AUTHORIZED, target=PaymentStatus.EXPIRED)
+    def expire(self) -> None:
+        pass
+
     @transition(
         field=status,
         source=REFUNDABLE_STATES,
@@ -144,6 +151,8 @@ class PaymentNote(NoteLog):
         CHARGEBACK_RESOLVED = "chargeback_resolved", "Chargeback resolved"
         ABANDONED = "abandoned", "Abandoned by its payer"
         LATE_AUTHORIZATION_VOIDED = "late_authorization_voided", "Late authorization voided"
+        DISPUTE_EVIDENCE_SUBMITTED = "dispute_evidence_submitted", "Dispute evidence submitted"
+        DISPUTE_EVIDENCE_FAILED = "dispute_evidence_failed", "Dispute evidence refused"
 
     payment = models.ForeignKey(Payment, on_delete=models.CASCADE, related_name="notes")
     kind = models.CharField(max_length=40, choices=Kind.choices)
@@ -198,10 +207,19 @@ class PendingRefund(Refund):
 
 
 class Dispute(models.Model):
+    """A chargeback. The disputed amount (and the gateway's fee) left our balance when it opened; a won dispute
+    reinstates both, a lost one leaves them gone: ``loss_minor`` + ``fee_minor`` is what it cost us."""
+
     class Status(models.TextChoices):
         OPEN = "open", "Open"
         WON = "won", "Won"
         LOST = "lost", "Lost"
+
+    class EvidenceStatus(models.TextChoices):
+        NONE = "", "Not submitted"
+        SUBMITTING = "submitting", "Being sent to the gateway"
+        SUBMITTED = "submitted", "Submitted"
+        FAILED = "failed", "Refused or not answered (may be sent again)"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="disputes")
@@ -210,11 +228,49 @@ class Dispute(models.Model):
     currency = models.CharField(max_length=3)
     reason = models.CharField(max_length=100, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN, db_index=True)
+    # The gateway's dispute fee still charged to us (withdrawn at opening, given back with a win at most gateways).
+    fee_minor = models.BigIntegerField(default=0)
+    # What a lost dispute took from us for good (the disputed amount); 0 while open or when won.
+    loss_minor = models.BigIntegerField(default=0)
+    evidence_text = models.TextField(blank=True)
+    evidence_file_description = models.CharField(max_length=500, blank=True)
+    evidence_status = models.CharField(max_length=12, choices=EvidenceStatus.choices, blank=True, default="")
+    evidence_attempt = models.PositiveSmallIntegerField(default=0, help_text="Part of the gateway idempotency key")
+    evidence_error = models.CharField(max_length=255, blank=True)
+    evidence_submitted_at = models.DateTimeField(null=True, blank=True)
+    evidence_submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     opened_at = models.DateTimeField(auto_now_add=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"Dispute {self.gateway_ref} on {self.payment.reference} [{self.status}]"
+
+
+class PaymentMovement(models.Model):
+    """One movement of money on a payment, dated when it happened: what reconciliation compares day by day.
+
+    ``amount_minor`` is signed from FlowMart's side (a capture or a reinstatement brings money in, a refund or
+    a dispute withdrawal takes it out); ``fee_minor`` is what the gateway charged for it (negative: given back).
+    Written in the same transaction as the payment's transition it belongs to."""
+
+    class Kind(models.TextChoices):
+        CAPTURE = "capture", "Capture"
+        REFUND = "refund", "Refund"
+        DISPUTE_WITHDRAWAL = "dispute_withdrawal", "Dispute: funds withdrawn"
+        DISPUTE_REINSTATEMENT = "dispute_reinstatement", "Dispute won: funds reinstated"
+
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="movements")
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    amount_minor = models.BigIntegerField()
+    fee_minor = models.BigIntegerField(default=0)
+    currency = models.CharField(max_length=3)
+    source_ref = models.CharField(max_length=100, blank=True, help_text="Refund / dispute id at the gateway")
+    happened_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.amount_minor} {self.currency} on {self.payment_id}"
 
 
 class WebhookEvent(models.Model):
@@ -273,6 +329,8 @@ class ReconciliationReport(models.Model):
     gateway_charges = models.PositiveIntegerField(default=0)
     flowmart_payments = models.PositiveIntegerField(default=0)
     mismatch_count = models.PositiveIntegerField(default=0)
+    gateway_movements = models.PositiveIntegerField(default=0)
+    flowmart_movements = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
@@ -286,6 +344,7 @@ class ReconciliationMismatch(models.Model):
         STATUS = "status", "Status differs"
         CAPTURED = "captured", "Captured amount differs"
         REFUNDED = "refunded", "Refunded amount differs"
+        MOVEMENT = "movement", "Money moved differently that day"
 
     report = models.ForeignKey(ReconciliationReport, on_delete=models.CASCADE, related_name="mismatches")
     kind = models.CharField(max_length=30, choices=Kind.choices)
@@ -359,3 +418,34 @@ class SandboxRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.operation} {self.idempotency_key}"
+
+
+class SandboxMovement(models.Model):
+    """The sandbox's balance transactions (Stripe's ``balance_transaction``): every movement, dated."""
+
+    id = models.CharField(primary_key=True, max_length=40)
+    charge = models.ForeignKey(SandboxCharge, on_delete=models.CASCADE, related_name="movements")
+    kind = models.CharField(max_length=30)  # the PaymentMovement kinds
+    amount_minor = models.BigIntegerField()
+    fee_minor = models.BigIntegerField(default=0)
+    source_ref = models.CharField(max_length=40, blank=True)
+    created_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.id} {self.kind} {self.amount_minor}"
+
+
+class SandboxDispute(models.Model):
+    """The sandbox card network's view of a dispute: evidence received, and when the bank decides."""
+
+    id = models.CharField(primary_key=True, max_length=40)
+    charge = models.ForeignKey(SandboxCharge, on_delete=models.CASCADE, related_name="disputes")
+    amount_minor = models.PositiveBigIntegerField()
+    fee_minor = models.BigIntegerField(default=0)
+    status = models.CharField(max_length=20)  # needs_response | under_review | won | lost
+    evidence = models.JSONField(default=dict, blank=True)
+    decide_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    created_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.id} [{self.status}]"

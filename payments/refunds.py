@@ -29,10 +29,13 @@ from payments.events import (
     RefundRejected,
 )
 from payments.gateways.base import (
+    REFUND_METADATA,
     GatewayError,
 )
 from payments.models import (
     REFUNDABLE_STATES,
+    Payment,
+    PaymentMovement,
     PaymentNote,
     PaymentStatus,
     Refund,
@@ -41,7 +44,7 @@ from payments.selectors import (
     RefundInfo,
     refund_info,
 )
-from payments.steps import amount_check, gateway_call, history_record, payment_load, payment_lock
+from payments.steps import amount_check, gateway_call, history_record, movement_record, payment_load, payment_lock
 
 log = structlog.get_logger(__name__)
 
@@ -130,6 +133,7 @@ def refund_execute(refund: Refund, *, by) -> Refund:
             charge_id=payment.gateway_ref,
             amount_minor=refund.amount_minor,
             idempotency_key=f"refund-{refund.id}",
+            metadata={REFUND_METADATA: str(refund.id)},
         )
     except GatewayError as exc:  # refused: the reserved amount is released
         _refund_failed(refund, message=exc.message or exc.code)
@@ -145,37 +149,81 @@ def refund_execute(refund: Refund, *, by) -> Refund:
         refund.status = Refund.Status.SUCCEEDED
         refund.gateway_ref = answer.id
         refund.save(update_fields=["status", "gateway_ref", "updated_at"])
-        if locked.status in REFUNDABLE_STATES:
-            from_status = locked.status
-            locked.refund(amount_minor=refund.amount_minor)
-            locked.save()
-            history_record(
-                locked, from_status, by=by, reason=f"Refunded: {refund.reason}", amount_minor=refund.amount_minor
-            )
-        else:  # disputed, say: the money went back, the state stays
-            note_add(
-                locked,
-                kind=PaymentNote.Kind.REFUNDED,
-                by=by,
-                text=f"Refunded: {refund.reason}",
-                amount_minor=refund.amount_minor,
-            )
-        publish(
-            PaymentRefunded(
-                correlation_id=locked.correlation_id,
-                payment_id=str(locked.id),
-                refund_id=str(refund.id),
-                reference=locked.reference,
-                amount_minor=refund.amount_minor,
-                refunded_total_minor=locked.refunded_minor,
-                currency=locked.currency,
-                reason=refund.reason,
-                fully_refunded=locked.status == PaymentStatus.REFUNDED,
-                user_id=str(locked.customer_id) if locked.customer_id else None,
-                customer_email=locked.customer_email,
-            )
-        )
+        _refund_book(locked, refund, by=by, origin="flowmart")
     log.info("refund succeeded", refund_id=str(refund.id), payment_id=str(locked.id), amount_minor=refund.amount_minor)
+    return refund
+
+
+def _refund_book(locked: Payment, refund: Refund, *, by, origin: str) -> None:
+    """A succeeded refund moves the payment (or, if it cannot move, is noted), is dated as a movement and
+    published. Caller's transaction, payment locked."""
+    if locked.status in REFUNDABLE_STATES:
+        from_status = locked.status
+        locked.refund(amount_minor=refund.amount_minor)
+        locked.save()
+        history_record(
+            locked, from_status, by=by, reason=f"Refunded: {refund.reason}", amount_minor=refund.amount_minor
+        )
+    else:  # disputed, say: the money went back, the state stays
+        note_add(
+            locked,
+            kind=PaymentNote.Kind.REFUNDED,
+            by=by,
+            text=f"Refunded: {refund.reason}",
+            amount_minor=refund.amount_minor,
+        )
+    movement_record(
+        locked, kind=PaymentMovement.Kind.REFUND, amount_minor=-refund.amount_minor, source_ref=refund.gateway_ref
+    )
+    publish(
+        PaymentRefunded(
+            correlation_id=locked.correlation_id,
+            payment_id=str(locked.id),
+            refund_id=str(refund.id),
+            reference=locked.reference,
+            amount_minor=refund.amount_minor,
+            refunded_total_minor=locked.refunded_minor,
+            currency=locked.currency,
+            reason=refund.reason,
+            fully_refunded=locked.status == PaymentStatus.REFUNDED,
+            user_id=str(locked.customer_id) if locked.customer_id else None,
+            customer_email=locked.customer_email,
+            origin=origin,
+        )
+    )
+
+
+def refund_record_external(
+    *, gateway: str, charge_id: str, refund_ref: str, amount_minor: int, metadata: dict | None = None
+) -> Refund | None:
+    """A refund the gateway reports (webhook) that FlowMart did not make: someone refunded in the gateway's
+    dashboard. It is booked like ours (a succeeded ``Refund``, the payment's transition, ``PaymentRefunded``
+    with ``origin="gateway"``), once: a refund we know by its gateway id, or one of ours still being recorded
+    (its ``flowmart_refund_id`` metadata), is left alone (None). Caller's transaction."""
+    ours = (metadata or {}).get(REFUND_METADATA)
+    if ours and Refund.objects.filter(pk=ours).exists():
+        return None  # our own refund: refund_execute (or the resume sweep) books it
+    payment = Payment.objects.select_for_update().filter(gateway=gateway, gateway_ref=charge_id).first()
+    if payment is None:
+        log.warning("refund for an unknown charge", gateway=gateway, charge_id=charge_id, refund_ref=refund_ref)
+        return None
+    if Refund.objects.filter(payment=payment, gateway_ref=refund_ref).exists():
+        return None  # booked already (ours, or this dashboard refund told by another event type)
+    if amount_minor <= 0 or amount_minor > payment.captured_minor - payment.refunded_minor:
+        # The gateway never refunds more than captured: our books are off already; staff look (reconciliation).
+        log.error("gateway refund exceeds what we have as refundable", payment_id=str(payment.id), ref=refund_ref)
+        return None
+    refund = Refund.objects.create(
+        payment=payment,
+        amount_minor=amount_minor,
+        currency=payment.currency,
+        reason="Refunded in the payment provider's dashboard",
+        idempotency_key=f"external-{gateway}-{refund_ref}",
+        status=Refund.Status.SUCCEEDED,
+        gateway_ref=refund_ref,
+    )
+    _refund_book(payment, refund, by=None, origin="gateway")
+    log.info("dashboard refund booked", refund_id=str(refund.id), payment_id=str(payment.id), amount=amount_minor)
     return refund
 
 

@@ -18,13 +18,17 @@ transaction is held open across a gateway call):
 from payments.charges import (
     PaymentRequest,
     payment_abandon,
+    payment_authorization_expired,
     payment_authorize,
     payment_capture,
     payment_charge,
     payment_void,
 )
-from payments.disputes import dispute_close, dispute_open
+from payments.disputes import dispute_close, dispute_evidence_submit, dispute_open
 from payments.errors import (
+    DisputeEvidenceInvalid,
+    DisputeNotFound,
+    DisputeNotOpen,
     GatewayRefused,
     GatewayUnavailable,
     InvalidAmount,
@@ -39,12 +43,21 @@ from payments.errors import (
     RefundNotPending,
 )
 from payments.recovery import payments_resume_stuck, payments_stray_authorizations_void
-from payments.refunds import FINANCE_GROUP, payment_refund, refund_approve, refund_reject
+from payments.refunds import (
+    FINANCE_GROUP,
+    payment_refund,
+    refund_approve,
+    refund_record_external,
+    refund_reject,
+)
 from payments.saved_methods import payment_method_attach, payment_method_detach
 from payments.selectors import PaymentInfo, PaymentMethodInfo, RefundInfo, payment_methods_for_user
 
 __all__ = [
     "FINANCE_GROUP",
+    "DisputeEvidenceInvalid",
+    "DisputeNotFound",
+    "DisputeNotOpen",
     "GatewayRefused",
     "GatewayUnavailable",
     "InvalidAmount",
@@ -62,8 +75,10 @@ __all__ = [
     "RefundNotFound",
     "RefundNotPending",
     "dispute_close",
+    "dispute_evidence_submit",
     "dispute_open",
     "payment_abandon",
+    "payment_authorization_expired",
     "payment_authorize",
     "payment_capture",
     "payment_charge",
@@ -75,5 +90,6 @@ __all__ = [
     "payments_resume_stuck",
     "payments_stray_authorizations_void",
     "refund_approve",
+    "refund_record_external",
     "refund_reject",
 ]

@@ -23,6 +23,7 @@ from payments.gateways.base import (
 )
 from payments.models import (
     Payment,
+    PaymentMovement,
     PaymentStatus,
 )
 
@@ -62,6 +63,21 @@ def history_record(
     """Log a state change already made to ``payment``, and its amount (a step that leaves the state as it
     is is a ``PaymentNote``: ``flowmart.notes.note_add``)."""
     transition_record(payment, from_state=from_state, by=by, reason=reason, amount_minor=amount_minor)
+
+
+def movement_record(
+    payment: Payment, *, kind: str, amount_minor: int, fee_minor: int = 0, source_ref: str = ""
+) -> PaymentMovement:
+    """Date one movement of money on the payment (reconciliation compares them by day). In the transaction of
+    the change it belongs to; ``amount_minor`` signed from our side (refund, withdrawal: negative)."""
+    return PaymentMovement.objects.create(
+        payment=payment,
+        kind=kind,
+        amount_minor=amount_minor,
+        fee_minor=fee_minor,
+        currency=payment.currency,
+        source_ref=source_ref,
+    )
 
 
 def payment_lock(payment_id) -> Payment:

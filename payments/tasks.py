@@ -40,3 +40,9 @@ def resume_stuck_payments_task() -> None:
 def void_stray_authorizations_task() -> None:
     """Beat: holds at the gateway that no authorized payment explains are voided and reported."""
     services.payments_stray_authorizations_void()
+
+
+@shared_task(ignore_result=True)
+def sandbox_disputes_decide_task() -> None:
+    """Beat: the sandbox's bank decides disputes whose evidence came in and whose decision time passed."""
+    webhooks.sandbox_disputes_decide()

@@ -100,23 +100,70 @@ def webhook_event_process(*, webhook_event_id: int) -> WebhookEvent:
     return event
 
 
+def _fees(data: dict) -> tuple[int | None, int | None]:
+    """(net loss, net fee) from a dispute's ``balance_transactions``, if it lists them: withdrawals are
+    negative amounts with a positive fee, reinstatements the reverse."""
+    txns = data.get("balance_transactions")
+    if not isinstance(txns, list) or not txns:
+        return None, None
+    amounts = sum(int(t.get("amount") or 0) for t in txns if isinstance(t, dict))
+    fees = sum(int(t.get("fee") or 0) for t in txns if isinstance(t, dict))
+    return -amounts, fees
+
+
+def _charge_of(data: dict) -> str:
+    """Our "charge id" for Stripe is the PaymentIntent (the sandbox sends its charge id in both fields)."""
+    return str(data.get("payment_intent") or data.get("charge") or "")
+
+
+def _refunds_in(event_type: str, data: dict) -> list[dict]:
+    if event_type == "refund.created":
+        return [data]
+    # charge.refunded: a Charge, its refunds listed when the API version includes them
+    listed = (data.get("refunds") or {}).get("data") or []
+    return [{**r, "payment_intent": r.get("payment_intent") or data.get("payment_intent")} for r in listed]
+
+
 def _apply(gateway: str, event_type: str, data: dict) -> bool:
     if event_type == "charge.dispute.created":
+        _, fee = _fees(data)
         services.dispute_open(
             gateway=gateway,
-            charge_id=str(data.get("payment_intent") or data.get("charge") or ""),
+            charge_id=_charge_of(data),
             dispute_ref=str(data["id"]),
             amount_minor=int(data.get("amount") or 0),
             currency=str(data.get("currency") or ""),
             reason=str(data.get("reason") or ""),
+            fee_minor=fee or 0,
         )
         return True
     if event_type == "charge.dispute.closed":
         status = data.get("status")
         if status not in ("won", "lost"):
             return False
-        services.dispute_close(dispute_ref=str(data["id"]), won=status == "won")
+        loss, fee = _fees(data)
+        services.dispute_close(dispute_ref=str(data["id"]), won=status == "won", loss_minor=loss, fee_minor=fee)
         return True
+    if event_type in ("refund.created", "charge.refunded"):
+        booked = False
+        for refund in _refunds_in(event_type, data):
+            if refund.get("status") not in ("succeeded", "pending"):
+                continue  # a failed or cancelled refund moved no money
+            booked |= (
+                services.refund_record_external(
+                    gateway=gateway,
+                    charge_id=_charge_of(refund),
+                    refund_ref=str(refund["id"]),
+                    amount_minor=int(refund.get("amount") or 0),
+                    metadata=refund.get("metadata") or {},
+                )
+                is not None
+            )
+        return booked
+    if event_type == "payment_intent.canceled":
+        if data.get("cancellation_reason") != "automatic":
+            return False  # cancelled by us (void) or by hand: nothing to learn
+        return services.payment_authorization_expired(gateway=gateway, charge_id=str(data["id"])) is not None
     return False
 
 
@@ -136,8 +183,7 @@ def sandbox_dispute_send(*, charge_id: str, event_type: str, status: str, disput
     body, signature = SandboxGateway().dispute_webhook(
         charge_id=charge_id, event_type=event_type, status=status, dispute_id=dispute_ref
     )
-    event, _ = webhook_receive(gateway="sandbox", payload=body, signature=signature)
-    return webhook_event_process(webhook_event_id=event.pk)
+    return sandbox_webhook_deliver(body, signature)
 
 
 def sandbox_dispute_resolve(*, dispute_ref: str, charge_id: str, won: bool) -> WebhookEvent:
@@ -148,3 +194,28 @@ def sandbox_dispute_resolve(*, dispute_ref: str, charge_id: str, won: bool) -> W
         status="won" if won else "lost",
         dispute_ref=dispute_ref,
     )
+
+
+def sandbox_webhook_deliver(body: bytes, signature: str) -> WebhookEvent:
+    """A signed sandbox webhook through the normal path: verified, recorded once, processed."""
+    event, _ = webhook_receive(gateway="sandbox", payload=body, signature=signature)
+    return webhook_event_process(webhook_event_id=event.pk)
+
+
+def sandbox_disputes_decide() -> int:
+    """The sandbox bank's decisions now due (beat ``payments-sandbox-disputes-decide``): each arrives as a signed
+    ``charge.dispute.closed`` webhook. Returns how many were decided."""
+    due = SandboxGateway().disputes_due()
+    for dispute_ref, charge_id, won in due:
+        sandbox_dispute_resolve(dispute_ref=dispute_ref, charge_id=charge_id, won=won)
+    return len(due)
+
+
+def sandbox_dashboard_refund(*, charge_id: str, amount_minor: int) -> WebhookEvent:
+    """Sandbox only: someone refunds in the processor's dashboard; its ``refund.created`` webhook follows."""
+    return sandbox_webhook_deliver(*SandboxGateway().dashboard_refund(charge_id=charge_id, amount_minor=amount_minor))
+
+
+def sandbox_authorization_expire(*, charge_id: str) -> WebhookEvent:
+    """Sandbox only: the processor drops an uncaptured hold (``payment_intent.canceled``, reason automatic)."""
+    return sandbox_webhook_deliver(*SandboxGateway().authorization_expire(charge_id=charge_id))

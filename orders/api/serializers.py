@@ -124,6 +124,9 @@ class OrderSummaryOutSerializer(serializers.ModelSerializer):
 
 class OrderOutSerializer(OrderSummaryOutSerializer):
     lines = OrderLineOutSerializer(many=True)
+    disputed = serializers.BooleanField(
+        help_text="the customer's bank is disputing a payment of this order (a chargeback is open)"
+    )
     email = serializers.EmailField()
     shipping_address = serializers.JSONField()
     actions = serializers.SerializerMethodField()
@@ -143,6 +146,7 @@ class OrderOutSerializer(OrderSummaryOutSerializer):
             "shipping_address",
             "retry_until",
             "decline_code",
+            "disputed",
             "actions",
         ]
 

@@ -13,6 +13,8 @@ from typing import Any, Protocol
 
 # The metadata entry every adapter sets to the authorization's idempotency key (see ``charge_for_key``).
 KEY_METADATA = "flowmart_key"
+# The metadata entry on every refund FlowMart makes: a refund webhook without it was made elsewhere (a dashboard).
+REFUND_METADATA = "flowmart_refund_id"
 
 
 class GatewayError(Exception):
@@ -89,6 +91,27 @@ class GatewayRefund:
 
 
 @dataclass(frozen=True)
+class GatewayMovement:
+    """One dated movement of money at the gateway (Stripe: a balance transaction), on one of our charges.
+
+    ``kind`` is one of ``PaymentMovement.Kind``; ``amount_minor`` is signed from the merchant's side."""
+
+    id: str
+    charge_id: str
+    kind: str
+    amount_minor: int
+    fee_minor: int
+    currency: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class GatewayDispute:
+    id: str
+    status: str  # needs_response | under_review | won | lost
+
+
+@dataclass(frozen=True)
 class CardDetails:
     token: str
     brand: str
@@ -133,7 +156,21 @@ class Gateway(Protocol):
 
     def void(self, *, charge_id: str, idempotency_key: str) -> GatewayCharge: ...
 
-    def refund(self, *, charge_id: str, amount_minor: int, idempotency_key: str) -> GatewayRefund: ...
+    def refund(
+        self, *, charge_id: str, amount_minor: int, idempotency_key: str, metadata: dict[str, str] | None = None
+    ) -> GatewayRefund:
+        """``metadata`` travels with the refund (and its webhooks): ``flowmart_refund_id`` tells ours apart."""
+        ...
+
+    def dispute_submit_evidence(
+        self, *, dispute_ref: str, evidence: dict[str, str], idempotency_key: str
+    ) -> GatewayDispute:
+        """Send our evidence and submit it (no later changes): the bank decides later, by webhook."""
+        ...
+
+    def movements(self, *, created_from: datetime, created_to: datetime) -> list[GatewayMovement]:
+        """Every money movement (capture, refund, dispute withdrawal / reinstatement) in that period."""
+        ...
 
     def retrieve(self, *, charge_id: str) -> GatewayCharge: ...
 

@@ -19,7 +19,7 @@ import json
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import stripe
@@ -33,6 +33,8 @@ from payments.gateways.base import (
     CardDeclined,
     CardDetails,
     GatewayCharge,
+    GatewayDispute,
+    GatewayMovement,
     GatewayRefund,
     GatewayRequestRefused,
     GatewayServerError,
@@ -41,11 +43,14 @@ from payments.gateways.base import (
     WebhookMessage,
     WebhookSignatureError,
 )
-from payments.models import SandboxCharge, SandboxRequest
+from payments.models import PaymentMovement, SandboxCharge, SandboxDispute, SandboxMovement, SandboxRequest
 
 TIMEOUT_TOKEN = "pm_card_sandboxTimeout"  # noqa: S105
 UNAVAILABLE_TOKEN = "pm_card_sandboxUnavailable"  # noqa: S105
 DISPUTE_TOKEN = "pm_card_createDispute"  # noqa: S105
+# Stripe's test-mode rule for dispute evidence, kept by the sandbox: this text in the evidence loses the dispute
+# (``winning_evidence``, or any other evidence, wins it).
+LOSING_EVIDENCE = "losing_evidence"
 
 
 @dataclass(frozen=True)
@@ -240,6 +245,7 @@ class SandboxGateway:
             charge.status = "captured"
             charge.captured_minor = amount_minor
             charge.save(update_fields=["status", "captured_minor"])
+            _movement(charge, kind=PaymentMovement.Kind.CAPTURE, amount_minor=amount_minor)
             if charge.payment_method == DISPUTE_TOKEN:
                 # The card network opens the dispute a little later, as a signed webhook.
                 queue_after_commit(
@@ -281,7 +287,9 @@ class SandboxGateway:
         _raise_for_error(response)
         return _to_charge(response)
 
-    def refund(self, *, charge_id: str, amount_minor: int, idempotency_key: str) -> GatewayRefund:
+    def refund(
+        self, *, charge_id: str, amount_minor: int, idempotency_key: str, metadata: dict[str, str] | None = None
+    ) -> GatewayRefund:
         def perform() -> dict:
             charge = SandboxCharge.objects.select_for_update().filter(pk=charge_id).first()
             if charge is None:
@@ -292,7 +300,9 @@ class SandboxGateway:
                 return _refused("amount_too_large", "Refund amount exceeds what is left on the charge.")
             charge.refunded_minor += amount_minor
             charge.save(update_fields=["refunded_minor"])
-            return {"id": _new_id("re"), "charge_id": charge.id, "amount_minor": amount_minor, "status": "succeeded"}
+            refund_id = _new_id("re")
+            _movement(charge, kind=PaymentMovement.Kind.REFUND, amount_minor=-amount_minor, source_ref=refund_id)
+            return {"id": refund_id, "charge_id": charge.id, "amount_minor": amount_minor, "status": "succeeded"}
 
         response = self._call(
             operation="refund",
@@ -303,6 +313,49 @@ class SandboxGateway:
         )
         _raise_for_error(response)
         return GatewayRefund(**response)
+
+    def dispute_submit_evidence(
+        self, *, dispute_ref: str, evidence: dict[str, str], idempotency_key: str
+    ) -> GatewayDispute:
+        def perform() -> dict:
+            dispute = SandboxDispute.objects.select_for_update().filter(pk=dispute_ref).first()
+            if dispute is None:
+                return _refused("resource_missing", f"No such dispute: {dispute_ref}")
+            if dispute.status != "needs_response":
+                return _refused("dispute_already_submitted", f"This dispute is {dispute.status}.")
+            dispute.status = "under_review"
+            dispute.evidence = dict(evidence)
+            dispute.decide_at = timezone.now() + timedelta(seconds=settings.PAYMENTS_SANDBOX_DISPUTE_DECISION_SECONDS)
+            dispute.save(update_fields=["status", "evidence", "decide_at"])
+            return {"id": dispute.id, "status": dispute.status}
+
+        dispute = SandboxDispute.objects.filter(pk=dispute_ref).select_related("charge").first()
+        response = self._call(
+            operation="dispute_update",
+            key=idempotency_key,
+            params={"dispute": dispute_ref, "evidence": evidence},
+            payment_method=dispute.charge.payment_method if dispute else "",
+            perform=perform,
+        )
+        _raise_for_error(response)
+        return GatewayDispute(id=response["id"], status=response["status"])
+
+    def movements(self, *, created_from: datetime, created_to: datetime) -> list[GatewayMovement]:
+        rows = SandboxMovement.objects.filter(created_at__gte=created_from, created_at__lt=created_to).select_related(
+            "charge"
+        )
+        return [
+            GatewayMovement(
+                id=m.id,
+                charge_id=m.charge_id,
+                kind=m.kind,
+                amount_minor=m.amount_minor,
+                fee_minor=m.fee_minor,
+                currency=m.charge.currency,
+                created_at=m.created_at,
+            )
+            for m in rows.order_by("created_at", "id")
+        ]
 
     def retrieve(self, *, charge_id: str) -> GatewayCharge:
         charge = SandboxCharge.objects.filter(pk=charge_id).first()
@@ -353,25 +406,130 @@ class SandboxGateway:
     def dispute_webhook(
         self, *, charge_id: str, event_type: str, status: str, dispute_id: str = ""
     ) -> tuple[bytes, str]:
-        """A signed ``charge.dispute.*`` webhook for one of the sandbox's charges: (body, signature header)."""
-        charge = SandboxCharge.objects.get(pk=charge_id)
-        event = {
-            "id": _new_id("evt"),
-            "object": "event",
-            "type": event_type,
-            "created": int(time.time()),
-            "data": {
-                "object": {
-                    "id": dispute_id or f"dp_sbx_{charge.id.removeprefix('ch_sbx_')}",
-                    "object": "dispute",
-                    "charge": charge.id,
-                    "payment_intent": charge.id,
-                    "amount": charge.captured_minor,
-                    "currency": charge.currency.lower(),
-                    "reason": "fraudulent",
-                    "status": status,
-                }
+        """A signed ``charge.dispute.*`` webhook for one of the sandbox's charges: (body, signature header).
+
+        The card network's books move with it: opening withdraws the amount and the dispute fee
+        (``PAYMENTS_SANDBOX_DISPUTE_FEE_MINOR``), a win gives both back. The dispute object lists them as
+        ``balance_transactions``, like Stripe's."""
+        with transaction.atomic():
+            charge = SandboxCharge.objects.select_for_update().get(pk=charge_id)
+            dispute, created = SandboxDispute.objects.get_or_create(
+                id=dispute_id or f"dp_sbx_{charge.id.removeprefix('ch_sbx_')}",
+                defaults={
+                    "charge": charge,
+                    "amount_minor": charge.captured_minor,
+                    "fee_minor": settings.PAYMENTS_SANDBOX_DISPUTE_FEE_MINOR,
+                    "status": "needs_response",
+                    "created_at": timezone.now(),
+                },
+            )
+            if created:
+                _movement(
+                    charge,
+                    kind=PaymentMovement.Kind.DISPUTE_WITHDRAWAL,
+                    amount_minor=-dispute.amount_minor,
+                    fee_minor=dispute.fee_minor,
+                    source_ref=dispute.id,
+                )
+            if status in ("won", "lost") and dispute.status not in ("won", "lost"):
+                dispute.status = status
+                dispute.save(update_fields=["status"])
+                if status == "won":
+                    _movement(
+                        charge,
+                        kind=PaymentMovement.Kind.DISPUTE_REINSTATEMENT,
+                        amount_minor=dispute.amount_minor,
+                        fee_minor=-dispute.fee_minor,
+                        source_ref=dispute.id,
+                    )
+            balance = [
+                {"id": m.id, "amount": m.amount_minor, "fee": m.fee_minor, "type": "adjustment"}
+                for m in dispute.charge.movements.filter(source_ref=dispute.id).order_by("created_at", "id")
+            ]
+        return _signed_event(
+            event_type,
+            {
+                "id": dispute.id,
+                "object": "dispute",
+                "charge": charge.id,
+                "payment_intent": charge.id,
+                "amount": dispute.amount_minor,
+                "currency": charge.currency.lower(),
+                "reason": "fraudulent",
+                "status": status,
+                "balance_transactions": balance,
             },
-        }
-        body = json.dumps(event).encode()
-        return body, sign_payload(body, secret=settings.SANDBOX_WEBHOOK_SECRET)
+        )
+
+    def disputes_due(self) -> list[tuple[str, str, bool]]:
+        """The bank's decisions now due: (dispute id, charge id, won) for each dispute under review whose
+        decision time passed. ``LOSING_EVIDENCE`` in the evidence loses it; any other evidence wins it."""
+        due = SandboxDispute.objects.filter(status="under_review", decide_at__lte=timezone.now())
+        return [
+            (d.id, d.charge_id, LOSING_EVIDENCE not in json.dumps(d.evidence)) for d in due.order_by("decide_at", "id")
+        ]
+
+    def dashboard_refund(self, *, charge_id: str, amount_minor: int) -> tuple[bytes, str]:
+        """Someone refunds in the processor's dashboard: the money goes back, then a signed ``refund.created``
+        webhook arrives (no FlowMart metadata on it)."""
+        refund = self.refund(charge_id=charge_id, amount_minor=amount_minor, idempotency_key=_new_id("dash"))
+        charge = SandboxCharge.objects.get(pk=charge_id)
+        return _signed_event(
+            "refund.created",
+            {
+                "id": refund.id,
+                "object": "refund",
+                "charge": charge.id,
+                "payment_intent": charge.id,
+                "amount": amount_minor,
+                "currency": charge.currency.lower(),
+                "status": "succeeded",
+                "metadata": {},
+            },
+        )
+
+    def authorization_expire(self, *, charge_id: str) -> tuple[bytes, str]:
+        """The processor drops a hold nobody captured in time: ``payment_intent.canceled``, reason automatic."""
+        with transaction.atomic():
+            charge = SandboxCharge.objects.select_for_update().get(pk=charge_id)
+            if charge.status == "authorized":
+                charge.status = "voided"
+                charge.save(update_fields=["status"])
+        return _signed_event(
+            "payment_intent.canceled",
+            {
+                "id": charge.id,
+                "object": "payment_intent",
+                "amount": charge.amount_minor,
+                "currency": charge.currency.lower(),
+                "status": "canceled",
+                "cancellation_reason": "automatic",
+                "metadata": dict(charge.metadata),
+            },
+        )
+
+
+def _movement(
+    charge: SandboxCharge, *, kind: str, amount_minor: int, fee_minor: int = 0, source_ref: str = ""
+) -> SandboxMovement:
+    return SandboxMovement.objects.create(
+        id=_new_id("txn"),
+        charge=charge,
+        kind=kind,
+        amount_minor=amount_minor,
+        fee_minor=fee_minor,
+        source_ref=source_ref,
+        created_at=timezone.now(),
+    )
+
+
+def _signed_event(event_type: str, data_object: dict[str, Any]) -> tuple[bytes, str]:
+    event = {
+        "id": _new_id("evt"),
+        "object": "event",
+        "type": event_type,
+        "created": int(time.time()),
+        "data": {"object": data_object},
+    }
+    body = json.dumps(event).encode()
+    return body, sign_payload(body, secret=settings.SANDBOX_WEBHOOK_SECRET)

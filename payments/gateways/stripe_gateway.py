@@ -20,7 +20,9 @@ from payments.gateways.base import (
     CardDeclined,
     CardDetails,
     GatewayCharge,
+    GatewayDispute,
     GatewayError,
+    GatewayMovement,
     GatewayRefund,
     GatewayRequestRefused,
     GatewayServerError,
@@ -78,6 +80,34 @@ def _charge(intent: Any) -> GatewayCharge:
         last4=last4,
         created_at=datetime.fromtimestamp(data["created"], tz=UTC) if data.get("created") else None,
         metadata={str(k): str(v) for k, v in (data.get("metadata") or {}).items()},
+    )
+
+
+# Stripe's reporting category of a balance transaction → our movement kind (others are not about a charge).
+_MOVEMENT_KIND = {
+    "charge": "capture",
+    "refund": "refund",
+    "dispute": "dispute_withdrawal",
+    "dispute_reversal": "dispute_reinstatement",
+}
+
+
+def _movement(txn: Any) -> GatewayMovement | None:
+    data = txn if isinstance(txn, dict) else txn.to_dict()
+    kind = _MOVEMENT_KIND.get(data.get("reporting_category") or "")
+    source = data.get("source")
+    intent = source.get("payment_intent") if isinstance(source, dict) else None
+    if kind is None or not intent:
+        return None
+    intent_id = intent if isinstance(intent, str) else intent.get("id", "")
+    return GatewayMovement(
+        id=data["id"],
+        charge_id=intent_id,
+        kind=kind,
+        amount_minor=int(data["amount"]),
+        fee_minor=int(data.get("fee") or 0),
+        currency=str(data["currency"]).upper(),
+        created_at=datetime.fromtimestamp(data["created"], tz=UTC),
     )
 
 
@@ -149,13 +179,38 @@ class StripeGateway:
         )
         return _charge(intent)
 
-    def refund(self, *, charge_id: str, amount_minor: int, idempotency_key: str) -> GatewayRefund:
-        refund = self._do(
-            self.client.v1.refunds.create,
-            params={"payment_intent": charge_id, "amount": amount_minor},
+    def refund(
+        self, *, charge_id: str, amount_minor: int, idempotency_key: str, metadata: dict[str, str] | None = None
+    ) -> GatewayRefund:
+        params: dict[str, Any] = {"payment_intent": charge_id, "amount": amount_minor}
+        if metadata:
+            params["metadata"] = metadata
+        refund = self._do(self.client.v1.refunds.create, params=params, options={"idempotency_key": idempotency_key})
+        return GatewayRefund(id=refund.id, charge_id=charge_id, amount_minor=refund.amount, status=refund.status)
+
+    def dispute_submit_evidence(
+        self, *, dispute_ref: str, evidence: dict[str, str], idempotency_key: str
+    ) -> GatewayDispute:
+        # POST /v1/disputes/{id} (``stripe.Dispute.modify``): ``submit=True`` sends the evidence to the bank now.
+        dispute = self._do(
+            self.client.v1.disputes.update,
+            dispute_ref,
+            params={"evidence": evidence, "submit": True},
             options={"idempotency_key": idempotency_key},
         )
-        return GatewayRefund(id=refund.id, charge_id=charge_id, amount_minor=refund.amount, status=refund.status)
+        return GatewayDispute(id=dispute.id, status=dispute.status)
+
+    def movements(self, *, created_from: datetime, created_to: datetime) -> list[GatewayMovement]:
+        page = self._do(
+            self.client.v1.balance_transactions.list,
+            params={
+                "created": {"gte": int(created_from.timestamp()), "lt": int(created_to.timestamp())},
+                "limit": 100,
+                "expand": ["data.source"],
+            },
+        )
+        found = (_movement(txn) for txn in page.auto_paging_iter())
+        return [m for m in found if m is not None]
 
     def retrieve(self, *, charge_id: str) -> GatewayCharge:
         intent = self._do(self.client.v1.payment_intents.retrieve, charge_id, params={"expand": ["latest_charge"]})

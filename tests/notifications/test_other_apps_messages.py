@@ -347,24 +347,32 @@ def test_subscription_cancellation_scheduled_and_plan_change(customer, deliver):
     assert "Your perks continue until Dec. 21, 2026, 00:00 UTC." in scheduled.body
 
 
-def test_chargeback_alert_to_staff(customer, staff_user, deliver):
-    from payments.events import ChargebackOpened
+def test_chargeback_alerts_go_to_finance(customer, staff_user, deliver):
+    from django.contrib.auth.models import Group
 
-    deliver(
-        ChargebackOpened(
-            correlation_id=ORDER,
-            payment_id="8c0d9f0e-0000-4000-8000-000000000001",
-            dispute_id="dp_123",
-            reference=f"order:{ORDER}",
-            amount_minor=7497,
-            currency="USD",
-            reason="fraudulent",
-        )
-    )
+    from payments.events import ChargebackOpened, ChargebackResolved
+    from tests.users.factories import UserFactory
+
+    finance, _ = Group.objects.get_or_create(name="Finance")
+    member = UserFactory(email="fin@example.com", is_staff=True)
+    member.groups.add(finance)
+    facts = {
+        "correlation_id": ORDER,
+        "payment_id": "8c0d9f0e-0000-4000-8000-000000000001",
+        "dispute_id": "dp_123",
+        "reference": f"order:{ORDER}",
+        "amount_minor": 7497,
+        "currency": "USD",
+    }
+
+    deliver(ChargebackOpened(**facts, reason="fraudulent", fee_minor=1500))
+    deliver(ChargebackResolved(**facts, outcome="lost", loss_minor=7497, fee_minor=1500))
 
     assert [(m.to, m.subject) for m in mail.outbox] == [
-        (["staff@example.com"], "[Payments] Chargeback opened on order:FM-7Q2K9D4X")
-    ]
+        (["fin@example.com"], "[Payments] Chargeback opened on order:FM-7Q2K9D4X"),
+        (["fin@example.com"], "[Payments] Chargeback lost on order:FM-7Q2K9D4X"),
+    ]  # staff outside Finance (staff@example.com) are not told
+    assert "Recorded loss: $74.97 plus a dispute fee of $15.00." in mail.outbox[1].body
 
 
 def test_a_flapping_stock_level_alerts_staff_once_a_day(staff_user, deliver):

@@ -137,9 +137,9 @@ def order_books(order: Order, *, dispute_loss_recorded_by_payments: bool = True)
 
 
 def _order_loss_recorded_minor(order: Order) -> int:
-    """A lost chargeback as the order's own books record it. No such record exists on today's code (issue 13:
-    "the outcome is recorded on the order and in the books, a lost dispute is a recorded loss")."""
-    return int(getattr(order, "chargeback_lost_minor", 0) or 0)
+    """A lost chargeback as the order's own books record it (``Order.chargeback_lost_minor``, from its
+    ``OrderDispute`` rows)."""
+    return order.chargeback_lost_minor
 
 
 def money_problems(order: Order, *, dispute_loss_recorded_by_payments: bool = True) -> list[str]:

@@ -271,7 +271,7 @@ class OrderBooksMachine(RuleBasedStateMachine):
     AVOID_EXCHANGE_WITHOUT_STOCK = False
     # A lost chargeback is recorded only by payments (its Dispute row), not as a loss in the order's books.
     # True: the invariant accepts payments' record; False: the order must record it.
-    DISPUTE_LOSS_RECORDED_BY_PAYMENTS = True
+    DISPUTE_LOSS_RECORDED_BY_PAYMENTS = False
 
     def __init__(self):
         super().__init__()
@@ -575,12 +575,6 @@ def test_exchange_whose_replacement_is_sold_out_keeps_the_books(shop_for_books):
     assert books_problems() == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 13, Chargebacks and the finance books: 'a lost dispute is a recorded loss' (nothing records it "
-    "on the order). Flip OrderBooksMachine.DISPUTE_LOSS_RECORDED_BY_PAYMENTS with the fix, and point "
-    "tests/orders/order_books._order_loss_recorded_minor at where the fix records the loss.",
-)
 def test_lost_dispute_is_a_recorded_loss_in_the_order_books(shop_for_books):
     order = checkout(shop_for_books, "customer", [("TEE-M", 1)])
     _ship_and_deliver(order)

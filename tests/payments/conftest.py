@@ -20,7 +20,7 @@ def finance_group(db) -> Group:
     group.permissions.add(
         *Permission.objects.filter(
             content_type__app_label="payments",
-            codename__in=["view_payment", "view_refund", "view_pendingrefund", "change_pendingrefund"],
+            codename__in=["view_payment", "view_refund", "view_pendingrefund", "change_pendingrefund", "view_dispute"],
         )
     )
     return group

@@ -3,6 +3,8 @@
 It keeps PaymentIntents in memory, honours ``Idempotency-Key`` like Stripe
 (same key: the stored response is replayed) and can "lose" the first response
 of an operation (the work is done, the connection drops) to exercise retries.
+It keeps a balance-transaction ledger (captures and refunds; tests add dispute rows with ``balance_add``) for
+``GET /v1/balance_transactions``, and disputes (seeded by tests in ``disputes``) for ``POST /v1/disputes/{id}``.
 It answers ``/v1/payment_intents/search`` for the clauses the adapter sends
 (``metadata['k']:'v'``, ``status:'v'``, ``created<n``, joined by AND), and, like
 Stripe's search, can lag: with ``search_lags`` on, new intents are not found
@@ -32,6 +34,8 @@ CARDS = {
 class StripeStandIn(HttpStandIn):
     def __init__(self) -> None:
         self.intents: dict[str, dict] = {}
+        self.balance: list[dict] = []
+        self.disputes: dict[str, dict] = {}
         self.idempotent: dict[str, tuple[int, dict]] = {}
         self.requests: list[dict] = []
         self.drop_first_response_of: set[str] = set()
@@ -41,6 +45,23 @@ class StripeStandIn(HttpStandIn):
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         super().__init__()
+
+    def balance_add(self, *, intent_id: str, category: str, amount: int, fee: int = 0, source_id: str = "") -> None:
+        """A balance transaction on one intent (``category``: charge | refund | dispute | dispute_reversal)."""
+        intent = self.intents[intent_id]
+        self.balance.append(
+            {
+                "id": f"txn_{next(self._ids)}",
+                "object": "balance_transaction",
+                "amount": amount,
+                "fee": fee,
+                "currency": intent["currency"],
+                "created": int(time.time()),
+                "reporting_category": category,
+                "type": "adjustment" if category.startswith("dispute") else category,
+                "source": {"id": source_id or intent["latest_charge"]["id"], "payment_intent": intent_id},
+            }
+        )
 
     def search_catch_up(self) -> None:
         """Stripe's search index has caught up: every intent is searchable."""
@@ -55,6 +76,9 @@ class StripeStandIn(HttpStandIn):
         metadata = {k[len("metadata[") : -1]: v for k, v in params.items() if k.startswith("metadata[")}
         if metadata:
             params = {k: v for k, v in params.items() if not k.startswith("metadata[")} | {"metadata": metadata}
+        evidence = {k[len("evidence[") : -1]: v for k, v in params.items() if k.startswith("evidence[")}
+        if evidence:
+            params = {k: v for k, v in params.items() if not k.startswith("evidence[")} | {"evidence": evidence}
         key = handler.headers.get("Idempotency-Key")
         operation = self._operation(method, parsed.path)
         self.requests.append(
@@ -84,6 +108,10 @@ class StripeStandIn(HttpStandIn):
         parts = path.strip("/").split("/")
         if parts[1:2] == ["refunds"]:
             return "refund"
+        if parts[1:2] == ["disputes"]:
+            return "dispute_update"
+        if parts[1:2] == ["balance_transactions"]:
+            return "balance_transactions"
         if parts[1:2] == ["payment_intents"]:
             if len(parts) == 2:
                 return "authorize" if method == "POST" else "list"
@@ -118,7 +146,34 @@ class StripeStandIn(HttpStandIn):
             if amount > intent["amount_received"] - charge["amount_refunded"]:
                 return self._error(400, type="invalid_request_error", code="amount_too_large", message="too large")
             charge["amount_refunded"] += amount
-            return 200, {"id": f"re_{next(self._ids)}", "object": "refund", "amount": amount, "status": "succeeded"}
+            refund_id = f"re_{next(self._ids)}"
+            self.balance_add(intent_id=intent["id"], category="refund", amount=-amount, source_id=refund_id)
+            return 200, {
+                "id": refund_id,
+                "object": "refund",
+                "amount": amount,
+                "status": "succeeded",
+                "payment_intent": intent["id"],
+                "metadata": p.get("metadata", {}),
+            }
+        if parts[1] == "balance_transactions" and method == "GET":
+            gte, lt = int(p["created[gte]"]), int(p["created[lt]"])
+            data = [t for t in self.balance if gte <= t["created"] < lt]
+            return 200, {"object": "list", "data": data, "has_more": False, "url": "/v1/balance_transactions"}
+        if parts[1] == "disputes" and method == "POST":
+            dispute = self.disputes.get(parts[2])
+            if dispute is None:
+                return self._error(
+                    404, type="invalid_request_error", code="resource_missing", message="No such dispute"
+                )
+            if dispute["status"] != "needs_response":
+                return self._error(
+                    400, type="invalid_request_error", code="dispute_already_submitted", message="already submitted"
+                )
+            dispute["evidence"] = p.get("evidence", {})
+            if p.get("submit") == "true":
+                dispute["status"] = "under_review"
+            return 200, dispute
         if parts[1] == "payment_intents":
             if len(parts) == 2 and method == "POST":
                 return self._create(p)
@@ -140,6 +195,7 @@ class StripeStandIn(HttpStandIn):
                     )
                 intent["status"] = "succeeded"
                 intent["amount_received"] = int(p.get("amount_to_capture") or intent["amount"])
+                self.balance_add(intent_id=intent["id"], category="charge", amount=intent["amount_received"])
                 return 200, intent
             if parts[3] == "cancel":
                 intent["status"] = "canceled"

@@ -156,3 +156,33 @@ def test_the_payment_list_shows_money_and_card(admin_client):
     assert "order:FM-LIST" in page
     assert "$129.99" in page
     assert "visa •••• 4242" in page
+
+
+def test_finance_submits_dispute_evidence_from_the_dispute_page(finance_client, finance_user, settings):
+    from payments import webhooks
+    from payments.models import Dispute, SandboxDispute
+
+    info = captured_payment(amount_minor=6000)
+    charge_id = Payment.objects.get(pk=info.id).gateway_ref
+    webhooks.sandbox_dispute_send(charge_id=charge_id, event_type="charge.dispute.created", status="x")
+    dispute = Dispute.objects.get()
+    page = finance_client.get(reverse("admin:payments_dispute_change", args=[dispute.pk]))
+    assert page.status_code == 200
+    assert "Submit evidence to the bank" in page.content.decode()
+
+    empty = finance_client.post(reverse("admin:payments_dispute_evidence", args=[dispute.pk]), {"text": ""})
+    assert empty.status_code == 302
+    assert Dispute.objects.get().evidence_status == ""
+
+    response = finance_client.post(
+        reverse("admin:payments_dispute_evidence", args=[dispute.pk]),
+        {"text": "Delivered and signed for.", "file_description": "proof of delivery"},
+    )
+
+    assert response.status_code == 302
+    dispute.refresh_from_db()
+    assert (dispute.evidence_status, dispute.evidence_submitted_by) == ("submitted", finance_user)
+    assert SandboxDispute.objects.get().status == "under_review"
+    after = finance_client.get(reverse("admin:payments_dispute_change", args=[dispute.pk])).content.decode()
+    assert "Submit evidence to the bank" not in after
+    assert "Submitted" in after

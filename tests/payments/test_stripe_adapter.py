@@ -151,3 +151,74 @@ def test_reconciliation_reads_stripe(stripe_api):
         "700",
     )
     assert reconciliation.reconciliation_run(day=timezone.now().date() - timedelta(days=1)).mismatch_count == 0
+
+
+def test_dispute_evidence_is_submitted_through_stripes_dispute_update(stripe_api):
+    payment = captured_payment(amount_minor=2500)
+    dispute = services.dispute_open(
+        gateway="stripe", charge_id="pi_1", dispute_ref="dp_9", amount_minor=2500, currency="usd", reason="fraudulent"
+    )
+    stripe_api.disputes["dp_9"] = {"id": "dp_9", "object": "dispute", "status": "needs_response", "amount": 2500}
+
+    submitted = services.dispute_evidence_submit(
+        dispute_id=dispute.id, text="winning_evidence", file_description="signed delivery note"
+    )
+
+    assert submitted.evidence_status == "submitted"
+    [request] = [r for r in stripe_api.requests if r["operation"] == "dispute_update"]
+    assert (request["method"], request["path"], request["params"]["submit"]) == ("POST", "/v1/disputes/dp_9", "true")
+    assert request["params"]["evidence"] == {
+        "uncategorized_text": "winning_evidence\n\nSupporting document: signed delivery note"
+    }
+    assert request["idempotency_key"] == f"dispute-evidence-{dispute.id}-1"
+    assert stripe_api.disputes["dp_9"]["status"] == "under_review"
+    assert selectors.payment_get(payment_id=payment.id).status == "disputed"
+
+
+def test_reconciliation_compares_stripes_balance_transactions_by_day(stripe_api):
+    payment = captured_payment(amount_minor=2500)
+    services.payment_refund(payment_id=payment.id, amount_minor=500, reason="x", idempotency_key="r-bt")
+    stripe_api.balance_add(intent_id="pi_1", category="dispute", amount=-2000, fee=1500, source_id="dp_1")
+
+    report = reconciliation.reconciliation_run(day=timezone.now().date())
+
+    assert (report.gateway_movements, report.flowmart_movements) == (3, 2)
+    mismatch = report.mismatches.get()
+    assert (mismatch.kind, mismatch.gateway_ref, mismatch.flowmart_value, mismatch.gateway_value) == (
+        "movement",
+        "pi_1",
+        "dispute_withdrawal 0 fee 0",
+        "dispute_withdrawal -2000 fee 1500",
+    )
+
+
+def test_a_dashboard_refund_webhook_from_stripe_is_booked(stripe_api, api_client):
+    payment = captured_payment(amount_minor=2500)
+    body = json.dumps(
+        {
+            "id": "evt_refund_1",
+            "object": "event",
+            "type": "refund.created",
+            "data": {
+                "object": {
+                    "id": "re_dash",
+                    "object": "refund",
+                    "amount": 900,
+                    "payment_intent": "pi_1",
+                    "status": "succeeded",
+                    "metadata": {},
+                }
+            },
+        }
+    ).encode()
+    ok = api_client.post(
+        "/api/v1/payments/webhooks/stripe/",
+        data=body,
+        content_type="application/json",
+        HTTP_STRIPE_SIGNATURE=sign_payload(body, secret="whsec_standin"),
+    )
+    assert ok.status_code == 200
+    webhooks.webhook_events_process_pending()
+
+    info = selectors.payment_get(payment_id=payment.id)
+    assert (info.status, info.refunded_minor) == ("partially_refunded", 900)
