@@ -40,6 +40,7 @@ from payments.gateways.base import (
     UnknownPaymentMethod,
     WebhookMessage,
     WebhookSignatureError,
+    webhook_timestamp_check,
 )
 from payments.models import SandboxCharge, SandboxRequest
 
@@ -334,6 +335,7 @@ class SandboxGateway:
 
     # -- webhooks ---------------------------------------------------------------
     def parse_webhook(self, *, payload: bytes, signature: str) -> WebhookMessage:
+        webhook_timestamp_check(signature, tolerance=settings.PAYMENTS_WEBHOOK_TOLERANCE_SECONDS)
         try:
             stripe.WebhookSignature.verify_header(
                 payload.decode("utf-8"),
