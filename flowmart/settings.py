@@ -200,9 +200,14 @@ ACCOUNT_RATE_LIMITS = (
     else {
         "login": env.str("RATE_LIMIT_LOGIN", default="30/m/ip"),
         "login_failed": env.str("RATE_LIMIT_LOGIN_FAILED", default="10/m/ip,5/5m/key"),
+        "order_lookup": env.str("RATE_LIMIT_ORDER_LOOKUP", default="10/m/ip,5/h/key"),
     }
 )
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[FlowMart] "
+# Guests: how long the signed link to an order (confirmation page and emails) opens it, and how often the
+# order lookup may be tried: ACCOUNT_RATE_LIMITS["order_lookup"] (allauth's limiter, per IP and per email).
+ORDER_LINK_MAX_AGE_DAYS = env.int("ORDER_LINK_MAX_AGE_DAYS", default=90)
+
 
 HEADLESS_CLIENTS = ("app", "browser")
 HEADLESS_TOKEN_STRATEGY = "allauth.headless.tokens.strategies.jwt.JWTTokenStrategy"  # noqa: S105

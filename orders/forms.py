@@ -137,3 +137,10 @@ class AmendForm(forms.Form):
 
     def address(self) -> dict:
         return {field: self.cleaned_data[f"address_{field}"].strip() for field in ADDRESS_FIELDS}
+
+
+class OrderLookupForm(forms.Form):
+    """A guest's way back to an order: its number and the email it was placed with."""
+
+    number = forms.CharField(label="Order number", max_length=32, help_text="Like FM-7Q2K9D4X, in your confirmation")
+    email = forms.EmailField(label="Email used for the order", max_length=254)

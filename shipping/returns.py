@@ -82,8 +82,10 @@ def returnable_quantities(*, order_number: str, user_id: str | None, now=None) -
 def return_request(*, order_number: str, user_id: str | None, lines: list[dict], reason: str, by=None) -> ReturnRequest:
     """The customer asks to return delivered items (``lines``: [{sku, quantity}]) with a reason.
 
-    Raises ``OrderNotFound`` (404) unless the order was shipped to this user, and
-    ``ReturnNotAllowed`` (400) for items not delivered, outside the window, or over-returned.
+    ``user_id`` ``None`` is a guest's order: the caller has checked the guest may open it (its session or
+    signed link, ``flowmart.guest_orders``). Raises ``OrderNotFound`` (404) unless the order was shipped to
+    this user (or, for ``None``, to a guest), and ``ReturnNotAllowed`` (400) for items not delivered,
+    outside the window, or over-returned.
     """
     user_id = str(user_id) if user_id is not None else None
     reason = (reason or "").strip()
@@ -105,8 +107,7 @@ def return_request(*, order_number: str, user_id: str | None, lines: list[dict],
     with transaction.atomic():
         shipments = list(
             Shipment.objects.select_for_update()
-            .filter(order_number=order_number, user_id=user_id, kind=Shipment.Kind.ORDER)
-            .exclude(user_id__isnull=True)
+            .filter(order_number=order_number, user_id=user_id, kind=Shipment.Kind.ORDER)  # None: IS NULL
             .order_by("-created_at", "number")  # lines are matched newest parcel first
         )
         if not shipments:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.core.validators import MaxValueValidator
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -33,7 +35,7 @@ class BasketLineOutSerializer(serializers.Serializer):
 
 
 class BasketOutSerializer(serializers.Serializer):
-    id = serializers.CharField(source="public_id")
+    id = serializers.CharField(source="public_id", allow_null=True, help_text="null: no basket yet")
     currency = serializers.CharField()
     lines = BasketLineOutSerializer(many=True)
     item_count = serializers.IntegerField()
@@ -42,13 +44,22 @@ class BasketOutSerializer(serializers.Serializer):
     notices = serializers.ListField(child=serializers.CharField())
 
 
+class LineQuantityField(serializers.IntegerField):
+    """A basket quantity: the schema states the ``BASKET_MAX_QUANTITY`` limit (``maximum``), the basket service
+    enforces it (400 ``quantity_not_allowed`` with a message a shopper can read, the same in the page)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(max_value=settings.BASKET_MAX_QUANTITY, **kwargs)
+        self.validators = [v for v in self.validators if not isinstance(v, MaxValueValidator)]
+
+
 class BasketLineAddInSerializer(serializers.Serializer):
     sku = serializers.CharField(max_length=64)
-    quantity = serializers.IntegerField(min_value=1, default=1)
+    quantity = LineQuantityField(min_value=1, default=1)
 
 
 class BasketLineUpdateInSerializer(serializers.Serializer):
-    quantity = serializers.IntegerField(min_value=0)
+    quantity = LineQuantityField(min_value=0, help_text="0 removes the line")
 
 
 # -- checkout ----------------------------------------------------------------------
