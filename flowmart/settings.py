@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_celery_beat",
     "django_htmx",
     "allauth",
@@ -286,7 +287,7 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "flowmart.api.schema.ProblemAutoSchema",
     "EXCEPTION_HANDLER": "flowmart.api.problems.problem_exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
@@ -295,9 +296,22 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "FlowMart API",
     "DESCRIPTION": (
-        "REST API for FlowMart's mobile apps. Accounts and tokens: django-allauth headless "
-        "at /_allauth/app/v1/ (see /_allauth/openapi.html). Errors are RFC 9457 problem details."
+        "REST API for FlowMart's mobile apps.\n\n"
+        "**Sign up, log in and refresh tokens** with django-allauth headless at `/_allauth/app/v1/`: "
+        "`POST /_allauth/app/v1/auth/login` (email, password) answers `meta.access_token` and "
+        "`meta.refresh_token`; send `Authorization: Bearer <access_token>` here and renew it with "
+        "`POST /_allauth/app/v1/tokens/refresh` (each refresh returns a new refresh token; the old one is "
+        "refused). Its full reference: [/_allauth/openapi.html](/_allauth/openapi.html).\n\n"
+        "**Errors** are RFC 9457 problem details (`application/problem+json`); every operation lists the "
+        "codes it can answer; the catalogue is docs/api-errors.md.\n\n"
+        "**Tags**: customer endpoints by topic; `staff` needs a staff account; `webhooks` are called by "
+        "gateways and carriers with signatures, not by apps.\n\n"
+        "**Guests** keep their basket with the `X-Basket-Token` header the first basket answer returns."
     ),
+    "EXTERNAL_DOCS": {"description": "Accounts and tokens (allauth headless)", "url": "/_allauth/openapi.html"},
+    "SWAGGER_UI_DIST": "SIDECAR",  # served by the app (drf-spectacular-sidecar): the docs work offline
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,

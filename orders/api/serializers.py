@@ -8,6 +8,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from flowmart.api.schema import ProblemOutSerializer
+from orders import timeline_text
 from orders.models import Order
 from orders.selectors import (
     order_actions,
@@ -160,11 +161,37 @@ class OrderOutSerializer(OrderSummaryOutSerializer):
         return order_actions(order=order)
 
 
+class TimelineDetailsOutSerializer(serializers.Serializer):
+    """What of an event's payload a customer may see: a fixed, typed set. The payload itself is internal (account
+    ids, warehouse codes, allocations, gateway references stay out). A field the event does not carry is null."""
+
+    amount_minor = serializers.IntegerField(allow_null=True)
+    total_minor = serializers.IntegerField(allow_null=True)
+    currency = serializers.CharField(allow_null=True)
+    reason = serializers.CharField(allow_null=True)
+    changes = serializers.ListField(child=serializers.CharField(), allow_null=True)
+    tracking_number = serializers.CharField(allow_null=True)
+    carrier = serializers.CharField(allow_null=True)
+    location = serializers.CharField(allow_null=True)
+    attempt = serializers.IntegerField(allow_null=True)
+    estimated_delivery_date = serializers.CharField(allow_null=True, help_text="YYYY-MM-DD")
+    rma_number = serializers.CharField(allow_null=True)
+
+    def to_representation(self, payload: dict) -> dict:
+        return super().to_representation({name: payload.get(name) for name in self.fields})
+
+
 class TimelineEntryOutSerializer(serializers.Serializer):
-    name = serializers.CharField()
+    """One step of the order's story as the customer may see it (steps that are not theirs are left out)."""
+
+    name = serializers.ChoiceField(choices=sorted(timeline_text.CUSTOMER_EVENTS), help_text="the event")
     producer = serializers.CharField()
     occurred_at = serializers.DateTimeField()
-    payload = serializers.JSONField()
+    text = serializers.SerializerMethodField(help_text="the step in words, as the order page shows it")
+    details = TimelineDetailsOutSerializer(source="payload")
+
+    def get_text(self, entry) -> str:
+        return timeline_text.describe(name=entry.name, payload=entry.payload) or ""
 
 
 class TransitionOutSerializer(serializers.Serializer):
@@ -256,7 +283,8 @@ class OrderDetailOutSerializer(OrderOutSerializer):
 
     @extend_schema_field(TimelineEntryOutSerializer(many=True))
     def get_timeline(self, order: Order) -> list[dict]:
-        return TimelineEntryOutSerializer(order_timeline(order=order), many=True).data
+        entries = [e for e in order_timeline(order=order) if e.name in timeline_text.CUSTOMER_EVENTS]
+        return TimelineEntryOutSerializer(entries, many=True).data
 
 
 class CheckoutProblemOutSerializer(ProblemOutSerializer):

@@ -87,10 +87,15 @@ def test_endpoints_are_in_the_openapi_schema(api_client):
         assert f"{path}:" in schema
 
 
-def test_delete_by_token_in_the_body(customer_client, customer):
+def test_delete_a_token_with_slashes_by_its_path(customer_client, customer):
     DeviceFactory(user=customer, token="fcm:with/slash")
 
-    assert customer_client.delete("/api/v1/devices/", {"token": "nope"}, format="json").status_code == 404
-    assert customer_client.delete("/api/v1/devices/", {}, format="json").status_code == 400
-    assert customer_client.delete("/api/v1/devices/", {"token": "fcm:with/slash"}, format="json").status_code == 204
+    assert customer_client.delete("/api/v1/devices/fcm:with/nope/").status_code == 404
+    assert customer_client.delete("/api/v1/devices/fcm:with/slash/").status_code == 204
     assert not Device.objects.exists()
+
+
+def test_devices_delete_takes_no_body(api_client):
+    operations = api_client.get("/api/schema/?format=json").json()["paths"]["/api/v1/devices/"]
+
+    assert "delete" not in operations
