@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_celery_beat",
     "django_htmx",
     "allauth",
@@ -97,10 +98,12 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "flowmart.api.problems.ApiNotFoundMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "flowmart.users.middleware.UserTimezoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "flowmart.request_guards.NulByteMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "allauth.usersessions.middleware.UserSessionsMiddleware",
@@ -198,9 +201,14 @@ ACCOUNT_RATE_LIMITS = (
     else {
         "login": env.str("RATE_LIMIT_LOGIN", default="30/m/ip"),
         "login_failed": env.str("RATE_LIMIT_LOGIN_FAILED", default="10/m/ip,5/5m/key"),
+        "order_lookup": env.str("RATE_LIMIT_ORDER_LOOKUP", default="10/m/ip,5/h/key"),
     }
 )
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[FlowMart] "
+# Guests: how long the signed link to an order (confirmation page and emails) opens it, and how often the
+# order lookup may be tried: ACCOUNT_RATE_LIMITS["order_lookup"] (allauth's limiter, per IP and per email).
+ORDER_LINK_MAX_AGE_DAYS = env.int("ORDER_LINK_MAX_AGE_DAYS", default=90)
+
 
 HEADLESS_CLIENTS = ("app", "browser")
 HEADLESS_TOKEN_STRATEGY = "allauth.headless.tokens.strategies.jwt.JWTTokenStrategy"  # noqa: S105
@@ -274,7 +282,12 @@ REST_FRAMEWORK = {
         "checkout": env.str("THROTTLE_CHECKOUT", default="30/min"),
         "webhook": env.str("THROTTLE_WEBHOOK", default="1200/min"),
     },
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PARSER_CLASSES": [
+        "flowmart.api.parsers.ProblemJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "flowmart.api.schema.ProblemAutoSchema",
     "EXCEPTION_HANDLER": "flowmart.api.problems.problem_exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
@@ -283,9 +296,22 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "FlowMart API",
     "DESCRIPTION": (
-        "REST API for FlowMart's mobile apps. Accounts and tokens: django-allauth headless "
-        "at /_allauth/app/v1/ (see /_allauth/openapi.html). Errors are RFC 9457 problem details."
+        "REST API for FlowMart's mobile apps.\n\n"
+        "**Sign up, log in and refresh tokens** with django-allauth headless at `/_allauth/app/v1/`: "
+        "`POST /_allauth/app/v1/auth/login` (email, password) answers `meta.access_token` and "
+        "`meta.refresh_token`; send `Authorization: Bearer <access_token>` here and renew it with "
+        "`POST /_allauth/app/v1/tokens/refresh` (each refresh returns a new refresh token; the old one is "
+        "refused). Its full reference: [/_allauth/openapi.html](/_allauth/openapi.html).\n\n"
+        "**Errors** are RFC 9457 problem details (`application/problem+json`); every operation lists the "
+        "codes it can answer; the catalogue is docs/api-errors.md.\n\n"
+        "**Tags**: customer endpoints by topic; `staff` needs a staff account; `webhooks` are called by "
+        "gateways and carriers with signatures, not by apps.\n\n"
+        "**Guests** keep their basket with the `X-Basket-Token` header the first basket answer returns."
     ),
+    "EXTERNAL_DOCS": {"description": "Accounts and tokens (allauth headless)", "url": "/_allauth/openapi.html"},
+    "SWAGGER_UI_DIST": "SIDECAR",  # served by the app (drf-spectacular-sidecar): the docs work offline
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,

@@ -3,6 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from flowmart import health, metrics
+from flowmart.users import headless
 
 admin.site.site_header = "FlowMart staff"
 admin.site.site_title = "FlowMart staff"
@@ -16,6 +17,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("", include("flowmart.users.urls")),
+    # Before allauth's own: the refresh that says why it refused a token (flowmart/users/headless.py).
+    path("_allauth/app/v1/tokens/refresh", headless.refresh_token_view, name="app-token-refresh"),
     path("_allauth/", include("allauth.headless.urls")),
     path("api/v1/", include("flowmart.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

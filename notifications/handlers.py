@@ -14,12 +14,14 @@ from flowmart.users.events import UserSignedUp
 from inventory.events import BackInStock, EarlyAccessOpened, LowStock, OutOfStock
 from notifications import back_in_stock, new_arrivals, services
 from notifications.services import recipient_resolve
+from orders import services as order_services
 from orders.events import (
     OrderAmended,
     OrderCancelled,
     OrderCompleted,
     OrderConfirmed,
     OrderFailed,
+    OrderLinkRequested,
     OrderOnHold,
     OrderPaymentFailed,
 )
@@ -48,12 +50,18 @@ from subscriptions.events import (
 )
 
 
-def _order_url(order_number: str) -> str:
-    return f"{settings.SITE_URL}/orders/{order_number}/"
+def _order_url(event) -> str:
+    """The order page; a guest's order (no account on the event) gets its signed link, which opens it in any
+    browser (orders' ``order_link_url``)."""
+    if not getattr(event, "user_id", None):
+        return order_services.order_link_url(order_number=event.order_number)
+    return f"{settings.SITE_URL}/orders/{event.order_number}/"
 
 
-def _return_url(rma_number: str) -> str:
-    return f"{settings.SITE_URL}/returns/{rma_number}/"
+def _return_url(event) -> str:
+    if not getattr(event, "user_id", None):  # a guest has no returns page: the order shows its return
+        return _order_url(event)
+    return f"{settings.SITE_URL}/returns/{event.rma_number}/"
 
 
 def _subscriptions_url() -> str:
@@ -91,9 +99,22 @@ def order_confirmed(event: OrderConfirmed) -> None:
     )
     context = {
         **{k: v for k, v in event.payload().items() if k not in ("user_id",)},
-        "order_url": _order_url(event.order_number),
+        "order_url": _order_url(event),
     }
     _notify("order_confirmed", event, context, recipient)
+
+
+@subscribe(OrderLinkRequested)
+def order_link_requested(event: OrderLinkRequested) -> None:
+    """The guest's order lookup: the link goes to the email the order was placed with, nowhere else."""
+    recipient = recipient_resolve(user_id=None, email=event.customer_email)
+    context = _facts(
+        event,
+        "order_number",
+        order_url=_order_url(event),
+        link_days=settings.ORDER_LINK_MAX_AGE_DAYS,
+    )
+    _notify("order_link", event, context, recipient)
 
 
 @subscribe(OrderPaymentFailed)
@@ -105,14 +126,14 @@ def order_payment_failed(event: OrderPaymentFailed) -> None:
         "currency",
         "decline_code",
         "retry_until",
-        retry_url=_order_url(event.order_number) + "pay/",
+        retry_url=_order_url(event) + ("pay/" if event.user_id else ""),
     )
     _notify("order_payment_failed", event, context)
 
 
 @subscribe(OrderOnHold)
 def order_on_hold(event: OrderOnHold) -> None:
-    context = _facts(event, "order_number", "reason", "expected_delay_days", order_url=_order_url(event.order_number))
+    context = _facts(event, "order_number", "reason", "expected_delay_days", order_url=_order_url(event))
     _notify("order_on_hold", event, context)
 
 
@@ -132,7 +153,7 @@ def order_amended(event: OrderAmended) -> None:
         "lines",
         "changes",
         "shipping_address",
-        order_url=_order_url(event.order_number),
+        order_url=_order_url(event),
     )
     _notify("order_amended", event, context)
 
@@ -172,7 +193,7 @@ def _shipment_context(event, *names: str, **extra) -> dict:
         "shipment_number",
         "tracking_number",
         *names,
-        order_url=_order_url(event.order_number),
+        order_url=_order_url(event),
         **extra,
     )
 
@@ -235,23 +256,21 @@ def return_initiated(event: ReturnInitiated) -> None:
         "reason",
         "lines",
         "currency",
-        order_url=_order_url(event.order_number),
-        return_url=_return_url(event.rma_number),
+        order_url=_order_url(event),
+        return_url=_return_url(event),
     )
     _notify("return_initiated", event, context)
 
 
 @subscribe(ReturnApproved)
 def return_approved(event: ReturnApproved) -> None:
-    context = _facts(
-        event, "order_number", "rma_number", "return_tracking_number", return_url=_return_url(event.rma_number)
-    )
+    context = _facts(event, "order_number", "rma_number", "return_tracking_number", return_url=_return_url(event))
     _notify("return_approved", event, context)
 
 
 @subscribe(ReturnRejected)
 def return_rejected(event: ReturnRejected) -> None:
-    context = _facts(event, "order_number", "rma_number", "reason", return_url=_return_url(event.rma_number))
+    context = _facts(event, "order_number", "rma_number", "reason", return_url=_return_url(event))
     _notify("return_rejected", event, context)
 
 

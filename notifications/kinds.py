@@ -112,6 +112,18 @@ KINDS: dict[str, Kind] = {
             sample={"full_name": "Casey Customer", "email": "casey@example.com"},
         ),
         Kind(
+            "order_link",
+            "Link to your order (guests)",
+            Category.ACCOUNT,
+            (EMAIL,),
+            True,
+            sample={
+                "order_number": "FM-7Q2K9D4X",
+                "order_url": "http://127.0.0.1:8000/orders/link/eyJvIjoiRk0tN1EySzlENFgifQ:1abc:sig/",
+                "link_days": 90,
+            },
+        ),
+        Kind(
             "order_confirmed", "Order confirmed", Category.ORDER_UPDATES, (EMAIL, SMS, PUSH), True, dict(_SAMPLE_ORDER)
         ),
         Kind(

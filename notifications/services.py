@@ -22,7 +22,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from flowmart.errors import FlowMartError, NotFound
+from flowmart.errors import Conflict, FlowMartError, NotFound
 from flowmart.events.publisher import publish
 from flowmart.network_calls import assert_no_transaction
 from flowmart.task_queue import queue_after_commit
@@ -480,13 +480,24 @@ def unsubscribe_apply(*, token: str) -> tuple[str, str]:
 
 
 # --- devices -------------------------------------------------------------------
+class DeviceTokenTaken(Conflict):
+    code = "device_token_taken"
+    title = "That push token is registered to another account"
+
+
 def device_register(*, user, token: str, platform: str, name: str = "") -> tuple[Device, bool]:
-    """Register (or move to this user, or re-activate) a push token."""
+    """Register (or re-activate) a push token of this user.
+
+    A token belongs to one account: registering another account's token raises ``DeviceTokenTaken`` and
+    neither moves the device nor says anything about it (its name, platform). The owner frees it by
+    ``device_remove`` (the app does so on sign-out)."""
     with transaction.atomic():
         device = Device.objects.select_for_update().filter(token=token).first()
         if device is None:
             return Device.objects.create(user=user, token=token, platform=platform, name=name), True
-        device.user, device.platform, device.name, device.is_active = user, platform, name or device.name, True
+        if device.user_id != user.pk:
+            raise DeviceTokenTaken("This push token is registered to another account; sign out there first.")
+        device.platform, device.name, device.is_active = platform, name or device.name, True
         device.save()
         return device, False
 

@@ -5,8 +5,11 @@ class OrdersConfig(AppConfig):
     name = "orders"
 
     def ready(self) -> None:
-        from allauth.account.signals import user_logged_in
+        from allauth.account.signals import email_confirmed, user_logged_in
 
-        from orders.signals import merge_basket_at_login
+        from orders.signals import attach_guest_orders_at_email_confirmation, merge_basket_at_login
 
         user_logged_in.connect(merge_basket_at_login, dispatch_uid="orders.merge_basket_at_login")
+        email_confirmed.connect(
+            attach_guest_orders_at_email_confirmation, dispatch_uid="orders.attach_guest_orders_at_email_confirmation"
+        )

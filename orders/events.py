@@ -188,3 +188,16 @@ class OrderRefunded(Event):
     rma_number: str
     refunded_minor: int
     currency: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class OrderLinkRequested(Event):
+    """A guest looked its order up by number and email: the link to it goes to that email (and only there).
+
+    The link itself is not in the event (it opens the order): notifications makes it when it sends."""
+
+    name = "OrderLinkRequested"
+    producer = "orders"
+
+    order_number: str
+    customer_email: str

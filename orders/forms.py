@@ -174,3 +174,10 @@ class ExchangeForm(forms.Form):
         if not self.errors and not cleaned["lines"]:
             raise forms.ValidationError("Choose at least one item to exchange.")
         return cleaned
+
+
+class OrderLookupForm(forms.Form):
+    """A guest's way back to an order: its number and the email it was placed with."""
+
+    number = forms.CharField(label="Order number", max_length=32, help_text="Like FM-7Q2K9D4X, in your confirmation")
+    email = forms.EmailField(label="Email used for the order", max_length=254)

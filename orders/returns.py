@@ -161,7 +161,7 @@ def _restock(
 
 # -- exchanges ---------------------------------------------------------------------------------
 def order_exchange_request(
-    *, order: Order, user_id: str, lines: list[dict], reason: str, reason_code: str = "other", by=None
+    *, order: Order, user_id: str | None, lines: list[dict], reason: str, reason_code: str = "other", by=None
 ):
     """The customer asks to exchange delivered items for another variant of the same product (``lines``:
     [{sku, quantity, replacement_sku}]). Each replacement must be a variant of the same product on sale. It is

@@ -256,7 +256,7 @@ def orders_to_settle() -> list[int]:
     )
 
 
-def exchange_options(*, order: Order, user_id: str) -> list[dict] | None:
+def exchange_options(*, order: Order, user_id: str | None) -> list[dict] | None:
     """What the customer may exchange: each delivered line still returnable, with the variants of its product on
     sale: [{sku, name, quantity, replacements: [(sku, label)]}]; None if the order is not theirs at shipping."""
     returnable = shipping_selectors.returnable_lines_for_order(order_number=order.number, user_id=user_id)

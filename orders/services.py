@@ -23,11 +23,14 @@ from orders.basket import (
     basket_clear_lines,
     basket_find,
     basket_get_or_create,
+    basket_id_from_token,
     basket_line_add,
     basket_line_remove,
     basket_line_update,
     basket_merge,
+    basket_token,
     basket_view,
+    basket_view_empty,
 )
 from orders.changes import order_amend, order_cancel, order_hold, order_release_hold, order_stock_reserve_again
 from orders.checkout import (
@@ -67,6 +70,13 @@ from orders.fulfilment import (
     order_shipment_rejected,
 )
 from orders.refunds import refund_made_at_gateway as order_refund_made_at_gateway
+from orders.guest_access import (
+    OrderLinkInvalid,
+    guest_orders_attach,
+    order_link_read,
+    order_link_request,
+    order_link_url,
+)
 from orders.returns import (
     exchange_reference,
     exchanges_waiting_retry,
@@ -89,6 +99,11 @@ from orders.sweeper import (
 )
 
 __all__ = [
+    "OrderLinkInvalid",
+    "guest_orders_attach",
+    "order_link_read",
+    "order_link_request",
+    "order_link_url",
     "ADDRESS_FIELDS",
     "BasketChanged",
     "BasketEmpty",
@@ -109,12 +124,15 @@ __all__ = [
     "address_clean",
     "basket_clear_lines",
     "basket_find",
+    "basket_id_from_token",
+    "basket_token",
     "basket_get_or_create",
     "basket_line_add",
     "basket_line_remove",
     "basket_line_update",
     "basket_merge",
     "basket_view",
+    "basket_view_empty",
     "checkout_outcome",
     "checkout_place",
     "checkout_preview",

@@ -80,6 +80,9 @@ _TEXT: dict[str, Callable[[dict], str]] = {
 }
 
 
+CUSTOMER_EVENTS = frozenset(_TEXT)  # the events a customer's timeline shows (the page and the API alike)
+
+
 def describe(*, name: str, payload: dict) -> str | None:
     """The customer's sentence for one timeline event, or None when it is not theirs to see."""
     text = _TEXT.get(name)

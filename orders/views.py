@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from allauth.core import ratelimit
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -10,10 +11,11 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from flowmart.errors import FlowMartError
+from flowmart.guest_orders import guest_order_numbers, guest_order_remember
 from flowmart.users import selectors as user_selectors
 from orders import forms, selectors, services
 from orders.pricing import perks_for_user
-from orders.signals import SESSION_BASKET_KEY, SESSION_ORDERS_KEY
+from orders.signals import SESSION_BASKET_KEY
 from shipping import selectors as shipping_selectors
 
 SESSION_CHECKOUT_KEY = "orders.checkout"
@@ -40,10 +42,10 @@ def _save_state(request, **values) -> None:
 
 
 def _own_order(request, number: str):
-    if request.user.is_authenticated:
-        order = selectors.order_get_for_user(number=number, user=request.user)
-    else:
-        order = selectors.order_get_for_guest(number=number, order_numbers=request.session.get(SESSION_ORDERS_KEY, []))
+    """The customer's own order, or a guest order this browser may open (placed here, or opened by its link)."""
+    order = selectors.order_get_for_user(number=number, user=request.user) if request.user.is_authenticated else None
+    if order is None:
+        order = selectors.order_get_for_guest(number=number, order_numbers=guest_order_numbers(request.session))
     if order is None:
         raise Http404("No such order")
     return order
@@ -231,12 +233,44 @@ def _int_or(value, default: int) -> int:
 
 def _remember_guest_order(request, number: str) -> None:
     if not request.user.is_authenticated:
-        request.session[SESSION_ORDERS_KEY] = [*request.session.get(SESSION_ORDERS_KEY, []), number][-20:]
+        guest_order_remember(request.session, number)
 
 
 def order_confirmation(request, number: str):
     order = _own_order(request, number)
-    return render(request, "orders/confirmation.html", {"order": order, "lines": list(order.lines.all())})
+    context = {"order": order, "lines": list(order.lines.all())}
+    if order.user_id is None:  # a guest keeps this link: it opens the order in any browser
+        context["order_link"] = services.order_link_url(order_number=order.number)
+    return render(request, "orders/confirmation.html", context)
+
+
+# -- guests finding their way back -------------------------------------------------------------
+def order_link(request, token: str):
+    """The signed link from the confirmation page and emails: this browser may open that order from now on."""
+    try:
+        number = services.order_link_read(token)
+    except FlowMartError as exc:
+        return render(
+            request, "orders/order_lookup.html", {"form": forms.OrderLookupForm(), "error": exc.detail}, status=400
+        )
+    guest_order_remember(request.session, number)
+    return redirect("orders:order_detail", number=number)
+
+
+@require_http_methods(["GET", "POST"])
+def order_lookup(request):
+    """Order number + email: the link is emailed to that address (never shown here), and the answer is the
+    same whether or not they matched, so the page tells nobody which orders or emails exist."""
+    form = forms.OrderLookupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        email = form.cleaned_data["email"].strip().lower()
+        if not ratelimit.consume(request, action="order_lookup", key=email):
+            form.add_error(None, "Too many lookups. Please wait a few minutes and try again.")
+            return render(request, "orders/order_lookup.html", {"form": form}, status=429)
+        services.order_link_request(number=form.cleaned_data["number"], email=email)
+        context = {"sent_to": email, "link_days": settings.ORDER_LINK_MAX_AGE_DAYS}
+        return render(request, "orders/order_lookup.html", context)
+    return render(request, "orders/order_lookup.html", {"form": form}, status=400 if form.errors else 200)
 
 
 # -- orders -------------------------------------------------------------------------------------
@@ -325,12 +359,12 @@ def order_amend(request, number: str):
     return render(request, "orders/order_amend.html", {"order": order, "form": form})
 
 
-@login_required
 @require_http_methods(["GET", "POST"])
 def order_exchange(request, number: str):
-    """Exchange delivered items for another variant of the same product (``order_exchange_request``)."""
+    """Exchange delivered items for another variant of the same product (``order_exchange_request``); a guest
+    too, on an order this browser may open (its signed link)."""
     order = _own_order(request, number)
-    user_id = str(request.user.public_id)
+    user_id = order.user.public_id if order.user_id else None
     options = selectors.exchange_options(order=order, user_id=user_id)
     if options is None:
         raise Http404("No such order")
@@ -345,7 +379,7 @@ def order_exchange(request, number: str):
                 lines=form.cleaned_data["lines"],
                 reason=form.cleaned_data["reason"],
                 reason_code=form.cleaned_data["reason_code"],
-                by=request.user,
+                by=request.user if request.user.is_authenticated else None,
             )
         except FlowMartError as exc:
             form.add_error(None, exc.detail)

@@ -6,7 +6,7 @@ import uuid
 
 import structlog
 
-from flowmart.errors import FlowMartError
+from flowmart.errors import FlowMartError, NotFound
 from payments import gateways
 from payments.errors import InvalidPaymentMethod
 from payments.gateways.base import (
@@ -55,8 +55,12 @@ def payment_method_attach(*, user_id: str | uuid.UUID, token: str) -> PaymentMet
 
 
 def payment_method_detach(*, user_id: str | uuid.UUID, method_id: uuid.UUID | str) -> None:
-    """Forget a saved card of this customer (no-op if it is not theirs or already gone)."""
+    """Forget a saved card of this customer; ``NotFound`` (404) if it is not theirs or already gone."""
     try:
-        SavedPaymentMethod.objects.filter(user_id=uuid.UUID(str(user_id)), pk=uuid.UUID(str(method_id))).delete()
+        deleted, _ = SavedPaymentMethod.objects.filter(
+            user_id=uuid.UUID(str(user_id)), pk=uuid.UUID(str(method_id))
+        ).delete()
     except ValueError:
-        return
+        deleted = 0
+    if not deleted:
+        raise NotFound("No such saved card.")

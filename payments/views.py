@@ -5,10 +5,11 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from flowmart.errors import FlowMartError
+from flowmart.errors import FlowMartError, NotFound
 from payments import selectors, services
 from payments.forms import SavedCardForm
 from payments.gateways.sandbox import TEST_CARDS
@@ -44,6 +45,9 @@ def saved_cards(request):
 @login_required
 @require_POST
 def saved_card_remove(request, method_id):
-    services.payment_method_detach(user_id=request.user.public_id, method_id=method_id)
+    try:
+        services.payment_method_detach(user_id=request.user.public_id, method_id=method_id)
+    except NotFound as exc:  # another customer's card, or one already removed
+        raise Http404("No such saved card.") from exc
     messages.success(request, "Card removed.")
     return redirect("payments:saved_cards")

@@ -11,6 +11,13 @@ class TrackingLookupForm(forms.Form):
     number = forms.CharField(label="Tracking number", max_length=64)
 
 
+class TrackingByOrderForm(forms.Form):
+    """No tracking number at hand: the order number and the email the order was placed with."""
+
+    order_number = forms.CharField(label="Order number", max_length=32)
+    email = forms.EmailField(label="Email used for the order", max_length=254)
+
+
 class ReturnRequestForm(forms.Form):
     """One quantity field per returnable line (``qty_<index>``), plus the reason."""
 

@@ -124,8 +124,10 @@ def return_request(
     returned sku to ``{replacement_sku, replacement_unit_minor}``: the customer wants that variant instead,
     at that price per unit; the difference to what they paid is refunded at inspection.
 
-    Raises ``OrderNotFound`` (404) unless the order was shipped to this user, and
-    ``ReturnNotAllowed`` (400) for items not delivered, outside the window, or over-returned.
+    ``user_id`` ``None`` is a guest's order: the caller has checked the guest may open it (its session or
+    signed link, ``flowmart.guest_orders``). Raises ``OrderNotFound`` (404) unless the order was shipped to
+    this user (or, for ``None``, to a guest), and ``ReturnNotAllowed`` (400) for items not delivered,
+    outside the window, or over-returned.
     """
     user_id = str(user_id) if user_id is not None else None
     reason = (reason or "").strip()
@@ -152,8 +154,7 @@ def return_request(
     with transaction.atomic():
         shipments = list(
             Shipment.objects.select_for_update()
-            .filter(order_number=order_number, user_id=user_id, kind=Shipment.Kind.ORDER)
-            .exclude(user_id__isnull=True)
+            .filter(order_number=order_number, user_id=user_id, kind=Shipment.Kind.ORDER)  # None: IS NULL
             .order_by("-created_at", "number")  # lines are matched newest parcel first
         )
         if not shipments:

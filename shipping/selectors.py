@@ -222,11 +222,7 @@ def shipment_for_order(*, order_number: str, shipment_number: str, user_id: str 
     )
 
 
-def tracking_for_number(*, tracking_number: str) -> PublicTracking | None:
-    # Customers type tracking numbers in any case; ours are upper-case.
-    shipment = _with_history(Shipment.objects.filter(tracking_number=tracking_number.strip().upper())).first()
-    if shipment is None:
-        return None
+def _public_tracking(shipment: Shipment) -> PublicTracking:
     return PublicTracking(
         tracking_number=shipment.tracking_number,
         status=shipment.status,
@@ -238,6 +234,24 @@ def tracking_for_number(*, tracking_number: str) -> PublicTracking | None:
         delivered_at=shipment.delivered_at,
         history=_history(shipment),
     )
+
+
+def tracking_for_number(*, tracking_number: str) -> PublicTracking | None:
+    # Customers type tracking numbers in any case; ours are upper-case.
+    shipment = _with_history(Shipment.objects.filter(tracking_number=tracking_number.strip().upper())).first()
+    return _public_tracking(shipment) if shipment is not None else None
+
+
+def tracking_for_order(*, order_number: str, email: str) -> list[PublicTracking]:
+    """The parcels of an order that have a tracking number, found by the order number and the email it was
+    placed with (both must match; [] otherwise, the same whichever was wrong)."""
+    order_number, email = order_number.strip().upper(), email.strip()
+    if not order_number or not email:
+        return []
+    shipments = _with_history(
+        Shipment.objects.filter(order_number=order_number, customer_email__iexact=email, tracking_number__isnull=False)
+    ).order_by("created_at", "number")
+    return [_public_tracking(shipment) for shipment in shipments]
 
 
 def pick_list(*, warehouse_code: str) -> list[dict]:
@@ -281,11 +295,14 @@ def return_get(*, rma_number: str) -> ReturnRequest | None:
     return ReturnRequest.objects.filter(rma_number=rma_number).prefetch_related("lines").first()
 
 
-def returnable_lines_for_order(*, order_number: str, user_id: str) -> list[dict] | None:
-    """Lines the user may still return: [{sku, name, quantity}]; ``None`` if the order is not theirs."""
-    if not Shipment.objects.filter(order_number=order_number, user_id=str(user_id)).exists():
+def returnable_lines_for_order(*, order_number: str, user_id: str | None) -> list[dict] | None:
+    """Lines the user may still return: [{sku, name, quantity}]; ``None`` if the order is not theirs.
+
+    ``user_id`` ``None``: a guest's order, which the caller has checked the guest may open."""
+    user_id = str(user_id) if user_id is not None else None
+    if not Shipment.objects.filter(order_number=order_number, user_id=user_id).exists():  # None: IS NULL
         return None
-    quantities = returnable_quantities(order_number=order_number, user_id=str(user_id))
+    quantities = returnable_quantities(order_number=order_number, user_id=user_id)
     rows: dict[str, dict] = {}
     for line in ShipmentLine.objects.filter(pk__in=quantities).order_by("id"):
         if quantities[line.pk] <= 0:

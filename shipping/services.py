@@ -71,6 +71,7 @@ from shipping.webhooks import WebhookSignatureInvalid, carrier_webhook_receive
 log = structlog.get_logger(__name__)
 
 __all__ = [
+    "guest_records_attach",
     "DeliveryChoiceNotAvailable",
     "ReturnNotAllowed",
     "ReturnNotAwaited",
@@ -623,3 +624,17 @@ def shipments_poll(*, batch_size: int | None = None) -> dict:
         )
     counts.update(delivery_failures_follow_up(batch_size=batch_size))
     return counts
+
+
+# -- guests who make an account ------------------------------------------------------------
+def guest_records_attach(*, order_numbers: list[str], user_id: str) -> int:
+    """A guest's parcels and returns of these orders now belong to the account that proved their email
+    (orders decides which orders); records that already belong to an account are left alone."""
+    with transaction.atomic():
+        moved = Shipment.objects.filter(order_number__in=order_numbers, user_id__isnull=True).update(
+            user_id=str(user_id)
+        )
+        moved += ReturnRequest.objects.filter(order_number__in=order_numbers, user_id__isnull=True).update(
+            user_id=str(user_id)
+        )
+    return moved

@@ -197,4 +197,5 @@ def idempotent(view_method=None, *, recover=None):
             idempotency_complete(record=record, response=response)
         return response
 
+    wrapper.honours_idempotency_key = True  # the schema documents the header (flowmart.api.schema)
     return wrapper

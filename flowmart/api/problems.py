@@ -12,7 +12,8 @@ from __future__ import annotations
 from http import HTTPStatus
 
 import structlog
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404, JsonResponse
 from django.shortcuts import render
 from rest_framework import exceptions, status
@@ -53,6 +54,12 @@ for _drf_error, _meaning in (
         declared_by=f"rest_framework.exceptions.{_drf_error.__name__}",
     )
 error_code_declare("bad_request", status=400, meaning="The request could not be understood", declared_by=__name__)
+error_code_declare(
+    "request_too_large",
+    status=413,
+    meaning="The request body is larger than the API accepts (DATA_UPLOAD_MAX_MEMORY_SIZE)",
+    declared_by=__name__,
+)
 error_code_declare("server_error", status=500, meaning="Something went wrong on our side", declared_by=__name__)
 
 
@@ -116,6 +123,14 @@ def problem_exception_handler(exc, context):
     if isinstance(exc, FlowMartError):
         return _with_retry_after(Response(_error_body(exc), status=exc.status, content_type=PROBLEM_CONTENT_TYPE), exc)
 
+    if isinstance(exc, RequestDataTooBig):
+        body = problem_body(
+            status_code=413,
+            code="request_too_large",
+            title=status_title(413),
+            detail=f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes.",
+        )
+        return Response(body, status=413, content_type=PROBLEM_CONTENT_TYPE)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
@@ -206,3 +221,24 @@ def bad_request(request, exception=None):
     if _is_api(request):
         return _problem_response(400, "bad_request", "The request could not be understood.")
     return render(request, "400.html", status=400)
+
+
+class ApiNotFoundMiddleware:
+    """An unknown path under ``/api/`` answers a problem document with ``DEBUG`` on too.
+
+    ``handler404`` already does in production, but with ``DEBUG`` Django answers a URL that resolves to
+    nothing with its HTML debug page, which an app cannot read. Listed after ``CommonMiddleware`` so that
+    still sees the 404 (and redirects a path missing its trailing slash)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (
+            response.status_code == 404
+            and _is_api(request)
+            and response.get("Content-Type", "").startswith("text/html")
+        ):
+            return page_not_found(request)
+        return response

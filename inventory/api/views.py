@@ -33,6 +33,7 @@ from inventory.search import CatalogQuery, catalog_products
 
 class ProductListView(APIView):
     permission_classes = [AllowAny]
+    pagination_class = StandardPagination  # the schema documents the page envelope (count, next, previous, results)
 
     @extend_schema(
         parameters=[ProductQueryInSerializer],

@@ -52,10 +52,6 @@ class DeviceInSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
 
 
-class DeviceTokenInSerializer(serializers.Serializer):
-    token = serializers.CharField(max_length=512)
-
-
 class DeviceOutSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
 

@@ -16,7 +16,6 @@ from notifications.api.serializers import (
     BackInStockRequestOutSerializer,
     DeviceInSerializer,
     DeviceOutSerializer,
-    DeviceTokenInSerializer,
     NotificationOutSerializer,
     PreferencesInSerializer,
     PreferencesOutSerializer,
@@ -51,7 +50,14 @@ class DeviceListView(APIView):
     def get(self, request):
         return Response(DeviceOutSerializer(selectors.devices_for_user(user=request.user), many=True).data)
 
-    @extend_schema(request=DeviceInSerializer, responses={201: DeviceOutSerializer, 200: DeviceOutSerializer})
+    @extend_schema(
+        request=DeviceInSerializer,
+        responses={
+            201: DeviceOutSerializer,
+            200: DeviceOutSerializer,
+            409: problem("device_token_taken: the token is registered to another account (which is not named)"),
+        },
+    )
     def post(self, request):
         serializer = DeviceInSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -60,18 +66,11 @@ class DeviceListView(APIView):
             DeviceOutSerializer(device).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )
 
-    @extend_schema(request=DeviceTokenInSerializer, responses={204: None}, operation_id="devices_destroy_by_body")
-    def delete(self, request):
-        """Forget a push token given in the body (``{"token": ...}``); same as ``DELETE /devices/{token}/``."""
-        serializer = DeviceTokenInSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        services.device_remove(user=request.user, token=serializer.validated_data["token"])
-        return Response(status=status.HTTP_204_NO_CONTENT)
-
 
 @extend_schema(tags=["notifications"])
 class DeviceDetailView(APIView):
-    """Forget a push token (logout, uninstall)."""
+    """Forget a push token (logout, uninstall). A token with slashes goes in the path as it is
+    (``DELETE /devices/fcm:abc/def/``); a DELETE carries no body."""
 
     permission_classes = [permissions.IsAuthenticated]
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.core.validators import MaxValueValidator
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from flowmart.api.schema import ProblemOutSerializer
+from orders import timeline_text
 from orders.models import Order
 from orders.selectors import (
     order_actions,
@@ -34,7 +37,7 @@ class BasketLineOutSerializer(serializers.Serializer):
 
 
 class BasketOutSerializer(serializers.Serializer):
-    id = serializers.CharField(source="public_id")
+    id = serializers.CharField(source="public_id", allow_null=True, help_text="null: no basket yet")
     currency = serializers.CharField()
     lines = BasketLineOutSerializer(many=True)
     item_count = serializers.IntegerField()
@@ -43,13 +46,22 @@ class BasketOutSerializer(serializers.Serializer):
     notices = serializers.ListField(child=serializers.CharField())
 
 
+class LineQuantityField(serializers.IntegerField):
+    """A basket quantity: the schema states the ``BASKET_MAX_QUANTITY`` limit (``maximum``), the basket service
+    enforces it (400 ``quantity_not_allowed`` with a message a shopper can read, the same in the page)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(max_value=settings.BASKET_MAX_QUANTITY, **kwargs)
+        self.validators = [v for v in self.validators if not isinstance(v, MaxValueValidator)]
+
+
 class BasketLineAddInSerializer(serializers.Serializer):
     sku = serializers.CharField(max_length=64)
-    quantity = serializers.IntegerField(min_value=1, default=1)
+    quantity = LineQuantityField(min_value=1, default=1)
 
 
 class BasketLineUpdateInSerializer(serializers.Serializer):
-    quantity = serializers.IntegerField(min_value=0)
+    quantity = LineQuantityField(min_value=0, help_text="0 removes the line")
 
 
 # -- checkout ----------------------------------------------------------------------
@@ -154,11 +166,37 @@ class OrderOutSerializer(OrderSummaryOutSerializer):
         return order_actions(order=order)
 
 
+class TimelineDetailsOutSerializer(serializers.Serializer):
+    """What of an event's payload a customer may see: a fixed, typed set. The payload itself is internal (account
+    ids, warehouse codes, allocations, gateway references stay out). A field the event does not carry is null."""
+
+    amount_minor = serializers.IntegerField(allow_null=True)
+    total_minor = serializers.IntegerField(allow_null=True)
+    currency = serializers.CharField(allow_null=True)
+    reason = serializers.CharField(allow_null=True)
+    changes = serializers.ListField(child=serializers.CharField(), allow_null=True)
+    tracking_number = serializers.CharField(allow_null=True)
+    carrier = serializers.CharField(allow_null=True)
+    location = serializers.CharField(allow_null=True)
+    attempt = serializers.IntegerField(allow_null=True)
+    estimated_delivery_date = serializers.CharField(allow_null=True, help_text="YYYY-MM-DD")
+    rma_number = serializers.CharField(allow_null=True)
+
+    def to_representation(self, payload: dict) -> dict:
+        return super().to_representation({name: payload.get(name) for name in self.fields})
+
+
 class TimelineEntryOutSerializer(serializers.Serializer):
-    name = serializers.CharField()
+    """One step of the order's story as the customer may see it (steps that are not theirs are left out)."""
+
+    name = serializers.ChoiceField(choices=sorted(timeline_text.CUSTOMER_EVENTS), help_text="the event")
     producer = serializers.CharField()
     occurred_at = serializers.DateTimeField()
-    payload = serializers.JSONField()
+    text = serializers.SerializerMethodField(help_text="the step in words, as the order page shows it")
+    details = TimelineDetailsOutSerializer(source="payload")
+
+    def get_text(self, entry) -> str:
+        return timeline_text.describe(name=entry.name, payload=entry.payload) or ""
 
 
 class TransitionOutSerializer(serializers.Serializer):
@@ -250,7 +288,8 @@ class OrderDetailOutSerializer(OrderOutSerializer):
 
     @extend_schema_field(TimelineEntryOutSerializer(many=True))
     def get_timeline(self, order: Order) -> list[dict]:
-        return TimelineEntryOutSerializer(order_timeline(order=order), many=True).data
+        entries = [e for e in order_timeline(order=order) if e.name in timeline_text.CUSTOMER_EVENTS]
+        return TimelineEntryOutSerializer(entries, many=True).data
 
 
 class CheckoutProblemOutSerializer(ProblemOutSerializer):

@@ -11,40 +11,82 @@ from rest_framework.views import APIView
 from flowmart.api.idempotency import idempotency_scope, idempotent
 from flowmart.api.schema import problem
 from flowmart.errors import FlowMartError
+from flowmart.guest_orders import guest_order_numbers, guest_order_remember
 from orders import selectors, services
 from orders.api import serializers as s
 from orders.models import Order, OrderStatus
-from orders.signals import SESSION_BASKET_KEY, SESSION_ORDERS_KEY
+from orders.signals import SESSION_BASKET_KEY
 
 
 def _session(request):
     return request._request.session
 
 
+BASKET_TOKEN_HEADER = "X-Basket-Token"  # noqa: S105 - a header name
+
+
+def _guest_basket_id(request) -> str | None:
+    """A guest's basket: the one its ``X-Basket-Token`` names (apps without cookies), else its session's."""
+    token = request.headers.get(BASKET_TOKEN_HEADER)
+    if token:
+        return services.basket_id_from_token(token)
+    return _session(request).get(SESSION_BASKET_KEY)
+
+
 def _basket(request, *, create: bool = True):
-    session = _session(request)
-    if create:
-        basket = services.basket_get_or_create(user=request.user, basket_public_id=session.get(SESSION_BASKET_KEY))
-        if not request.user.is_authenticated:
-            session[SESSION_BASKET_KEY] = str(basket.public_id)
-        return basket
-    return services.basket_find(user=request.user, basket_public_id=session.get(SESSION_BASKET_KEY))
+    basket_id = None if request.user.is_authenticated else _guest_basket_id(request)
+    if not create:
+        return services.basket_find(user=request.user, basket_public_id=basket_id)
+    basket = services.basket_get_or_create(user=request.user, basket_public_id=basket_id)
+    if not request.user.is_authenticated and not request.headers.get(BASKET_TOKEN_HEADER):
+        _session(request)[SESSION_BASKET_KEY] = str(basket.public_id)
+    return basket
 
 
-def _basket_response(request, *, status_code: int = 200) -> Response:
-    view = services.basket_view(basket=_basket(request))
-    return Response(s.BasketOutSerializer(view).data, status=status_code)
+def _basket_response(request, *, basket=None, status_code: int = 200) -> Response:
+    """The basket as the caller sees it; a guest's answer carries its ``X-Basket-Token``."""
+    basket = basket if basket is not None else _basket(request)
+    response = Response(s.BasketOutSerializer(services.basket_view(basket=basket)).data, status=status_code)
+    if not request.user.is_authenticated:
+        response[BASKET_TOKEN_HEADER] = services.basket_token(basket=basket)
+    return response
 
 
-@extend_schema(tags=["basket"])
+BASKET_TOKEN_PARAMETER = OpenApiParameter(
+    BASKET_TOKEN_HEADER,
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="Guests without a session cookie (native apps): the token the first basket response returned "
+    "in its X-Basket-Token header. Customers (bearer token or session) do not need it.",
+)
+BASKET_TOKEN_RESPONSE_HEADER = OpenApiParameter(
+    BASKET_TOKEN_HEADER,
+    str,
+    OpenApiParameter.HEADER,
+    description="Guests only: the token naming this basket; send it back on every basket and checkout call",
+)
+
+
+@extend_schema(tags=["basket"], parameters=[BASKET_TOKEN_PARAMETER])
 class BasketView(APIView):
-    """The caller's basket (customer: by account; guest: by session), re-priced and re-checked."""
+    """The caller's basket (customer: by account; guest: by X-Basket-Token or session), re-priced and re-checked.
+
+    Reading creates nothing: a caller without a basket gets an empty one with ``id: null`` (and no token)."""
 
     permission_classes = [permissions.AllowAny]
 
-    @extend_schema(responses=s.BasketOutSerializer)
+    @extend_schema(
+        responses={
+            200: OpenApiResponse(s.BasketOutSerializer, description="the basket (empty, id null, if none yet)"),
+            400: problem("basket_token_invalid"),
+        }
+    )
     def get(self, request):
-        return _basket_response(request)
+        basket = _basket(request, create=False)
+        if basket is None:
+            return Response(s.BasketOutSerializer(services.basket_view_empty()).data)
+        return _basket_response(request, basket=basket)
 
 
 # What a checkout (and a payment retry, which runs the same saga) can answer besides the order.
@@ -67,7 +109,7 @@ CHECKOUT_PROBLEMS = {
 }
 
 
-@extend_schema(tags=["basket"])
+@extend_schema(tags=["basket"], parameters=[BASKET_TOKEN_PARAMETER])
 class BasketLinesView(APIView):
     permission_classes = [permissions.AllowAny]
 
@@ -86,7 +128,7 @@ class BasketLinesView(APIView):
         return _basket_response(request, status_code=status.HTTP_201_CREATED)
 
 
-@extend_schema(tags=["basket"])
+@extend_schema(tags=["basket"], parameters=[BASKET_TOKEN_PARAMETER])
 class BasketLineView(APIView):
     permission_classes = [permissions.AllowAny]
 
@@ -127,7 +169,10 @@ def _checkout_response(request, order) -> Response:
 
 @extend_schema(
     tags=["checkout"],
-    parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False)],
+    parameters=[
+        OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False),
+        BASKET_TOKEN_PARAMETER,
+    ],
 )
 class CheckoutView(APIView):
     """Check out the caller's basket. 201 with the order; 402 declined, 409 stock, basket intact on failure.
@@ -171,17 +216,14 @@ class CheckoutView(APIView):
 
 def _remember_guest_order(request, number: str) -> None:
     if not request.user.is_authenticated:
-        session = _session(request)
-        session[SESSION_ORDERS_KEY] = [*session.get(SESSION_ORDERS_KEY, []), number][-20:]
+        guest_order_remember(_session(request), number)
 
 
 def _own_order(request, number: str):
     if request.user.is_authenticated:
         order = selectors.order_get_for_user(number=number, user=request.user)
     else:
-        order = selectors.order_get_for_guest(
-            number=number, order_numbers=_session(request).get(SESSION_ORDERS_KEY, [])
-        )
+        order = selectors.order_get_for_guest(number=number, order_numbers=guest_order_numbers(_session(request)))
     if order is None:
         raise NotFound("No such order.")
     return order

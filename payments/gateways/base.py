@@ -7,6 +7,7 @@ caller may retry a timed-out call safely.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -62,6 +63,20 @@ class GatewayRequestRefused(GatewayError):
 
 class WebhookSignatureError(GatewayError):
     code = "invalid_signature"
+
+
+def webhook_timestamp_check(signature: str, *, tolerance: int, now: float | None = None) -> None:
+    """Refuse a Stripe-style signature (``t=<unix>,v1=...``) dated more than ``tolerance`` seconds ahead.
+
+    Stripe's library refuses only old timestamps; a signature dated in the future would stay replayable
+    until that date, so it is refused like the carrier webhook refuses it."""
+    stamps = [part[2:] for part in signature.split(",") if part.strip().startswith("t=")]
+    try:
+        timestamp = int(stamps[0].strip())
+    except (IndexError, ValueError):
+        return  # no readable timestamp: the signature check itself refuses it
+    if timestamp > (time.time() if now is None else now) + tolerance:
+        raise WebhookSignatureError("The webhook timestamp is in the future.")
 
 
 @dataclass(frozen=True)

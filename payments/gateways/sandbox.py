@@ -42,6 +42,7 @@ from payments.gateways.base import (
     UnknownPaymentMethod,
     WebhookMessage,
     WebhookSignatureError,
+    webhook_timestamp_check,
 )
 from payments.models import PaymentMovement, SandboxCharge, SandboxDispute, SandboxMovement, SandboxRequest
 
@@ -387,6 +388,7 @@ class SandboxGateway:
 
     # -- webhooks ---------------------------------------------------------------
     def parse_webhook(self, *, payload: bytes, signature: str) -> WebhookMessage:
+        webhook_timestamp_check(signature, tolerance=settings.PAYMENTS_WEBHOOK_TOLERANCE_SECONDS)
         try:
             stripe.WebhookSignature.verify_header(
                 payload.decode("utf-8"),

@@ -30,6 +30,7 @@ from payments.gateways.base import (
     UnknownPaymentMethod,
     WebhookMessage,
     WebhookSignatureError,
+    webhook_timestamp_check,
 )
 
 _STATUS = {
@@ -257,6 +258,7 @@ class StripeGateway:
         )
 
     def parse_webhook(self, *, payload: bytes, signature: str) -> WebhookMessage:
+        webhook_timestamp_check(signature, tolerance=settings.PAYMENTS_WEBHOOK_TOLERANCE_SECONDS)
         try:
             event = stripe.Webhook.construct_event(
                 payload.decode("utf-8"),

@@ -15,14 +15,26 @@ def test_register_a_push_device(customer_client, customer):
     assert Device.objects.get(token="fcm:abc123").user == customer
 
 
-def test_registering_the_same_token_again_moves_it_to_the_current_user(customer_client, other_customer, customer):
-    DeviceFactory(user=other_customer, token="shared-token", is_active=False)
+def test_registering_own_token_again_reactivates_it(customer_client, customer):
+    DeviceFactory(user=customer, token="my-token", is_active=False, name="Casey's iPhone")
+
+    response = customer_client.post("/api/v1/devices/", {"token": "my-token", "platform": "ios"}, format="json")
+
+    assert response.status_code == 200
+    assert (response.json()["name"], Device.objects.get(token="my-token").is_active) == ("Casey's iPhone", True)
+
+
+def test_another_accounts_token_is_neither_moved_nor_revealed(customer_client, other_customer):
+    DeviceFactory(user=other_customer, token="shared-token", platform="ios", name="Robin's iPhone")
 
     response = customer_client.post("/api/v1/devices/", {"token": "shared-token", "platform": "android"}, format="json")
 
-    assert response.status_code == 200
+    assert response.status_code == 409
+    body = response.json()
+    assert body["code"] == "device_token_taken"
+    assert "Robin" not in response.content.decode()
     device = Device.objects.get(token="shared-token")
-    assert (device.user, device.is_active) == (customer, True)
+    assert (device.user, device.platform, device.name) == (other_customer, "ios", "Robin's iPhone")
 
 
 def test_invalid_device_is_a_problem(customer_client):
@@ -75,10 +87,15 @@ def test_endpoints_are_in_the_openapi_schema(api_client):
         assert f"{path}:" in schema
 
 
-def test_delete_by_token_in_the_body(customer_client, customer):
+def test_delete_a_token_with_slashes_by_its_path(customer_client, customer):
     DeviceFactory(user=customer, token="fcm:with/slash")
 
-    assert customer_client.delete("/api/v1/devices/", {"token": "nope"}, format="json").status_code == 404
-    assert customer_client.delete("/api/v1/devices/", {}, format="json").status_code == 400
-    assert customer_client.delete("/api/v1/devices/", {"token": "fcm:with/slash"}, format="json").status_code == 204
+    assert customer_client.delete("/api/v1/devices/fcm:with/nope/").status_code == 404
+    assert customer_client.delete("/api/v1/devices/fcm:with/slash/").status_code == 204
     assert not Device.objects.exists()
+
+
+def test_devices_delete_takes_no_body(api_client):
+    operations = api_client.get("/api/schema/?format=json").json()["paths"]["/api/v1/devices/"]
+
+    assert "delete" not in operations

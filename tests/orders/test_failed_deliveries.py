@@ -107,7 +107,7 @@ def test_failed_attempt_alerts_the_warehouse_flags_the_order_and_tells_the_custo
         "estimate_source": "carrier",
         "choices": ["redeliver", "pickup"],
     }
-    rescheduled = [e["payload"] for e in detail["timeline"] if e["name"] == "DeliveryRescheduled"]
+    rescheduled = [e["details"] for e in detail["timeline"] if e["name"] == "DeliveryRescheduled"]
     assert [(p["attempt"], p["estimated_delivery_date"]) for p in rescheduled] == [(1, "2026-11-03")]
 
 

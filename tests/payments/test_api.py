@@ -69,6 +69,9 @@ def test_saving_listing_and_removing_cards(customer_client):
     assert [m["id"] for m in customer_client.get("/api/v1/payment-methods/").json()] == [saved["id"]]
     assert customer_client.delete(f"/api/v1/payment-methods/{saved['id']}/").status_code == 204
     assert customer_client.get("/api/v1/payment-methods/").json() == []
+    # Removing it again (or another customer's card) is a 404, not a silent 204.
+    response = customer_client.delete(f"/api/v1/payment-methods/{saved['id']}/")
+    assert (response.status_code, response.json()["code"]) == (404, "not_found")
 
 
 @pytest.mark.parametrize(

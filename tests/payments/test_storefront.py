@@ -45,7 +45,10 @@ def test_a_card_number_is_refused_with_a_message(browser, customer):
 
 def test_nobody_removes_someone_elses_card(browser, other_customer):
     theirs = services.payment_method_attach(user_id=str(other_customer.public_id), token="pm_card_visa")
-    browser.post(reverse("payments:saved_card_remove", args=[theirs.id]))
+    response = browser.post(reverse("payments:saved_card_remove", args=[theirs.id]), follow=True)
+
+    assert response.status_code == 404
+    assert "Card removed" not in response.content.decode()
     assert len(selectors.payment_methods_for_user(user_id=other_customer.public_id)) == 1
 
 

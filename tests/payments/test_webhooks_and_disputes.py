@@ -157,6 +157,21 @@ def test_stale_signatures_are_refused(api_client, settings):
     assert WebhookEvent.objects.count() == 0
 
 
+def test_signatures_dated_in_the_future_are_refused(api_client, settings):
+    settings.PAYMENTS_WEBHOOK_TOLERANCE_SECONDS = 300
+    payment = captured_payment()
+    body = dispute_body(payment.id)
+    ten_years = 10 * 365 * 24 * 3600
+
+    response = post(api_client, body, sign(body, timestamp=int(time.time()) + ten_years))
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "webhook_rejected"
+    assert WebhookEvent.objects.count() == 0
+    # A clock a little ahead of ours is still within the tolerance.
+    assert post(api_client, body, sign(body, timestamp=int(time.time()) + 60)).status_code == 200
+
+
 def test_missing_signature_malformed_body_and_unknown_gateway(api_client):
     assert post(api_client, b"{}", None).status_code == 400
     garbage = b"not json"

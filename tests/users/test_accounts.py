@@ -119,6 +119,18 @@ class TestMobileTokens:
         fresh.credentials(HTTP_AUTHORIZATION=f"Bearer {new_access}")
         assert fresh.get("/api/v1/me/").json()["email"] == customer.email
 
+    def test_a_rotated_refresh_token_reused_says_why_it_is_refused(self, api_client, customer, password):
+        meta = self.login(api_client, customer.email, password).json()["meta"]
+        first = api_client.post("/_allauth/app/v1/tokens/refresh", {"refresh_token": meta["refresh_token"]})
+        assert first.status_code == 200
+
+        reused = api_client.post("/_allauth/app/v1/tokens/refresh", {"refresh_token": meta["refresh_token"]})
+
+        assert reused.status_code == 400
+        [error] = reused.json()["errors"]
+        assert error["code"] == "invalid_refresh_token"
+        assert "already used" in error["message"]
+
     def test_a_forged_token_is_refused(self, api_client, db):
         api_client.credentials(HTTP_AUTHORIZATION="Bearer not.a.token")
         response = api_client.get("/api/v1/me/")
