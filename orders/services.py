@@ -69,7 +69,6 @@ from orders.fulfilment import (
     order_settle_retry,
     order_shipment_rejected,
 )
-from orders.refunds import refund_made_at_gateway as order_refund_made_at_gateway
 from orders.guest_access import (
     OrderLinkInvalid,
     guest_orders_attach,
@@ -77,6 +76,7 @@ from orders.guest_access import (
     order_link_request,
     order_link_url,
 )
+from orders.refunds import refund_made_at_gateway as order_refund_made_at_gateway
 from orders.returns import (
     exchange_reference,
     exchanges_waiting_retry,
