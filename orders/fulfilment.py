@@ -8,6 +8,7 @@ from django.db import transaction
 
 from flowmart.errors import FlowMartError
 from flowmart.events.publisher import publish
+from flowmart.locks import ORDER_NAMESPACE, advisory_xact_lock
 from flowmart.transitions import transition_apply
 from inventory import services as inventory_services
 from orders import saga
@@ -45,15 +46,33 @@ def order_mark_fulfilling(*, order_number: str) -> Order | None:
 def order_mark_shipped(*, order_number: str, shipment_number: str = "") -> Order | None:
     """The first parcel left: ``shipped``. Capture and stock commit follow in ``order_settle`` (outside calls).
 
+    Nothing leaves unpaid: a parcel that left while the order was on hold (the carrier had it before its label
+    could be voided) ships the order all the same, settled like any other, and flags it for staff. Waits for an
+    amendment, hold or cancel in progress (the order's lock), so none of them interleaves with a dispatch.
     Runs inside the caller's transaction; returns the order when settling is needed.
     """
+    advisory_xact_lock(ORDER_NAMESPACE, order_number)
     order = _order_locked_by_number(order_number)
     if order is None:
         return None
+    parcel = f"shipment {shipment_number}".strip()
+    if order.status == OrderStatus.ON_HOLD:
+        order.failure_code = "parcel_left"
+        order.failure_detail = (
+            f"{parcel} was picked up while the order was on hold ({order.hold_reason}): "
+            "the order follows the parcel (captured, stock committed); check with the customer."
+        )[:500]
+        transition_apply(order, "ship", actor="carrier", reason=f"{parcel} dispatched while on hold")
     if order.status in (OrderStatus.CONFIRMED, OrderStatus.FULFILLING):
         transition_apply(order, "ship", reason=f"shipment {shipment_number} dispatched".replace("  ", " "))
     if order.status in (OrderStatus.SHIPPED, OrderStatus.DELIVERED, OrderStatus.COMPLETED):
         return order
+    if order.status in (OrderStatus.CANCELLED, OrderStatus.FAILED):
+        # Cancelled before the parcel could be stopped (a path that does not stop parcels first): staff act.
+        Order.objects.filter(pk=order.pk).update(
+            failure_code="parcel_left",
+            failure_detail=f"{parcel} was picked up after the order was {order.status}: recover or bill it."[:500],
+        )
     return None
 
 

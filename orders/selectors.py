@@ -96,7 +96,16 @@ def orders_needing_attention() -> QuerySet[Order]:
     return Order.objects.filter(
         stuck
         | Q(status=OrderStatus.ON_HOLD)
-        | Q(failure_code__in=["settle_failed", "returned_to_sender", "refund_rejected", "refund_failed"])
+        | Q(
+            failure_code__in=[
+                "settle_failed",
+                "returned_to_sender",
+                "refund_rejected",
+                "refund_failed",
+                "parcel_left",
+                "reauthorization_failed",
+            ]
+        )
         | ~Q(delivery_problems={})
     )
 
