@@ -3,15 +3,20 @@ refused by shipping, and a reservation that expired under a confirmed order."""
 
 from __future__ import annotations
 
+import contextlib
+from datetime import timedelta
+
 import structlog
+from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from flowmart.errors import FlowMartError
 from flowmart.events.publisher import publish
 from flowmart.locks import ORDER_NAMESPACE, advisory_xact_lock
 from flowmart.transitions import transition_apply
 from inventory import services as inventory_services
-from orders import saga
+from orders import changes, saga, selectors
 from orders.events import OrderCompleted, OrderShipped
 from orders.models import Order, OrderPayment, OrderStatus, SagaStatus
 from payments import selectors as payment_selectors
@@ -136,6 +141,69 @@ def order_shipment_rejected(*, order_number: str, reason: str) -> Order | None:
     order.saga_lease_until = saga.lease_until()  # the task runs it; if it is lost, the sweeper after the lease
     order.save()
     return order
+
+
+# -- authorizations that would lapse before dispatch ------------------------------------------------
+def orders_authorizations_renew(*, batch_size: int = 100) -> int:
+    """Beat: renew the authorizations of undispatched orders that the gateway would otherwise drop before the
+    parcel leaves (older than ``PAYMENTS_AUTHORIZATION_VALID_DAYS`` less ``ORDERS_AUTHORIZATION_RENEW_HOURS_BEFORE``).
+    Returns how many orders were looked at."""
+    due = selectors.orders_with_authorizations_expiring(authorized_before=_renew_cutoff())
+    numbers = list(due.values_list("pk", flat=True)[:batch_size])
+    for pk in numbers:
+        try:
+            order_authorization_renew(order=Order.objects.get(pk=pk))
+        except FlowMartError as exc:  # the gateway is down: the next run tries again
+            log.warning("authorization not renewed yet", order_id=pk, code=exc.code)
+    return len(numbers)
+
+
+def _renew_cutoff():
+    return timezone.now() - (
+        timedelta(days=settings.PAYMENTS_AUTHORIZATION_VALID_DAYS)
+        - timedelta(hours=settings.ORDERS_AUTHORIZATION_RENEW_HOURS_BEFORE)
+    )
+
+
+def order_authorization_renew(*, order: Order) -> Order:
+    """Re-authorize (payments: a new authorization under ``<number>:reauthorize:<old payment id>``, the old one
+    voided) every authorization of an undispatched order that is about to lapse, under the order's lock (no
+    amendment, hold, cancel, label or dispatch meanwhile). If the card refuses, the order is flagged
+    (``reauthorization_failed``) and put on hold, so no label is bought and nothing leaves unpaid."""
+    with changes.order_lock(order):
+        order = Order.objects.get(pk=order.pk)
+        if order.status not in (OrderStatus.CONFIRMED, OrderStatus.FULFILLING, OrderStatus.ON_HOLD):
+            return order
+        cutoff = _renew_cutoff()
+        for payment in order.payments.filter(voided=False, captured_minor=0, created_at__lte=cutoff).order_by("id"):
+            try:
+                with saga.step(order, "reauthorize_payment"):
+                    renewed = payment_services.payment_reauthorize(
+                        payment_id=payment.payment_id,
+                        idempotency_key=f"{order.number}:reauthorize:{payment.payment_id}",
+                    )
+            except FlowMartError as exc:
+                if exc.status >= 500:
+                    raise
+                return _authorization_renewal_failed(order, exc)
+            with transaction.atomic():
+                saga.lock(order)
+                OrderPayment.objects.filter(pk=payment.pk).update(voided=True)
+                OrderPayment.objects.get_or_create(
+                    payment_id=renewed.id,
+                    defaults={"order": order, "amount_minor": renewed.amount_minor, "purpose": "reauthorization"},
+                )
+    return Order.objects.get(pk=order.pk)
+
+
+def _authorization_renewal_failed(order: Order, exc: FlowMartError) -> Order:
+    detail = f"the payment authorization expires before dispatch and could not be renewed: {exc.code}: {exc.detail}"
+    Order.objects.filter(pk=order.pk).update(failure_code="reauthorization_failed", failure_detail=detail[:500])
+    log.warning("authorization renewal refused", order=order.number, code=exc.code)
+    if order.status in (OrderStatus.CONFIRMED, OrderStatus.FULFILLING):
+        with contextlib.suppress(FlowMartError):  # its parcel left meanwhile: the order follows it (flagged)
+            changes.order_hold(order=order, actor="system", reason="payment authorization could not be renewed")
+    return Order.objects.get(pk=order.pk)
 
 
 # -- settle: capture and stock commit after dispatch ---------------------------------------------

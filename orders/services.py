@@ -50,6 +50,7 @@ from orders.errors import (
     OrderActionNotAllowed,
 )
 from orders.fulfilment import (
+    order_authorization_renew,
     order_delivery_choose,
     order_delivery_problem_clear,
     order_delivery_problem_record,
@@ -60,6 +61,7 @@ from orders.fulfilment import (
     order_settle,
     order_settle_retry,
     order_shipment_rejected,
+    orders_authorizations_renew,
 )
 from orders.returns import (
     exchange_reference,
@@ -117,6 +119,7 @@ __all__ = [
     "order_compensate",
     "order_exchange_dispatched",
     "order_hold",
+    "order_authorization_renew",
     "order_delivery_choose",
     "order_delivery_problem_clear",
     "order_delivery_problem_record",
@@ -135,6 +138,7 @@ __all__ = [
     "order_settle",
     "order_settle_retry",
     "order_shipment_rejected",
+    "orders_authorizations_renew",
     "order_stock_reserve_again",
     "orders_to_settle",
     "payment_retries_expire",

@@ -69,3 +69,9 @@ def expire_payment_retries_task() -> int:
     """Beat: release the stock of declined orders whose hold ended; cancel orders whose retry window closed."""
     services.declined_holds_release()
     return services.payment_retries_expire()
+
+
+@shared_task
+def renew_authorizations_task() -> int:
+    """Beat (hourly): renew the authorizations of undispatched orders before the gateway drops them."""
+    return services.orders_authorizations_renew()

@@ -21,6 +21,7 @@ from payments.charges import (
     payment_authorize,
     payment_capture,
     payment_charge,
+    payment_reauthorize,
     payment_void,
 )
 from payments.disputes import dispute_close, dispute_open
@@ -70,6 +71,7 @@ __all__ = [
     "payment_method_attach",
     "payment_method_detach",
     "payment_methods_for_user",
+    "payment_reauthorize",
     "payment_refund",
     "payment_void",
     "payments_resume_stuck",
