@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from flowmart.events.models import OutboxEvent
 from flowmart.events.testing import deliver_pending
+from flowmart.locks import ORDER_NAMESPACE
 from inventory import selectors as inventory_selectors
 from inventory import services as inventory_services
 from orders import services
@@ -24,6 +25,7 @@ from shipping import services as shipping_services
 from shipping.carriers import get_carrier
 from shipping.models import Shipment, TrackingEvent
 from tests.orders.shipping_steps import shipment_dispatched_publish
+from tests.threads import run_in_threads
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -44,26 +46,16 @@ def place(customer_client, shop, checkout_body):
     return _place
 
 
-def _in_thread(target, results: dict, name: str) -> threading.Thread:
-    def run():
-        try:
-            results[name] = target()
-        except Exception as exc:  # the test asserts on what each side saw
-            results[name] = exc
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread
-
-
 def _someone_waits_for_the_order_lock(timeout_seconds: float = 10.0) -> bool:
-    """Another connection is blocked on an advisory lock (polls pg_locks; real waiting, not simulated time)."""
+    """Another connection of this database is blocked on an order's lock (polls pg_locks; real waiting)."""
     deadline = time.monotonic() + timeout_seconds
     while time.monotonic() < deadline:
         with connection.cursor() as cursor:
-            cursor.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+            cursor.execute(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND classid = %s"
+                " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+                [ORDER_NAMESPACE],
+            )
             if cursor.fetchone()[0]:
                 return True
         time.sleep(0.05)
@@ -103,26 +95,19 @@ def test_a_customer_cancel_racing_the_carriers_scan_ships_the_order_paid(place, 
 
     with time_machine.travel(timezone.now() + PICKED_UP):  # the carrier has the parcels
         for order, shipment in zip(orders, shipments, strict=True):
-            results: dict = {}
-            barrier = threading.Barrier(2)
+            updates = get_carrier("sandbox").track(tracking_number=shipment.tracking_number)
 
-            def cancel(order=order, barrier=barrier):
-                barrier.wait()
-                return services.order_cancel(order=order, actor="customer", reason="changed my mind")
-
-            def scan(shipment=shipment, barrier=barrier):  # the carrier's webhook reporting the pick-up
-                updates = get_carrier("sandbox").track(tracking_number=shipment.tracking_number)
-                barrier.wait()
-                return shipping_services.tracking_updates_record(
+            def cancel_or_scan(i, order=order, shipment=shipment, updates=updates):
+                if i == 0:
+                    return services.order_cancel(order=order, actor="customer", reason="changed my mind")
+                return shipping_services.tracking_updates_record(  # the carrier's webhook reporting the pick-up
                     tracking_number=shipment.tracking_number, updates=updates, source=TrackingEvent.Source.WEBHOOK
                 )
 
-            threads = [_in_thread(cancel, results, "cancel"), _in_thread(scan, results, "scan")]
-            for thread in threads:
-                thread.join()
-            assert isinstance(results["cancel"], OrderActionNotAllowed), results
-            assert results["cancel"].code == "order_dispatched"
-            assert results["scan"] == 1
+            cancelled, scanned = run_in_threads(2, cancel_or_scan)
+            assert isinstance(cancelled, OrderActionNotAllowed), cancelled
+            assert cancelled.code == "order_dispatched"
+            assert scanned == 1
             deliver_pending()
             services.order_settle(order=order)
 
@@ -140,18 +125,20 @@ def test_a_customer_cancel_racing_the_carriers_scan_ships_the_order_paid(place, 
 def test_two_concurrent_amendments_apply_one_after_the_other(place, customer, amendment_paused, available):
     inside, go = amendment_paused
     order = place(("TEE-M", 1), ("MUG", 1))  # 3250 + 499 shipping
-    results: dict = {}
+    changes = [{"TEE-M": 3}, {"MUG": 2}]
 
-    first = _in_thread(lambda: services.order_amend(order=order, quantities={"TEE-M": 3}, by=customer), results, "a")
-    assert inside.wait(30)
-    second = _in_thread(lambda: services.order_amend(order=order, quantities={"MUG": 2}, by=customer), results, "b")
-    waited = _someone_waits_for_the_order_lock()
-    go.set()
-    first.join()
-    second.join()
+    def amend_or_referee(i):
+        if i == 2:  # once one amendment is inside, the other must be waiting for the order's lock: let it go on
+            assert inside.wait(30)
+            waited = _someone_waits_for_the_order_lock()
+            go.set()
+            return waited
+        return services.order_amend(order=order, quantities=changes[i], by=customer)
+
+    first, second, waited = run_in_threads(3, amend_or_referee)
 
     assert waited, "the second amendment did not wait for the first"
-    assert isinstance(results["a"], Order) and isinstance(results["b"], Order), results
+    assert isinstance(first, Order) and isinstance(second, Order), (first, second)
     order.refresh_from_db()
     assert sorted((line.sku, line.quantity) for line in order.lines.all()) == [("MUG", 2), ("TEE-M", 3)]
     # 6000 + 2500, free shipping from $50; each amendment authorized its own difference.
@@ -166,16 +153,19 @@ def test_no_label_is_bought_while_the_order_is_being_amended(place, customer, am
     inside, go = amendment_paused
     order = place(("TEE-M", 1))
     [shipment] = Shipment.objects.filter(order_number=order.number)
-    results: dict = {}
 
-    amending = _in_thread(lambda: services.order_amend(order=order, quantities={"TEE-M": 3}, by=customer), results, "a")
-    assert inside.wait(30)
-    during = shipping_services.shipment_create_label(shipment_number=shipment.number)
-    go.set()
-    amending.join()
+    def amend_or_label(i):
+        if i == 0:
+            return services.order_amend(order=order, quantities={"TEE-M": 3}, by=customer)
+        assert inside.wait(30)  # the amendment holds the order's lock now
+        labelled = shipping_services.shipment_create_label(shipment_number=shipment.number)
+        go.set()
+        return labelled
+
+    amended, during = run_in_threads(2, amend_or_label)
 
     assert (during.status, during.tracking_number) == ("pending", None)
-    assert isinstance(results["a"], Order), results
+    assert isinstance(amended, Order), amended
     deliver_pending()  # OrderAmended: the parcel gets the new contents
     shipping_services.shipment_create_label(shipment_number=shipment.number)
     shipment.refresh_from_db()
@@ -188,18 +178,22 @@ def test_a_dispatch_waits_for_the_amendment_in_progress_and_captures_the_amended
 ):
     inside, go = amendment_paused
     order = place(("TEE-M", 1))  # 2000 + 499
-    results: dict = {}
 
-    amending = _in_thread(lambda: services.order_amend(order=order, quantities={"TEE-M": 3}, by=customer), results, "a")
-    assert inside.wait(30)
-    dispatching = _in_thread(lambda: shipment_dispatched_publish(order, "SH-1"), results, "dispatch")
-    waited = _someone_waits_for_the_order_lock()
-    go.set()
-    amending.join()
-    dispatching.join()
+    def amend_dispatch_or_referee(i):
+        if i == 0:
+            return services.order_amend(order=order, quantities={"TEE-M": 3}, by=customer)
+        assert inside.wait(30)  # the amendment holds the order's lock now
+        if i == 1:
+            return shipment_dispatched_publish(order, "SH-1")
+        waited = _someone_waits_for_the_order_lock()
+        go.set()
+        return waited
+
+    amended, dispatched, waited = run_in_threads(3, amend_dispatch_or_referee)
 
     assert waited, "the dispatch did not wait for the amendment"
-    assert isinstance(results["a"], Order), results
+    assert isinstance(amended, Order), amended
+    assert dispatched is None, dispatched
     services.order_settle(order=order)
     order.refresh_from_db()
     assert (order.status, order.total_minor, order.captured_minor) == ("shipped", 6000, 6000)
