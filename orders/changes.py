@@ -102,22 +102,29 @@ def order_hold(*, order: Order, reason: str, by=None, actor: str = "staff", expe
         _parcels_stop(order, reason=reason, cancel=False, asked=f"{actor} asked to hold")
         with transaction.atomic():
             order = saga.lock(order)
-            if order.status not in (OrderStatus.CONFIRMED, OrderStatus.FULFILLING):
-                shipping_services.shipments_release_for_order(order_number=order.number)
-                raise OrderActionNotAllowed("Only confirmed orders can be put on hold.")
-            order.hold_reason = reason[:255]
-            transition_apply(order, "hold", actor=actor, by=by, reason=reason)
-            publish(
-                OrderOnHold(
-                    correlation_id=order.number,
-                    order_number=order.number,
-                    user_id=saga.user_id_of(order),
-                    customer_email=order.email,
-                    reason=reason,
-                    expected_delay_days=expected_delay_days,
-                )
-            )
+            moved_on = order.status not in (OrderStatus.CONFIRMED, OrderStatus.FULFILLING)
+            if not moved_on:
+                _hold_apply(order, reason=reason, by=by, actor=actor, expected_delay_days=expected_delay_days)
+        if moved_on:  # its parcels go on as the order's state says
+            shipping_services.shipments_release_for_order(order_number=order.number)
+            raise OrderActionNotAllowed("Only confirmed orders can be put on hold.")
     return order
+
+
+def _hold_apply(order: Order, *, reason: str, by, actor: str, expected_delay_days: int) -> None:
+    """Locked order, caller's transaction."""
+    order.hold_reason = reason[:255]
+    transition_apply(order, "hold", actor=actor, by=by, reason=reason)
+    publish(
+        OrderOnHold(
+            correlation_id=order.number,
+            order_number=order.number,
+            user_id=saga.user_id_of(order),
+            customer_email=order.email,
+            reason=reason,
+            expected_delay_days=expected_delay_days,
+        )
+    )
 
 
 def order_stock_reserve_again(*, order: Order) -> Order:
