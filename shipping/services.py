@@ -628,10 +628,11 @@ def shipments_stop_for_order(*, order_number: str, reason: str, cancel: bool) ->
                 log.warning("carrier does not know the label; treating it as void", shipment=shipment.number)
             voided.append(shipment.number)
     except CarrierUnavailable:
-        # Labels voided so far stay void; their parcels are stopped all the same, the rest go on as before.
+        # The order goes on as it was: parcels whose label was voided get a new one, the rest keep theirs.
         with transaction.atomic():
-            Shipment.objects.filter(order_number=order_number, held=True).exclude(number__in=voided).update(held=False)
             _stopped_apply(order_number, voided, reason=reason, cancel=False)
+            for shipment in Shipment.objects.select_for_update().filter(order_number=order_number, held=True):
+                _release(shipment)
         raise
     with transaction.atomic():
         dispatched = _picked_up_apply(order_number, picked_up)
