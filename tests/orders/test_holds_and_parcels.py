@@ -18,6 +18,7 @@ from orders.errors import OrderActionNotAllowed
 from orders.models import Order
 from payments.selectors import payments_for_reference
 from shipping import services as shipping_services
+from shipping.carriers import CarrierUnavailable, SandboxCarrier
 from shipping.models import Shipment
 from tests.orders.shipping_steps import shipment_dispatched_publish
 
@@ -179,3 +180,20 @@ def test_customer_cancel_after_the_carrier_scanned_the_parcel_is_refused_and_the
     assert order.failure_code == "parcel_left" and order.failure_detail.startswith(
         "customer asked to cancel (too slow)"
     )
+
+
+def test_a_hold_the_carrier_cannot_confirm_is_refused_and_the_parcel_goes_on(place, staff_user, monkeypatch):
+    order = place(("TEE-M", 1))
+    shipment = _labelled(order)
+
+    def carrier_down(self, *, tracking_number, label_id):
+        raise CarrierUnavailable("the carrier's API timed out")
+
+    monkeypatch.setattr(SandboxCarrier, "cancel", carrier_down)
+    with pytest.raises(CarrierUnavailable):
+        services.order_hold(order=order, by=staff_user, reason="count the shelf")
+
+    order.refresh_from_db()
+    shipment.refresh_from_db()
+    assert order.status == "fulfilling"
+    assert (shipment.status, shipment.held, shipment.label_cancelled_at) == ("label_created", False, None)
