@@ -81,6 +81,10 @@ ACTIONS = {
         "Refund issue dealt with (clear the flag)",
         lambda o: o.failure_code in ("refund_rejected", "refund_failed"),
     ),
+    "flag_clear": (
+        "Parcel / payment issue dealt with (clear the flag)",
+        lambda o: o.failure_code in ("parcel_left", "reauthorization_failed"),
+    ),
 }
 
 
@@ -223,6 +227,8 @@ def _run_action(request, model_admin, pk: int, name: str):
             services.order_settle_retry(order=order)
         elif name == "refund_resolved":
             services.order_refund_issue_resolve(order=order, by=request.user, reason=reason)
+        elif name == "flag_clear":
+            services.order_flag_clear(order=order, by=request.user, reason=reason)
         else:
             messages.error(request, f"Unknown action {name}.")
             return redirect("admin:orders_order_change", pk)

@@ -14,11 +14,13 @@ from django.utils import timezone
 from flowmart.errors import FlowMartError
 from flowmart.events.publisher import publish
 from flowmart.locks import ORDER_NAMESPACE, advisory_xact_lock
+from flowmart.notes import note_add
 from flowmart.transitions import transition_apply
 from inventory import services as inventory_services
 from orders import changes, saga, selectors
+from orders.errors import OrderActionNotAllowed
 from orders.events import OrderCompleted, OrderShipped
-from orders.models import Order, OrderPayment, OrderStatus, SagaStatus
+from orders.models import Order, OrderNote, OrderPayment, OrderStatus, SagaStatus
 from payments import selectors as payment_selectors
 from payments import services as payment_services
 from shipping import services as shipping_services
@@ -204,6 +206,31 @@ def _authorization_renewal_failed(order: Order, exc: FlowMartError) -> Order:
         with contextlib.suppress(FlowMartError):  # its parcel left meanwhile: the order follows it (flagged)
             changes.order_hold(order=order, actor="system", reason="payment authorization could not be renewed")
     return Order.objects.get(pk=order.pk)
+
+
+# Flags of this module that staff clear by hand once they dealt with them (orders needing attention).
+STAFF_CLEARED_FLAGS = ("parcel_left", "reauthorization_failed")
+
+
+def order_flag_clear(*, order: Order, by=None, reason: str = "") -> Order:
+    """Staff dealt with a parcel that left while the order was held or cancelled, or with an authorization that
+    could not be renewed: the order leaves the attention list (a renewal is tried again at the next sweep)."""
+    with transaction.atomic():
+        order = saga.lock(order)
+        if order.failure_code not in STAFF_CLEARED_FLAGS:
+            raise OrderActionNotAllowed("This order has no parcel or payment issue waiting for staff.")
+        detail = order.failure_detail
+        order.failure_code = ""
+        order.failure_detail = ""
+        order.save(update_fields=["failure_code", "failure_detail", "updated_at"])
+        note_add(
+            order,
+            kind=OrderNote.Kind.PARCEL_ISSUE_RESOLVED,
+            actor="staff",
+            by=by,
+            text=f"{detail} — {reason or 'resolved by staff'}",
+        )
+    return order
 
 
 # -- settle: capture and stock commit after dispatch ---------------------------------------------

@@ -379,6 +379,7 @@ class OrderNote(NoteLog):
     class Kind(models.TextChoices):
         AMEND = "amend", "Amended"
         REFUND_ISSUE_RESOLVED = "refund_issue_resolved", "Refund issue resolved"
+        PARCEL_ISSUE_RESOLVED = "parcel_issue_resolved", "Parcel or payment issue resolved"
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="notes")
     kind = models.CharField(max_length=40, choices=Kind.choices)

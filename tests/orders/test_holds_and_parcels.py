@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.test import Client
 from django.utils import timezone
 
 from flowmart.errors import InvalidTransition
@@ -197,3 +198,23 @@ def test_a_hold_the_carrier_cannot_confirm_is_refused_and_the_parcel_goes_on(pla
     shipment.refresh_from_db()
     assert order.status == "fulfilling"
     assert (shipment.status, shipment.held, shipment.label_cancelled_at) == ("label_created", False, None)
+
+
+def test_staff_clear_the_parcel_flag_in_the_admin_with_a_note(place, staff_user):
+    order = place(("TEE-M", 3))
+    services.order_hold(order=order, by=staff_user, reason="count the shelf")
+    shipment_dispatched_publish(order, "SH-9")
+    _settle_as_the_worker(order)
+    browser = Client()
+    browser.force_login(staff_user)
+
+    page = browser.get(f"/admin/orders/order/{order.pk}/change/").content.decode()
+    assert "Parcel / payment issue dealt with (clear the flag)" in page
+    browser.post(f"/admin/orders/order/{order.pk}/action/flag_clear/", {"action_reason": "customer keeps it"})
+
+    order.refresh_from_db()
+    assert (order.failure_code, order.failure_detail) == ("", "")
+    assert order not in selectors.orders_needing_attention()
+    note = order.notes.get(kind="parcel_issue_resolved")
+    assert note.text.endswith("check with the customer. — customer keeps it")
+    assert (note.actor, note.by) == ("staff", staff_user)
