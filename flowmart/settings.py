@@ -384,6 +384,10 @@ CELERY_BEAT_SCHEDULE = {
     },
     "orders-expire-payment-retries": {"task": "orders.tasks.expire_payment_retries_task", "schedule": 60.0},
     "orders-retry-waiting-exchanges": {"task": "orders.tasks.retry_waiting_exchanges_task", "schedule": 300.0},
+    "orders-renew-authorizations": {
+        "task": "orders.tasks.renew_authorizations_task",
+        "schedule": env.float("ORDERS_AUTHORIZATION_SWEEP_SECONDS", default=3600.0),
+    },
     "notifications-requeue-stuck": {"task": "notifications.tasks.requeue_stuck_notifications_task", "schedule": 60.0},
     "notifications-feedback-requests": {
         "task": "notifications.tasks.send_due_feedback_requests_task",
@@ -453,6 +457,9 @@ PAYMENTS_GATEWAY_MAX_ATTEMPTS = env.int("PAYMENTS_GATEWAY_MAX_ATTEMPTS", default
 PAYMENTS_GATEWAY_BACKOFF_SECONDS = env.float("PAYMENTS_GATEWAY_BACKOFF_SECONDS", default=0.001 if TESTING else 0.5)
 # An authorization the gateway has held this long that no authorized payment explains is voided (and reported).
 PAYMENTS_STRAY_AUTHORIZATION_MINUTES = env.int("PAYMENTS_STRAY_AUTHORIZATION_MINUTES", default=5)
+# Gateways drop an uncaptured authorization after about seven days (Stripe: 7 for most cards); the sandbox
+# refuses to capture one older than this, and orders renews an undispatched order's authorization before then.
+PAYMENTS_AUTHORIZATION_VALID_DAYS = env.int("PAYMENTS_AUTHORIZATION_VALID_DAYS", default=7)
 # How long after capture the sandbox sends the dispute webhook for pm_card_createDispute.
 PAYMENTS_SANDBOX_DISPUTE_DELAY_SECONDS = env.float(
     "PAYMENTS_SANDBOX_DISPUTE_DELAY_SECONDS", default=0 if TESTING else 20
@@ -475,6 +482,9 @@ ORDERS_SAGA_LEASE_SECONDS = env.int("ORDERS_SAGA_LEASE_SECONDS", default=20)
 # A declined checkout holds its stock this long (the retry link stays valid for PAYMENT_RETRY_WINDOW_HOURS and
 # reserves again on retry).
 ORDERS_DECLINE_HOLD_MINUTES = env.int("ORDERS_DECLINE_HOLD_MINUTES", default=15)
+# An undispatched order's authorization this close to PAYMENTS_AUTHORIZATION_VALID_DAYS is renewed (a new
+# authorization, the old one voided) by the hourly sweep; if that fails the order is held for staff.
+ORDERS_AUTHORIZATION_RENEW_HOURS_BEFORE = env.int("ORDERS_AUTHORIZATION_RENEW_HOURS_BEFORE", default=24)
 
 # --- Shipping (shipping app) -------------------------------------------------
 # The default carrier adapter: "sandbox" (built-in, deterministic; see docs/shipping.md) or "easypost".

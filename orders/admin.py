@@ -94,6 +94,10 @@ ACTIONS = {
         "Expired authorization dealt with (clear the flag)",
         lambda o: o.failure_code == "authorization_expired",
     ),
+    "flag_clear": (
+        "Parcel / payment issue dealt with (clear the flag)",
+        lambda o: o.failure_code in ("parcel_left", "reauthorization_failed"),
+    ),
 }
 
 
@@ -253,6 +257,8 @@ def _run_action(request, model_admin, pk: int, name: str):
             services.order_refund_issue_resolve(order=order, by=request.user, reason=reason)
         elif name == "authorization_resolved":
             services.order_authorization_flag_clear(order=order, by=request.user, reason=reason)
+        elif name == "flag_clear":
+            services.order_flag_clear(order=order, by=request.user, reason=reason)
         else:
             messages.error(request, f"Unknown action {name}.")
             return redirect("admin:orders_order_change", pk)

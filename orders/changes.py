@@ -9,21 +9,41 @@ from django.db import transaction
 from django.utils import timezone
 
 from flowmart.events.publisher import publish
+from flowmart.locks import ORDER_NAMESPACE, advisory_session_lock
 from flowmart.notes import note_add
 from flowmart.transitions import transition_apply
+from inventory import selectors as inventory_selectors
 from inventory import services as inventory_services
 from orders import saga
+from orders.basket import sale_window_check
 from orders.checkout import address_clean
 from orders.errors import CheckoutInProgress, CheckoutInvalid, OrderActionNotAllowed
 from orders.events import OrderAmended, OrderOnHold
 from orders.models import Order, OrderLine, OrderNote, OrderPayment, OrderStatus, SagaStatus
-from orders.pricing import line_discount_minor, lines_payload
+from orders.pricing import Perks, line_discount_minor, lines_payload, shipping_quote_for
 from payments import services as payment_services
+from shipping import selectors as shipping_selectors
+from shipping import services as shipping_services
+
+
+def order_lock(order: Order):
+    """Hold the order's lock across an amendment, a hold or a cancel (outside calls included; no transaction):
+    a second one, a label purchase (shipping) and a dispatch (``order_mark_shipped``) wait for it."""
+    return advisory_session_lock(ORDER_NAMESPACE, order.number)
 
 
 # -- cancel ----------------------------------------------------------------------------------
+# Parcels stop first (docs/orders.md §Holds, cancels and parcels): these states may have a parcel at the warehouse.
+_PARCELS_MAY_WAIT = (OrderStatus.CONFIRMED, OrderStatus.FULFILLING, OrderStatus.ON_HOLD)
+
+
 def order_cancel(*, order: Order, by=None, actor: str = "customer", reason: str = "") -> Order:
-    """Cancel: a customer before dispatch, staff before delivery. Compensates (void/refund, release)."""
+    """Cancel: a customer before dispatch, staff before delivery. Compensates (void/refund, release).
+
+    The order's parcels are stopped first (labels voided with the carrier): a parcel the carrier already has
+    cannot be cancelled, so neither can the order (409 ``order_dispatched``); it follows the parcel (captured,
+    committed) and is flagged for staff. Staff cancel a shipped order (refund) only once it is settled.
+    """
     order = Order.objects.get(pk=order.pk)
     allowed = order.can_staff_cancel() if actor == "staff" else order.can_customer_cancel()
     if not allowed:
@@ -35,30 +55,76 @@ def order_cancel(*, order: Order, by=None, actor: str = "customer", reason: str 
     running = order.status == OrderStatus.PENDING and order.saga_status == SagaStatus.RUNNING
     if running and order.saga_lease_until and order.saga_lease_until > timezone.now():
         raise CheckoutInProgress("This order is still being placed; try again in a moment.")
+    if order.status == OrderStatus.SHIPPED and not order.stock_committed:
+        raise OrderActionNotAllowed(
+            "The parcel has left and the order is still being settled; cancel it (refund) once it is.",
+            code="order_dispatched",
+        )
     reason = reason or ("cancelled by the customer" if actor == "customer" else "cancelled by staff")
+    if order.status in _PARCELS_MAY_WAIT:
+        with order_lock(order):
+            _parcels_stop(order, reason=reason, cancel=True, asked=f"{actor} asked to cancel")
+            return saga.compensate(order=order, target=OrderStatus.CANCELLED, reason=reason, actor=actor, by=by)
     return saga.compensate(order=order, target=OrderStatus.CANCELLED, reason=reason, actor=actor, by=by)
+
+
+def _parcels_stop(order: Order, *, reason: str, cancel: bool, asked: str) -> None:
+    """Void the order's labels before it is held or cancelled; if a parcel had already left, the order follows
+    it: flagged for staff (the dispatch event ships and settles it) and 409 ``order_dispatched``."""
+    stop = shipping_services.shipments_stop_for_order(order_number=order.number, reason=reason, cancel=cancel)
+    if not stop.parcel_left:
+        return
+    Order.objects.filter(pk=order.pk).update(
+        failure_code="parcel_left",
+        failure_detail=(
+            f"{asked} ({reason}) at {timezone.now():%Y-%m-%d %H:%M} UTC, but parcel {', '.join(stop.dispatched)} "
+            "had already been picked up: the order follows the parcel (captured, stock committed); "
+            "talk to the customer (a return)."
+        )[:500],
+    )
+    raise OrderActionNotAllowed(
+        "The parcel has already been picked up by the carrier; please start a return once it arrives.",
+        code="order_dispatched",
+    )
 
 
 # -- hold and release ---------------------------------------------------------------------------
 def order_hold(*, order: Order, reason: str, by=None, actor: str = "staff", expected_delay_days: int = 3) -> Order:
-    """Stock turned out short (or staff need to check something): the order waits; the customer is told."""
-    with transaction.atomic():
-        order = saga.lock(order)
-        if order.status not in (OrderStatus.CONFIRMED, OrderStatus.FULFILLING):
+    """Stock turned out short (or staff need to check something): the order waits; the customer is told.
+
+    Its parcels are stopped first: labels voided, no new label until the hold is released. A parcel the
+    carrier already has cannot be held: 409 ``order_dispatched``, and the order follows the parcel.
+    """
+    order = Order.objects.get(pk=order.pk)
+    if order.status not in (OrderStatus.CONFIRMED, OrderStatus.FULFILLING):
+        raise OrderActionNotAllowed("Only confirmed orders can be put on hold.")
+    with order_lock(order):
+        _parcels_stop(order, reason=reason, cancel=False, asked=f"{actor} asked to hold")
+        with transaction.atomic():
+            order = saga.lock(order)
+            moved_on = order.status not in (OrderStatus.CONFIRMED, OrderStatus.FULFILLING)
+            if not moved_on:
+                _hold_apply(order, reason=reason, by=by, actor=actor, expected_delay_days=expected_delay_days)
+        if moved_on:  # its parcels go on as the order's state says
+            shipping_services.shipments_release_for_order(order_number=order.number)
             raise OrderActionNotAllowed("Only confirmed orders can be put on hold.")
-        order.hold_reason = reason[:255]
-        transition_apply(order, "hold", actor=actor, by=by, reason=reason)
-        publish(
-            OrderOnHold(
-                correlation_id=order.number,
-                order_number=order.number,
-                user_id=saga.user_id_of(order),
-                customer_email=order.email,
-                reason=reason,
-                expected_delay_days=expected_delay_days,
-            )
-        )
     return order
+
+
+def _hold_apply(order: Order, *, reason: str, by, actor: str, expected_delay_days: int) -> None:
+    """Locked order, caller's transaction."""
+    order.hold_reason = reason[:255]
+    transition_apply(order, "hold", actor=actor, by=by, reason=reason)
+    publish(
+        OrderOnHold(
+            correlation_id=order.number,
+            order_number=order.number,
+            user_id=saga.user_id_of(order),
+            customer_email=order.email,
+            reason=reason,
+            expected_delay_days=expected_delay_days,
+        )
+    )
 
 
 def order_stock_reserve_again(*, order: Order) -> Order:
@@ -69,11 +135,14 @@ def order_stock_reserve_again(*, order: Order) -> Order:
     try:
         _reserve_again(order)
     except inventory_services.InsufficientStock as exc:
-        return order_hold(
-            order=order,
-            actor="system",
-            reason=f"Some items turned out to be out of stock ({exc.detail})",
-        )
+        try:
+            return order_hold(
+                order=order,
+                actor="system",
+                reason=f"Some items turned out to be out of stock ({exc.detail})",
+            )
+        except OrderActionNotAllowed:  # its parcel left meanwhile: the order follows it (flagged for staff)
+            return Order.objects.get(pk=order.pk)
     return Order.objects.get(pk=order.pk)
 
 
@@ -91,7 +160,8 @@ def _reserve_again(order: Order) -> None:
 
 
 def order_release_hold(*, order: Order, by=None, reason: str = "released by staff") -> Order:
-    """Back to ``confirmed``; if the stock had been lost, it must be reservable again first (else 409)."""
+    """Back to ``confirmed`` (or ``fulfilling`` when it had been labelled: the customer may not amend again);
+    its parcels get labels again. If the stock had been lost, it must be reservable again first (else 409)."""
     order = Order.objects.get(pk=order.pk)
     if order.status == OrderStatus.ON_HOLD and not order.stock_reserved:
         _reserve_again(order)
@@ -99,52 +169,81 @@ def order_release_hold(*, order: Order, by=None, reason: str = "released by staf
         order = saga.lock(order)
         if order.status != OrderStatus.ON_HOLD:
             raise OrderActionNotAllowed("This order is not on hold.")
-        transition_apply(order, "release_hold", actor="staff", by=by, reason=reason)
+        name = "resume_fulfilment" if order.labelled_at else "release_hold"
+        transition_apply(order, name, actor="staff", by=by, reason=reason)
+        shipping_services.shipments_release_for_order(order_number=order.number)
     return order
 
 
 # -- amend ---------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class _Amendment:
-    """A validated change: the order's lines by SKU, their new quantities (0 removes), the address."""
+class _NewLine:
+    """What the amendment needs of a SKU: the order's line, or today's catalog entry for a SKU it adds."""
 
-    lines: dict[str, OrderLine]
+    sku: str
+    name: str
+    variant_name: str
+    unit_price_minor: int
+    weight_grams: int
+    line: OrderLine | None  # None: a SKU the amendment adds
+
+
+@dataclass(frozen=True)
+class _Amendment:
+    """A validated change: every SKU (the order's and added ones), their new quantities (0 removes), the
+    address, shipping re-quoted for the new contents and address, and the new total."""
+
+    lines: dict[str, _NewLine]
     quantities: dict[str, int]
     address: dict
     changes: list[str]
+    shipping_minor: int
     total_minor: int
+    amendment_count: int  # the order's count when it was prepared: a concurrent change makes it stale
 
 
 def order_amend(
     *, order: Order, quantities: dict[str, int] | None = None, shipping_address: dict | None = None, by=None
 ) -> Order:
-    """Before fulfilment: change quantities (0 removes a line) and/or the address.
+    """Before the first label: change quantities (0 removes a line), add a SKU, and/or change the address.
 
-    Stock is re-reserved all or nothing; a higher total is covered by an extra authorization,
-    a lower one is released at capture (only the new total is ever captured).
+    Holds the order's lock throughout (``order_lock``): a second amendment, a hold or cancel, a label purchase
+    and a dispatch wait for it. Shipping is re-quoted for the new contents and address (the chosen method at
+    today's rates and the order's perks). Stock is re-reserved all or nothing; a higher total is covered by an
+    extra authorization, a lower one is released at capture (only the new total is ever captured).
     """
-    order = Order.objects.get(pk=order.pk)
-    amendment = _amendment_prepare(order, quantities=quantities or {}, shipping_address=shipping_address)
-    with saga.step(order, "amend_reservation"):
-        reservation = inventory_services.stock_reservation_amend(
-            reference=order.stock_reference,
-            lines=[inventory_services.StockLine(sku=s, quantity=q) for s, q in amendment.quantities.items() if q],
-        )
-    extra_payment = None
-    if amendment.total_minor > order.authorized_minor:
-        extra_payment = _authorize_extra(order, amount_minor=amendment.total_minor - order.authorized_minor)
-    return _amendment_apply(order, amendment, reservation=reservation, extra_payment=extra_payment, by=by)
+    with order_lock(order):
+        order = Order.objects.get(pk=order.pk)
+        amendment = _amendment_prepare(order, quantities=quantities or {}, shipping_address=shipping_address)
+        _not_labelled_check(order)
+        with saga.step(order, "amend_reservation"):
+            reservation = inventory_services.stock_reservation_amend(
+                reference=order.stock_reference,
+                lines=[inventory_services.StockLine(sku=s, quantity=q) for s, q in amendment.quantities.items() if q],
+            )
+        extra_payment = None
+        if amendment.total_minor > order.authorized_minor:
+            extra_payment = _authorize_extra(order, amount_minor=amendment.total_minor - order.authorized_minor)
+        return _amendment_apply(order, amendment, reservation=reservation, extra_payment=extra_payment, by=by)
+
+
+def _not_labelled_check(order: Order) -> None:
+    """A parcel already labelled would print the old contents: too late to amend (label purchases wait for the
+    order's lock, so none can appear while the amendment runs)."""
+    labelled = [
+        s.number
+        for s in shipping_selectors.shipments_for_order(order_number=order.number)
+        if s.kind == "order" and s.status not in ("pending", "cancelled")
+    ]
+    if labelled:
+        raise OrderActionNotAllowed("This order is being packed and can no longer be changed.")
 
 
 def _amendment_prepare(order: Order, *, quantities: dict, shipping_address: dict | None) -> _Amendment:
-    """Validate the change (read-only) and price it."""
+    """Validate the change (read-only) and price it, shipping included."""
     if not order.can_amend():
         raise OrderActionNotAllowed("This order can no longer be changed.")
     quantities = {str(k): v for k, v in quantities.items()}
-    lines = {line.sku: line for line in order.lines.all()}
-    unknown = sorted(set(quantities) - set(lines))
-    if unknown:
-        raise CheckoutInvalid(f"{', '.join(unknown)} is not in this order.", code="unknown_line")
     for sku, qty in quantities.items():
         if not isinstance(qty, int) or isinstance(qty, bool) or qty < 0:
             raise CheckoutInvalid(f"Quantity for {sku} must be 0 or more.", code="quantity_not_allowed")
@@ -152,29 +251,77 @@ def _amendment_prepare(order: Order, *, quantities: dict, shipping_address: dict
             raise CheckoutInvalid(
                 f"You can buy at most {settings.BASKET_MAX_QUANTITY} of one item.", code="quantity_not_allowed"
             )
-    new_quantities = {sku: quantities.get(sku, line.quantity) for sku, line in lines.items()}
+    lines = {
+        line.sku: _NewLine(line.sku, line.name, line.variant_name, line.unit_price_minor, line.weight_grams, line)
+        for line in order.lines.all()
+    }
+    lines.update(_added_lines(order, {sku: q for sku, q in quantities.items() if sku not in lines and q}))
+    new_quantities = {sku: quantities.get(sku, line.line.quantity if line.line else 0) for sku, line in lines.items()}
     if not any(new_quantities.values()):
         raise CheckoutInvalid("An order needs at least one item; cancel the order instead.", code="order_empty")
     address = address_clean(shipping_address) if shipping_address is not None else order.shipping_address
-    changes = [
-        f"{lines[sku].name}: {lines[sku].quantity} → {qty}"
-        for sku, qty in new_quantities.items()
-        if qty != lines[sku].quantity
-    ]
+    changes = []
+    for sku, qty in new_quantities.items():
+        before = lines[sku].line.quantity if lines[sku].line else 0
+        if qty != before:
+            changes.append(f"{lines[sku].name}: {before} → {qty}" if before else f"{lines[sku].name}: added {qty}")
     if address != order.shipping_address:
         changes.append("shipping address changed")
     if not changes:
         raise CheckoutInvalid("Nothing to change.", code="nothing_to_change")
-    total = order.shipping_minor
+    subtotal = discount = 0
     for sku, line in lines.items():
-        gross, discount = _line_price(order, line, new_quantities[sku])
-        total += gross - discount
-    return _Amendment(lines, new_quantities, address, changes, total)
+        gross, line_discount = _line_price(order, line.unit_price_minor, new_quantities[sku])
+        subtotal += gross
+        discount += line_discount
+    quote = shipping_quote_for(
+        method_code=order.shipping_method,
+        address=address,
+        lines=[
+            {"sku": sku, "quantity": qty, "weight_grams": lines[sku].weight_grams}
+            for sku, qty in new_quantities.items()
+            if qty
+        ],
+        subtotal_minor=subtotal - discount,
+        currency=order.currency,
+        perks=Perks(percent_off=order.perk_percent_off, free_shipping=order.perk_free_shipping),
+    )
+    if quote.price_minor != order.shipping_minor:
+        changes.append(f"shipping {order.shipping_minor} → {quote.price_minor}")
+    return _Amendment(
+        lines,
+        new_quantities,
+        address,
+        changes,
+        quote.price_minor,
+        subtotal - discount + quote.price_minor,
+        order.amendment_count,
+    )
 
 
-def _line_price(order: Order, line: OrderLine, quantity: int) -> tuple[int, int]:
-    """(gross, member discount) of ``quantity`` units of ``line`` at the order's prices and perks."""
-    gross = line.unit_price_minor * quantity
+def _added_lines(order: Order, added: dict[str, int]) -> dict[str, _NewLine]:
+    """SKUs the amendment adds: on sale now (to this customer), in the order's currency, at today's price."""
+    if not added:
+        return {}
+    variants = inventory_selectors.variants_by_sku(skus=sorted(added))
+    unknown = sorted(sku for sku in added if sku not in variants or not variants[sku].is_active)
+    if unknown:
+        raise CheckoutInvalid(f"{', '.join(unknown)} is not for sale.", code="unknown_line")
+    lines = {}
+    for sku in added:
+        variant = variants[sku]
+        sale_window_check(variant=variant, user=order.user)
+        if variant.currency != order.currency:
+            raise CheckoutInvalid(f"{sku} is not sold in {order.currency}.", code="unknown_line")
+        lines[sku] = _NewLine(
+            sku, variant.product_name, variant.variant_name, variant.price_minor, variant.weight_grams, None
+        )
+    return lines
+
+
+def _line_price(order: Order, unit_price_minor: int, quantity: int) -> tuple[int, int]:
+    """(gross, member discount) of ``quantity`` units at ``unit_price_minor`` with the order's perks."""
+    gross = unit_price_minor * quantity
     return gross, line_discount_minor(
         line_total_minor=gross, currency=order.currency, percent_off=order.perk_percent_off
     )
@@ -195,62 +342,87 @@ def _authorize_extra(order: Order, *, amount_minor: int):
                 )
             )
     except Exception:
-        inventory_services.stock_reservation_amend(
-            reference=order.stock_reference,
-            lines=[inventory_services.StockLine(sku=line.sku, quantity=line.quantity) for line in order.lines.all()],
-        )
+        _reservation_restore(order)
         raise
 
 
+def _reservation_restore(order: Order) -> None:
+    inventory_services.stock_reservation_amend(
+        reference=order.stock_reference,
+        lines=[inventory_services.StockLine(sku=line.sku, quantity=line.quantity) for line in order.lines.all()],
+    )
+
+
 def _amendment_apply(order: Order, amendment: _Amendment, *, reservation, extra_payment, by) -> Order:
-    """Stock and money are secured: rewrite the lines and totals, record and announce, in one transaction."""
+    """Stock and money are secured: rewrite the lines and totals, record and announce, in one transaction.
+
+    The order is checked again under its row lock: if it moved on meanwhile (it should not, under the order's
+    lock), the stock goes back, the extra authorization is voided and the amendment is refused."""
     with transaction.atomic():
         order = saga.lock(order)
+        stale = not order.can_amend() or order.amendment_count != amendment.amendment_count
+        if not stale:
+            if extra_payment is not None:
+                OrderPayment.objects.get_or_create(
+                    payment_id=extra_payment.id,
+                    defaults={"order": order, "amount_minor": extra_payment.amount_minor, "purpose": "amendment"},
+                )
+                order.authorized_minor += extra_payment.amount_minor
+            _lines_rewrite(order, amendment, reservation)
+            order.shipping_address = amendment.address
+            order.amendment_count += 1
+            order.save()
+            note_add(
+                order,
+                kind=OrderNote.Kind.AMEND,
+                actor="staff" if (by is not None and getattr(by, "is_staff", False)) else "customer",
+                by=by,
+                text="; ".join(amendment.changes),
+            )
+            publish(
+                OrderAmended(
+                    correlation_id=order.number,
+                    order_number=order.number,
+                    user_id=saga.user_id_of(order),
+                    customer_email=order.email,
+                    currency=order.currency,
+                    total_minor=order.total_minor,
+                    shipping_address=order.shipping_address,
+                    lines=lines_payload(order),
+                    changes=amendment.changes,
+                )
+            )
+    if stale:
+        if not order.stock_committed and order.status in _PARCELS_MAY_WAIT:
+            _reservation_restore(order)  # back to the lines the order has now
         if extra_payment is not None:
-            OrderPayment.objects.get_or_create(
-                payment_id=extra_payment.id,
-                defaults={"order": order, "amount_minor": extra_payment.amount_minor, "purpose": "amendment"},
-            )
-            order.authorized_minor += extra_payment.amount_minor
-        _lines_rewrite(order, amendment, reservation)
-        order.shipping_address = amendment.address
-        order.amendment_count += 1
-        order.save()
-        note_add(
-            order,
-            kind=OrderNote.Kind.AMEND,
-            actor="staff" if (by is not None and getattr(by, "is_staff", False)) else "customer",
-            by=by,
-            text="; ".join(amendment.changes),
-        )
-        publish(
-            OrderAmended(
-                correlation_id=order.number,
-                order_number=order.number,
-                user_id=saga.user_id_of(order),
-                customer_email=order.email,
-                currency=order.currency,
-                total_minor=order.total_minor,
-                shipping_address=order.shipping_address,
-                lines=lines_payload(order),
-                changes=amendment.changes,
-            )
-        )
+            payment_services.payment_void(payment_id=extra_payment.id, reason="amendment overtaken")
+        raise OrderActionNotAllowed("This order changed meanwhile; look at it again before amending.")
     return order
 
 
 def _lines_rewrite(order: Order, amendment: _Amendment, reservation) -> None:
-    """New quantities, discounts and warehouse allocations on the lines; the order's totals follow."""
+    """New quantities, discounts and warehouse allocations on the lines (added SKUs get a line); the order's
+    totals follow."""
     allocations: dict[str, list[dict]] = {}
     for a in reservation.allocations:
         allocations.setdefault(a.sku, []).append({"warehouse_code": a.warehouse_code, "quantity": a.quantity})
     subtotal = discount = 0
-    for sku, line in amendment.lines.items():
+    for sku, new in amendment.lines.items():
         qty = amendment.quantities[sku]
         if qty == 0:
-            line.delete()
+            if new.line is not None:
+                new.line.delete()
             continue
-        gross, line_discount = _line_price(order, line, qty)
+        gross, line_discount = _line_price(order, new.unit_price_minor, qty)
+        line = new.line or OrderLine(
+            order=order,
+            sku=sku,
+            name=new.name,
+            variant_name=new.variant_name,
+            unit_price_minor=new.unit_price_minor,
+            weight_grams=new.weight_grams,
+        )
         line.quantity = qty
         line.discount_minor = line_discount
         line.line_total_minor = gross - line_discount
@@ -260,4 +432,5 @@ def _lines_rewrite(order: Order, amendment: _Amendment, reservation) -> None:
         discount += line_discount
     order.subtotal_minor = subtotal
     order.discount_minor = discount
-    order.total_minor = subtotal - discount + order.shipping_minor
+    order.shipping_minor = amendment.shipping_minor
+    order.total_minor = subtotal - discount + amendment.shipping_minor

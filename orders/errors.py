@@ -13,7 +13,7 @@ class CheckoutInvalid(FlowMartError):
     variants = {
         "invalid_payment_method": "A card number or something else that is not a payment-method token",
         "account_inactive": "This account cannot place orders",
-        "unknown_line": "An amendment names an item that is not in the order",
+        "unknown_line": "An amendment names an item that is not for sale (or not in the order's currency)",
         "quantity_not_allowed": "A quantity below 0 or above the per-item maximum",
         "order_empty": "An amendment would leave the order without items",
         "nothing_to_change": "An amendment that changes nothing",

@@ -3,16 +3,24 @@ refused by shipping, and a reservation that expired under a confirmed order."""
 
 from __future__ import annotations
 
+import contextlib
+from datetime import timedelta
+
 import structlog
+from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from flowmart.errors import FlowMartError
 from flowmart.events.publisher import publish
+from flowmart.locks import ORDER_NAMESPACE, advisory_xact_lock
+from flowmart.notes import note_add
 from flowmart.transitions import transition_apply
 from inventory import services as inventory_services
-from orders import saga
+from orders import changes, saga, selectors
+from orders.errors import OrderActionNotAllowed
 from orders.events import OrderCompleted, OrderShipped
-from orders.models import Order, OrderPayment, OrderStatus, SagaStatus
+from orders.models import Order, OrderNote, OrderPayment, OrderStatus, SagaStatus
 from payments import selectors as payment_selectors
 from payments import services as payment_services
 from shipping import services as shipping_services
@@ -45,15 +53,33 @@ def order_mark_fulfilling(*, order_number: str) -> Order | None:
 def order_mark_shipped(*, order_number: str, shipment_number: str = "") -> Order | None:
     """The first parcel left: ``shipped``. Capture and stock commit follow in ``order_settle`` (outside calls).
 
+    Nothing leaves unpaid: a parcel that left while the order was on hold (the carrier had it before its label
+    could be voided) ships the order all the same, settled like any other, and flags it for staff. Waits for an
+    amendment, hold or cancel in progress (the order's lock), so none of them interleaves with a dispatch.
     Runs inside the caller's transaction; returns the order when settling is needed.
     """
+    advisory_xact_lock(ORDER_NAMESPACE, order_number)
     order = _order_locked_by_number(order_number)
     if order is None:
         return None
+    parcel = f"shipment {shipment_number}".strip()
+    if order.status == OrderStatus.ON_HOLD:
+        order.failure_code = "parcel_left"
+        order.failure_detail = (
+            f"{parcel} was picked up while the order was on hold ({order.hold_reason}): "
+            "the order follows the parcel (captured, stock committed); check with the customer."
+        )[:500]
+        transition_apply(order, "ship", actor="carrier", reason=f"{parcel} dispatched while on hold")
     if order.status in (OrderStatus.CONFIRMED, OrderStatus.FULFILLING):
         transition_apply(order, "ship", reason=f"shipment {shipment_number} dispatched".replace("  ", " "))
     if order.status in (OrderStatus.SHIPPED, OrderStatus.DELIVERED, OrderStatus.COMPLETED):
         return order
+    if order.status in (OrderStatus.CANCELLED, OrderStatus.FAILED):
+        # Cancelled before the parcel could be stopped (a path that does not stop parcels first): staff act.
+        Order.objects.filter(pk=order.pk).update(
+            failure_code="parcel_left",
+            failure_detail=f"{parcel} was picked up after the order was {order.status}: recover or bill it."[:500],
+        )
     return None
 
 
@@ -116,6 +142,94 @@ def order_shipment_rejected(*, order_number: str, reason: str) -> Order | None:
     order.failure_code = "shipment_rejected"
     order.saga_lease_until = saga.lease_until()  # the task runs it; if it is lost, the sweeper after the lease
     order.save()
+    return order
+
+
+# -- authorizations that would lapse before dispatch ------------------------------------------------
+def orders_authorizations_renew(*, batch_size: int = 100) -> int:
+    """Beat: renew the authorizations of undispatched orders that the gateway would otherwise drop before the
+    parcel leaves (older than ``PAYMENTS_AUTHORIZATION_VALID_DAYS`` less ``ORDERS_AUTHORIZATION_RENEW_HOURS_BEFORE``).
+    Returns how many orders were looked at."""
+    due = selectors.orders_with_authorizations_expiring(authorized_before=_renew_cutoff())
+    numbers = list(due.values_list("pk", flat=True)[:batch_size])
+    for pk in numbers:
+        try:
+            order_authorization_renew(order=Order.objects.get(pk=pk))
+        except FlowMartError as exc:  # the gateway is down: the next run tries again
+            log.warning("authorization not renewed yet", order_id=pk, code=exc.code)
+    return len(numbers)
+
+
+def _renew_cutoff():
+    return timezone.now() - (
+        timedelta(days=settings.PAYMENTS_AUTHORIZATION_VALID_DAYS)
+        - timedelta(hours=settings.ORDERS_AUTHORIZATION_RENEW_HOURS_BEFORE)
+    )
+
+
+def order_authorization_renew(*, order: Order) -> Order:
+    """Re-authorize (payments: a new authorization under ``<number>:reauthorize:<old payment id>``, the old one
+    voided) every authorization of an undispatched order that is about to lapse, under the order's lock (no
+    amendment, hold, cancel, label or dispatch meanwhile). If the card refuses, the order is flagged
+    (``reauthorization_failed``) and put on hold, so no label is bought and nothing leaves unpaid."""
+    with changes.order_lock(order):
+        order = Order.objects.get(pk=order.pk)
+        if order.status not in (OrderStatus.CONFIRMED, OrderStatus.FULFILLING, OrderStatus.ON_HOLD):
+            return order
+        cutoff = _renew_cutoff()
+        for payment in order.payments.filter(voided=False, captured_minor=0, created_at__lte=cutoff).order_by("id"):
+            try:
+                with saga.step(order, "reauthorize_payment"):
+                    renewed = payment_services.payment_reauthorize(
+                        payment_id=payment.payment_id,
+                        idempotency_key=f"{order.number}:reauthorize:{payment.payment_id}",
+                    )
+            except FlowMartError as exc:
+                if exc.status >= 500:
+                    raise
+                return _authorization_renewal_failed(order, exc)
+            with transaction.atomic():
+                saga.lock(order)
+                OrderPayment.objects.filter(pk=payment.pk).update(voided=True)
+                OrderPayment.objects.get_or_create(
+                    payment_id=renewed.id,
+                    defaults={"order": order, "amount_minor": renewed.amount_minor, "purpose": "reauthorization"},
+                )
+    return Order.objects.get(pk=order.pk)
+
+
+def _authorization_renewal_failed(order: Order, exc: FlowMartError) -> Order:
+    detail = f"the payment authorization expires before dispatch and could not be renewed: {exc.code}: {exc.detail}"
+    Order.objects.filter(pk=order.pk).update(failure_code="reauthorization_failed", failure_detail=detail[:500])
+    log.warning("authorization renewal refused", order=order.number, code=exc.code)
+    if order.status in (OrderStatus.CONFIRMED, OrderStatus.FULFILLING):
+        with contextlib.suppress(FlowMartError):  # its parcel left meanwhile: the order follows it (flagged)
+            changes.order_hold(order=order, actor="system", reason="payment authorization could not be renewed")
+    return Order.objects.get(pk=order.pk)
+
+
+# Flags of this module that staff clear by hand once they dealt with them (orders needing attention).
+STAFF_CLEARED_FLAGS = ("parcel_left", "reauthorization_failed")
+
+
+def order_flag_clear(*, order: Order, by=None, reason: str = "") -> Order:
+    """Staff dealt with a parcel that left while the order was held or cancelled, or with an authorization that
+    could not be renewed: the order leaves the attention list (a renewal is tried again at the next sweep)."""
+    with transaction.atomic():
+        order = saga.lock(order)
+        if order.failure_code not in STAFF_CLEARED_FLAGS:
+            raise OrderActionNotAllowed("This order has no parcel or payment issue waiting for staff.")
+        detail = order.failure_detail
+        order.failure_code = ""
+        order.failure_detail = ""
+        order.save(update_fields=["failure_code", "failure_detail", "updated_at"])
+        note_add(
+            order,
+            kind=OrderNote.Kind.PARCEL_ISSUE_RESOLVED,
+            actor="staff",
+            by=by,
+            text=f"{detail} — {reason or 'resolved by staff'}",
+        )
     return order
 
 

@@ -142,6 +142,9 @@ class Order(FSMModelMixin, models.Model):
     # sweeper releases it and a retry reserves again.
     stock_held_until = models.DateTimeField(null=True, blank=True)
     hold_reason = models.CharField(max_length=255, blank=True)
+    # When the first label was bought (``fulfilling``): from then on the customer can no longer amend, and a
+    # hold released goes back to ``fulfilling``, not ``confirmed``.
+    labelled_at = models.DateTimeField(null=True, blank=True)
     # Parcels the carrier failed to deliver and that are still on their way: shipment number -> what happened.
     # Puts the order on the staff's attention list until the parcel is delivered or back with us.
     delivery_problems = models.JSONField(default=dict, blank=True)
@@ -212,7 +215,7 @@ class Order(FSMModelMixin, models.Model):
         return self.status in CANCELLABLE_BY_STAFF and self.saga_status != SagaStatus.COMPENSATING
 
     def can_amend(self) -> bool:
-        return self.status in AMENDABLE and self.saga_status == SagaStatus.COMPLETED
+        return self.status in AMENDABLE and self.saga_status == SagaStatus.COMPLETED and self.labelled_at is None
 
     def can_retry_payment(self) -> bool:
         return (
@@ -249,11 +252,21 @@ class Order(FSMModelMixin, models.Model):
     def release_hold(self) -> None:
         self.hold_reason = ""
 
+    @transition(field=status, source=OrderStatus.ON_HOLD, target=OrderStatus.FULFILLING)
+    def resume_fulfilment(self) -> None:
+        """A hold released after labelling: back to fulfilling (shipping buys a new label)."""
+        self.hold_reason = ""
+
     @transition(field=status, source=OrderStatus.CONFIRMED, target=OrderStatus.FULFILLING)
     def start_fulfilment(self) -> None:
-        pass
+        self.labelled_at = self.labelled_at or timezone.now()
 
-    @transition(field=status, source=[OrderStatus.CONFIRMED, OrderStatus.FULFILLING], target=OrderStatus.SHIPPED)
+    # From on_hold too: a parcel the carrier took before its label could be voided; the order follows it.
+    @transition(
+        field=status,
+        source=[OrderStatus.CONFIRMED, OrderStatus.FULFILLING, OrderStatus.ON_HOLD],
+        target=OrderStatus.SHIPPED,
+    )
     def ship(self) -> None:
         self.shipped_at = timezone.now()
 
@@ -398,6 +411,7 @@ class OrderNote(NoteLog):
         AMEND = "amend", "Amended"
         REFUND_ISSUE_RESOLVED = "refund_issue_resolved", "Refund issue resolved"
         AUTHORIZATION_ISSUE_RESOLVED = "authorization_issue_resolved", "Expired authorization dealt with"
+        PARCEL_ISSUE_RESOLVED = "parcel_issue_resolved", "Parcel or payment issue resolved"
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="notes")
     kind = models.CharField(max_length=40, choices=Kind.choices)

@@ -86,6 +86,22 @@ def order_actions(*, order: Order) -> list[str]:
     return actions
 
 
+def orders_with_authorizations_expiring(*, authorized_before) -> QuerySet[Order]:
+    """Undispatched orders holding an authorization (not captured, not voided) made before ``authorized_before``;
+    an order whose renewal already failed waits for staff instead."""
+    return (
+        Order.objects.filter(
+            status__in=[OrderStatus.CONFIRMED, OrderStatus.FULFILLING, OrderStatus.ON_HOLD],
+            payments__voided=False,
+            payments__captured_minor=0,
+            payments__created_at__lte=authorized_before,
+        )
+        .exclude(failure_code="reauthorization_failed")
+        .distinct()
+        .order_by("pk")
+    )
+
+
 def orders_needing_attention() -> QuerySet[Order]:
     """Stuck sagas (lease expired mid-way), orders on hold, settle failures, partial returns to sender,
     refunds Finance rejected (or the gateway refused), parcels the carrier failed to deliver (still on their
@@ -105,6 +121,8 @@ def orders_needing_attention() -> QuerySet[Order]:
                 "refund_rejected",
                 "refund_failed",
                 "authorization_expired",
+                "parcel_left",
+                "reauthorization_failed",
             ]
         )
         | ~Q(delivery_problems={})

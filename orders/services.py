@@ -58,9 +58,11 @@ from orders.errors import (
     OrderActionNotAllowed,
 )
 from orders.fulfilment import (
+    order_authorization_renew,
     order_delivery_choose,
     order_delivery_problem_clear,
     order_delivery_problem_record,
+    order_flag_clear,
     order_mark_delivered,
     order_mark_fulfilling,
     order_mark_shipped,
@@ -68,6 +70,7 @@ from orders.fulfilment import (
     order_settle,
     order_settle_retry,
     order_shipment_rejected,
+    orders_authorizations_renew,
 )
 from orders.guest_access import (
     OrderLinkInvalid,
@@ -145,11 +148,13 @@ __all__ = [
     "order_compensate",
     "order_exchange_dispatched",
     "order_hold",
+    "order_authorization_renew",
     "order_delivery_choose",
     "order_dispute_opened",
     "order_dispute_resolved",
     "order_delivery_problem_clear",
     "order_delivery_problem_record",
+    "order_flag_clear",
     "order_mark_delivered",
     "order_mark_fulfilling",
     "order_mark_shipped",
@@ -168,6 +173,7 @@ __all__ = [
     "order_settle",
     "order_settle_retry",
     "order_shipment_rejected",
+    "orders_authorizations_renew",
     "order_stock_reserve_again",
     "orders_to_settle",
     "payment_retries_expire",

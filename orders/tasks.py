@@ -82,3 +82,8 @@ def expire_payment_retries_task() -> int:
 def retry_waiting_exchanges_task() -> int:
     """Beat: ship the exchanges whose replacement is back in stock; refund those that waited too long."""
     return services.exchanges_waiting_retry()
+
+
+def renew_authorizations_task() -> int:
+    """Beat (hourly): renew the authorizations of undispatched orders before the gateway drops them."""
+    return services.orders_authorizations_renew()

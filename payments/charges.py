@@ -241,6 +241,38 @@ class _LookupFailed(Exception):
     """The gateway could not be asked whether it holds anything for a payment."""
 
 
+# -- re-authorize -------------------------------------------------------------------------------
+def payment_reauthorize(*, payment_id: uuid.UUID | str, idempotency_key: str, by=None) -> PaymentInfo:
+    """Renew an authorization before the gateway lets it lapse (``PAYMENTS_AUTHORIZATION_VALID_DAYS``): a new
+    authorization of the same amount, reference and payment method under ``idempotency_key``, then the old one
+    is voided. Returns the new payment. Safe to repeat with the same key (after a crash between the two calls
+    the old one is voided then). Raises what ``payment_authorize`` raises (402 ``payment_declined`` …); the old
+    authorization is left as it was then.
+    """
+    old = payment_load(payment_id)
+    renewed = Payment.objects.filter(idempotency_key=idempotency_key).exists()
+    if old.status != PaymentStatus.AUTHORIZED and not renewed:
+        raise InvalidTransition(f"A {old.get_status_display().lower()} payment cannot be re-authorized.")
+    new = payment_authorize(
+        PaymentRequest(
+            reference=old.reference,
+            amount_minor=old.amount_minor,
+            currency=old.currency,
+            payment_method=old.payment_method,
+            idempotency_key=idempotency_key,
+            customer_email=old.customer_email,
+            customer_user_id=old.customer_id,
+            correlation_id=old.correlation_id,
+        )
+    )
+    if Payment.objects.get(pk=old.pk).status == PaymentStatus.AUTHORIZED:
+        try:
+            payment_void(payment_id=old.id, reason=f"re-authorized as {new.id}", by=by)
+        except GatewayRefused as exc:  # the gateway dropped it already: nothing is held
+            log.warning("old authorization not voided", payment_id=str(old.id), error=exc.detail)
+    return new
+
+
 # -- abandon ------------------------------------------------------------------------------------
 def payment_abandon(*, payment_id: uuid.UUID | str, reason: str, by=None) -> PaymentInfo:
     """Nobody waits for this payment any more (its order was cancelled or failed): make sure it holds nothing.

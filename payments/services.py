@@ -22,6 +22,7 @@ from payments.charges import (
     payment_authorize,
     payment_capture,
     payment_charge,
+    payment_reauthorize,
     payment_void,
 )
 from payments.disputes import dispute_close, dispute_evidence_submit, dispute_open
@@ -85,6 +86,7 @@ __all__ = [
     "payment_method_attach",
     "payment_method_detach",
     "payment_methods_for_user",
+    "payment_reauthorize",
     "payment_refund",
     "payment_void",
     "payments_resume_stuck",

@@ -145,6 +145,9 @@ class Shipment(FSMModelMixin, models.Model):
     last_sequence = models.PositiveIntegerField(default=0, help_text="Last carrier update applied")
     last_polled_at = models.DateTimeField(null=True, blank=True)
     label_error = models.TextField(blank=True)
+    # The order is on hold, or being cancelled: no label is bought for this parcel and none it had stays valid
+    # (``shipments_stop_for_order``); released by ``shipments_release_for_order``.
+    held = models.BooleanField(default=False)
 
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from flowmart.errors import NotFound
+from flowmart.errors import InvalidTransition, NotFound
 from flowmart.events.publisher import publish
 from flowmart.task_queue import queue_after_commit
 from shipping.carriers import RETURN, TrackingUpdate
@@ -53,7 +53,7 @@ def _lines(shipment: Shipment) -> list[dict]:
 # --- transitions with their events (caller holds the lock and the transaction) ----------
 
 
-def _dispatch(shipment: Shipment, *, by=None, actor: str | None = None, reason: str) -> None:
+def dispatch_record(shipment: Shipment, *, by=None, actor: str | None = None, reason: str) -> None:
     shipment_transition(shipment, "dispatch", by=by, actor=actor, reason=reason)
     publish(
         ShipmentDispatched(
@@ -169,7 +169,7 @@ def publish_delivery_failed(shipment: Shipment, *, reason: str, returned_to_send
 
 def _ensure_dispatched(shipment: Shipment, reason: str) -> None:
     if shipment.status == S.LABEL_CREATED:
-        _dispatch(shipment, actor="carrier", reason=reason)
+        dispatch_record(shipment, actor="carrier", reason=reason)
 
 
 def _ensure_in_transit(shipment: Shipment, *, location: str, reason: str) -> None:
@@ -254,5 +254,11 @@ def shipment_dispatch(*, shipment_number: str, by=None, reason: str = "Handed to
         shipment = Shipment.objects.select_for_update().filter(number=shipment_number).first()
         if shipment is None:
             raise ShipmentNotFound(f"No shipment {shipment_number}.")
-        _dispatch(shipment, by=by, reason=reason)
+        if shipment.held:
+            raise InvalidTransition(
+                f"Shipment {shipment_number} is held: its order is on hold or being cancelled; do not hand it over.",
+                shipment_number=shipment.number,
+                status=shipment.status,
+            )
+        dispatch_record(shipment, by=by, reason=reason)
     return shipment

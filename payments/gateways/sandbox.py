@@ -241,6 +241,12 @@ class SandboxGateway:
                 return _refused("resource_missing", f"No such charge: {charge_id}")
             if charge.status != "authorized":
                 return _refused("charge_not_capturable", f"This charge is {charge.status} and cannot be captured.")
+            if charge.created_at <= timezone.now() - timedelta(days=settings.PAYMENTS_AUTHORIZATION_VALID_DAYS):
+                # Like a real processor, the hold lapsed after PAYMENTS_AUTHORIZATION_VALID_DAYS: nothing to take.
+                return _refused(
+                    "charge_expired_for_capture",
+                    "The authorization expired before it was captured; authorize again.",
+                )
             if amount_minor > charge.amount_minor:
                 return _refused("amount_too_large", "Cannot capture more than was authorized.")
             charge.status = "captured"

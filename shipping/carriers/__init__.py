@@ -24,6 +24,7 @@ from shipping.carriers.base import (
     Label,
     LabelRefused,
     Parcel,
+    ParcelAlreadyPickedUp,
     TrackingUpdate,
     WebhookRejected,
 )
@@ -43,6 +44,7 @@ __all__ = [
     "InstructionRefused",
     "Label",
     "LabelRefused",
+    "ParcelAlreadyPickedUp",
     "Parcel",
     "TrackingUpdate",
     "WebhookRejected",

@@ -21,6 +21,14 @@ class LabelRefused(FlowMartError):
     title = "The carrier refused the label"
 
 
+class ParcelAlreadyPickedUp(LabelRefused):
+    """The label cannot be voided: the carrier has already scanned the parcel (it is on its way)."""
+
+    code = "parcel_picked_up"
+    status = 409
+    title = "The carrier has already picked the parcel up"
+
+
 class CarrierUnavailable(FlowMartError):
     """A transient failure (timeout, 5xx): try again later."""
 

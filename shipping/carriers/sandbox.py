@@ -14,6 +14,9 @@ picked from the shipping address (name, line1, line2), see docs/shipping.md:
 * ``CARRIER-DOWN`` → ``create_label`` raises ``CarrierUnavailable`` (transient; retried)
 * anything else → picked up, in transit, delivered (path ``N``)
 
+A label can be voided (``cancel``) until the parcel's first step (picked up) has happened; after that the
+carrier refuses with ``ParcelAlreadyPickedUp``: the parcel is on its way.
+
 After a failed attempt it offers re-delivery or pick-up (``delivery_options``) and honours the instruction
 (``delivery_instruct``): the steps after the instruction follow it instead of the path. The instruction is the
 one thing the sandbox remembers; it keeps it in the cache, which stands for the carrier's own database.
@@ -40,6 +43,7 @@ from shipping.carriers.base import (
     Label,
     LabelRefused,
     Parcel,
+    ParcelAlreadyPickedUp,
     TrackingUpdate,
 )
 
@@ -170,8 +174,11 @@ class SandboxCarrier(Carrier):
         return updates
 
     def cancel(self, *, tracking_number: str, label_id: str) -> None:
+        """Void a label, unless the parcel was already scanned (its first step, ``picked_up``, has happened)."""
         if parse_tracking_number(tracking_number) is None:
             raise LabelRefused(f"Sandbox carrier does not know label {tracking_number!r}.")
+        if self._last_step(tracking_number) is not None:
+            raise ParcelAlreadyPickedUp(f"Sandbox carrier: parcel {tracking_number} was already picked up.")
 
     def delivery_options(self, *, tracking_number: str) -> DeliveryOptions:
         """Waiting after a failed attempt: re-delivery or pick-up, estimated for the day after the attempt."""

@@ -146,24 +146,24 @@ def test_amend_lowers_quantity_re_reserves_and_captures_only_the_new_total(place
 
     assert r.status_code == 200, r.json()
     assert [(line["sku"], line["quantity"]) for line in r.json()["lines"]] == [("TEE-M", 1)]
-    # The shipping price quoted at checkout is kept.
+    # Shipping is re-quoted: $20.00 is below the $50.00 free-shipping threshold, 200 g costs $4.99.
     assert r.json()["totals"] == {
         "currency": "USD",
         "subtotal_minor": 2000,
         "discount_minor": 0,
-        "shipping_minor": 0,
-        "total_minor": 2000,
+        "shipping_minor": 499,
+        "total_minor": 2499,
         "refunded_minor": 0,
         "refund_pending_minor": 0,
     }
     assert available("TEE-M") == 4 and available("MUG") == 5
     amended = OutboxEvent.objects.get(correlation_id=order.number, name="OrderAmended").payload
-    assert amended["changes"] == ["Tee: 3 → 1", "Mug: 2 → 0"]
+    assert amended["changes"] == ["Tee: 3 → 1", "Mug: 2 → 0", "shipping 0 → 499"]
 
     order_dispatched(order)
     order.refresh_from_db()
-    assert order.captured_minor == 2000
-    assert _payments(order) == [("captured", 8500, 2000)]
+    assert order.captured_minor == 2499
+    assert _payments(order) == [("captured", 8500, 2499)]
 
 
 def test_amend_raising_a_quantity_authorizes_the_difference(place, customer_client, available):
