@@ -262,7 +262,7 @@ class OrderBooksMachine(RuleBasedStateMachine):
     # Holds: shipping ignores an order's hold, so a held order's parcel is labelled and dispatched and
     # `order_mark_shipped` ignores it (no capture, no stock commit). True: no hold after labelling, and no
     # labelling or dispatch while the order is on hold.
-    AVOID_SHIPPING_A_HELD_ORDER = True
+    AVOID_SHIPPING_A_HELD_ORDER = False
     # Returns refund the gross unit price: a member (10 % off) gets back more than paid. True: only orders
     # without a discount are returned.
     AVOID_RETURNS_OF_DISCOUNTED_ORDERS = False
@@ -522,11 +522,6 @@ def _ship_and_deliver(order: Order) -> None:
         deliver(shipment.number)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 13, Holds, cancels and parcels: 'Nothing leaves the warehouse unpaid' (a held labelled order's "
-    "parcel ships uncaptured and uncommitted). Flip OrderBooksMachine.AVOID_SHIPPING_A_HELD_ORDER with the fix.",
-)
 def test_hold_a_labelled_order_then_dispatch_keeps_the_books(shop_for_books):
     order = checkout(shop_for_books, "customer", [("TEE-M", 1)])
     [shipment] = shipments(order.number)
@@ -538,11 +533,6 @@ def test_hold_a_labelled_order_then_dispatch_keeps_the_books(shop_for_books):
     assert books_problems() == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 13, Holds, cancels and parcels: 'Nothing leaves the warehouse unpaid' (shipping labels and "
-    "dispatches the parcel of an order on hold). Flip OrderBooksMachine.AVOID_SHIPPING_A_HELD_ORDER with the fix.",
-)
 def test_hold_a_confirmed_order_then_label_and_dispatch_keeps_the_books(shop_for_books):
     """The machine's own minimal sequence (found with the switch flipped, 20 random examples)."""
     order = checkout(shop_for_books, "member", [("MUG", 1)])
