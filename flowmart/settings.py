@@ -81,10 +81,14 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.headless",
     "allauth.usersessions",
+    "pgtrigger",
+    "pghistory",
+    "pghistory.admin",
     # FlowMart kernel
     "flowmart.users",
     "flowmart.events",
     "flowmart.api",
+    "flowmart.staff",
     # FlowMart domain apps
     *FLOWMART_DOMAIN_APPS,
 ]
@@ -99,6 +103,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # The audit log's model history (pghistory) records who changed a row, from which address, at which URL.
+    "flowmart.staff.history.StaffHistoryMiddleware",
     "flowmart.users.middleware.UserTimezoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -418,6 +424,8 @@ SANDBOX_WEBHOOK_SECRET = signing_secret(
 # Signed webhooks older (or newer) than this are refused as stale.
 PAYMENTS_WEBHOOK_TOLERANCE_SECONDS = env.int("PAYMENTS_WEBHOOK_TOLERANCE_SECONDS", default=300)
 # Refunds above this amount (minor units) wait for a member of the "Finance" group to approve them.
+# Audit log (docs/staff.md): history event tables refuse UPDATE and DELETE (a trigger), like the audit entries.
+PGHISTORY_APPEND_ONLY = True
 REFUND_APPROVAL_THRESHOLD_MINOR = env.int("REFUND_APPROVAL_THRESHOLD_MINOR", default=50000)
 # Transient gateway failures (timeouts, 5xx) are retried with the same idempotency key.
 PAYMENTS_GATEWAY_MAX_ATTEMPTS = env.int("PAYMENTS_GATEWAY_MAX_ATTEMPTS", default=3)

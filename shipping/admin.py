@@ -1,19 +1,19 @@
-"""Staff screens: rates, shipments (pick lists, packing slips, labels, dispatch, tracking history), returns."""
+"""Staff screens: rates, shipments (pick lists, packing slips, labels, tracking history), returns; dispatch,
+cancel, approve, reject and receive are staff actions (shipping/staff_actions.py)."""
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib import admin, messages
 from django.db.models import F
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html_join
 
 from flowmart.admin_inlines import ReadOnlyInline, TransitionLogInline
-from flowmart.errors import FlowMartError
-from shipping import selectors, services
+from flowmart.staff.admin_actions import StaffActionsAdmin
+from shipping import selectors
 from shipping.models import (
     ReturnLine,
     ReturnRequest,
@@ -97,13 +97,13 @@ class TrackingEventInline(ReadOnlyInline):
 
 
 @admin.register(Shipment)
-class ShipmentAdmin(admin.ModelAdmin):
+class ShipmentAdmin(StaffActionsAdmin, admin.ModelAdmin):
     ordering = ["-created_at", "number"]
     list_display = ["number", "order_number", "kind", "warehouse_code", "status", "tracking_number", "created_at"]
     list_filter = ["status", "warehouse_code", "kind", "method_code"]
     search_fields = ["number", "order_number", "tracking_number", "customer_email", "rma_number"]
     date_hierarchy = "created_at"
-    actions = ["dispatch_selected", "cancel_selected", "print_packing_slips", "print_pick_list"]
+    actions = ["print_packing_slips", "print_pick_list"]  # + the bulk staff actions (shipping/staff_actions.py)
     inlines = [ShipmentLineInline, ShipmentTransitionInline, TrackingEventInline]
     change_list_template = "shipping/staff/shipment_change_list.html"
     readonly_fields = [
@@ -209,30 +209,6 @@ class ShipmentAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "shipping/staff/label.html", {"shipment": shipment, "weight_grams": weight})
 
     # actions
-    @admin.action(description="Dispatch selected shipments (handed to the carrier)")
-    def dispatch_selected(self, request, queryset):
-        done = 0
-        for number in queryset.values_list("number", flat=True):
-            try:
-                services.shipment_dispatch(shipment_number=number, by=request.user)
-                done += 1
-            except FlowMartError as exc:
-                self.message_user(request, f"{number}: {exc.detail}", messages.ERROR)
-        if done:
-            self.message_user(request, f"Dispatched {done} shipment(s).", messages.SUCCESS)
-
-    @admin.action(description="Cancel selected shipments (not yet dispatched)")
-    def cancel_selected(self, request, queryset):
-        done = 0
-        for number in queryset.values_list("number", flat=True):
-            try:
-                services.shipment_cancel(shipment_number=number, by=request.user, reason="Cancelled by staff")
-                done += 1
-            except FlowMartError as exc:
-                self.message_user(request, f"{number}: {exc.detail}", messages.ERROR)
-        if done:
-            self.message_user(request, f"Cancelled {done} shipment(s).", messages.SUCCESS)
-
     @admin.action(description="Print packing slips of selected shipments")
     def print_packing_slips(self, request, queryset):
         ids = ",".join(str(pk) for pk in queryset.values_list("pk", flat=True))
@@ -261,40 +237,12 @@ class ReturnTransitionInline(TransitionLogInline):
     verbose_name_plural = "State log"
 
 
-class RejectForm(forms.Form):
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=1000)
-
-
-class ReceiveForm(forms.Form):
-    decision = forms.ChoiceField(choices=ReturnRequest.Decision.choices, widget=forms.RadioSelect)
-    replacements = forms.CharField(
-        required=False,
-        help_text="Exchange only: one 'RETURNED-SKU=REPLACEMENT-SKU' per line; unlisted skus are replaced by the same sku.",
-        widget=forms.Textarea(attrs={"rows": 3}),
-    )
-    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}), label="Inspection notes")
-
-    def clean_replacements(self):
-        mapping = {}
-        for raw in self.cleaned_data["replacements"].splitlines():
-            if not raw.strip():
-                continue
-            if "=" not in raw:
-                raise forms.ValidationError(f"'{raw.strip()}' is not SKU=REPLACEMENT.")
-            old, new = (part.strip() for part in raw.split("=", 1))
-            if not old or not new:
-                raise forms.ValidationError(f"'{raw.strip()}' is not SKU=REPLACEMENT.")
-            mapping[old] = new
-        return mapping
-
-
 @admin.register(ReturnRequest)
-class ReturnRequestAdmin(admin.ModelAdmin):
+class ReturnRequestAdmin(StaffActionsAdmin, admin.ModelAdmin):
     ordering = ["-created_at", "rma_number"]
     list_display = ["rma_number", "order_number", "status", "decision", "refund_minor", "currency", "created_at"]
     list_filter = ["status", "decision", "warehouse_code"]
     search_fields = ["rma_number", "order_number", "customer_email", "return_tracking_number"]
-    actions = ["approve_selected", "create_missing_labels"]
     inlines = [ReturnLineInline, ReturnTransitionInline]
     readonly_fields = [
         "rma_number",
@@ -314,98 +262,8 @@ class ReturnRequestAdmin(admin.ModelAdmin):
         "decided_at",
         "received_at",
         "closed_at",
-        "staff_actions",
     ]
     fields = readonly_fields
 
     def has_add_permission(self, request):
         return False
-
-    @admin.display(description="Actions")
-    def staff_actions(self, obj):
-        if obj.status == ReturnRequest.Status.REQUESTED:
-            return format_html(
-                'Use the "Approve" list action, or <a href="{}">reject…</a>',
-                reverse("admin:shipping_returnrequest_reject", args=[obj.pk]),
-            )
-        if obj.status == ReturnRequest.Status.APPROVED:
-            return format_html(
-                '<a href="{}">Parcel received: inspect and decide…</a>',
-                reverse("admin:shipping_returnrequest_receive", args=[obj.pk]),
-            )
-        return "-"
-
-    def get_urls(self):
-        custom = [
-            path(
-                "<int:pk>/reject/", self.admin_site.admin_view(self.reject_view), name="shipping_returnrequest_reject"
-            ),
-            path(
-                "<int:pk>/receive/",
-                self.admin_site.admin_view(self.receive_view),
-                name="shipping_returnrequest_receive",
-            ),
-        ]
-        return custom + super().get_urls()
-
-    def _form_view(self, request, pk, form_class, title, run):
-        rma = get_object_or_404(ReturnRequest, pk=pk)
-        form = form_class(request.POST or None)
-        if request.method == "POST" and form.is_valid():
-            try:
-                run(rma, form.cleaned_data)
-            except FlowMartError as exc:
-                form.add_error(None, exc.detail)
-            else:
-                self.message_user(request, f"{rma.rma_number}: {title} done.", messages.SUCCESS)
-                return HttpResponseRedirect(reverse("admin:shipping_returnrequest_change", args=[pk]))
-        context = {
-            **self.admin_site.each_context(request),
-            "title": f"{title} — {rma.rma_number}",
-            "rma": rma,
-            "form": form,
-            "opts": self.model._meta,
-        }
-        return TemplateResponse(request, "shipping/staff/return_form.html", context)
-
-    def reject_view(self, request, pk):
-        return self._form_view(
-            request,
-            pk,
-            RejectForm,
-            "Reject return",
-            lambda rma, data: services.return_reject(rma_number=rma.rma_number, reason=data["reason"], by=request.user),
-        )
-
-    def receive_view(self, request, pk):
-        return self._form_view(
-            request,
-            pk,
-            ReceiveForm,
-            "Receive and inspect",
-            lambda rma, data: services.return_receive(
-                rma_number=rma.rma_number,
-                decision=data["decision"],
-                replacement_skus=data["replacements"],
-                note=data["note"],
-                by=request.user,
-            ),
-        )
-
-    @admin.action(description="Approve selected returns (issues return labels)")
-    def approve_selected(self, request, queryset):
-        done = 0
-        for number in queryset.values_list("rma_number", flat=True):
-            try:
-                services.return_approve(rma_number=number, by=request.user)
-                done += 1
-            except FlowMartError as exc:
-                self.message_user(request, f"{number}: {exc.detail}", messages.ERROR)
-        if done:
-            self.message_user(request, f"Approved {done} return(s).", messages.SUCCESS)
-
-    @admin.action(description="Create missing return labels")
-    def create_missing_labels(self, request, queryset):
-        for number in queryset.values_list("rma_number", flat=True):
-            services.return_create_label(rma_number=number)
-        self.message_user(request, "Return labels requested.", messages.INFO)

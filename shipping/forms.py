@@ -1,8 +1,10 @@
-"""Storefront forms of the shipping app."""
+"""Forms of the shipping app: the storefront's, and the staff actions' input (shipping/staff_actions.py)."""
 
 from __future__ import annotations
 
 from django import forms
+
+from shipping.models import ReturnRequest
 
 
 class TrackingLookupForm(forms.Form):
@@ -39,3 +41,56 @@ class ReturnRequestForm(forms.Form):
         if not self.errors and not cleaned["lines"]:
             raise forms.ValidationError("Choose at least one item to return.")
         return cleaned
+
+
+class RejectForm(forms.Form):
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=1000)
+
+
+class ReceiveForm(forms.Form):
+    decision = forms.ChoiceField(choices=ReturnRequest.Decision.choices, widget=forms.RadioSelect)
+    replacements = forms.CharField(
+        required=False,
+        help_text="Exchange only: one 'RETURNED-SKU=REPLACEMENT-SKU' per line; unlisted skus are replaced by the same sku.",
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}), label="Inspection notes")
+    # Per-line inspection, as the staff API sends it: [{"line_id", "quantity", "condition"}]. Recorded in the
+    # inspection notes and the audit log; the refund is still decided for the whole return.
+    lines = forms.JSONField(required=False, widget=forms.HiddenInput)
+
+    def clean_replacements(self):
+        mapping = {}
+        for raw in self.cleaned_data["replacements"].splitlines():
+            if not raw.strip():
+                continue
+            if "=" not in raw:
+                raise forms.ValidationError(f"'{raw.strip()}' is not SKU=REPLACEMENT.")
+            old, new = (part.strip() for part in raw.split("=", 1))
+            if not old or not new:
+                raise forms.ValidationError(f"'{raw.strip()}' is not SKU=REPLACEMENT.")
+            mapping[old] = new
+        return mapping
+
+    def clean_lines(self):
+        lines = self.cleaned_data.get("lines") or []
+        if not isinstance(lines, list):
+            raise forms.ValidationError("A list of {line_id, quantity, condition}.")
+        for line in lines:
+            ok = (
+                isinstance(line, dict)
+                and isinstance(line.get("line_id"), int)
+                and isinstance(line.get("quantity"), int)
+                and line["quantity"] > 0
+                and isinstance(line.get("condition"), str)
+                and line["condition"].strip()
+            )
+            if not ok:
+                raise forms.ValidationError(f"{line!r}: each line needs line_id, quantity (> 0) and condition.")
+        return lines
+
+
+def inspection_note(data: dict) -> str:
+    """A receive form's notes, with one line per inspected return line (``ReceiveForm.cleaned_data``)."""
+    per_line = [f"line {x['line_id']} × {x['quantity']}: {x['condition'].strip()}" for x in data.get("lines") or []]
+    return "\n".join([data.get("note", ""), *per_line]).strip()
