@@ -300,6 +300,9 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "OrderStatusEnum": "orders.models.OrderStatus",
         "DeliveryChoiceEnum": [("redeliver", "redeliver"), ("pickup", "pickup")],
+        "RefundStatusEnum": "payments.models.Refund.Status",
+        "ShipmentStatusEnum": "shipping.models.Shipment.Status",
+        "ReturnStatusEnum": "shipping.models.ReturnRequest.Status",
     },
 }
 IDEMPOTENCY_KEY_TTL = timedelta(hours=env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24))

@@ -226,3 +226,21 @@ def orders_to_settle() -> list[int]:
         .order_by("-placed_at", "-id")
         .values_list("id", flat=True)[:500]
     )
+
+
+def orders_for_staff(
+    *, status: str = "", email: str = "", number: str = "", placed_from=None, placed_to=None
+) -> QuerySet[Order]:
+    """Every order, newest first, filtered for the staff API (each filter optional)."""
+    orders = Order.objects.order_by("-placed_at", "-id")
+    if status:
+        orders = orders.filter(status=status)
+    if email:
+        orders = orders.filter(email__iexact=email)
+    if number:
+        orders = orders.filter(number=number)
+    if placed_from is not None:
+        orders = orders.filter(placed_at__gte=placed_from)
+    if placed_to is not None:
+        orders = orders.filter(placed_at__lt=placed_to)
+    return _with_lines_and_refunds(orders)

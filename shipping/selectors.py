@@ -274,3 +274,25 @@ def returnable_lines_for_order(*, order_number: str, user_id: str) -> list[dict]
         row = rows.setdefault(line.sku, {"sku": line.sku, "name": line.name, "quantity": 0})
         row["quantity"] += quantities[line.pk]
     return list(rows.values())
+
+
+def shipments_for_staff(*, status: str = "", order_number: str = "", warehouse_code: str = "") -> QuerySet[Shipment]:
+    """Every shipment, newest first, with its lines, for the staff API."""
+    shipments = Shipment.objects.order_by("-created_at", "-id").prefetch_related("lines")
+    if status:
+        shipments = shipments.filter(status=status)
+    if order_number:
+        shipments = shipments.filter(order_number=order_number)
+    if warehouse_code:
+        shipments = shipments.filter(warehouse_code=warehouse_code)
+    return shipments
+
+
+def returns_for_staff(*, status: str = "", order_number: str = "") -> QuerySet[ReturnRequest]:
+    """Every return, newest first, with its lines and history, for the staff API."""
+    returns = ReturnRequest.objects.order_by("-created_at", "-id").prefetch_related("lines", "transitions")
+    if status:
+        returns = returns.filter(status=status)
+    if order_number:
+        returns = returns.filter(order_number=order_number)
+    return returns
