@@ -57,6 +57,11 @@ REFUND = _payment(
     offered=lambda p: _transition_open(p, "refund"),
     form=RefundForm,
     initial=lambda p: {"amount_minor": p.refundable_minor},
+    done_message=lambda refund: (
+        "The refund is above the approval threshold: it waits for Finance."
+        if refund.status == Refund.Status.PENDING_APPROVAL
+        else f"Refund {refund.status}."
+    ),
     run=lambda p, *, by, reason, data: services.payment_refund(
         payment_id=p.pk,
         amount_minor=data["amount_minor"],

@@ -62,7 +62,7 @@ class StaffAction:
     audit_fields: tuple[str, ...] = ("status",)
     bulk: bool = False
     default_reason: str = ""
-    description: str = ""
+    done_message: Callable[[Any], str] | None = None  # what the admin says after it, from the service's result
 
     @property
     def verb(self) -> str:
@@ -141,7 +141,8 @@ def staff_action_perform(
         if not form.is_valid():
             raise StaffActionInputInvalid(errors={k: [str(m) for m in v] for k, v in form.errors.items()})
         cleaned = dict(form.cleaned_data)
-    reason = (reason or cleaned.pop("reason", "") or "").strip()
+    form_reason = cleaned.pop("reason", "") or ""
+    reason = (reason or form_reason).strip()
     entry = {
         "action": action.name,
         "label": action.label,

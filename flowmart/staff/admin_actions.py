@@ -72,7 +72,7 @@ class StaffActionsAdmin:
                 return HttpResponseNotAllowed(["POST"])
             return self._staff_action_form_page(request, action, obj, action.form(initial=_initial(action, obj)))
         try:
-            staff_action_perform(
+            result = staff_action_perform(
                 action=action,
                 obj=obj,
                 by=request.user,
@@ -88,7 +88,8 @@ class StaffActionsAdmin:
         except FlowMartError as exc:
             self.message_user(request, f"{action.label}: {exc.detail}", messages.ERROR)
         else:
-            self.message_user(request, f"{obj}: {action.label} — done.", messages.SUCCESS)
+            done = action.done_message(result) if action.done_message else f"{obj} — {action.label}: done."
+            self.message_user(request, done, messages.SUCCESS)
         return HttpResponseRedirect(back)
 
     def _staff_action_form_page(self, request, action, obj, form, status=200):
