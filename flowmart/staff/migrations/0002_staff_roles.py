@@ -1,6 +1,7 @@
 """The four staff roles (docs/staff.md §Roles): Support, Warehouse, Finance, Manager.
 
-Warehouse (shipping 0006) and Finance (payments 0002) exist already: their groups are extended, not made twice.
+Warehouse (shipping 0006) and Finance (payments 0002) exist already: their groups are extended, not made twice
+(their earlier permissions are listed again, so each role is complete here).
 Manager holds every permission there is at this migration; a later migration that declares a new permission
 adds it to Manager (and to the role that needs it) itself.
 """
@@ -37,6 +38,12 @@ WAREHOUSE = [
     ("inventory", "view_lowstockitem"),
     ("inventory", "view_reservation"),
     ("inventory", "release_reservation"),
+    ("shipping", "view_shipment"),
+    ("shipping", "change_shipment"),
+    ("shipping", "view_deliveryfailure"),
+    ("shipping", "view_trackingevent"),
+    ("shipping", "view_returnrequest"),
+    ("shipping", "change_returnrequest"),
     ("shipping", "dispatch_shipment"),
     ("shipping", "cancel_shipment"),
     ("shipping", "receive_return"),
