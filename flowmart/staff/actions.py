@@ -34,7 +34,7 @@ class StaffPermissionRequired(FlowMartError):
 class StaffActionInputInvalid(FlowMartError):
     code = "invalid"
     status = 400
-    title = "The action's input is not valid"
+    title = "One or more fields are invalid; `errors` names them"
 
 
 def _always(obj) -> bool:
