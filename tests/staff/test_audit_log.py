@@ -148,3 +148,11 @@ def test_who_became_staff_is_kept_but_not_their_logins(customer):
     assert list(
         UserAccessEvent.objects.filter(pgh_obj=customer).order_by("pgh_id").values_list("pgh_label", "is_staff")
     ) == [("insert", False), ("update", True)]
+
+
+def test_staff_browse_model_history_in_the_admin_read_only(superuser_browser):
+    TierFactory(name="Gold")
+    listing = superuser_browser.get("/admin/pghistory/events/")
+    assert listing.status_code == 200
+    assert "subscriptions.TierEvent" in listing.content.decode() or "Gold" in listing.content.decode()
+    assert superuser_browser.get("/admin/pghistory/events/add/").status_code == 403
