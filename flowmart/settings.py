@@ -103,8 +103,6 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    # The audit log's model history (pghistory) records who changed a row, from which address, at which URL.
-    "flowmart.staff.history.StaffHistoryMiddleware",
     "flowmart.users.middleware.UserTimezoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -113,8 +111,13 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     # request.member_early_access for inventory's views, which may not import subscriptions.
     "subscriptions.middleware.MemberEarlyAccessMiddleware",
-    # Last: it runs the view itself, once more when the connection dropped before anything was written.
+    # It runs the view itself, once more when the connection dropped before anything was written.
     "flowmart.database_outage_middleware.DatabaseOutageMiddleware",
+    # The audit log's model history (pghistory) records who changed a row, from which address, at which URL.
+    # After the outage middleware: pghistory prefixes each statement with its context ("SELECT set_config…;
+    # INSERT …"), so the outage middleware's write watch, installed first, must see the statement before that.
+    # It has no process_view: the outage middleware still calls the view after every other middleware's checks.
+    "flowmart.staff.history.StaffHistoryMiddleware",
 ]
 
 ROOT_URLCONF = "flowmart.urls"

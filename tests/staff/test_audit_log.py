@@ -154,5 +154,5 @@ def test_staff_browse_model_history_in_the_admin_read_only(superuser_browser):
     TierFactory(name="Gold")
     listing = superuser_browser.get("/admin/pghistory/events/")
     assert listing.status_code == 200
-    assert "subscriptions.TierEvent" in listing.content.decode() or "Gold" in listing.content.decode()
+    assert "Gold" in listing.content.decode()
     assert superuser_browser.get("/admin/pghistory/events/add/").status_code == 403
