@@ -1,7 +1,8 @@
 """``DatabaseOutageMiddleware``: retry a request that lost its database connection before writing.
 
-See ``flowmart/database_outage.py`` for the policy. Last in ``MIDDLEWARE``: it calls the view
-itself (``process_view``), after every other middleware's checks (CSRF included) have run.
+See ``flowmart/database_outage.py`` for the policy. Near the end of ``MIDDLEWARE``: it calls the view
+itself (``process_view``), after every other middleware's checks (CSRF included) have run; only the model-history
+middleware, which has no ``process_view``, comes after it (see ``settings.MIDDLEWARE``).
 """
 
 from __future__ import annotations

@@ -82,10 +82,14 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.headless",
     "allauth.usersessions",
+    "pgtrigger",
+    "pghistory",
+    "pghistory.admin",
     # FlowMart kernel
     "flowmart.users",
     "flowmart.events",
     "flowmart.api",
+    "flowmart.staff",
     # FlowMart domain apps
     *FLOWMART_DOMAIN_APPS,
 ]
@@ -110,8 +114,13 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     # request.member_early_access for inventory's views, which may not import subscriptions.
     "subscriptions.middleware.MemberEarlyAccessMiddleware",
-    # Last: it runs the view itself, once more when the connection dropped before anything was written.
+    # It runs the view itself, once more when the connection dropped before anything was written.
     "flowmart.database_outage_middleware.DatabaseOutageMiddleware",
+    # The audit log's model history (pghistory) records who changed a row, from which address, at which URL.
+    # After the outage middleware: pghistory prefixes each statement with its context ("SELECT set_config…;
+    # INSERT …"), so the outage middleware's write watch, installed first, must see the statement before that.
+    # It has no process_view: the outage middleware still calls the view after every other middleware's checks.
+    "flowmart.staff.history.StaffHistoryMiddleware",
 ]
 
 ROOT_URLCONF = "flowmart.urls"
@@ -320,6 +329,9 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "OrderStatusEnum": "orders.models.OrderStatus",
         "DeliveryChoiceEnum": [("redeliver", "redeliver"), ("pickup", "pickup")],
+        "RefundStatusEnum": "payments.models.Refund.Status",
+        "ShipmentStatusEnum": "shipping.models.Shipment.Status",
+        "ReturnStatusEnum": "shipping.models.ReturnRequest.Status",
     },
 }
 IDEMPOTENCY_KEY_TTL = timedelta(hours=env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24))
@@ -451,6 +463,8 @@ SANDBOX_WEBHOOK_SECRET = signing_secret(
 # Signed webhooks older (or newer) than this are refused as stale.
 PAYMENTS_WEBHOOK_TOLERANCE_SECONDS = env.int("PAYMENTS_WEBHOOK_TOLERANCE_SECONDS", default=300)
 # Refunds above this amount (minor units) wait for a member of the "Finance" group to approve them.
+# Audit log (docs/staff.md): history event tables refuse UPDATE and DELETE (a trigger), like the audit entries.
+PGHISTORY_APPEND_ONLY = True
 REFUND_APPROVAL_THRESHOLD_MINOR = env.int("REFUND_APPROVAL_THRESHOLD_MINOR", default=50000)
 # Transient gateway failures (timeouts, 5xx) are retried with the same idempotency key.
 PAYMENTS_GATEWAY_MAX_ATTEMPTS = env.int("PAYMENTS_GATEWAY_MAX_ATTEMPTS", default=3)

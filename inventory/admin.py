@@ -13,6 +13,7 @@ from django.utils.html import format_html
 from flowmart.admin_inlines import NoteLogInline, TransitionLogInline
 from flowmart.errors import FlowMartError
 from flowmart.read_only_admin import ReadOnlyAdmin
+from flowmart.staff.admin_actions import StaffActionsAdmin
 from inventory import csv_io, selectors, services
 from inventory.forms import CsvImportForm, StockAdjustmentForm, StockTransferForm
 from inventory.models import (
@@ -200,7 +201,7 @@ class StockAdmin(CsvAdminMixin, admin.ModelAdmin):
         ]
 
     def _form_view(self, request, *, form_class, title, apply):
-        if not self.has_change_permission(request):
+        if not request.user.has_perm("inventory.adjust_stock"):  # the Warehouse role (docs/staff.md §Roles)
             return redirect("admin:index")
         form = form_class(request.POST or None, initial=request.GET.dict(), warehouses=_warehouse_choices())
         if request.method == "POST" and form.is_valid():
@@ -322,23 +323,16 @@ class NoteInline(NoteLogInline):
 
 
 @admin.register(Reservation)
-class ReservationAdmin(admin.ModelAdmin):
+class ReservationAdmin(StaffActionsAdmin, admin.ModelAdmin):
     ordering = ["-created_at", "-id"]
     list_display = ["reference", "state", "expires_at", "created_at"]
     list_filter = ["state"]
     search_fields = ["reference"]
     readonly_fields = ["reference", "state", "expires_at", "created_at", "updated_at"]
     inlines = [AllocationInline, TransitionInline, NoteInline]
-    actions = ["release_selected"]
 
     def has_add_permission(self, request):
         return False
 
     def has_delete_permission(self, request, obj=None):
         return False
-
-    @admin.action(description="Release the selected active reservations")
-    def release_selected(self, request, queryset):
-        for reference in queryset.filter(state=Reservation.State.ACTIVE).values_list("reference", flat=True):
-            services.stock_release(reference=reference, reason="released by staff", by=request.user)
-        self.message_user(request, "Released.", messages.SUCCESS)

@@ -10,6 +10,7 @@ the sum of the active reservations' allocations.
 
 from __future__ import annotations
 
+import pghistory
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector, SearchVectorField
@@ -24,6 +25,7 @@ from inventory.sale_windows import SaleWindow
 SEARCH_CONFIG = "english"
 
 
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
 class Category(models.Model):
     name = models.CharField(max_length=120)
     slug = models.SlugField(max_length=140, unique=True)
@@ -46,6 +48,9 @@ class Category(models.Model):
         return list(reversed(chain))
 
 
+@pghistory.track(
+    pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent(), exclude=["search_vector", "updated_at"]
+)
 class Product(models.Model):
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=220, unique=True)
@@ -107,6 +112,7 @@ class ProductImage(models.Model):
         return self.url
 
 
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
 class Variant(models.Model):
     product = models.ForeignKey(Product, related_name="variants", on_delete=models.CASCADE)
     sku = models.CharField("SKU", max_length=64, unique=True)
@@ -126,6 +132,7 @@ class Variant(models.Model):
         return f"{self.sku} ({self.name})" if self.name else self.sku
 
 
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
 class Warehouse(models.Model):
     code = models.SlugField(max_length=32, unique=True)
     name = models.CharField(max_length=120)
@@ -137,6 +144,8 @@ class Warehouse(models.Model):
         return f"{self.name} ({self.code})"
 
 
+# Only the threshold: on hand and reserved change through the ledger (StockMovement), their own history.
+@pghistory.track(pghistory.UpdateEvent(), fields=["low_stock_threshold"], model_name="StockThresholdEvent")
 class Stock(models.Model):
     variant = models.ForeignKey(Variant, related_name="stocks", on_delete=models.PROTECT)
     warehouse = models.ForeignKey(Warehouse, related_name="stocks", on_delete=models.PROTECT)
@@ -146,6 +155,10 @@ class Stock(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        # Staff roles (docs/staff.md §Roles): one permission per staff action.
+        permissions = [
+            ("adjust_stock", "Adjust and transfer stock"),
+        ]
         verbose_name_plural = "stock"
         constraints = [
             models.UniqueConstraint(fields=["variant", "warehouse"], name="inv_stock_one_row_per_place"),
@@ -211,6 +224,10 @@ class Reservation(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        # Staff roles (docs/staff.md §Roles): one permission per staff action.
+        permissions = [
+            ("release_reservation", "Release stock reservations"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["reference"],

@@ -5,14 +5,15 @@ from __future__ import annotations
 import json
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
 from flowmart.admin_inlines import TransitionLogInline
 from flowmart.read_only_admin import ReadOnlyAdmin
-from notifications import rendering, selectors, services
+from flowmart.staff.admin_actions import StaffActionsAdmin
+from notifications import rendering, selectors
 from notifications.kinds import kind_choices
 from notifications.models import (
     BackInStockRequest,
@@ -30,29 +31,14 @@ class TransitionInline(TransitionLogInline):
     model = NotificationTransition
 
 
-@admin.action(description="Resend the selected notifications")
-def resend(modeladmin, request, queryset):
-    copies = [services.notification_resend(notification=n, by=request.user) for n in queryset]
-    modeladmin.message_user(request, f"{len(copies)} notification(s) queued again.", messages.SUCCESS)
-
-
-@admin.action(description="Retry the selected failed notifications")
-def retry_failed(modeladmin, request, queryset):
-    ids = services.notifications_retry_failed(
-        notification_ids=list(queryset.values_list("id", flat=True)), by=request.user
-    )
-    modeladmin.message_user(request, f"{len(ids)} failed notification(s) queued again.", messages.SUCCESS)
-
-
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(StaffActionsAdmin, admin.ModelAdmin):
     ordering = ["-created_at", "-id"]
     list_display = ["created_at", "kind", "channel", "to_address", "status", "attempts", "correlation_id"]
     list_filter = ["status", "channel", "kind", "category"]
     search_fields = ["to_address", "correlation_id", "provider_message_id", "=public_id", "recipient__email"]
     date_hierarchy = "created_at"
     list_select_related = ["recipient"]
-    actions = [resend, retry_failed]
     change_list_template = "notifications/admin/notification_change_list.html"
     inlines = [TransitionInline]
     exclude = ["context", "body_html"]

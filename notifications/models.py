@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+import pghistory
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -59,6 +60,10 @@ class Notification(FSMModelMixin, models.Model):
     failed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        # Staff roles (docs/staff.md §Roles): one permission per staff action.
+        permissions = [
+            ("resend_notification", "Resend notifications"),
+        ]
         indexes = [models.Index(fields=["recipient", "-created_at"], name="notif_recipient_idx")]
 
     def __str__(self) -> str:
@@ -98,6 +103,7 @@ class NotificationTransition(TransitionLog):
     notification = models.ForeignKey(Notification, on_delete=models.CASCADE, related_name="transitions")
 
 
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
 class NotificationTemplate(models.Model):
     """A staff-written override of the default template of one kind on one channel."""
 

@@ -1,18 +1,16 @@
-"""Staff screens for orders: filters, the cross-app timeline, saga steps, transitions as buttons,
-and a list of orders that need attention (stuck sagas, on hold, refunds rejected). Thin: buttons call services."""
+"""Staff screens for orders: filters, the cross-app timeline, saga steps, the staff actions as buttons
+(declared in orders/staff_actions.py), and a list of orders that need attention (stuck sagas, on hold, refunds
+rejected)."""
 
 from __future__ import annotations
 
-from django.contrib import admin, messages
-from django.shortcuts import get_object_or_404, redirect
-from django.urls import path, reverse
+from django.contrib import admin
 from django.utils.html import format_html, format_html_join
-from django.views.decorators.http import require_POST
 
 from flowmart.admin_inlines import NoteLogInline, ReadOnlyInline, TransitionLogInline
-from flowmart.errors import FlowMartError
 from flowmart.money import Money
-from orders import selectors, services
+from flowmart.staff.admin_actions import StaffActionsAdmin
+from orders import selectors
 from orders.models import (
     Basket,
     BasketLine,
@@ -23,9 +21,7 @@ from orders.models import (
     OrderNote,
     OrderPayment,
     OrderRefund,
-    OrderStatus,
     OrderTransition,
-    SagaStatus,
     SagaStep,
 )
 
@@ -76,33 +72,8 @@ class OrderNoteInline(NoteLogInline):
     verbose_name_plural = "notes (amendments, refund issues resolved)"
 
 
-# (label, service call, shown when)
-ACTIONS = {
-    "cancel": ("Cancel (compensate)", lambda o: o.can_staff_cancel()),
-    "hold": ("Put on hold", lambda o: o.status in (OrderStatus.CONFIRMED, OrderStatus.FULFILLING)),
-    "release_hold": ("Release hold", lambda o: o.status == OrderStatus.ON_HOLD),
-    "resume_saga": (
-        "Resume / compensate stuck saga",
-        lambda o: o.saga_status in (SagaStatus.RUNNING, SagaStatus.COMPENSATING),
-    ),
-    "settle": ("Retry capture + stock commit", lambda o: o.failure_code == "settle_failed"),
-    "refund_resolved": (
-        "Refund issue dealt with (clear the flag)",
-        lambda o: o.failure_code in ("refund_rejected", "refund_failed"),
-    ),
-    "authorization_resolved": (
-        "Expired authorization dealt with (clear the flag)",
-        lambda o: o.failure_code == "authorization_expired",
-    ),
-    "flag_clear": (
-        "Parcel / payment issue dealt with (clear the flag)",
-        lambda o: o.failure_code in ("parcel_left", "reauthorization_failed"),
-    ),
-}
-
-
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(StaffActionsAdmin, admin.ModelAdmin):
     ordering = ["-placed_at", "-id"]
     list_display = ["number", "status", "disputed", "saga_status", "email", "total", "placed_at"]
     list_filter = ["status", "disputed", "saga_status", "placed_at"]
@@ -122,7 +93,6 @@ class OrderAdmin(admin.ModelAdmin):
         "status",
         "saga_status",
         "saga_lease_until",
-        "actions_panel",
         "user",
         "email",
         "customer_name",
@@ -190,26 +160,6 @@ class OrderAdmin(admin.ModelAdmin):
             parts.append(f"rejected or failed, not refunded: {Money(order.refund_under_review_minor, order.currency)}")
         return "; ".join(parts) or "—"
 
-    @admin.display(description="actions")
-    def actions_panel(self, order: Order):
-        # Buttons submit the change form (which carries the CSRF token) to the action URL.
-        buttons = [
-            format_html(
-                '<button type="submit" class="button" formaction="{}" formmethod="post" '
-                'style="margin-right:.5em">{}</button>',
-                reverse("admin:orders_order_action", args=[order.pk, name]),
-                label,
-            )
-            for name, (label, allowed) in ACTIONS.items()
-            if allowed(order)
-        ]
-        if not buttons:
-            return "—"
-        return format_html(
-            '<input type="text" name="action_reason" placeholder="reason (optional)" size="30"> {}',
-            format_html_join("", "{}", ((b,) for b in buttons)),
-        )
-
     @admin.display(description="timeline (every app, by correlation id)")
     def timeline(self, order: Order):
         rows = selectors.order_timeline(order=order)
@@ -223,50 +173,6 @@ class OrderAdmin(admin.ModelAdmin):
                 ((e.occurred_at.strftime("%Y-%m-%d %H:%M:%S"), e.name, e.producer) for e in rows),
             ),
         )
-
-    def get_urls(self):
-        custom = [
-            path(
-                "<int:pk>/action/<str:name>/",
-                self.admin_site.admin_view(self.action_view),
-                name="orders_order_action",
-            )
-        ]
-        return custom + super().get_urls()
-
-    def action_view(self, request, pk: int, name: str):
-        return _run_action(request, self, pk, name)
-
-
-@require_POST
-def _run_action(request, model_admin, pk: int, name: str):
-    order = get_object_or_404(Order, pk=pk)
-    reason = (request.POST.get("action_reason") or "").strip()
-    try:
-        if name == "cancel":
-            services.order_cancel(order=order, by=request.user, actor="staff", reason=reason or "cancelled by staff")
-        elif name == "hold":
-            services.order_hold(order=order, by=request.user, reason=reason or "held by staff")
-        elif name == "release_hold":
-            services.order_release_hold(order=order, by=request.user, reason=reason or "released by staff")
-        elif name == "resume_saga":
-            services.saga_resume(order=order)
-        elif name == "settle":
-            services.order_settle_retry(order=order)
-        elif name == "refund_resolved":
-            services.order_refund_issue_resolve(order=order, by=request.user, reason=reason)
-        elif name == "authorization_resolved":
-            services.order_authorization_flag_clear(order=order, by=request.user, reason=reason)
-        elif name == "flag_clear":
-            services.order_flag_clear(order=order, by=request.user, reason=reason)
-        else:
-            messages.error(request, f"Unknown action {name}.")
-            return redirect("admin:orders_order_change", pk)
-        order.refresh_from_db()
-        messages.success(request, f"{order.number}: now {order.get_status_display().lower()}.")
-    except FlowMartError as exc:
-        messages.error(request, exc.detail)
-    return redirect("admin:orders_order_change", pk)
 
 
 @admin.register(OrderNeedingAttention)

@@ -37,8 +37,11 @@ def order_lock(order: Order):
 _PARCELS_MAY_WAIT = (OrderStatus.CONFIRMED, OrderStatus.FULFILLING, OrderStatus.ON_HOLD)
 
 
-def order_cancel(*, order: Order, by=None, actor: str = "customer", reason: str = "") -> Order:
-    """Cancel: a customer before dispatch, staff before delivery. Compensates (void/refund, release).
+def order_cancel(
+    *, order: Order, by=None, actor: str = "customer", reason: str = "", dispatched_allowed: bool = True
+) -> Order:
+    """Cancel: a customer before dispatch, staff before delivery (``dispatched_allowed=False``: before dispatch,
+    the Support role's cancel). Compensates (void/refund, release).
 
     The order's parcels are stopped first (labels voided with the carrier): a parcel the carrier already has
     cannot be cancelled, so neither can the order (409 ``order_dispatched``); it follows the parcel (captured,
@@ -46,8 +49,14 @@ def order_cancel(*, order: Order, by=None, actor: str = "customer", reason: str 
     """
     order = Order.objects.get(pk=order.pk)
     allowed = order.can_staff_cancel() if actor == "staff" else order.can_customer_cancel()
+    if not dispatched_allowed and order.status == OrderStatus.SHIPPED:
+        allowed = False
     if not allowed:
-        if actor == "customer" and order.status in (OrderStatus.SHIPPED, OrderStatus.DELIVERED, OrderStatus.COMPLETED):
+        if (actor == "customer" or not dispatched_allowed) and order.status in (
+            OrderStatus.SHIPPED,
+            OrderStatus.DELIVERED,
+            OrderStatus.COMPLETED,
+        ):
             raise OrderActionNotAllowed(
                 "This order has already been dispatched; please start a return instead.", code="order_dispatched"
             )

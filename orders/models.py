@@ -163,6 +163,14 @@ class Order(FSMModelMixin, models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        # Staff roles (docs/staff.md §Roles): one permission per staff action.
+        permissions = [
+            ("hold_order", "Put orders on hold and release them"),
+            ("cancel_order", "Cancel orders before dispatch (compensate)"),
+            ("cancel_dispatched_order", "Cancel orders after dispatch, before delivery"),
+            ("repair_order", "Resume stuck sagas and retry settlement"),
+            ("resolve_refund_issue", "Clear a rejected or failed refund's flag"),
+        ]
         indexes = [models.Index(fields=["saga_status", "saga_lease_until"], name="orders_order_saga_lease")]
         constraints = [
             models.CheckConstraint(

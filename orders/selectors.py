@@ -300,3 +300,21 @@ def exchange_options(*, order: Order, user_id: str | None) -> list[dict] | None:
         if replacements and line["quantity"] > 0:
             options.append({**line, "replacements": replacements})
     return options
+
+
+def orders_for_staff(
+    *, status: str = "", email: str = "", number: str = "", placed_from=None, placed_to=None
+) -> QuerySet[Order]:
+    """Every order, newest first, filtered for the staff API (each filter optional)."""
+    orders = Order.objects.order_by("-placed_at", "-id")
+    if status:
+        orders = orders.filter(status=status)
+    if email:
+        orders = orders.filter(email__iexact=email)
+    if number:
+        orders = orders.filter(number=number)
+    if placed_from is not None:
+        orders = orders.filter(placed_at__gte=placed_from)
+    if placed_to is not None:
+        orders = orders.filter(placed_at__lt=placed_to)
+    return _with_lines_and_refunds(orders)

@@ -13,8 +13,10 @@ from django.utils import timezone
 from flowmart.admin_inlines import NoteLogInline, ReadOnlyInline, TransitionLogInline
 from flowmart.errors import FlowMartError
 from flowmart.money import Money
-from payments import reconciliation, services, webhooks
-from payments.forms import CaptureForm, DisputeEvidenceForm, RefundForm, VoidForm
+from flowmart.staff.actions import request_client_ip, staff_action_perform
+from flowmart.staff.admin_actions import StaffActionsAdmin
+from payments import reconciliation, webhooks
+from payments.forms import DisputeEvidenceForm
 from payments.models import (
     Dispute,
     Payment,
@@ -28,8 +30,7 @@ from payments.models import (
     StrayAuthorization,
     WebhookEvent,
 )
-
-STAFF_ACTIONS = ("capture", "void", "refund")
+from payments.staff_actions import DISPUTE_EVIDENCE
 
 
 class TransitionInline(TransitionLogInline):
@@ -82,14 +83,13 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Payment)
-class PaymentAdmin(ReadOnlyAdmin):
+class PaymentAdmin(StaffActionsAdmin, ReadOnlyAdmin):
     ordering = ["-created_at"]
     list_display = ["reference", "status", "amount", "captured", "refunded", "card", "gateway", "created_at"]
     list_filter = ["status", "gateway", "currency", "created_at"]
     search_fields = ["reference", "gateway_ref", "=id", "customer_email"]
     date_hierarchy = "created_at"
     inlines = [TransitionInline, NoteInline, RefundInline, DisputeInline]
-    change_form_template = "payments/admin/payment_change_form.html"
 
     @admin.display(description="amount", ordering="amount_minor")
     def amount(self, obj):
@@ -111,66 +111,9 @@ class PaymentAdmin(ReadOnlyAdmin):
         # The change page is the detail page: fields are read-only, state changes go through the buttons.
         return request.user.has_perm("payments.view_payment") or request.user.has_perm("payments.change_payment")
 
-    def get_urls(self):
-        extra = [
-            path(
-                "<uuid:pk>/act/<str:action>/", self.admin_site.admin_view(self.action_view), name="payments_payment_act"
-            )
-        ]
-        return extra + super().get_urls()
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        extra_context = extra_context or {}
-        payment = self.get_object(request, object_id)
-        if payment is not None:
-            allowed = [t.name for t in payment.get_available_status_transitions() if t.name in STAFF_ACTIONS]
-            extra_context.update(
-                allowed_actions=allowed if request.user.has_perm("payments.change_payment") else [],
-                capture_form=CaptureForm(initial={"amount_minor": payment.amount_minor}),
-                void_form=VoidForm(),
-                refund_form=RefundForm(initial={"amount_minor": payment.refundable_minor}),
-            )
-        return super().change_view(request, object_id, form_url, extra_context)
-
-    def action_view(self, request, pk, action):
-        if request.method != "POST" or action not in STAFF_ACTIONS:
-            raise PermissionDenied
-        if not request.user.has_perm("payments.change_payment"):
-            raise PermissionDenied
-        payment = get_object_or_404(Payment, pk=pk)
-        form_class = {"capture": CaptureForm, "void": VoidForm, "refund": RefundForm}[action]
-        form = form_class(request.POST)
-        back = reverse("admin:payments_payment_change", args=[payment.pk])
-        if not form.is_valid():
-            messages.error(request, f"{action.title()}: {form.errors.as_text()}")
-            return HttpResponseRedirect(back)
-        data = form.cleaned_data
-        try:
-            if action == "capture":
-                services.payment_capture(payment_id=payment.pk, amount_minor=data["amount_minor"], by=request.user)
-                messages.success(request, "Payment captured.")
-            elif action == "void":
-                services.payment_void(payment_id=payment.pk, reason=data["reason"], by=request.user)
-                messages.success(request, "Authorization voided.")
-            else:
-                refund = services.payment_refund(
-                    payment_id=payment.pk,
-                    amount_minor=data["amount_minor"],
-                    reason=data["reason"],
-                    requested_by=request.user,
-                    idempotency_key=data["idempotency_key"],
-                )
-                if refund.status == Refund.Status.PENDING_APPROVAL:
-                    messages.warning(request, "The refund is above the approval threshold: it waits for Finance.")
-                else:
-                    messages.success(request, f"Refund {refund.status}.")
-        except FlowMartError as exc:
-            messages.error(request, exc.detail)
-        return HttpResponseRedirect(back)
-
 
 @admin.register(Refund)
-class RefundAdmin(ReadOnlyAdmin):
+class RefundAdmin(StaffActionsAdmin, ReadOnlyAdmin):
     ordering = ["-created_at"]
     list_display = [
         "payment",
@@ -188,36 +131,16 @@ class RefundAdmin(ReadOnlyAdmin):
 
 
 @admin.register(PendingRefund)
-class RefundApprovalQueueAdmin(ReadOnlyAdmin):
+class RefundApprovalQueueAdmin(StaffActionsAdmin, ReadOnlyAdmin):
     """Refunds above the threshold, waiting for a member of the Finance group."""
 
     ordering = ["-created_at"]
 
     list_display = ["payment", "amount_minor", "currency", "reason", "requested_by", "created_at"]
     list_select_related = ["payment", "requested_by"]
-    actions = ["approve", "reject"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(status=Refund.Status.PENDING_APPROVAL)
-
-    def _decide(self, request, queryset, decide, verb):
-        done = 0
-        for refund in queryset:
-            try:
-                decide(refund_id=refund.pk, by=request.user)
-                done += 1
-            except FlowMartError as exc:
-                messages.error(request, f"{refund}: {exc.detail}")
-        if done:
-            messages.success(request, f"{done} refund(s) {verb}.")
-
-    @admin.action(description="Approve selected refunds (Finance)")
-    def approve(self, request, queryset):
-        self._decide(request, queryset, services.refund_approve, "approved")
-
-    @admin.action(description="Reject selected refunds (Finance)")
-    def reject(self, request, queryset):
-        self._decide(request, queryset, services.refund_reject, "rejected")
 
 
 @admin.register(Dispute)
@@ -271,16 +194,14 @@ class DisputeAdmin(ReadOnlyAdmin):
             raise PermissionDenied
         dispute = get_object_or_404(Dispute, pk=pk)
         back = reverse("admin:payments_dispute_change", args=[dispute.pk])
-        form = DisputeEvidenceForm(request.POST)
-        if not form.is_valid():
-            messages.error(request, f"Evidence: {form.errors.as_text()}")
-            return HttpResponseRedirect(back)
         try:
-            services.dispute_evidence_submit(
-                dispute_id=dispute.pk,
-                text=form.cleaned_data["text"],
-                file_description=form.cleaned_data["file_description"],
+            staff_action_perform(
+                action=DISPUTE_EVIDENCE,
+                obj=dispute,
                 by=request.user,
+                source="admin",
+                ip=request_client_ip(request),
+                data=request.POST,
             )
             messages.success(request, "Evidence submitted: the bank decides next.")
         except FlowMartError as exc:

@@ -75,6 +75,7 @@ class RefundApprovalForbidden(FlowMartError):
     code = "finance_role_required"
     status = 403
     title = "Only Finance can approve or reject refunds"
+    variants = {"refund_self_approval": "The person who asked for a refund cannot approve or reject it (four eyes)"}
 
 
 class DisputeNotFound(NotFound):

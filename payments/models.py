@@ -64,6 +64,12 @@ class Payment(FSMModelMixin, models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        # Staff roles (docs/staff.md §Roles): one permission per staff action.
+        permissions = [
+            ("capture_payment", "Capture payments"),
+            ("void_payment", "Void authorizations"),
+            ("refund_payment", "Refund payments"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(captured_minor__lte=models.F("amount_minor")), name="payments_capture_le_amount"
@@ -191,6 +197,10 @@ class Refund(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        # Staff roles (docs/staff.md §Roles): one permission per staff action.
+        permissions = [
+            ("approve_refund", "Approve or reject refunds above the threshold"),
+        ]
         constraints = [models.CheckConstraint(condition=models.Q(amount_minor__gt=0), name="payments_refund_positive")]
 
     def __str__(self) -> str:

@@ -49,6 +49,7 @@ from payments.steps import amount_check, gateway_call, history_record, movement_
 log = structlog.get_logger(__name__)
 
 FINANCE_GROUP = "Finance"
+APPROVE_REFUND_PERMISSION = "payments.approve_refund"
 
 
 # -- refunds ----------------------------------------------------------------------------------
@@ -242,18 +243,25 @@ def _refund_failed(refund: Refund, *, message: str) -> None:
     log.warning("refund failed", refund_id=str(refund.id), error=message)
 
 
-def _require_finance(user) -> None:
-    if user is None or not user.is_authenticated or not user.groups.filter(name=FINANCE_GROUP).exists():
+def _require_finance(user, refund: Refund) -> None:
+    """A second person with the approval permission (Finance, Manager: docs/staff.md §Roles) decides."""
+    if user is None or not user.is_authenticated or not user.has_perm(APPROVE_REFUND_PERMISSION):
         raise RefundApprovalForbidden("Only members of the Finance group can decide on refunds.")
+    if refund.requested_by_id is not None and refund.requested_by_id == user.pk:
+        raise RefundApprovalForbidden(
+            "You asked for this refund: someone else in Finance decides on it.", code="refund_self_approval"
+        )
 
 
 def _decide(refund_id, *, by, approve: bool, note: str) -> Refund:
-    _require_finance(by)
+    if by is None or not by.is_authenticated:
+        raise RefundApprovalForbidden("Only members of the Finance group can decide on refunds.")
     with transaction.atomic():
         try:
             refund = Refund.objects.select_for_update().select_related("payment").get(pk=refund_id)
         except (Refund.DoesNotExist, ValidationError, ValueError) as exc:
             raise RefundNotFound(f"No refund {refund_id}.") from exc
+        _require_finance(by, refund)
         if refund.status != Refund.Status.PENDING_APPROVAL:
             raise RefundNotPending(f"This refund is {refund.get_status_display().lower()}.")
         payment = payment_lock(refund.payment_id)

@@ -137,3 +137,20 @@ def payment_history(*, payment_id: uuid.UUID | str) -> list[HistoryEntry]:
     pk = _uuid(payment_id)
     payment = Payment.objects.filter(pk=pk).first() if pk else None
     return history(payment) if payment else []
+
+
+def refunds_for_staff(*, status: str = "", reference: str = "") -> QuerySet[Refund]:
+    """Every refund, newest first, for the staff API (``status="pending_approval"``: Finance's queue)."""
+    refunds = Refund.objects.select_related("payment").order_by("-created_at", "-id")
+    if status:
+        refunds = refunds.filter(status=status)
+    if reference:
+        refunds = refunds.filter(payment__reference=reference)
+    return refunds
+
+
+def payment_to_refund_for_order(*, order_number: str) -> Payment | None:
+    """The order's captured payment with the most left to refund (None: nothing captured to refund)."""
+    candidates = Payment.objects.filter(reference=f"order:{order_number}", captured_minor__gt=0).order_by("-created_at")
+    best = max(candidates, key=lambda p: p.refundable_minor, default=None)
+    return best if best is not None and best.refundable_minor > 0 else None

@@ -1,19 +1,19 @@
-"""Staff screens: rates, shipments (pick lists, packing slips, labels, dispatch, tracking history), returns."""
+"""Staff screens: rates, shipments (pick lists, packing slips, labels, tracking history), returns; dispatch,
+cancel, approve, reject and receive are staff actions (shipping/staff_actions.py)."""
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib import admin, messages
 from django.db.models import F
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html_join
 
 from flowmart.admin_inlines import ReadOnlyInline, TransitionLogInline
-from flowmart.errors import FlowMartError
-from shipping import selectors, services
+from flowmart.staff.admin_actions import StaffActionsAdmin
+from shipping import selectors
 from shipping.models import (
     DeliveryFailure,
     ReturnLine,
@@ -112,19 +112,13 @@ class DeliveryFailureInline(ReadOnlyInline):
 
 
 @admin.register(Shipment)
-class ShipmentAdmin(admin.ModelAdmin):
+class ShipmentAdmin(StaffActionsAdmin, admin.ModelAdmin):
     ordering = ["-created_at", "number"]
     list_display = ["number", "order_number", "kind", "warehouse_code", "status", "tracking_number", "created_at"]
     list_filter = ["status", "warehouse_code", "kind", "method_code"]
     search_fields = ["number", "order_number", "tracking_number", "customer_email", "rma_number"]
     date_hierarchy = "created_at"
-    actions = [
-        "dispatch_selected",
-        "cancel_selected",
-        "return_arranged_selected",
-        "print_packing_slips",
-        "print_pick_list",
-    ]
+    actions = ["print_packing_slips", "print_pick_list"]  # + the bulk staff actions (shipping/staff_actions.py)
     inlines = [ShipmentLineInline, ShipmentTransitionInline, DeliveryFailureInline, TrackingEventInline]
     change_list_template = "shipping/staff/shipment_change_list.html"
     readonly_fields = [
@@ -230,42 +224,6 @@ class ShipmentAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "shipping/staff/label.html", {"shipment": shipment, "weight_grams": weight})
 
     # actions
-    @admin.action(description="Dispatch selected shipments (handed to the carrier)")
-    def dispatch_selected(self, request, queryset):
-        done = 0
-        for number in queryset.values_list("number", flat=True):
-            try:
-                services.shipment_dispatch(shipment_number=number, by=request.user)
-                done += 1
-            except FlowMartError as exc:
-                self.message_user(request, f"{number}: {exc.detail}", messages.ERROR)
-        if done:
-            self.message_user(request, f"Dispatched {done} shipment(s).", messages.SUCCESS)
-
-    @admin.action(description="Cancel selected shipments (not yet dispatched)")
-    def cancel_selected(self, request, queryset):
-        done = 0
-        for number in queryset.values_list("number", flat=True):
-            try:
-                services.shipment_cancel(shipment_number=number, by=request.user, reason="Cancelled by staff")
-                done += 1
-            except FlowMartError as exc:
-                self.message_user(request, f"{number}: {exc.detail}", messages.ERROR)
-        if done:
-            self.message_user(request, f"Cancelled {done} shipment(s).", messages.SUCCESS)
-
-    @admin.action(description="Return arranged with the carrier (it refused the shop's instruction)")
-    def return_arranged_selected(self, request, queryset):
-        done = 0
-        for number in queryset.values_list("number", flat=True):
-            try:
-                services.shipment_return_arranged(shipment_number=number, by=request.user)
-                done += 1
-            except FlowMartError as exc:
-                self.message_user(request, f"{number}: {exc.detail}", messages.ERROR)
-        if done:
-            self.message_user(request, f"Marked {done} shipment(s) returned to sender.", messages.SUCCESS)
-
     @admin.action(description="Print packing slips of selected shipments")
     def print_packing_slips(self, request, queryset):
         ids = ",".join(str(pk) for pk in queryset.values_list("pk", flat=True))
@@ -305,75 +263,8 @@ class ReturnTransitionInline(TransitionLogInline):
     verbose_name_plural = "State log"
 
 
-class ReturnStaffForm(forms.Form):
-    def __init__(self, *args, rma: ReturnRequest, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.rma = rma
-
-
-class RejectForm(ReturnStaffForm):
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=1000)
-
-
-class ReceiveForm(ReturnStaffForm):
-    """The decision, and per returned sku its condition and (optionally) why it is not refunded."""
-
-    decision = forms.ChoiceField(choices=ReturnRequest.Decision.choices, widget=forms.RadioSelect)
-    shop_at_fault = forms.BooleanField(
-        required=False, help_text="Damaged in transit or the wrong item: the shipping charge is refunded too"
-    )
-    replacements = forms.CharField(
-        required=False,
-        help_text="Exchange only: one 'RETURNED-SKU=REPLACEMENT-SKU' per line; unlisted skus are replaced by the same sku.",
-        widget=forms.Textarea(attrs={"rows": 3}),
-    )
-    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}), label="Inspection notes")
-
-    def clean_replacements(self):
-        mapping = {}
-        for raw in self.cleaned_data["replacements"].splitlines():
-            if not raw.strip():
-                continue
-            if "=" not in raw:
-                raise forms.ValidationError(f"'{raw.strip()}' is not SKU=REPLACEMENT.")
-            old, new = (part.strip() for part in raw.split("=", 1))
-            if not old or not new:
-                raise forms.ValidationError(f"'{raw.strip()}' is not SKU=REPLACEMENT.")
-            mapping[old] = new
-        return mapping
-
-    def __init__(self, *args, rma: ReturnRequest, **kwargs):
-        super().__init__(*args, rma=rma, **kwargs)
-        self.fields["shop_at_fault"].initial = rma.reason_code in ReturnRequest.SHOP_AT_FAULT_REASONS
-        self.skus = list(dict.fromkeys(line.sku for line in rma.lines.all()))
-        for sku in self.skus:
-            self.fields[f"condition_{sku}"] = forms.ChoiceField(
-                label=f"{sku}: condition",
-                choices=ReturnLine.Condition.choices,
-                initial=ReturnLine.Condition.RESELLABLE,
-                required=False,
-            )
-            self.fields[f"not_refundable_{sku}"] = forms.CharField(
-                label=f"{sku}: not refunded because",
-                required=False,
-                max_length=255,
-                help_text="Leave empty to refund what was paid (damaged units are refunded too unless you say why not)",
-            )
-
-    def inspection(self) -> dict[str, dict]:
-        data = self.cleaned_data
-        return {
-            sku: {
-                "condition": data[f"condition_{sku}"] or ReturnLine.Condition.RESELLABLE,
-                "refundable": not data[f"not_refundable_{sku}"].strip(),
-                "not_refundable_reason": data[f"not_refundable_{sku}"].strip(),
-            }
-            for sku in self.skus
-        }
-
-
 @admin.register(ReturnRequest)
-class ReturnRequestAdmin(admin.ModelAdmin):
+class ReturnRequestAdmin(StaffActionsAdmin, admin.ModelAdmin):
     ordering = ["-created_at", "rma_number"]
     list_display = [
         "rma_number",
@@ -388,7 +279,6 @@ class ReturnRequestAdmin(admin.ModelAdmin):
     ]
     list_filter = ["status", "decision", "warehouse_code"]
     search_fields = ["rma_number", "order_number", "customer_email", "return_tracking_number"]
-    actions = ["approve_selected", "create_missing_labels"]
     inlines = [ReturnLineInline, ReturnTransitionInline]
     readonly_fields = [
         "rma_number",
@@ -412,102 +302,8 @@ class ReturnRequestAdmin(admin.ModelAdmin):
         "decided_at",
         "received_at",
         "closed_at",
-        "staff_actions",
     ]
     fields = readonly_fields
 
     def has_add_permission(self, request):
         return False
-
-    @admin.display(description="Actions")
-    def staff_actions(self, obj):
-        if obj.status == ReturnRequest.Status.REQUESTED:
-            return format_html(
-                'Use the "Approve" list action, or <a href="{}">reject…</a>',
-                reverse("admin:shipping_returnrequest_reject", args=[obj.pk]),
-            )
-        if obj.status == ReturnRequest.Status.APPROVED:
-            return format_html(
-                '<a href="{}">Parcel received: inspect and decide…</a>',
-                reverse("admin:shipping_returnrequest_receive", args=[obj.pk]),
-            )
-        return "-"
-
-    def get_urls(self):
-        custom = [
-            path(
-                "<int:pk>/reject/", self.admin_site.admin_view(self.reject_view), name="shipping_returnrequest_reject"
-            ),
-            path(
-                "<int:pk>/receive/",
-                self.admin_site.admin_view(self.receive_view),
-                name="shipping_returnrequest_receive",
-            ),
-        ]
-        return custom + super().get_urls()
-
-    def _form_view(self, request, pk, form_class, title, run):
-        rma = get_object_or_404(ReturnRequest, pk=pk)
-        form = form_class(request.POST or None, rma=rma)
-        if request.method == "POST" and form.is_valid():
-            try:
-                run(rma, form)
-            except FlowMartError as exc:
-                form.add_error(None, exc.detail)
-            else:
-                self.message_user(request, f"{rma.rma_number}: {title} done.", messages.SUCCESS)
-                return HttpResponseRedirect(reverse("admin:shipping_returnrequest_change", args=[pk]))
-        context = {
-            **self.admin_site.each_context(request),
-            "title": f"{title} — {rma.rma_number}",
-            "rma": rma,
-            "form": form,
-            "opts": self.model._meta,
-        }
-        return TemplateResponse(request, "shipping/staff/return_form.html", context)
-
-    def reject_view(self, request, pk):
-        return self._form_view(
-            request,
-            pk,
-            RejectForm,
-            "Reject return",
-            lambda rma, form: services.return_reject(
-                rma_number=rma.rma_number, reason=form.cleaned_data["reason"], by=request.user
-            ),
-        )
-
-    def receive_view(self, request, pk):
-        return self._form_view(
-            request,
-            pk,
-            ReceiveForm,
-            "Receive and inspect",
-            lambda rma, form: services.return_receive(
-                rma_number=rma.rma_number,
-                decision=form.cleaned_data["decision"],
-                replacement_skus=form.cleaned_data["replacements"],
-                inspection=form.inspection(),
-                shop_at_fault=form.cleaned_data["shop_at_fault"],
-                note=form.cleaned_data["note"],
-                by=request.user,
-            ),
-        )
-
-    @admin.action(description="Approve selected returns (issues return labels)")
-    def approve_selected(self, request, queryset):
-        done = 0
-        for number in queryset.values_list("rma_number", flat=True):
-            try:
-                services.return_approve(rma_number=number, by=request.user)
-                done += 1
-            except FlowMartError as exc:
-                self.message_user(request, f"{number}: {exc.detail}", messages.ERROR)
-        if done:
-            self.message_user(request, f"Approved {done} return(s).", messages.SUCCESS)
-
-    @admin.action(description="Create missing return labels")
-    def create_missing_labels(self, request, queryset):
-        for number in queryset.values_list("rma_number", flat=True):
-            services.return_create_label(rma_number=number)
-        self.message_user(request, "Return labels requested.", messages.INFO)

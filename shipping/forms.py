@@ -1,10 +1,10 @@
-"""Storefront forms of the shipping app."""
+"""Forms of the shipping app: the storefront's, and the staff actions' input (shipping/staff_actions.py)."""
 
 from __future__ import annotations
 
 from django import forms
 
-from shipping.models import ReturnRequest
+from shipping.models import ReturnLine, ReturnRequest
 
 
 class TrackingLookupForm(forms.Form):
@@ -55,3 +55,104 @@ class ReturnRequestForm(forms.Form):
         if not self.errors and not cleaned["lines"]:
             raise forms.ValidationError("Choose at least one item to return.")
         return cleaned
+
+
+class RejectForm(forms.Form):
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=1000)
+
+
+class ReceiveForm(forms.Form):
+    decision = forms.ChoiceField(choices=ReturnRequest.Decision.choices, widget=forms.RadioSelect)
+    replacements = forms.CharField(
+        required=False,
+        help_text="Exchange only: one 'RETURNED-SKU=REPLACEMENT-SKU' per line; unlisted skus are replaced by the same sku.",
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    shop_at_fault = forms.NullBooleanField(
+        required=False,
+        help_text="Damaged in transit or the wrong item: the shipping charge is refunded too. Unknown: the "
+        "customer's reason decides (arrived damaged / wrong item).",
+    )
+    conditions = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Unlisted skus are resellable. One 'SKU=damaged' or 'SKU=missing' per line; add ': why' to "
+        "not refund it, e.g. 'TEE-M=damaged: worn, tags removed' (damaged units are refunded unless you say why not).",
+    )
+    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}), label="Inspection notes")
+    # Per-line inspection, as the staff API sends it: [{"line_id", "quantity", "condition", "not_refundable_reason"?}].
+    lines = forms.JSONField(required=False, widget=forms.HiddenInput)
+
+    def clean_conditions(self):
+        parsed = {}
+        for raw in self.cleaned_data["conditions"].splitlines():
+            if not raw.strip():
+                continue
+            sku, _, rest = raw.partition("=")
+            condition, _, why = rest.partition(":")
+            if not sku.strip() or condition.strip() not in ReturnLine.Condition.values:
+                raise forms.ValidationError(
+                    f"'{raw.strip()}' is not SKU=condition (one of {', '.join(ReturnLine.Condition.values)})."
+                )
+            parsed[sku.strip()] = {"condition": condition.strip(), "not_refundable_reason": why.strip()}
+        return parsed
+
+    def clean_replacements(self):
+        mapping = {}
+        for raw in self.cleaned_data["replacements"].splitlines():
+            if not raw.strip():
+                continue
+            if "=" not in raw:
+                raise forms.ValidationError(f"'{raw.strip()}' is not SKU=REPLACEMENT.")
+            old, new = (part.strip() for part in raw.split("=", 1))
+            if not old or not new:
+                raise forms.ValidationError(f"'{raw.strip()}' is not SKU=REPLACEMENT.")
+            mapping[old] = new
+        return mapping
+
+    def clean_lines(self):
+        lines = self.cleaned_data.get("lines") or []
+        if not isinstance(lines, list):
+            raise forms.ValidationError("A list of {line_id, quantity, condition}.")
+        for line in lines:
+            ok = (
+                isinstance(line, dict)
+                and isinstance(line.get("line_id"), int)
+                and isinstance(line.get("quantity"), int)
+                and line["quantity"] > 0
+                and line.get("condition") in ReturnLine.Condition.values
+                and isinstance(line.get("not_refundable_reason", ""), str)
+            )
+            if not ok:
+                raise forms.ValidationError(
+                    f"{line!r}: each line needs line_id, quantity (> 0) and condition "
+                    f"({', '.join(ReturnLine.Condition.values)})."
+                )
+        return lines
+
+
+def inspection_from(rma: ReturnRequest, data: dict) -> dict[str, dict]:
+    """The receive form's per-sku inspection for ``shipping.services.return_receive``: the admin's
+    ``conditions`` text and the API's ``lines`` (by return line id); unlisted skus are resellable and refunded."""
+    per_sku = dict(data.get("conditions") or {})
+    skus = {line.pk: line.sku for line in rma.lines.all()}
+    for line in data.get("lines") or []:
+        if line["line_id"] in skus:
+            per_sku[skus[line["line_id"]]] = {
+                "condition": line["condition"],
+                "not_refundable_reason": (line.get("not_refundable_reason") or "").strip(),
+            }
+    return {
+        sku: {
+            "condition": given["condition"],
+            "refundable": not given["not_refundable_reason"],
+            "not_refundable_reason": given["not_refundable_reason"],
+        }
+        for sku, given in per_sku.items()
+    }
+
+
+def inspection_note(data: dict) -> str:
+    """A receive form's notes, with one line per inspected return line (``ReceiveForm.cleaned_data``)."""
+    per_line = [f"line {x['line_id']} × {x['quantity']}: {x['condition'].strip()}" for x in data.get("lines") or []]
+    return "\n".join([data.get("note", ""), *per_line]).strip()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pghistory
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
@@ -18,6 +19,7 @@ from shipping.numbers import new_rma_number, new_shipment_number
 # --- Rates --------------------------------------------------------------------------
 
 
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
 class ShippingZone(models.Model):
     """Countries served with the same methods and prices."""
 
@@ -30,6 +32,7 @@ class ShippingZone(models.Model):
         return self.name
 
 
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
 class ShippingMethod(models.Model):
     """A way to ship into a zone (standard, express, pickup) with its delivery estimate."""
 
@@ -78,6 +81,7 @@ class ShippingMethod(models.Model):
             raise ValidationError({"carrier_service": 'Write the service as "CARRIER/Service", e.g. "USPS/Priority".'})
 
 
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
 class ShippingRate(models.Model):
     """Price of a method for parcels up to ``max_weight_grams`` and orders from ``min_subtotal_minor``.
 
@@ -153,6 +157,11 @@ class Shipment(FSMModelMixin, models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        # Staff roles (docs/staff.md §Roles): one permission per staff action.
+        permissions = [
+            ("dispatch_shipment", "Dispatch shipments"),
+            ("cancel_shipment", "Cancel shipments before dispatch"),
+        ]
         indexes = [models.Index(fields=["status", "last_polled_at"], name="shipping_shipment_poll_idx")]
 
     def __str__(self) -> str:
@@ -368,6 +377,13 @@ class ReturnRequest(FSMModelMixin, models.Model):
     decided_at = models.DateTimeField(null=True, blank=True)
     received_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        # Staff roles (docs/staff.md §Roles): one permission per staff action.
+        permissions = [
+            ("decide_return", "Approve or reject returns"),
+            ("receive_return", "Receive and inspect returns"),
+        ]
 
     def __str__(self) -> str:
         return self.rma_number

@@ -325,3 +325,25 @@ def return_reason_codes() -> list[tuple[str, str]]:
     """The reasons a customer can pick for a return (code, label); ``arrived_damaged`` and ``wrong_item`` are the
     shop's fault."""
     return list(ReturnRequest.ReasonCode.choices)
+
+
+def shipments_for_staff(*, status: str = "", order_number: str = "", warehouse_code: str = "") -> QuerySet[Shipment]:
+    """Every shipment, newest first, with its lines, for the staff API."""
+    shipments = Shipment.objects.order_by("-created_at", "-id").prefetch_related("lines")
+    if status:
+        shipments = shipments.filter(status=status)
+    if order_number:
+        shipments = shipments.filter(order_number=order_number)
+    if warehouse_code:
+        shipments = shipments.filter(warehouse_code=warehouse_code)
+    return shipments
+
+
+def returns_for_staff(*, status: str = "", order_number: str = "") -> QuerySet[ReturnRequest]:
+    """Every return, newest first, with its lines and history, for the staff API."""
+    returns = ReturnRequest.objects.order_by("-created_at", "-id").prefetch_related("lines", "transitions")
+    if status:
+        returns = returns.filter(status=status)
+    if order_number:
+        returns = returns.filter(order_number=order_number)
+    return returns

@@ -1,16 +1,14 @@
-"""Staff screens: tiers, plans, subscriptions (with their transitions as buttons), invoices, the dunning list."""
+"""Staff screens: tiers, plans, subscriptions (their staff actions as buttons: subscriptions/staff_actions.py),
+invoices, the dunning list."""
 
 from __future__ import annotations
 
-from django.contrib import admin, messages
-from django.http import HttpResponseNotAllowed, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
-from django.urls import path, reverse
-from django.utils.html import format_html, format_html_join
+from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
 
 from flowmart.admin_inlines import NoteLogInline, ReadOnlyInline, TransitionLogInline
-from flowmart.errors import FlowMartError
-from subscriptions import services
+from flowmart.staff.admin_actions import StaffActionsAdmin
 from subscriptions.models import (
     DunningInvoice,
     Invoice,
@@ -20,7 +18,6 @@ from subscriptions.models import (
     Plan,
     Subscription,
     SubscriptionNote,
-    SubscriptionStatus,
     SubscriptionTransition,
     Tier,
 )
@@ -58,42 +55,8 @@ class InvoiceInline(ReadOnlyInline):
     show_change_link = True
 
 
-# (label, service call, css class) — shown only when the subscription's state allows it.
-SUBSCRIPTION_ACTIONS = {
-    "pause": ("Pause", lambda sub, by: services.subscription_pause(subscription=sub, by=by, reason="staff")),
-    "resume": ("Resume", lambda sub, by: services.subscription_resume(subscription=sub, by=by)),
-    "cancel-at-period-end": (
-        "Cancel at period end",
-        lambda sub, by: services.subscription_cancel(subscription=sub, at_period_end=True, by=by, reason="staff"),
-    ),
-    "cancel": ("Cancel now", lambda sub, by: services.subscription_cancel(subscription=sub, by=by, reason="staff")),
-    "expire": (
-        "Expire",
-        lambda sub, by: services.subscription_expire(subscription=sub, by=by, detail="expired by staff"),
-    ),
-}
-
-
-def allowed_actions(sub: Subscription) -> list[str]:
-    live = sub.status in (SubscriptionStatus.TRIALING, SubscriptionStatus.ACTIVE)
-    allowed = {
-        "pause": sub.status == SubscriptionStatus.ACTIVE and not sub.cancel_at_period_end,
-        "resume": sub.status == SubscriptionStatus.PAUSED,
-        "cancel-at-period-end": live and not sub.cancel_at_period_end,
-        "cancel": sub.status
-        in (
-            SubscriptionStatus.TRIALING,
-            SubscriptionStatus.ACTIVE,
-            SubscriptionStatus.PAST_DUE,
-            SubscriptionStatus.PAUSED,
-        ),
-        "expire": sub.status in (SubscriptionStatus.TRIALING, SubscriptionStatus.INCOMPLETE),
-    }
-    return [name for name, ok in allowed.items() if ok]
-
-
 @admin.register(Subscription)
-class SubscriptionAdmin(admin.ModelAdmin):
+class SubscriptionAdmin(StaffActionsAdmin, admin.ModelAdmin):
     ordering = ["-created_at"]
     list_display = ["public_id", "user", "plan", "status", "current_period_end", "cancel_at_period_end", "created_at"]
     list_filter = ["status", "plan", "cancel_at_period_end"]
@@ -117,7 +80,6 @@ class SubscriptionAdmin(admin.ModelAdmin):
         "credit_minor",
         "created_at",
         "updated_at",
-        "actions_buttons",
     ]
     exclude: list[str] = []
     inlines = [SubscriptionTransitionInline, SubscriptionNoteInline, InvoiceInline]
@@ -127,49 +89,6 @@ class SubscriptionAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
-
-    @admin.display(description="Actions")
-    def actions_buttons(self, obj):
-        if obj is None or not obj.pk:
-            return "-"
-        names = allowed_actions(obj)
-        if not names:
-            return "No action possible"
-        return format_html_join(
-            "",
-            '<button type="submit" class="button" formmethod="post" formaction="{}">{}</button>&nbsp;',
-            (
-                (
-                    reverse("admin:subscriptions_subscription_transition", args=[obj.pk, name]),
-                    SUBSCRIPTION_ACTIONS[name][0],
-                )
-                for name in names
-            ),
-        )
-
-    def get_urls(self):
-        return [
-            path(
-                "<int:pk>/transition/<slug:action>/",
-                self.admin_site.admin_view(self.transition_view),
-                name="subscriptions_subscription_transition",
-            )
-        ] + super().get_urls()
-
-    def transition_view(self, request, pk: int, action: str):
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
-        sub = get_object_or_404(Subscription, pk=pk)
-        if not self.has_change_permission(request, sub) or action not in SUBSCRIPTION_ACTIONS:
-            return HttpResponseRedirect(reverse("admin:subscriptions_subscription_change", args=[pk]))
-        label, call = SUBSCRIPTION_ACTIONS[action]
-        try:
-            call(sub, request.user)
-        except FlowMartError as exc:
-            self.message_user(request, f"{label}: {exc.detail}", messages.ERROR)
-        else:
-            self.message_user(request, f"{label}: done.", messages.SUCCESS)
-        return HttpResponseRedirect(reverse("admin:subscriptions_subscription_change", args=[pk]))
 
 
 class InvoiceLineInline(ReadOnlyInline):

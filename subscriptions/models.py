@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import uuid
 
+import pghistory
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -32,6 +33,7 @@ from flowmart.notes import NoteLog
 from flowmart.transitions import TransitionLog
 
 
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
 class Tier(models.Model):
     """A membership level and the perks it gives (FlowMart Plus, ...)."""
 
@@ -51,6 +53,7 @@ class Tier(models.Model):
         return self.name
 
 
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
 class Plan(models.Model):
     """What a customer subscribes to: a tier at a price per billing interval."""
 
@@ -121,6 +124,10 @@ class Subscription(FSMModelMixin, models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        # Staff roles (docs/staff.md §Roles): one permission per staff action.
+        permissions = [
+            ("manage_subscription", "Pause, resume, cancel or expire memberships"),
+        ]
         constraints = [
             # One live subscription per customer: a double submit cannot create two.
             models.UniqueConstraint(

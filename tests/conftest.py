@@ -48,6 +48,23 @@ def staff_user(db):
 
 
 @pytest.fixture
+def staff_member(db) -> Callable:
+    """``staff_member("Support")``: a staff login (not a superuser) holding one role, as the data migration made
+    it (docs/staff.md §Roles)."""
+    from django.contrib.auth.models import Group
+
+    from tests.staff_roles import staff_roles_ensure
+
+    def make(role: str, email: str | None = None):
+        staff_roles_ensure()
+        user = UserFactory(email=email or f"{role.lower()}@staff.example.com", is_staff=True)
+        user.groups.add(Group.objects.get(name=role))
+        return user
+
+    return make
+
+
+@pytest.fixture
 def api_client() -> APIClient:
     return APIClient()
 

@@ -3,6 +3,7 @@
 from django.urls import include, path
 
 urlpatterns = [
+    path("staff/", include("flowmart.api.staff_urls")),
     path("", include("inventory.api.urls")),
     path("", include("payments.api.urls")),
     path("", include("shipping.api.urls")),

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import uuid
 
+import pghistory
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
 from django.utils import timezone
@@ -29,6 +30,13 @@ class UserManager(BaseUserManager):
         return self._create_user(email, password, **extra)
 
 
+# Audit log (docs/staff.md): who became staff or superuser, was deactivated or renamed; not logins or passwords.
+@pghistory.track(
+    pghistory.InsertEvent(),
+    pghistory.UpdateEvent(),
+    fields=["email", "is_staff", "is_superuser", "is_active"],
+    model_name="UserAccessEvent",
+)
 class User(AbstractBaseUser, PermissionsMixin):
     """A customer or a staff member; the email address is the login."""
 
@@ -90,3 +98,9 @@ class Address(models.Model):
             "country": self.country,
             "phone": self.phone,
         }
+
+
+# Who joined or left which role (staff group): the user-to-group table, tracked by triggers like the rest.
+pghistory.track(
+    pghistory.InsertEvent(), pghistory.DeleteEvent(), obj_field=None, app_label="users", model_name="UserGroupEvent"
+)(User.groups.through)

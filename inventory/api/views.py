@@ -14,8 +14,8 @@ from rest_framework.views import APIView
 
 from flowmart.api.idempotency import idempotent
 from flowmart.api.pagination import StandardPagination
-from flowmart.api.permissions import IsStaff
 from flowmart.errors import NotFound
+from flowmart.staff.api.permissions import StaffActionPermission
 from inventory import catalog_cache, selectors, services
 from inventory.api.serializers import (
     AdjustmentInSerializer,
@@ -94,7 +94,8 @@ class CategoryListView(APIView):
 
 
 class StockView(APIView):
-    permission_classes = [IsStaff]
+    permission_classes = [StaffActionPermission]
+    staff_permission = "inventory.view_stock"
 
     @extend_schema(
         parameters=[StockQueryInSerializer],
@@ -112,7 +113,9 @@ class StockView(APIView):
 
 
 class AdjustmentView(APIView):
-    permission_classes = [IsStaff]
+    # The Warehouse role (docs/staff.md §Roles); recorded in the stock ledger with who did it.
+    permission_classes = [StaffActionPermission]
+    staff_permission = "inventory.adjust_stock"
 
     @extend_schema(
         request=AdjustmentInSerializer,

@@ -71,3 +71,19 @@ def test_bad_adjustments_are_problem_details(staff_client, stock_up):
         response = staff_client.post("/api/v1/inventory/adjustments/", body)
         assert (response.status_code, response.json()["code"]) == (status, code), body
     assert selectors.available_quantity(sku="TEE-M") == 5
+
+
+def test_only_the_warehouse_role_adjusts_stock(staff_member, stock_up):
+    from rest_framework.test import APIClient
+
+    stock_up("TEE-M", east=5)
+    body = {"sku": "TEE-M", "warehouse": "east", "quantity": 3, "reason": "receipt"}
+    support, warehouse = APIClient(), APIClient()
+    support.force_authenticate(staff_member("Support"))
+    warehouse.force_authenticate(staff_member("Warehouse"))
+
+    refused = support.post("/api/v1/inventory/adjustments/", body, HTTP_IDEMPOTENCY_KEY="s-1")
+    assert (refused.status_code, refused.json()["code"]) == (403, "permission_denied")
+    assert support.get("/api/v1/inventory/stock/", {"sku": "TEE-M"}).status_code == 403
+    assert warehouse.post("/api/v1/inventory/adjustments/", body, HTTP_IDEMPOTENCY_KEY="w-1").status_code == 201
+    assert selectors.available_quantity(sku="TEE-M") == 8

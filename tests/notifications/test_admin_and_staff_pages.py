@@ -96,7 +96,7 @@ def test_history_admin_lists_and_resends(staff_browser, customer):
 
     staff_browser.post(
         "/admin/notifications/notification/",
-        {"action": "resend", "_selected_action": [notification.pk]},
+        {"action": "staff_resend", "_selected_action": [notification.pk]},
     )
 
     copy = Notification.objects.get(resent_from=notification)
@@ -152,7 +152,7 @@ def test_staff_retry_a_failed_notification(staff_browser, staff_user, customer, 
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 
     staff_browser.post(
-        "/admin/notifications/notification/", {"action": "retry_failed", "_selected_action": [notification.pk]}
+        "/admin/notifications/notification/", {"action": "staff_retry_failed", "_selected_action": [notification.pk]}
     )
     assert services.notification_send(notification_id=notification.pk).status == "sent"
 

@@ -34,8 +34,8 @@ def test_order_page_shows_timeline_steps_and_buttons(staff_browser, confirmed_or
 
 
 def test_hold_release_and_cancel_buttons(staff_browser, confirmed_order, staff_user, available):
-    base = f"/admin/orders/order/{confirmed_order.pk}/action"
-    staff_browser.post(f"{base}/hold/", {"action_reason": "count the shelf"})
+    base = f"/admin/orders/order/{confirmed_order.pk}/staff-action"
+    staff_browser.post(f"{base}/hold/", {"reason": "count the shelf"})
     confirmed_order.refresh_from_db()
     assert (confirmed_order.status, confirmed_order.hold_reason) == ("on_hold", "count the shelf")
     listing = staff_browser.get("/admin/orders/orderneedingattention/").content.decode()
@@ -45,7 +45,7 @@ def test_hold_release_and_cancel_buttons(staff_browser, confirmed_order, staff_u
     confirmed_order.refresh_from_db()
     assert confirmed_order.status == "confirmed"
 
-    staff_browser.post(f"{base}/cancel/", {"action_reason": "fraud check failed"})
+    staff_browser.post(f"{base}/cancel/", {"reason": "fraud check failed"})
     confirmed_order.refresh_from_db()
     assert confirmed_order.status == "cancelled"
     last = confirmed_order.transitions.last()
@@ -81,7 +81,7 @@ def test_stuck_saga_is_listed_and_resumed_with_a_button(
         assert order.number in listing
         page = staff_browser.get(f"/admin/orders/order/{order.pk}/change/").content.decode()
         assert "Resume / compensate stuck saga" in page
-        staff_browser.post(f"/admin/orders/order/{order.pk}/action/resume_saga/", {})
+        staff_browser.post(f"/admin/orders/order/{order.pk}/staff-action/resume_saga/", {})
 
     order.refresh_from_db()
     assert (order.status, order.saga_status) == ("confirmed", "completed")

@@ -210,7 +210,7 @@ def test_staff_clear_the_parcel_flag_in_the_admin_with_a_note(place, staff_user)
 
     page = browser.get(f"/admin/orders/order/{order.pk}/change/").content.decode()
     assert "Parcel / payment issue dealt with (clear the flag)" in page
-    browser.post(f"/admin/orders/order/{order.pk}/action/flag_clear/", {"action_reason": "customer keeps it"})
+    browser.post(f"/admin/orders/order/{order.pk}/staff-action/flag_clear/", {"reason": "customer keeps it"})
 
     order.refresh_from_db()
     assert (order.failure_code, order.failure_detail) == ("", "")

@@ -9,7 +9,6 @@ refund is under review). Refunds below the threshold are booked at once, as befo
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth.models import Group
 from django.db import transaction
 from django.test import Client
 
@@ -23,7 +22,6 @@ from payments.events import PaymentRefunded
 from payments.selectors import payments_for_reference
 from shipping import selectors as shipping_selectors
 from tests.orders.shipping_steps import order_ship, return_received
-from tests.users.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -38,11 +36,8 @@ def _approval_threshold(settings):
 
 
 @pytest.fixture
-def finance_user(db):
-    group, _ = Group.objects.get_or_create(name="Finance")  # created by payments' data migration
-    user = UserFactory(email="finance@example.com", is_staff=True)
-    user.groups.add(group)
-    return user
+def finance_user(staff_member):
+    return staff_member("Finance", email="finance@example.com")
 
 
 @pytest.fixture
@@ -210,7 +205,7 @@ def test_cancel_refund_rejected_by_finance_books_nothing_and_needs_attention(
     assert ">Refunded<" not in html and "Finance" not in html
 
     # staff dealt with it (e.g. refunded by hand at payments): the flag goes
-    r = staff.post(f"/admin/orders/order/{order.pk}/action/refund_resolved/", {"action_reason": "called the bank"})
+    r = staff.post(f"/admin/orders/order/{order.pk}/staff-action/refund_resolved/", {"reason": "called the bank"})
     assert r.status_code == 302
     order.refresh_from_db()
     assert (order.failure_code, order.failure_detail) == ("", "")

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import Group
 
+from tests.staff_roles import staff_roles_ensure
 from tests.users.factories import UserFactory
 
 
@@ -15,15 +16,9 @@ def _sandbox_gateway(settings):
 
 @pytest.fixture
 def finance_group(db) -> Group:
-    # Created by the data migration; get_or_create because transactional tests flush the tables.
-    group, _ = Group.objects.get_or_create(name="Finance")
-    group.permissions.add(
-        *Permission.objects.filter(
-            content_type__app_label="payments",
-            codename__in=["view_payment", "view_refund", "view_pendingrefund", "change_pendingrefund", "view_dispute"],
-        )
-    )
-    return group
+    # Made by the data migration; made again here when a transactional test flushed the tables.
+    staff_roles_ensure()
+    return Group.objects.get(name="Finance")
 
 
 @pytest.fixture

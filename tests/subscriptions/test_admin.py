@@ -36,12 +36,12 @@ def test_subscription_page_shows_transitions_and_allowed_buttons(staff, monthly,
 
 def test_staff_pause_button_runs_the_transition_and_records_who(staff, staff_user, monthly, customer):
     sub = subscription_subscribe(user=customer, plan=monthly, payment_method="pm_card_visa")
-    response = staff.post(f"/admin/subscriptions/subscription/{sub.pk}/transition/pause/", follow=True)
+    response = staff.post(f"/admin/subscriptions/subscription/{sub.pk}/staff-action/pause/", follow=True)
     assert "Pause: done." in response.content.decode()
     sub = Subscription.objects.get(pk=sub.pk)
     assert sub.status == "paused"
     assert sub.transitions.last().by == staff_user
-    again = staff.post(f"/admin/subscriptions/subscription/{sub.pk}/transition/pause/", follow=True)
+    again = staff.post(f"/admin/subscriptions/subscription/{sub.pk}/staff-action/pause/", follow=True)
     assert "Pause: Only an active membership can be paused." in again.content.decode()
 
 
