@@ -397,3 +397,43 @@ def product_summary(p: Product) -> dict:
 
 def product_title_for_slug(*, slug: str) -> str | None:
     return Product.objects.filter(slug=slug).values_list("name", flat=True).first()
+
+
+# --- Reports -----------------------------------------------------------------------------
+
+
+def category_name_of_sku(sku) -> Subquery:
+    """The name of the category a SKU's product is in, as a subquery other apps' aggregate reports group by
+    (``sku`` is usually ``OuterRef("sku")``); NULL for a SKU the catalog no longer has."""
+    return Subquery(Variant.objects.filter(sku=sku).values("product__category__name")[:1])
+
+
+def stock_alerts(*, limit: int = 50) -> tuple[int, list[dict]]:
+    """Stock at or below its low-stock threshold in active warehouses: how many, and the first ``limit``
+    (lowest available first): sku, product, warehouse, on hand, reserved, available, threshold."""
+    qs = low_stock_queryset()
+    rows = (
+        qs.annotate(available=F("on_hand") - F("reserved"))
+        .values(
+            "variant__sku",
+            "variant__product__name",
+            "warehouse__code",
+            "on_hand",
+            "reserved",
+            "available",
+            "low_stock_threshold",
+        )
+        .order_by("available", "variant__sku", "warehouse__code")[:limit]
+    )
+    return qs.count(), [
+        {
+            "sku": r["variant__sku"],
+            "product": r["variant__product__name"],
+            "warehouse": r["warehouse__code"],
+            "on_hand": r["on_hand"],
+            "reserved": r["reserved"],
+            "available": r["available"],
+            "threshold": r["low_stock_threshold"],
+        }
+        for r in rows
+    ]

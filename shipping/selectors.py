@@ -7,6 +7,12 @@ from datetime import date, datetime
 
 from django.db.models import Prefetch, QuerySet
 
+from shipping.figures import (  # noqa: F401 (re-exported: the reports' figures)
+    DeliveryRates,
+    delivery_failures_by_reason,
+    delivery_rates,
+    returns_by_status,
+)
 from shipping.models import (
     DeliveryFailure,
     ReturnRequest,
