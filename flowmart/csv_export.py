@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 
 from django.http import StreamingHttpResponse
 
@@ -31,9 +32,15 @@ def _safe(value):
 def csv_lines(header: Sequence[str], rows: Iterable[Sequence]) -> Iterator[str]:
     """The CSV text, one line at a time: the header, then each row as it comes."""
     writer = csv.writer(_Echo())
-    yield writer.writerow(header)
-    for row in rows:
-        yield writer.writerow([_safe(value) for value in row])
+    try:
+        yield writer.writerow(header)
+        for row in rows:
+            yield writer.writerow([_safe(value) for value in row])
+    finally:
+        # A download cut short closes this generator; close the rows too, so their server-side cursor goes now.
+        close = getattr(rows, "close", None)
+        if close is not None:
+            close()
 
 
 def csv_response(*, filename: str, header: Sequence[str], rows: Iterable[Sequence]) -> StreamingHttpResponse:
@@ -48,3 +55,26 @@ def csv_write(fh, *, header: Sequence[str], rows: Iterable[Sequence]) -> int:
     for written, line in enumerate(csv_lines(header, rows), start=-1):  # noqa: B007 (the count is the result)
         fh.write(line)
     return written + 1
+
+
+# Rows are fetched this many at a time through a server-side cursor (``QuerySet.iterator``).
+CHUNK_SIZE = 2000
+
+
+def money_cell(amount_minor: int | None, currency: str):
+    """An amount as a decimal number in its currency's unit (``12.50``), for spreadsheets."""
+    from flowmart.money import Money
+
+    return "" if amount_minor is None else Money(int(amount_minor), currency).as_decimal()
+
+
+def time_cell(value) -> str:
+    return value.isoformat() if value is not None else ""
+
+
+@dataclass(frozen=True)
+class CsvExport:
+    """One export: its columns and a lazy iterator over its rows (nothing is read before iteration)."""
+
+    header: list[str]
+    rows: Iterable[Sequence]

@@ -9,10 +9,11 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_POST
 
+from flowmart.admin_csv_export import CsvExportAdmin
 from flowmart.admin_inlines import NoteLogInline, ReadOnlyInline, TransitionLogInline
 from flowmart.errors import FlowMartError
 from flowmart.money import Money
-from orders import selectors, services
+from orders import exports, selectors, services
 from orders.models import (
     Basket,
     BasketLine,
@@ -85,7 +86,9 @@ ACTIONS = {
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(CsvExportAdmin, admin.ModelAdmin):
+    csv_export = staticmethod(lambda queryset: exports.orders_export(orders=queryset))
+    csv_filename = "orders"
     ordering = ["-placed_at", "-id"]
     list_display = ["number", "status", "saga_status", "email", "total", "placed_at"]
     list_filter = ["status", "saga_status", "placed_at"]

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from flowmart.events.selectors import commands_open, timeline_for_correlation
 from flowmart.history import HistoryEntry, history
+from orders.exports import orders_export  # noqa: F401 (re-exported: manage.py export)
 from orders.figures import (  # noqa: F401 (re-exported: the reports' figures)
     CategoryRow,
     SalesRow,

@@ -10,10 +10,11 @@ from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils import timezone
 
+from flowmart.admin_csv_export import CsvExportAdmin
 from flowmart.admin_inlines import NoteLogInline, ReadOnlyInline, TransitionLogInline
 from flowmart.errors import FlowMartError
 from flowmart.money import Money
-from payments import reconciliation, services, webhooks
+from payments import exports, reconciliation, services, webhooks
 from payments.forms import CaptureForm, RefundForm, VoidForm
 from payments.models import (
     Dispute,
@@ -72,7 +73,9 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Payment)
-class PaymentAdmin(ReadOnlyAdmin):
+class PaymentAdmin(CsvExportAdmin, ReadOnlyAdmin):
+    csv_export = staticmethod(lambda queryset: exports.payments_export(payments=queryset))
+    csv_filename = "payments"
     ordering = ["-created_at"]
     list_display = ["reference", "status", "amount", "captured", "refunded", "card", "gateway", "created_at"]
     list_filter = ["status", "gateway", "currency", "created_at"]
@@ -160,7 +163,9 @@ class PaymentAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Refund)
-class RefundAdmin(ReadOnlyAdmin):
+class RefundAdmin(CsvExportAdmin, ReadOnlyAdmin):
+    csv_export = staticmethod(lambda queryset: exports.refunds_export(refunds=queryset))
+    csv_filename = "refunds"
     ordering = ["-created_at"]
     list_display = [
         "payment",

@@ -11,9 +11,10 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from flowmart.admin_csv_export import CsvExportAdmin
 from flowmart.admin_inlines import ReadOnlyInline, TransitionLogInline
 from flowmart.errors import FlowMartError
-from shipping import selectors, services
+from shipping import exports, selectors, services
 from shipping.models import (
     ReturnLine,
     ReturnRequest,
@@ -289,7 +290,9 @@ class ReceiveForm(forms.Form):
 
 
 @admin.register(ReturnRequest)
-class ReturnRequestAdmin(admin.ModelAdmin):
+class ReturnRequestAdmin(CsvExportAdmin, admin.ModelAdmin):
+    csv_export = staticmethod(lambda queryset: exports.returns_export(returns=queryset))
+    csv_filename = "returns"
     ordering = ["-created_at", "rma_number"]
     list_display = ["rma_number", "order_number", "status", "decision", "refund_minor", "currency", "created_at"]
     list_filter = ["status", "decision", "warehouse_code"]

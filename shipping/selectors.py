@@ -7,6 +7,7 @@ from datetime import date, datetime
 
 from django.db.models import Prefetch, QuerySet
 
+from shipping.exports import returns_export  # noqa: F401 (re-exported: manage.py export)
 from shipping.figures import (  # noqa: F401 (re-exported: the reports' figures)
     DeliveryRates,
     delivery_failures_by_reason,

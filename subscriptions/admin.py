@@ -8,9 +8,10 @@ from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from flowmart.admin_csv_export import CsvExportAdmin
 from flowmart.admin_inlines import NoteLogInline, ReadOnlyInline, TransitionLogInline
 from flowmart.errors import FlowMartError
-from subscriptions import services
+from subscriptions import exports, services
 from subscriptions.models import (
     DunningInvoice,
     Invoice,
@@ -183,7 +184,9 @@ class InvoiceTransitionInline(TransitionLogInline):
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(admin.ModelAdmin):
+class InvoiceAdmin(CsvExportAdmin, admin.ModelAdmin):
+    csv_export = staticmethod(lambda queryset: exports.invoices_export(invoices=queryset))
+    csv_filename = "invoices"
     ordering = ["-issued_at", "-id"]
     list_display = ["number", "customer_email", "status", "billing_reason", "amount_minor", "currency", "issued_at"]
     list_filter = ["status", "billing_reason"]

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
+from flowmart.users.exports import customers_export  # noqa: F401 (re-exported: manage.py export)
 from flowmart.users.models import Address, User
 
 
