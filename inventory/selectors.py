@@ -402,10 +402,12 @@ def product_title_for_slug(*, slug: str) -> str | None:
 # --- Reports -----------------------------------------------------------------------------
 
 
-def category_name_of_sku(sku) -> Subquery:
-    """The name of the category a SKU's product is in, as a subquery other apps' aggregate reports group by
-    (``sku`` is usually ``OuterRef("sku")``); NULL for a SKU the catalog no longer has."""
-    return Subquery(Variant.objects.filter(sku=sku).values("product__category__name")[:1])
+def skus_by_category() -> dict[str, list[str]]:
+    """Every SKU of the catalog under its product's category name (the reports group order lines by it)."""
+    grouped: dict[str, list[str]] = {}
+    for sku, category in Variant.objects.values_list("sku", "product__category__name").order_by("sku"):
+        grouped.setdefault(category, []).append(sku)
+    return grouped
 
 
 def stock_alerts(*, limit: int = 50) -> tuple[int, list[dict]]:

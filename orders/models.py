@@ -146,7 +146,7 @@ class Order(FSMModelMixin, models.Model):
     # Puts the order on the staff's attention list until the parcel is delivered or back with us.
     delivery_problems = models.JSONField(default=dict, blank=True)
 
-    placed_at = models.DateTimeField(default=timezone.now)
+    placed_at = models.DateTimeField(default=timezone.now, db_index=True)  # the reports select by it
     confirmed_at = models.DateTimeField(null=True, blank=True)
     shipped_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
