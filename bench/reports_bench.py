@@ -197,7 +197,7 @@ def measure(runs: int) -> None:
         timed("returns by status", lambda r=r: shipping_selectors.returns_by_status(date_range=r), runs)
         timed("CSAT per week", lambda r=r: notification_selectors.csat_by_period(date_range=r, period="week"), runs)
         timed(
-            "the whole owner report (15 queries)", lambda r=r: owner_report(date_range=r, period="day").tables(), runs
+            "the whole owner report (16 queries)", lambda r=r: owner_report(date_range=r, period="day").tables(), runs
         )
 
     from flowmart.csv_export import csv_lines

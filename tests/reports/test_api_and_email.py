@@ -105,3 +105,11 @@ def test_the_weekly_summary_goes_to_managers_and_finance(seeded_shop):
     assert "Deliveries: 2 of 2 delivered (100.0%), 50.0% at the first attempt" in message.body
     assert "placed → labelled: p50 6.0 h, p90 7.6 h" in message.body
     assert "$70.00" in message.alternatives[0][0]
+
+
+def test_finance_and_manager_may_see_the_reports(db):
+    for name in ("Finance", "Manager"):
+        user = UserFactory(email=f"{name.lower()}-member@example.com", is_staff=True)
+        user.groups.add(Group.objects.get(name=name))
+        assert user.has_perm("reports.view_reports")
+        assert _client(user).get(URL).status_code == 200
