@@ -92,6 +92,8 @@ INSTALLED_APPS = [
     "flowmart.staff",
     # FlowMart domain apps
     *FLOWMART_DOMAIN_APPS,
+    # The owner's desk on top of them: reports, exports, backups (reads every app, imported by none).
+    "reports",
 ]
 INSTALLED_APPS += env.list("FLOWMART_EXTRA_APPS", default=[])
 
@@ -405,7 +407,27 @@ CELERY_BEAT_SCHEDULE = {
         "task": "notifications.tasks.send_due_feedback_requests_task",
         "schedule": crontab(minute="*/15"),
     },
+    "reports-weekly-summary": {
+        "task": "reports.tasks.weekly_summary_task",
+        "schedule": crontab(day_of_week="mon", hour=7, minute=0),
+    },
 }
+
+# --- Reports, exports and backups (reports app, flowmart/backups.py; docs/operations.md) -------------
+# Staff groups whose members get the weekly summary email (Mondays 07:00, last Monday to Sunday).
+REPORTS_SUMMARY_GROUPS = env.list("REPORTS_SUMMARY_GROUPS", default=["Manager", "Finance"])
+# `manage.py backup`: where archives go and how many of the newest are kept (older ones are deleted).
+BACKUP_DIR = env.path("BACKUP_DIR", default=str(BASE_DIR / ".data" / "backups"))
+BACKUP_KEEP = env.int("BACKUP_KEEP", default=7)
+# Where pg_dump / pg_restore are; empty: found by the server's major version (flowmart/backups.py).
+BACKUP_PG_BIN_DIR = env.str("BACKUP_PG_BIN_DIR", default="")
+# Optional nightly backup by beat (a crontab hour, 0-23; empty: no scheduled backup).
+BACKUP_SCHEDULE_HOUR = env.str("BACKUP_SCHEDULE_HOUR", default="")
+if BACKUP_SCHEDULE_HOUR:
+    CELERY_BEAT_SCHEDULE["reports-nightly-backup"] = {
+        "task": "reports.tasks.backup_task",
+        "schedule": crontab(hour=int(BACKUP_SCHEDULE_HOUR), minute=30),
+    }
 
 # --- Event spine -----------------------------------------------------------
 EVENTS_MAX_ATTEMPTS = env.int("EVENTS_MAX_ATTEMPTS", default=6)

@@ -397,3 +397,45 @@ def product_summary(p: Product) -> dict:
 
 def product_title_for_slug(*, slug: str) -> str | None:
     return Product.objects.filter(slug=slug).values_list("name", flat=True).first()
+
+
+# --- Reports -----------------------------------------------------------------------------
+
+
+def skus_by_category() -> dict[str, list[str]]:
+    """Every SKU of the catalog under its product's category name (the reports group order lines by it)."""
+    grouped: dict[str, list[str]] = {}
+    for sku, category in Variant.objects.values_list("sku", "product__category__name").order_by("sku"):
+        grouped.setdefault(category, []).append(sku)
+    return grouped
+
+
+def stock_alerts(*, limit: int = 50) -> tuple[int, list[dict]]:
+    """Stock at or below its low-stock threshold in active warehouses: how many, and the first ``limit``
+    (lowest available first): sku, product, warehouse, on hand, reserved, available, threshold."""
+    qs = low_stock_queryset()
+    rows = (
+        qs.annotate(available=F("on_hand") - F("reserved"))
+        .values(
+            "variant__sku",
+            "variant__product__name",
+            "warehouse__code",
+            "on_hand",
+            "reserved",
+            "available",
+            "low_stock_threshold",
+        )
+        .order_by("available", "variant__sku", "warehouse__code")[:limit]
+    )
+    return qs.count(), [
+        {
+            "sku": r["variant__sku"],
+            "product": r["variant__product__name"],
+            "warehouse": r["warehouse__code"],
+            "on_hand": r["on_hand"],
+            "reserved": r["reserved"],
+            "available": r["available"],
+            "threshold": r["low_stock_threshold"],
+        }
+        for r in rows
+    ]

@@ -209,7 +209,7 @@ class Feedback(models.Model):
         null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(5)]
     )
     comment = models.TextField(blank=True)
-    submitted_at = models.DateTimeField(null=True, blank=True)
+    submitted_at = models.DateTimeField(null=True, blank=True, db_index=True)  # CSAT by period
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

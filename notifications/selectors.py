@@ -95,3 +95,40 @@ def back_in_stock_queue(*, sku: str) -> list[BackInStockRequest]:
 
 def back_in_stock_request_get(*, request_id: int) -> BackInStockRequest | None:
     return BackInStockRequest.objects.filter(pk=request_id).first()
+
+
+# --- Reports ---------------------------------------------------------------------------------
+
+
+def csat_by_period(*, date_range, period: str) -> list[dict]:
+    """CSAT per day, week or month of the answers given in the range: ``period`` (first day), ``responses``,
+    ``satisfied`` (4 or 5), ``csat_percent`` and ``average`` rating; oldest first. One query."""
+    from flowmart.reporting import period_start
+
+    rows = (
+        Feedback.objects.filter(rating__isnull=False, **date_range.lookup("submitted_at"))
+        .annotate(period=period_start("submitted_at", period))
+        .values("period")
+        .annotate(responses=Count("id"), satisfied=Count("id", filter=Q(rating__gte=4)), average=Avg("rating"))
+        .order_by("period")
+    )
+    return [
+        {
+            "period": r["period"],
+            "responses": r["responses"],
+            "satisfied": r["satisfied"],
+            "csat_percent": round(100 * r["satisfied"] / r["responses"], 1),
+            "average": round(r["average"], 2),
+        }
+        for r in rows
+    ]
+
+
+def feedback_comments(*, date_range, limit: int = 20) -> list[dict]:
+    """The latest answers in the range that came with a comment: order number, rating, comment, when."""
+    return list(
+        Feedback.objects.filter(rating__isnull=False, **date_range.lookup("submitted_at"))
+        .exclude(comment="")
+        .values("order_number", "rating", "comment", "submitted_at")
+        .order_by("-submitted_at", "order_number")[:limit]
+    )

@@ -7,10 +7,11 @@ from __future__ import annotations
 from django.contrib import admin
 from django.utils.html import format_html, format_html_join
 
+from flowmart.admin_csv_export import CsvExportAdmin
 from flowmart.admin_inlines import NoteLogInline, ReadOnlyInline, TransitionLogInline
 from flowmart.money import Money
 from flowmart.staff.admin_actions import StaffActionsAdmin
-from orders import selectors
+from orders import exports, selectors
 from orders.models import (
     Basket,
     BasketLine,
@@ -73,7 +74,9 @@ class OrderNoteInline(NoteLogInline):
 
 
 @admin.register(Order)
-class OrderAdmin(StaffActionsAdmin, admin.ModelAdmin):
+class OrderAdmin(StaffActionsAdmin, CsvExportAdmin, admin.ModelAdmin):
+    csv_export = staticmethod(lambda queryset: exports.orders_export(orders=queryset))
+    csv_filename = "orders"
     ordering = ["-placed_at", "-id"]
     list_display = ["number", "status", "disputed", "saga_status", "email", "total", "placed_at"]
     list_filter = ["status", "disputed", "saga_status", "placed_at"]

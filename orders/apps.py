@@ -3,6 +3,7 @@ from django.apps import AppConfig
 
 class OrdersConfig(AppConfig):
     name = "orders"
+    catalog_domain = "Sales"  # its domain in the EventCatalog export (flowmart/events/eventcatalog.py)
 
     def ready(self) -> None:
         from allauth.account.signals import email_confirmed, user_logged_in

@@ -154,7 +154,7 @@ class Order(FSMModelMixin, models.Model):
     chargeback_lost_minor = models.BigIntegerField(default=0)
     chargeback_fee_minor = models.BigIntegerField(default=0)
 
-    placed_at = models.DateTimeField(default=timezone.now)
+    placed_at = models.DateTimeField(default=timezone.now, db_index=True)  # the reports select by it
     confirmed_at = models.DateTimeField(null=True, blank=True)
     shipped_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)

@@ -10,6 +10,16 @@ from django.utils import timezone
 from flowmart.events.selectors import commands_open, timeline_for_correlation
 from flowmart.history import HistoryEntry, history
 from inventory import selectors as inventory_selectors
+from orders.exports import orders_export  # noqa: F401 (re-exported: manage.py export)
+from orders.figures import (  # noqa: F401 (re-exported: the reports' figures)
+    CategoryRow,
+    SalesRow,
+    StageTimes,
+    orders_sold_count,
+    processing_times,
+    sales_by_category,
+    sales_by_period,
+)
 from orders.models import BasketLine, Order, OrderRefund, OrderStatus, SagaStatus
 from payments import selectors as payment_selectors
 from shipping import selectors as shipping_selectors

@@ -10,12 +10,13 @@ from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils import timezone
 
+from flowmart.admin_csv_export import CsvExportAdmin
 from flowmart.admin_inlines import NoteLogInline, ReadOnlyInline, TransitionLogInline
 from flowmart.errors import FlowMartError
 from flowmart.money import Money
 from flowmart.staff.actions import request_client_ip, staff_action_perform
 from flowmart.staff.admin_actions import StaffActionsAdmin
-from payments import reconciliation, webhooks
+from payments import exports, reconciliation, webhooks
 from payments.forms import DisputeEvidenceForm
 from payments.models import (
     Dispute,
@@ -83,7 +84,9 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Payment)
-class PaymentAdmin(StaffActionsAdmin, ReadOnlyAdmin):
+class PaymentAdmin(StaffActionsAdmin, CsvExportAdmin, ReadOnlyAdmin):
+    csv_export = staticmethod(lambda queryset: exports.payments_export(payments=queryset))
+    csv_filename = "payments"
     ordering = ["-created_at"]
     list_display = ["reference", "status", "amount", "captured", "refunded", "card", "gateway", "created_at"]
     list_filter = ["status", "gateway", "currency", "created_at"]
@@ -113,7 +116,9 @@ class PaymentAdmin(StaffActionsAdmin, ReadOnlyAdmin):
 
 
 @admin.register(Refund)
-class RefundAdmin(StaffActionsAdmin, ReadOnlyAdmin):
+class RefundAdmin(StaffActionsAdmin, CsvExportAdmin, ReadOnlyAdmin):
+    csv_export = staticmethod(lambda queryset: exports.refunds_export(refunds=queryset))
+    csv_filename = "refunds"
     ordering = ["-created_at"]
     list_display = [
         "payment",

@@ -9,6 +9,7 @@ from datetime import datetime
 from django.db.models import Prefetch, QuerySet
 
 from flowmart.history import HistoryEntry, history
+from payments.exports import payments_export, refunds_export  # noqa: F401 (re-exported: manage.py export)
 from payments.models import Payment, Refund, SavedPaymentMethod
 
 

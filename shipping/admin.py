@@ -11,9 +11,10 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html_join
 
+from flowmart.admin_csv_export import CsvExportAdmin
 from flowmart.admin_inlines import ReadOnlyInline, TransitionLogInline
 from flowmart.staff.admin_actions import StaffActionsAdmin
-from shipping import selectors
+from shipping import exports, selectors
 from shipping.models import (
     DeliveryFailure,
     ReturnLine,
@@ -264,7 +265,9 @@ class ReturnTransitionInline(TransitionLogInline):
 
 
 @admin.register(ReturnRequest)
-class ReturnRequestAdmin(StaffActionsAdmin, admin.ModelAdmin):
+class ReturnRequestAdmin(StaffActionsAdmin, CsvExportAdmin, admin.ModelAdmin):
+    csv_export = staticmethod(lambda queryset: exports.returns_export(returns=queryset))
+    csv_filename = "returns"
     ordering = ["-created_at", "rma_number"]
     list_display = [
         "rma_number",

@@ -143,7 +143,7 @@ class Shipment(FSMModelMixin, models.Model):
     label_url = models.URLField(max_length=500, blank=True, help_text="The carrier's printable label, if it issues one")
     label_created_at = models.DateTimeField(null=True, blank=True)
     label_cancelled_at = models.DateTimeField(null=True, blank=True)
-    dispatched_at = models.DateTimeField(null=True, blank=True)
+    dispatched_at = models.DateTimeField(null=True, blank=True, db_index=True)  # the delivery report
     delivered_at = models.DateTimeField(null=True, blank=True)
     failed_attempts = models.PositiveSmallIntegerField(default=0)
     last_sequence = models.PositiveIntegerField(default=0, help_text="Last carrier update applied")
@@ -245,7 +245,7 @@ class DeliveryFailure(models.Model):
     shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="delivery_failures")
     attempt = models.PositiveSmallIntegerField()
     reason = models.CharField(max_length=255, help_text="The carrier's words")
-    failed_at = models.DateTimeField(help_text="When the carrier says the attempt failed")
+    failed_at = models.DateTimeField(help_text="When the carrier says the attempt failed", db_index=True)
     recorded_at = models.DateTimeField(default=timezone.now)
     options_checked_at = models.DateTimeField(null=True, blank=True, help_text="When the new estimate was set")
     estimated_delivery_date = models.DateField(null=True, blank=True)
@@ -373,7 +373,7 @@ class ReturnRequest(FSMModelMixin, models.Model):
     return_carrier = models.CharField(max_length=32, blank=True)
     return_tracking_number = models.CharField(max_length=64, blank=True)
     return_label_id = models.CharField(max_length=64, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)  # returns by period
     decided_at = models.DateTimeField(null=True, blank=True)
     received_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)

@@ -7,6 +7,13 @@ from datetime import date, datetime
 
 from django.db.models import Prefetch, QuerySet
 
+from shipping.exports import returns_export  # noqa: F401 (re-exported: manage.py export)
+from shipping.figures import (  # noqa: F401 (re-exported: the reports' figures)
+    DeliveryRates,
+    delivery_failures_by_reason,
+    delivery_rates,
+    returns_by_status,
+)
 from shipping.models import (
     DeliveryFailure,
     ReturnRequest,

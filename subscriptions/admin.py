@@ -7,8 +7,10 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
+from flowmart.admin_csv_export import CsvExportAdmin
 from flowmart.admin_inlines import NoteLogInline, ReadOnlyInline, TransitionLogInline
 from flowmart.staff.admin_actions import StaffActionsAdmin
+from subscriptions import exports
 from subscriptions.models import (
     DunningInvoice,
     Invoice,
@@ -102,7 +104,9 @@ class InvoiceTransitionInline(TransitionLogInline):
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(admin.ModelAdmin):
+class InvoiceAdmin(CsvExportAdmin, admin.ModelAdmin):
+    csv_export = staticmethod(lambda queryset: exports.invoices_export(invoices=queryset))
+    csv_filename = "invoices"
     ordering = ["-issued_at", "-id"]
     list_display = ["number", "customer_email", "status", "billing_reason", "amount_minor", "currency", "issued_at"]
     list_filter = ["status", "billing_reason"]

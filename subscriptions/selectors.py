@@ -10,6 +10,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from flowmart.events.selectors import timeline_for_correlation
+from subscriptions.exports import invoices_export  # noqa: F401 (re-exported: manage.py export)
 from subscriptions.models import (
     LIVE_STATUSES,
     PERK_STATUSES,

@@ -11,4 +11,5 @@ urlpatterns = [
     path("", include("orders.api.urls")),
     path("", include("notifications.api.urls")),
     path("", include("flowmart.users.api.urls")),
+    path("", include("reports.urls")),
 ]

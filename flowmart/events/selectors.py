@@ -115,3 +115,11 @@ def commands_open(*, task_name: str, kwarg: str) -> set:
     return set(
         Command.objects.filter(task_name=task_name, status__in=COMMANDS_OPEN).values_list(f"kwargs__{kwarg}", flat=True)
     )
+
+
+def dead_letter_counts() -> dict[str, int]:
+    """Deliveries and commands that gave up and wait for staff (Admin → Domain events)."""
+    return {
+        "dead_deliveries": Delivery.objects.filter(status=Delivery.Status.DEAD).count(),
+        "dead_commands": Command.objects.filter(status=Command.Status.DEAD).count(),
+    }

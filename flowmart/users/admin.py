@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
+from flowmart.admin_csv_export import CsvExportAdmin
+from flowmart.users.exports import customers_export
 from flowmart.users.models import Address, User
 
 
@@ -11,7 +13,9 @@ class AddressInline(admin.StackedInline):
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(CsvExportAdmin, DjangoUserAdmin):
+    csv_export = staticmethod(lambda queryset: customers_export(users=queryset))
+    csv_filename = "customers"
     ordering = ["email"]
     list_display = ["email", "full_name", "is_staff", "is_active", "date_joined"]
     list_filter = ["is_staff", "is_superuser", "is_active", "groups"]

@@ -1,0 +1,248 @@
+"""Reports benchmark: seed N orders (100,000 by default) with their lines, transitions, shipments, delivery
+failures, returns and feedback, then time every figure of the owner's report and the streamed orders export.
+
+    .venv/bin/python bench/reports_bench.py                   # 100,000 orders over the last 365 days
+    .venv/bin/python bench/reports_bench.py --orders 20000 --keep
+
+Seeding is one ``INSERT … SELECT generate_series(…)`` per table, inside PostgreSQL (no Python per row), so
+100,000 orders take seconds. Columns the bench does not care about get a neutral value by type (read from the
+catalog), so the seeding follows the models as they change.
+
+It runs in a scratch database (``<your database>_reports_bench``, dropped and re-created, migrated) so it never
+touches real data. Needs ``DATABASE_URL`` pointing at a PostgreSQL server where it may create databases.
+Figures: docs/performance.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def scratch_database_url(base_url: str) -> tuple[str, str, str]:
+    parts = urlsplit(base_url)
+    database = f"{parts.path.lstrip('/') or 'flowmart'}_reports_bench"
+    return urlunsplit(parts._replace(path=f"/{database}")), urlunsplit(parts._replace(path="/postgres")), database
+
+
+def recreate_database(maintenance_url: str, database: str) -> None:
+    import psycopg
+
+    with psycopg.connect(maintenance_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{database}"')
+
+
+def setup_django(database_url: str) -> None:
+    os.environ["DATABASE_URL"] = database_url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "flowmart.settings")
+    os.environ["DEBUG"] = "false"
+    os.environ["LOG_LEVEL"] = "WARNING"
+    os.environ.setdefault("FLOWMART_ENV", "development")
+    import django
+
+    django.setup()
+
+
+_NEUTRAL = {
+    "text": "''",
+    "character varying": "''",
+    "integer": "0",
+    "bigint": "0",
+    "smallint": "0",
+    "boolean": "false",
+    "jsonb": "'{}'::jsonb",
+    "uuid": "gen_random_uuid()",
+    "timestamp with time zone": "now()",
+    "date": "current_date",
+    "ARRAY": "'{}'",
+    "double precision": "0",
+    "numeric": "0",
+}
+
+
+def insert_select(cursor, table: str, values: dict[str, str], source: str) -> None:
+    """``INSERT INTO table (…) SELECT … FROM source``: ``values`` are SQL expressions per column; every other
+    NOT NULL column without a default gets a neutral value of its type."""
+    cursor.execute(
+        "SELECT column_name, data_type, is_nullable, column_default, is_generated FROM information_schema.columns "
+        "WHERE table_name = %s AND table_schema = 'public'",
+        [table],
+    )
+    columns = dict(values)
+    for name, data_type, nullable, default, generated in cursor.fetchall():
+        if name in columns or name == "id" or nullable == "YES" or default is not None or generated == "ALWAYS":
+            continue
+        columns[name] = _NEUTRAL[data_type]
+    names = ", ".join(f'"{c}"' for c in columns)
+    cursor.execute(f"INSERT INTO {table} ({names}) SELECT {', '.join(columns.values())} FROM {source}")  # noqa: S608
+
+
+def seed(n: int) -> None:
+    from django.db import connection, transaction
+
+    with transaction.atomic(), connection.cursor() as c:
+        c.execute("INSERT INTO inventory_category (name, slug, description, position) VALUES "
+                  "('Apparel', 'apparel', '', 0), ('Kitchen', 'kitchen', '', 1), ('Garden', 'garden', '', 2), ('Books', 'books', '', 3)")  # fmt: skip
+        insert_select(c, "inventory_product", {
+            "name": "'Product ' || g", "slug": "'product-' || g", "description": "''",
+            "category_id": "(SELECT id FROM inventory_category ORDER BY id OFFSET (g % 4) LIMIT 1)",
+            "attributes": "'{}'::jsonb", "is_active": "true", "created_at": "now()", "updated_at": "now()",
+        }, "generate_series(1, 20) g")  # fmt: skip
+        insert_select(c, "inventory_variant", {
+            "product_id": "(SELECT id FROM inventory_product WHERE slug = 'product-' || g)", "sku": "'SKU-' || g",
+            "name": "''", "options": "'{}'::jsonb", "price_minor": "500 + g * 250", "currency": "'USD'",
+        }, "generate_series(1, 20) g")  # fmt: skip
+        # Orders over the last 365 days; 94 % sold, 4 % cancelled, 2 % never confirmed; 6 % partly refunded.
+        insert_select(c, "orders_order", {
+            "number": "'FM-B' || lpad(g::text, 8, '0')", "email": "'bench' || (g % 5000) || '@example.com'",
+            "status": "CASE WHEN g % 50 = 0 THEN 'cancelled' WHEN g % 50 = 1 THEN 'payment_failed' WHEN g % 50 = 2 THEN 'fulfilling' ELSE 'completed' END",
+            "currency": "'USD'", "subtotal_minor": "3000 + (g % 7) * 500", "shipping_minor": "500",
+            "total_minor": "3500 + (g % 7) * 500", "captured_minor": "CASE WHEN g % 16 = 3 THEN 3500 + (g % 7) * 500 ELSE 0 END",
+            "refunded_minor": "CASE WHEN g % 16 = 3 THEN 1000 ELSE 0 END", "shipping_method": "'standard'",
+            "saga_status": "'completed'", "placed_at": "now() - (g % 365) * interval '1 day' - (g % 24) * interval '1 hour'",
+            "confirmed_at": "CASE WHEN g % 50 = 1 THEN NULL ELSE now() - (g % 365) * interval '1 day' - (g % 24) * interval '1 hour' + interval '1 minute' END",
+            "shipped_at": "CASE WHEN g % 50 > 2 THEN now() - (g % 365) * interval '1 day' + (g % 30) * interval '1 hour' END",
+            "delivered_at": "CASE WHEN g % 50 > 2 THEN now() - (g % 365) * interval '1 day' + (40 + g % 50) * interval '1 hour' END",
+            "shipping_address": """'{"country": "US"}'::jsonb""",
+        }, f"generate_series(1, {n}) g")  # fmt: skip
+        for line in (1, 2):
+            insert_select(c, "orders_orderline", {
+                "order_id": "o.id", "sku": f"'SKU-' || (1 + (o.id + {line * 7}) % 20)", "name": "'Item'",
+                "quantity": f"{line}", "unit_price_minor": "1500", "line_total_minor": f"{line} * 1500",
+                "allocations": "'[]'::jsonb",
+            }, "orders_order o")  # fmt: skip
+        insert_select(c, "orders_ordertransition", {
+            "order_id": "o.id", "transition": "'start_fulfilment'", "from_state": "'confirmed'",
+            "to_state": "'fulfilling'", "at": "o.placed_at + (2 + o.id % 10) * interval '1 hour'",
+        }, "orders_order o WHERE o.confirmed_at IS NOT NULL")  # fmt: skip
+        insert_select(c, "shipping_shipment", {
+            "number": "'SH-B' || o.id", "order_number": "o.number", "kind": "'order'", "warehouse_code": "'east'",
+            "method_code": "'standard'", "address": "'{}'::jsonb",
+            "status": "CASE WHEN o.id % 20 = 0 THEN 'returned_to_sender' WHEN o.id % 97 = 0 THEN 'in_transit' ELSE 'delivered' END",
+            "dispatched_at": "o.shipped_at", "delivered_at": "o.delivered_at",
+            "failed_attempts": "CASE WHEN o.id % 20 = 0 THEN 2 WHEN o.id % 11 = 0 THEN 1 ELSE 0 END",
+        }, "orders_order o WHERE o.shipped_at IS NOT NULL")  # fmt: skip
+        insert_select(c, "shipping_deliveryfailure", {
+            "shipment_id": "s.id", "attempt": "1", "failed_at": "s.dispatched_at + interval '20 hours'",
+            "reason": "(ARRAY['Nobody home', 'Address not found', 'Refused', 'Access code needed'])[1 + s.id % 4]",
+            "recorded_at": "now()",
+        }, "shipping_shipment s WHERE s.failed_attempts > 0")  # fmt: skip
+        insert_select(c, "shipping_returnrequest", {
+            "rma_number": "'RMA-B' || o.id", "order_number": "o.number", "warehouse_code": "'east'", "reason": "'too small'",
+            "status": "(ARRAY['requested', 'approved', 'received', 'refunded', 'rejected'])[1 + o.id % 5]",
+            "created_at": "o.delivered_at + interval '2 days'", "currency": "'USD'",
+        }, "orders_order o WHERE o.id % 25 = 0 AND o.delivered_at IS NOT NULL")  # fmt: skip
+        insert_select(c, "notifications_feedback", {
+            "order_number": "o.number", "email": "o.email", "due_at": "o.delivered_at",
+            "rating": "1 + (o.id * 7) % 5", "comment": "CASE WHEN o.id % 9 = 0 THEN 'Comment ' || o.id ELSE '' END",
+            "submitted_at": "o.delivered_at + interval '1 day'", "created_at": "now()",
+        }, "orders_order o WHERE o.id % 3 = 0 AND o.delivered_at IS NOT NULL")  # fmt: skip
+        c.execute("ANALYZE")
+
+
+def timed(label: str, fn, runs: int) -> float:
+    fn()  # warm the caches and the plan
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - started) * 1000)
+    median = statistics.median(times)
+    print(f"  {label:<42} median {median:8.1f} ms   (min {min(times):.1f}, max {max(times):.1f}, {runs} runs)")
+    return median
+
+
+def measure(runs: int) -> None:
+    import datetime as dt
+
+    from django.db import connection
+    from django.utils import timezone
+
+    from flowmart.reporting import DateRange
+    from notifications import selectors as notification_selectors
+    from orders import selectors as order_selectors
+    from reports.selectors import owner_report
+    from shipping import selectors as shipping_selectors
+
+    today = timezone.localdate()
+    with connection.cursor() as c:
+        c.execute("SELECT count(*) FROM orders_order")
+        orders = c.fetchone()[0]
+        c.execute("SELECT count(*) FROM orders_orderline")
+        lines = c.fetchone()[0]
+    print(f"{orders:,} orders, {lines:,} lines; PostgreSQL {connection.pg_version // 10000}")
+    for days in (365, 30):
+        r = DateRange(since=today - dt.timedelta(days=days - 1), until=today)
+        print(f"Range: last {days} days")
+        timed("sales per day", lambda r=r: order_selectors.sales_by_period(date_range=r, period="day"), runs)
+        timed("sales per month", lambda r=r: order_selectors.sales_by_period(date_range=r, period="month"), runs)
+        timed("sales by category", lambda r=r: order_selectors.sales_by_category(date_range=r), runs)
+        timed("processing time p50/p90", lambda r=r: order_selectors.processing_times(date_range=r), runs)
+        timed("delivery rates", lambda r=r: shipping_selectors.delivery_rates(date_range=r), runs)
+        timed(
+            "failed deliveries by reason",
+            lambda r=r: shipping_selectors.delivery_failures_by_reason(date_range=r),
+            runs,
+        )
+        timed("returns by status", lambda r=r: shipping_selectors.returns_by_status(date_range=r), runs)
+        timed("CSAT per week", lambda r=r: notification_selectors.csat_by_period(date_range=r, period="week"), runs)
+        timed(
+            "the whole owner report (16 queries)", lambda r=r: owner_report(date_range=r, period="day").tables(), runs
+        )
+
+    from flowmart.csv_export import csv_lines
+
+    def export_to_nowhere() -> int:
+        export = order_selectors.orders_export()
+        return sum(1 for _ in csv_lines(export.header, export.rows)) - 1
+
+    started = time.perf_counter()
+    rows = export_to_nowhere()
+    elapsed = time.perf_counter() - started
+    tracemalloc.start()  # a second run for the memory: tracing slows Python down several times
+    export_to_nowhere()
+    _current, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    print(
+        f"Orders export (CSV text, discarded): {rows:,} rows in {elapsed:.1f} s, peak Python memory {peak / 1e6:.1f} MB"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--orders", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--keep", action="store_true", help="reuse the seeded scratch database")
+    args = parser.parse_args()
+    base = os.environ.get("DATABASE_URL")
+    if not base:
+        sys.exit("DATABASE_URL must point at a PostgreSQL server where the bench may create a database")
+    scratch, maintenance, database = scratch_database_url(base)
+    if not args.keep:
+        recreate_database(maintenance, database)
+    setup_django(scratch)
+    from django.core.management import call_command
+
+    if not args.keep:
+        started = time.perf_counter()
+        call_command("migrate", verbosity=0)
+        print(f"Migrated {database} in {time.perf_counter() - started:.1f} s")
+        started = time.perf_counter()
+        seed(args.orders)
+        print(f"Seeded {args.orders:,} orders in {time.perf_counter() - started:.1f} s")
+    measure(args.runs)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
