@@ -1,7 +1,7 @@
 import os
 
 from celery import Celery
-from celery.signals import task_postrun, task_prerun
+from celery.signals import task_postrun, task_prerun, worker_process_shutdown
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "flowmart.settings")
 
@@ -24,3 +24,10 @@ def _recycle_old_connections(**kwargs) -> None:
     from django.db import close_old_connections
 
     close_old_connections()
+
+
+@worker_process_shutdown.connect
+def _forget_process_metrics(pid=None, **kwargs) -> None:
+    from flowmart.metrics import process_exited
+
+    process_exited(pid or os.getpid())

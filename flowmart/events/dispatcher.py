@@ -29,6 +29,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from flowmart.events import metrics
 from flowmart.events.base import event_class
 from flowmart.events.models import Command, Delivery, OutboxEvent
 from flowmart.events.publisher import not_queued
@@ -151,12 +152,14 @@ def delivery_run(*, delivery_id: int) -> DeliveryOutcome:
                     delivery.next_attempt_at = None
                     delivery.save()
                     log.error("event handler gave up; parked as dead letter", attempts=delivery.attempts)
+                    metrics.DELIVERIES_RUN.labels(Delivery.Status.DEAD).inc()
                     return DeliveryOutcome(delivery.status)
                 delay = retry_delay(delivery.attempts)
                 delivery.status = Delivery.Status.RETRYING
                 delivery.next_attempt_at = timezone.now() + timedelta(seconds=delay)
                 delivery.queued_at = delivery.next_attempt_at  # the caller sends it with that countdown
                 delivery.save()
+                metrics.DELIVERIES_RUN.labels(Delivery.Status.RETRYING).inc()
                 log.warning(
                     "event handler failed; will retry", attempts=delivery.attempts, retry_in=delay, error=str(exc)
                 )
@@ -167,7 +170,13 @@ def delivery_run(*, delivery_id: int) -> DeliveryOutcome:
             delivery.next_attempt_at = None
             delivery.save()
             log.info("event handled", attempts=delivery.attempts)
+            transaction.on_commit(partial(_count_handled, row.created_at))
             return DeliveryOutcome(delivery.status)
+
+
+def _count_handled(published_at) -> None:
+    metrics.DELIVERIES_RUN.labels(Delivery.Status.SUCCEEDED).inc()
+    metrics.HANDLED_LAG.observe(max((timezone.now() - published_at).total_seconds(), 0.0))
 
 
 @dataclass(frozen=True)
