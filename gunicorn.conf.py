@@ -2,6 +2,6 @@
 
 
 def child_exit(server, worker):
-    from flowmart.metrics import process_exited
+    from flowmart.metrics_multiprocess import process_exited
 
     process_exited(worker.pid)

@@ -28,6 +28,6 @@ def _recycle_old_connections(**kwargs) -> None:
 
 @worker_process_shutdown.connect
 def _forget_process_metrics(pid=None, **kwargs) -> None:
-    from flowmart.metrics import process_exited
+    from flowmart.metrics_multiprocess import process_exited
 
     process_exited(pid or os.getpid())

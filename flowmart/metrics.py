@@ -12,7 +12,6 @@ without a token it is served only outside production.
 
 from __future__ import annotations
 
-import os
 import time
 
 from django.conf import settings
@@ -21,15 +20,13 @@ from django.http import Http404, HttpResponse
 from django.utils.crypto import constant_time_compare
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
-    REGISTRY,
-    CollectorRegistry,
     Counter,
     Gauge,
     Histogram,
     generate_latest,
-    multiprocess,
 )
 
+from flowmart import metrics_multiprocess
 from flowmart.events.models import Delivery, OutboxEvent
 from flowmart.events.selectors import outbox_lag
 from flowmart.worker_heartbeat import heartbeat_age
@@ -89,19 +86,4 @@ def metrics_view(request):
     elif settings.PRODUCTION:
         raise Http404
     _refresh_event_gauges()
-    return HttpResponse(generate_latest(_registry()), content_type=CONTENT_TYPE_LATEST)
-
-
-def _registry():
-    """Every process's metrics added up when they share ``PROMETHEUS_MULTIPROC_DIR``; else this process's."""
-    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        return REGISTRY
-    registry = CollectorRegistry()
-    multiprocess.MultiProcessCollector(registry)
-    return registry
-
-
-def process_exited(pid: int) -> None:
-    """Forget a dead process's live gauges (its counters stay in the totals)."""
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        multiprocess.mark_process_dead(pid)
+    return HttpResponse(generate_latest(metrics_multiprocess.registry()), content_type=CONTENT_TYPE_LATEST)
