@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 
-from flowmart.events.publisher import publish
+from flowmart.events.publisher import publish_all
 from flowmart.transitions import transition_apply
 from orders import metrics, saga
 from orders.basket import NotOnSaleYet, basket_view
@@ -242,7 +242,7 @@ def checkout_place(*, basket: Basket, user, details: CheckoutDetails, request_ke
         return checkout_outcome(order=order)
     for old in superseded:
         saga.compensate(order=old, target=OrderStatus.CANCELLED, reason=f"replaced by order {order.number}")
-    return _saga_run(order)
+    return _saga_run(order, fresh=True)
 
 
 def _checkout_may_run_again(order: Order) -> bool:
@@ -317,21 +317,22 @@ def _order_create(
             return placed, None
         if locked.version != prepared.preview.basket_version:
             raise BasketChanged("Your basket changed while you were checking out; please review it.")
-        running = Order.objects.filter(
-            basket_public_id=locked.public_id, status=OrderStatus.PENDING, saga_status=SagaStatus.RUNNING
-        ).first()
+        # One read for both: a checkout of this basket still running, and declined orders this one replaces.
+        open_orders = list(
+            Order.objects.filter(
+                basket_public_id=locked.public_id, status__in=[OrderStatus.PENDING, OrderStatus.PAYMENT_FAILED]
+            ).exclude(saga_status=SagaStatus.COMPENSATED)
+        )
+        running = next(
+            (o for o in open_orders if o.status == OrderStatus.PENDING and o.saga_status == SagaStatus.RUNNING), None
+        )
         if running is not None:
             raise CheckoutInProgress(
                 "This basket is already being checked out; please wait a moment.", order_number=running.number
             )
-        superseded = list(
-            Order.objects.filter(basket_public_id=locked.public_id, status=OrderStatus.PAYMENT_FAILED).exclude(
-                saga_status=SagaStatus.COMPENSATED
-            )
-        )
+        superseded = [o for o in open_orders if o.status == OrderStatus.PAYMENT_FAILED]
         order = _order_row_create(basket=locked, user=user, prepared=prepared, request_key=request_key)
-        saga.step_record(order, "validate")
-        saga.step_record(order, "create_order")
+        saga.steps_record_first(order, ["validate", "create_order"])
         _order_placed_announce(order, basket=locked)
     return order, superseded
 
@@ -367,32 +368,32 @@ def _order_row_create(*, basket: Basket, user, prepared: _PreparedCheckout, requ
 
 def _order_placed_announce(order: Order, *, basket: Basket) -> None:
     user_id = saga.user_id_of(order)
-    publish(
-        UserCheckedOut(
-            correlation_id=order.number,
-            basket_id=str(basket.public_id),
-            user_id=user_id,
-            customer_email=order.email,
-            total_minor=order.total_minor,
-            currency=order.currency,
-        )
-    )
-    publish(
-        OrderPlaced(
-            correlation_id=order.number,
-            order_number=order.number,
-            user_id=user_id,
-            customer_email=order.email,
-            total_minor=order.total_minor,
-            currency=order.currency,
-        )
+    publish_all(
+        [
+            UserCheckedOut(
+                correlation_id=order.number,
+                basket_id=str(basket.public_id),
+                user_id=user_id,
+                customer_email=order.email,
+                total_minor=order.total_minor,
+                currency=order.currency,
+            ),
+            OrderPlaced(
+                correlation_id=order.number,
+                order_number=order.number,
+                user_id=user_id,
+                customer_email=order.email,
+                total_minor=order.total_minor,
+                currency=order.currency,
+            ),
+        ]
     )
 
 
-def _saga_run(order: Order) -> Order:
+def _saga_run(order: Order, *, fresh: bool = False) -> Order:
     """Reserve, authorize, confirm; counted by outcome for the checkout metrics."""
     try:
-        order = saga.saga_advance(order=order)
+        order = saga.saga_advance(order=order, fresh=fresh)
     except CheckoutFailed as exc:
         metrics.CHECKOUTS.labels(exc.code).inc()
         raise

@@ -30,25 +30,39 @@ def publish(event: Event) -> OutboxEvent:
     picks the rows up later. An event no handler subscribes to is recorded already dispatched and costs
     no task at all.
     """
-    if not connection.in_atomic_block:
-        raise PublishOutsideTransaction(f"publish({event.name}) must run inside the transaction that made the change")
+    return publish_all([event])[0]
+
+
+def publish_all(events: list[Event]) -> list[OutboxEvent]:
+    """``publish`` for several events of one change: one insert for all their outbox rows."""
+    for event in events:
+        if not connection.in_atomic_block:
+            raise PublishOutsideTransaction(
+                f"publish({event.name}) must run inside the transaction that made the change"
+            )
     now = timezone.now()
-    subscribed = bool(subscriptions_for(event.name))
-    row = OutboxEvent.objects.create(
-        event_id=event.event_id,
-        name=event.name,
-        version=event.version,
-        producer=event.producer,
-        occurred_at=event.occurred_at,
-        correlation_id=event.correlation_id,
-        causation_id=event.causation_id,
-        payload=event.payload(),
-        queued_at=now if subscribed else None,
-        dispatched_at=None if subscribed else now,
-    )
-    if subscribed:
-        _relay_after_commit(row.pk)
-    return row
+    rows = []
+    for event in events:
+        subscribed = bool(subscriptions_for(event.name))
+        rows.append(
+            OutboxEvent(
+                event_id=event.event_id,
+                name=event.name,
+                version=event.version,
+                producer=event.producer,
+                occurred_at=event.occurred_at,
+                correlation_id=event.correlation_id,
+                causation_id=event.causation_id,
+                payload=event.payload(),
+                queued_at=now if subscribed else None,
+                dispatched_at=None if subscribed else now,
+            )
+        )
+    rows = OutboxEvent.objects.bulk_create(rows)
+    for row in rows:
+        if row.dispatched_at is None:
+            _relay_after_commit(row.pk)
+    return rows
 
 
 @dataclass
