@@ -17,7 +17,7 @@ from django.db import transaction
 from flowmart.events.publisher import publish_all
 from flowmart.transitions import transition_apply
 from orders import metrics, saga
-from orders.basket import NotOnSaleYet, basket_view
+from orders.basket import BasketView, NotOnSaleYet, basket_view
 from orders.errors import (
     BasketChanged,
     BasketEmpty,
@@ -131,9 +131,13 @@ def _customer_clean(*, user, email: str) -> tuple[str, str]:
 
 
 # -- prices ----------------------------------------------------------------------------------
-def checkout_preview(*, basket: Basket, user, shipping_address: dict, shipping_method: str) -> CheckoutPreview:
-    """Price the basket for checkout: today's prices, member discount and the chosen shipping method."""
-    view = basket_view(basket=basket, acknowledge=False)
+def checkout_preview(
+    *, basket: Basket, user, shipping_address: dict, shipping_method: str, view: BasketView | None = None
+) -> CheckoutPreview:
+    """Price the basket for checkout: today's prices, member discount and the chosen shipping method.
+
+    ``view``: the basket as the caller already priced it in this request (priced once per request)."""
+    view = view or basket_view(basket=basket, acknowledge=False)
     if view.is_empty:
         raise BasketEmpty("Your basket is empty.")
     # A line added while the customer could buy it (or before staff set a launch) is refused by name.
@@ -220,8 +224,18 @@ def _discounted(view, perks: Perks) -> list[tuple]:
 
 
 # -- place ---------------------------------------------------------------------------------
-def checkout_place(*, basket: Basket, user, details: CheckoutDetails, request_key: str = "") -> Order:
+def checkout_place(
+    *,
+    basket: Basket,
+    user,
+    details: CheckoutDetails,
+    request_key: str = "",
+    preview: CheckoutPreview | None = None,
+) -> Order:
     """Turn the basket into a confirmed order, or fail cleanly with the basket intact.
+
+    ``preview``: the caller's ``checkout_preview`` of these details in this request (the review page shows
+    it), so the basket is not priced again; the basket's version is still checked with the basket locked.
 
     ``request_key`` (the caller's Idempotency-Key, scoped and digested by the API) is written with the order:
     the same key again returns that order as ``checkout_outcome`` tells it, however the first request ended.
@@ -236,7 +250,7 @@ def checkout_place(*, basket: Basket, user, details: CheckoutDetails, request_ke
         placed = None
     if placed is not None:
         return checkout_outcome(order=placed)
-    prepared = _checkout_prepare(basket=basket, user=user, details=details)
+    prepared = _checkout_prepare(basket=basket, user=user, details=details, preview=preview)
     order, superseded = _order_create(basket=basket, user=user, prepared=prepared, request_key=request_key)
     if superseded is None:  # created by the same request, retried: that one runs the saga
         return checkout_outcome(order=order)
@@ -282,14 +296,17 @@ def checkout_outcome(*, order: Order) -> Order:
     return order
 
 
-def _checkout_prepare(*, basket: Basket, user, details: CheckoutDetails) -> _PreparedCheckout:
+def _checkout_prepare(
+    *, basket: Basket, user, details: CheckoutDetails, preview: CheckoutPreview | None = None
+) -> _PreparedCheckout:
     """Validate and price, read-only: nothing is written when the details are wrong or the total moved."""
     email, customer_name = _customer_clean(user=user, email=details.email)
     address = address_clean(details.shipping_address)
     payment_method = payment_token_clean(details.payment_method)
-    preview = checkout_preview(
-        basket=basket, user=user, shipping_address=address, shipping_method=details.shipping_method
-    )
+    if preview is None or preview.shipping_method != details.shipping_method:
+        preview = checkout_preview(
+            basket=basket, user=user, shipping_address=address, shipping_method=details.shipping_method
+        )
     if details.expected_total_minor is not None and details.expected_total_minor != preview.total_minor:
         raise BasketChanged(
             "The order total changed since you last saw it; please review your basket.",

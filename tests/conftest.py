@@ -144,12 +144,15 @@ def query_baseline(_query_baselines) -> Callable:
     def _check(name: str, request: Callable):
         with CaptureQueriesContext(connection) as ctx:
             response = request()
-        count = len(ctx.captured_queries)
+        # A session read is answered by the Redis session cache, or by the table when the outage-tolerant cache
+        # gave up on a slow Redis: not the endpoint's cost, and not deterministic on a loaded machine.
+        queries = [q for q in ctx.captured_queries if not q["sql"].startswith('SELECT "django_session"')]
+        count = len(queries)
         if os.environ.get("QUERY_BASELINES_UPDATE"):
             _query_baselines[name] = count
             return response
         expected = _query_baselines.get(name)
-        listing = "\n".join(q["sql"][:160] for q in ctx.captured_queries)
+        listing = "\n".join(q["sql"][:160] for q in queries)
         assert expected is not None, f"no baseline for {name!r}: run with QUERY_BASELINES_UPDATE=1"
         assert count == expected, (
             f"{name!r} costs {count} SQL statements, its baseline is {expected} "
