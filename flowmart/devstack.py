@@ -19,6 +19,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from urllib.parse import quote
@@ -155,6 +156,8 @@ def cmd_run(services: EmbeddedServices) -> int:
     env = {**venv_environ(), **services.start()}
     port = env.setdefault("PORT", "8000")
     env.setdefault("SITE_URL", f"http://127.0.0.1:{port}")  # links in pages and emails follow PORT
+    # /metrics adds up the web and worker processes' metrics (flowmart/metrics.py); a fresh directory per run.
+    env.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="flowmart-metrics-"))
     manage("migrate", "--noinput", env=env)
     manage("collectstatic", "--noinput", "-v", "0", env=env)
     manage("setup_demo", env=env)

@@ -1,5 +1,11 @@
 """Prometheus metrics at ``/metrics``: request counts and latency, event-spine health and lag, worker heartbeat.
 
+With ``PROMETHEUS_MULTIPROC_DIR`` set (a directory shared by the web server's processes and the Celery worker's,
+emptied when the stack starts; ``make run`` does it), prometheus-client's multiprocess mode adds up every
+process's counters and histograms, so a scrape shows the deployment's totals, the worker's checkout and event
+metrics included, instead of one random web process's. ``gunicorn.conf.py`` and the worker
+(``flowmart/celery.py``) tell it when a process exits.
+
 Protected by ``METRICS_TOKEN`` (``Authorization: Bearer <token>``) when set;
 without a token it is served only outside production.
 """
@@ -12,8 +18,15 @@ from django.conf import settings
 from django.db.models import Count
 from django.http import Http404, HttpResponse
 from django.utils.crypto import constant_time_compare
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
 
+from flowmart import metrics_multiprocess
 from flowmart.events.models import Delivery, OutboxEvent
 from flowmart.events.selectors import outbox_lag
 from flowmart.worker_heartbeat import heartbeat_age
@@ -25,15 +38,18 @@ LATENCY = Histogram(
     ["method"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
-EVENT_DELIVERIES = Gauge("flowmart_event_deliveries", "Event deliveries by status", ["status"])
-OUTBOX_UNDISPATCHED = Gauge("flowmart_outbox_undispatched", "Outbox events not yet dispatched")
+# Gauges set at scrape time from the database: in multiprocess mode the scraping process's latest value counts.
+SCRAPED = {"multiprocess_mode": "livemostrecent"}
+EVENT_DELIVERIES = Gauge("flowmart_event_deliveries", "Event deliveries by status", ["status"], **SCRAPED)
+OUTBOX_UNDISPATCHED = Gauge("flowmart_outbox_undispatched", "Outbox events not yet dispatched", **SCRAPED)
 OUTBOX_LAG = Gauge(
     "flowmart_outbox_oldest_undelivered_age_seconds",
     "Age of the oldest event not yet dispatched or with a delivery still to run (0 when none waits)",
+    **SCRAPED,
 )
-DELIVERIES_PENDING = Gauge("flowmart_event_deliveries_pending", "Deliveries pending or waiting for a retry")
+DELIVERIES_PENDING = Gauge("flowmart_event_deliveries_pending", "Deliveries pending or waiting for a retry", **SCRAPED)
 WORKER_HEARTBEAT_AGE = Gauge(
-    "flowmart_worker_heartbeat_age_seconds", "Seconds since a Celery worker last heartbeated (+Inf: never)"
+    "flowmart_worker_heartbeat_age_seconds", "Seconds since a Celery worker last heartbeated (+Inf: never)", **SCRAPED
 )
 
 
@@ -70,4 +86,4 @@ def metrics_view(request):
     elif settings.PRODUCTION:
         raise Http404
     _refresh_event_gauges()
-    return HttpResponse(generate_latest(), content_type=CONTENT_TYPE_LATEST)
+    return HttpResponse(generate_latest(metrics_multiprocess.registry()), content_type=CONTENT_TYPE_LATEST)

@@ -52,6 +52,14 @@ def registered_task(task_name: str) -> Task:
     return app.tasks[task_name]
 
 
+def send_task_now(
+    task_name: str, *, recovered_by: str, on_send_failed: Callable[[], None] | None = None, **kwargs: Any
+) -> None:
+    """Send ``task_name(**kwargs)`` now, never raising: for an ``on_commit`` callback a caller builds itself
+    (the outbox sends one relay task per transaction, however many events it published)."""
+    _send(registered_task(task_name), kwargs, countdown=None, recovered_by=recovered_by, on_send_failed=on_send_failed)
+
+
 def _send(
     task: Task, kwargs: dict, *, countdown: float | None, recovered_by: str, on_send_failed: Callable[[], None] | None
 ) -> None:

@@ -14,10 +14,10 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 
-from flowmart.events.publisher import publish
+from flowmart.events.publisher import publish_all
 from flowmart.transitions import transition_apply
 from orders import metrics, saga
-from orders.basket import NotOnSaleYet, basket_view
+from orders.basket import BasketView, NotOnSaleYet, basket_view
 from orders.errors import (
     BasketChanged,
     BasketEmpty,
@@ -131,9 +131,13 @@ def _customer_clean(*, user, email: str) -> tuple[str, str]:
 
 
 # -- prices ----------------------------------------------------------------------------------
-def checkout_preview(*, basket: Basket, user, shipping_address: dict, shipping_method: str) -> CheckoutPreview:
-    """Price the basket for checkout: today's prices, member discount and the chosen shipping method."""
-    view = basket_view(basket=basket, acknowledge=False)
+def checkout_preview(
+    *, basket: Basket, user, shipping_address: dict, shipping_method: str, view: BasketView | None = None
+) -> CheckoutPreview:
+    """Price the basket for checkout: today's prices, member discount and the chosen shipping method.
+
+    ``view``: the basket as the caller already priced it in this request (priced once per request)."""
+    view = view or basket_view(basket=basket, acknowledge=False)
     if view.is_empty:
         raise BasketEmpty("Your basket is empty.")
     # A line added while the customer could buy it (or before staff set a launch) is refused by name.
@@ -220,8 +224,18 @@ def _discounted(view, perks: Perks) -> list[tuple]:
 
 
 # -- place ---------------------------------------------------------------------------------
-def checkout_place(*, basket: Basket, user, details: CheckoutDetails, request_key: str = "") -> Order:
+def checkout_place(
+    *,
+    basket: Basket,
+    user,
+    details: CheckoutDetails,
+    request_key: str = "",
+    preview: CheckoutPreview | None = None,
+) -> Order:
     """Turn the basket into a confirmed order, or fail cleanly with the basket intact.
+
+    ``preview``: the caller's ``checkout_preview`` of these details in this request (the review page shows
+    it), so the basket is not priced again; the basket's version is still checked with the basket locked.
 
     ``request_key`` (the caller's Idempotency-Key, scoped and digested by the API) is written with the order:
     the same key again returns that order as ``checkout_outcome`` tells it, however the first request ended.
@@ -236,13 +250,13 @@ def checkout_place(*, basket: Basket, user, details: CheckoutDetails, request_ke
         placed = None
     if placed is not None:
         return checkout_outcome(order=placed)
-    prepared = _checkout_prepare(basket=basket, user=user, details=details)
+    prepared = _checkout_prepare(basket=basket, user=user, details=details, preview=preview)
     order, superseded = _order_create(basket=basket, user=user, prepared=prepared, request_key=request_key)
     if superseded is None:  # created by the same request, retried: that one runs the saga
         return checkout_outcome(order=order)
     for old in superseded:
         saga.compensate(order=old, target=OrderStatus.CANCELLED, reason=f"replaced by order {order.number}")
-    return _saga_run(order)
+    return _saga_run(order, fresh=True)
 
 
 def _checkout_may_run_again(order: Order) -> bool:
@@ -282,14 +296,17 @@ def checkout_outcome(*, order: Order) -> Order:
     return order
 
 
-def _checkout_prepare(*, basket: Basket, user, details: CheckoutDetails) -> _PreparedCheckout:
+def _checkout_prepare(
+    *, basket: Basket, user, details: CheckoutDetails, preview: CheckoutPreview | None = None
+) -> _PreparedCheckout:
     """Validate and price, read-only: nothing is written when the details are wrong or the total moved."""
     email, customer_name = _customer_clean(user=user, email=details.email)
     address = address_clean(details.shipping_address)
     payment_method = payment_token_clean(details.payment_method)
-    preview = checkout_preview(
-        basket=basket, user=user, shipping_address=address, shipping_method=details.shipping_method
-    )
+    if preview is None or preview.shipping_method != details.shipping_method:
+        preview = checkout_preview(
+            basket=basket, user=user, shipping_address=address, shipping_method=details.shipping_method
+        )
     if details.expected_total_minor is not None and details.expected_total_minor != preview.total_minor:
         raise BasketChanged(
             "The order total changed since you last saw it; please review your basket.",
@@ -317,21 +334,22 @@ def _order_create(
             return placed, None
         if locked.version != prepared.preview.basket_version:
             raise BasketChanged("Your basket changed while you were checking out; please review it.")
-        running = Order.objects.filter(
-            basket_public_id=locked.public_id, status=OrderStatus.PENDING, saga_status=SagaStatus.RUNNING
-        ).first()
+        # One read for both: a checkout of this basket still running, and declined orders this one replaces.
+        open_orders = list(
+            Order.objects.filter(
+                basket_public_id=locked.public_id, status__in=[OrderStatus.PENDING, OrderStatus.PAYMENT_FAILED]
+            ).exclude(saga_status=SagaStatus.COMPENSATED)
+        )
+        running = next(
+            (o for o in open_orders if o.status == OrderStatus.PENDING and o.saga_status == SagaStatus.RUNNING), None
+        )
         if running is not None:
             raise CheckoutInProgress(
                 "This basket is already being checked out; please wait a moment.", order_number=running.number
             )
-        superseded = list(
-            Order.objects.filter(basket_public_id=locked.public_id, status=OrderStatus.PAYMENT_FAILED).exclude(
-                saga_status=SagaStatus.COMPENSATED
-            )
-        )
+        superseded = [o for o in open_orders if o.status == OrderStatus.PAYMENT_FAILED]
         order = _order_row_create(basket=locked, user=user, prepared=prepared, request_key=request_key)
-        saga.step_record(order, "validate")
-        saga.step_record(order, "create_order")
+        saga.steps_record_first(order, ["validate", "create_order"])
         _order_placed_announce(order, basket=locked)
     return order, superseded
 
@@ -367,32 +385,32 @@ def _order_row_create(*, basket: Basket, user, prepared: _PreparedCheckout, requ
 
 def _order_placed_announce(order: Order, *, basket: Basket) -> None:
     user_id = saga.user_id_of(order)
-    publish(
-        UserCheckedOut(
-            correlation_id=order.number,
-            basket_id=str(basket.public_id),
-            user_id=user_id,
-            customer_email=order.email,
-            total_minor=order.total_minor,
-            currency=order.currency,
-        )
-    )
-    publish(
-        OrderPlaced(
-            correlation_id=order.number,
-            order_number=order.number,
-            user_id=user_id,
-            customer_email=order.email,
-            total_minor=order.total_minor,
-            currency=order.currency,
-        )
+    publish_all(
+        [
+            UserCheckedOut(
+                correlation_id=order.number,
+                basket_id=str(basket.public_id),
+                user_id=user_id,
+                customer_email=order.email,
+                total_minor=order.total_minor,
+                currency=order.currency,
+            ),
+            OrderPlaced(
+                correlation_id=order.number,
+                order_number=order.number,
+                user_id=user_id,
+                customer_email=order.email,
+                total_minor=order.total_minor,
+                currency=order.currency,
+            ),
+        ]
     )
 
 
-def _saga_run(order: Order) -> Order:
+def _saga_run(order: Order, *, fresh: bool = False) -> Order:
     """Reserve, authorize, confirm; counted by outcome for the checkout metrics."""
     try:
-        order = saga.saga_advance(order=order)
+        order = saga.saga_advance(order=order, fresh=fresh)
     except CheckoutFailed as exc:
         metrics.CHECKOUTS.labels(exc.code).inc()
         raise

@@ -82,7 +82,7 @@ def shipping_quote_for(
     )
 
 
-def lines_charged_minor(order) -> list[int]:
+def lines_charged_minor(order, lines=None) -> list[int]:
     """What was charged for the goods of each of ``order``'s lines (in line order), after every discount.
 
     A line's own discount (the member percent-off) is already off its ``line_total_minor``; any discount
@@ -90,8 +90,9 @@ def lines_charged_minor(order) -> list[int]:
     to the lines in proportion to their totals with ``Money.allocate`` — integer minor units, the
     remainder one unit at a time to the first lines — so the charged amounts add up to exactly what was
     charged for goods (``subtotal_minor − discount_minor``). Returns refund these shares, never more.
+    ``lines``: the order's lines when the caller has them already (one query fewer).
     """
-    lines = list(order.lines.all())
+    lines = list(order.lines.all() if lines is None else lines)
     totals = [max(line.line_total_minor, 0) for line in lines]
     undistributed = order.discount_minor - sum(line.discount_minor for line in lines)
     if undistributed <= 0 or sum(totals) <= 0:
@@ -100,10 +101,10 @@ def lines_charged_minor(order) -> list[int]:
     return [total - share.amount_minor for total, share in zip(totals, shares, strict=True)]
 
 
-def lines_payload(order) -> list[dict]:
+def lines_payload(order, lines=None) -> list[dict]:
     """The order's lines as events carry them: ``OrderLine.as_payload()`` plus ``charged_minor``."""
-    lines = list(order.lines.all())
+    lines = list(order.lines.all() if lines is None else lines)
     return [
         {**line.as_payload(), "charged_minor": charged}
-        for line, charged in zip(lines, lines_charged_minor(order), strict=True)
+        for line, charged in zip(lines, lines_charged_minor(order, lines), strict=True)
     ]

@@ -128,9 +128,10 @@ def step(order: Order, name: str) -> Iterator[StepAttempt]:
     when the block ends, unless the block recorded success itself with ``attempt.succeed()``. Work that must
     not make the step look failed (follow-ups after its facts are stored) belongs after the block.
     """
-    attempt_number = SagaStep.objects.filter(order=order, step=name).count() + 1
+    earlier = list(SagaStep.objects.filter(order=order, step=name))  # one read: the count and any still running
+    attempt_number = len(earlier) + 1
     # An earlier attempt still ``running`` belongs to a process that died (a follow-up task run again).
-    _abandon(SagaStep.objects.filter(order=order, step=name, status=SagaStep.Status.RUNNING))
+    _abandon([row for row in earlier if row.status == SagaStep.Status.RUNNING])
     Order.objects.filter(pk=order.pk).update(saga_lease_until=lease_until())
     attempt = StepAttempt(SagaStep.objects.create(order=order, step=name, attempt=attempt_number))
     try:
@@ -142,19 +143,32 @@ def step(order: Order, name: str) -> Iterator[StepAttempt]:
         attempt.succeed()
 
 
-def step_record(order: Order, step: str, *, error: BaseException | None = None) -> SagaStep:
-    """A step that happens inside the caller's transaction (no outside call): begun and finished at once."""
+def step_record(order: Order, step: str, *, error: BaseException | None = None, attempt: int | None = None) -> SagaStep:
+    """A step that happens inside the caller's transaction (no outside call): begun and finished at once.
+    ``attempt``: the caller knows it is the first (a step of a new order, one that commits with a status
+    change that happens once), so the count is not read."""
+    return SagaStep.objects.create(**_recorded_step(order, step, error=error, attempt=attempt))
+
+
+def steps_record_first(order: Order, steps: list[str]) -> None:
+    """The first attempts of several steps that happened at once in the caller's transaction: one insert."""
+    SagaStep.objects.bulk_create([SagaStep(**_recorded_step(order, name, attempt=1)) for name in steps])
+
+
+def _recorded_step(order: Order, step: str, *, error: BaseException | None = None, attempt: int | None) -> dict:
     now = timezone.now()
-    return SagaStep.objects.create(
-        order=order,
-        step=step,
-        attempt=SagaStep.objects.filter(order=order, step=step).count() + 1,
-        status=SagaStep.Status.SUCCEEDED if error is None else SagaStep.Status.FAILED,
-        started_at=now,
-        finished_at=now,
-        error_code=(getattr(error, "code", "") or type(error).__name__) if error is not None else "",
-        error=str(error)[:2000] if error is not None else "",
-    )
+    if attempt is None:
+        attempt = SagaStep.objects.filter(order=order, step=step).count() + 1
+    return {
+        "order": order,
+        "step": step,
+        "attempt": attempt,
+        "status": SagaStep.Status.SUCCEEDED if error is None else SagaStep.Status.FAILED,
+        "started_at": now,
+        "finished_at": now,
+        "error_code": (getattr(error, "code", "") or type(error).__name__) if error is not None else "",
+        "error": str(error)[:2000] if error is not None else "",
+    }
 
 
 # -- the idempotency ledger ---------------------------------------------------------------
@@ -173,7 +187,8 @@ def ledger_add(order: Order, entry: str) -> None:
 
 
 def lock(order: Order) -> Order:
-    return Order.objects.select_for_update().get(pk=order.pk)
+    # The customer comes along (events name them), locked is the order row only.
+    return Order.objects.select_for_update(of=("self",)).select_related("user").get(pk=order.pk)
 
 
 def user_id_of(order: Order) -> str | None:
@@ -194,7 +209,7 @@ def payment_request(order: Order, *, amount_minor: int, idempotency_key: str) ->
     )
 
 
-def order_confirmed_event(order: Order) -> OrderConfirmed:
+def order_confirmed_event(order: Order, *, lines: list[OrderLine] | None = None) -> OrderConfirmed:
     return OrderConfirmed(
         correlation_id=order.number,
         order_number=order.number,
@@ -208,34 +223,35 @@ def order_confirmed_event(order: Order) -> OrderConfirmed:
         total_minor=order.total_minor,
         shipping_method=order.shipping_method,
         shipping_address=order.shipping_address,
-        lines=lines_payload(order),
+        lines=lines_payload(order, lines),
         placed_at=order.placed_at.isoformat(),
     )
 
 
-def store_allocations(order: Order, reservation) -> None:
+def store_allocations(order: Order, reservation, *, lines: list[OrderLine] | None = None) -> None:
     """Which warehouse holds what, per line (for OrderConfirmed and the staff screens)."""
     by_sku: dict[str, list[dict]] = {}
     for allocation in reservation.allocations:
         by_sku.setdefault(allocation.sku, []).append(
             {"warehouse_code": allocation.warehouse_code, "quantity": allocation.quantity}
         )
-    lines = list(order.lines.all())
+    lines = list(order.lines.all()) if lines is None else lines
     for line in lines:
         line.allocations = by_sku.get(line.sku, [])
     OrderLine.objects.bulk_update(lines, ["allocations"])
 
 
 # -- the forward steps -------------------------------------------------------------
-def _step_reserve(order: Order) -> None:
-    lines = [inventory_services.StockLine(sku=line.sku, quantity=line.quantity) for line in order.lines.all()]
+def _step_reserve(order: Order) -> Order:
+    order_lines = list(order.lines.all())
+    lines = [inventory_services.StockLine(sku=line.sku, quantity=line.quantity) for line in order_lines]
     try:
         with step(order, "reserve_stock") as attempt:
             reservation = inventory_services.stock_reserve(
                 reference=order.stock_reference, lines=lines, ttl_minutes=settings.ORDERS_RESERVATION_TTL_MINUTES
             )
             with transaction.atomic():
-                store_allocations(order, reservation)
+                store_allocations(order, reservation, lines=order_lines)
                 Order.objects.filter(pk=order.pk).update(stock_reserved=True, stock_released=False)
                 attempt.succeed()
     except FlowMartError as exc:
@@ -245,9 +261,12 @@ def _step_reserve(order: Order) -> None:
             order_number=order.number,
             shortages=exc.extra.get("shortages", []),
         ) from exc
+    # The next step locks the order and checks its status again, so this copy need not be read back.
+    order.stock_reserved, order.stock_released = True, False
+    return order
 
 
-def _step_authorize(order: Order) -> None:
+def _step_authorize(order: Order) -> Order | None:
     try:
         with step(order, "authorize_payment") as attempt:
             info = payment_services.payment_authorize(
@@ -275,9 +294,11 @@ def _step_authorize(order: Order) -> None:
                 attempt.succeed()
     except FlowMartError as exc:
         _authorization_refused(order, exc)
-        return
+        return None
     if orphaned:
         payment_services.payment_abandon(payment_id=info.id, reason=f"order {order.number} no longer waits for it")
+        return None
+    return locked  # read under lock and updated: the loop need not read it again
 
 
 def _authorization_refused(order: Order, exc: FlowMartError) -> None:
@@ -309,28 +330,34 @@ def _step_confirm(order: Order) -> Order:
         order.saga_status = SagaStatus.COMPLETED
         order.saga_lease_until = None
         transition_apply(order, "confirm", reason="stock reserved and payment authorized")
+        lines = list(order.lines.all())
         if order.basket_public_id:
             quantities: dict[str, int] = {}
-            for line in order.lines.all():
+            for line in lines:
                 quantities[line.sku] = quantities.get(line.sku, 0) + line.quantity
             basket_module.basket_clear_lines(basket_public_id=order.basket_public_id, quantities=quantities)
-        step_record(order, "confirm")
-        publish(order_confirmed_event(order))
+        step_record(order, "confirm", attempt=1)  # commits with the one transition out of pending
+        publish(order_confirmed_event(order, lines=lines))
     return order
 
 
-def saga_advance(*, order: Order) -> Order:
+def saga_advance(*, order: Order, fresh: bool = False) -> Order:
     """Run whatever is left of the forward saga. Raises ``CheckoutFailed`` subclasses on business failures
     (after compensating or parking the order in ``payment_failed``); other exceptions leave the saga for the
-    sweeper."""
+    sweeper.
+
+    ``order`` may be the caller's copy: it is read again here unless ``fresh`` (the caller just created or
+    locked it in a transaction that committed), and after a step only when the step could not vouch for it.
+    """
+    current: Order | None = order if fresh else None
     while True:
-        order = Order.objects.get(pk=order.pk)
+        order = current or Order.objects.select_related("user").get(pk=order.pk)
         if order.status != OrderStatus.PENDING or order.saga_status != SagaStatus.RUNNING:
             return order
         if not order.stock_reserved:
-            _step_reserve(order)
+            current = _step_reserve(order)
         elif order.authorized_minor < order.total_minor:
-            _step_authorize(order)
+            current = _step_authorize(order)
         else:
             return _step_confirm(order)
 

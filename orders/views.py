@@ -187,6 +187,7 @@ def checkout_review(request):
             user=request.user,
             shipping_address=state["address"],
             shipping_method=state["shipping_method"],
+            view=view,  # priced once per request: the page, the preview and the order share it
         )
     except FlowMartError as exc:
         messages.error(request, exc.detail)
@@ -200,7 +201,7 @@ def checkout_review(request):
             expected_total_minor=_int_or(request.POST.get("expected_total_minor"), preview.total_minor),
         )
         try:
-            order = services.checkout_place(basket=basket, user=request.user, details=details)
+            order = services.checkout_place(basket=basket, user=request.user, details=details, preview=preview)
         except FlowMartError as exc:
             messages.error(request, exc.detail)
             number = exc.extra.get("order_number")

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 import redis
@@ -132,3 +135,46 @@ def wait_until() -> Callable:
         return wait_for(condition, timeout=timeout, what=message)
 
     return _wait
+
+
+# -- query-count baselines ----------------------------------------------------------------------------------
+QUERY_BASELINES = Path(__file__).parent / "query_baselines.json"
+
+
+@pytest.fixture(scope="session")
+def _query_baselines():
+    baselines = json.loads(QUERY_BASELINES.read_text()) if QUERY_BASELINES.exists() else {}
+    yield baselines
+    if os.environ.get("QUERY_BASELINES_UPDATE"):
+        QUERY_BASELINES.write_text(json.dumps(dict(sorted(baselines.items())), indent=2) + "\n")
+
+
+@pytest.fixture
+def query_baseline(_query_baselines) -> Callable:
+    """``query_baseline("checkout place (API)", lambda: client.post(...))``: the SQL statements one request costs
+    must equal its baseline in tests/query_baselines.json (the way Saleor keeps them): a change that adds
+    queries fails here, and one that saves some updates the file (``QUERY_BASELINES_UPDATE=1``), so the file
+    always shows what each endpoint costs today. Returns the response."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def _check(name: str, request: Callable):
+        with CaptureQueriesContext(connection) as ctx:
+            response = request()
+        # A session read is answered by the Redis session cache, or by the table when the outage-tolerant cache
+        # gave up on a slow Redis: not the endpoint's cost, and not deterministic on a loaded machine.
+        queries = [q for q in ctx.captured_queries if not q["sql"].startswith('SELECT "django_session"')]
+        count = len(queries)
+        if os.environ.get("QUERY_BASELINES_UPDATE"):
+            _query_baselines[name] = count
+            return response
+        expected = _query_baselines.get(name)
+        listing = "\n".join(q["sql"][:160] for q in queries)
+        assert expected is not None, f"no baseline for {name!r}: run with QUERY_BASELINES_UPDATE=1"
+        assert count == expected, (
+            f"{name!r} costs {count} SQL statements, its baseline is {expected} "
+            f"(fewer: QUERY_BASELINES_UPDATE=1 records it; more: find the new query):\n{listing}"
+        )
+        return response
+
+    return _check

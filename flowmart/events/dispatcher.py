@@ -29,6 +29,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from flowmart.events import metrics
 from flowmart.events.base import event_class
 from flowmart.events.models import Command, Delivery, OutboxEvent
 from flowmart.events.publisher import not_queued
@@ -75,6 +76,42 @@ def event_dispatch(*, event_id) -> list[int]:
         )
 
 
+def events_claim(*, limit: int = 100) -> list[int]:
+    """Claim up to ``limit`` undispatched outbox rows at once and create all their deliveries; return the
+    ids of the deliveries the caller must run now (the relay runs them in its own process).
+
+    Rows another relay holds are skipped (``FOR UPDATE SKIP LOCKED``), so relays running side by side take
+    disjoint batches. The deliveries are marked queued now: if the caller dies before running them, the
+    redelivery sweep sends them after the visibility timeout, as for any task lost with its worker.
+    """
+    with transaction.atomic():
+        rows = list(
+            OutboxEvent.objects.select_for_update(skip_locked=True)
+            .filter(dispatched_at__isnull=True)
+            .order_by("created_at")
+            .only("event_id", "name")[:limit]
+        )
+        if not rows:
+            return []
+        now = timezone.now()
+        Delivery.objects.bulk_create(
+            [
+                Delivery(event=row, handler=s.handler_name, queued_at=now)
+                for row in rows
+                for s in subscriptions_for(row.name)
+            ],
+            ignore_conflicts=True,
+        )
+        event_ids = [row.pk for row in rows]
+        OutboxEvent.objects.filter(pk__in=event_ids).update(dispatched_at=now)
+        return queue_take(
+            Delivery.objects.filter(event_id__in=event_ids, status=Delivery.Status.PENDING).filter(
+                Q(queued_at=now) | _not_queued(now)
+            ),
+            now=now,
+        )
+
+
 def delivery_run(*, delivery_id: int) -> DeliveryOutcome:
     """Run one handler for one event, at most once to success."""
     with transaction.atomic():
@@ -115,12 +152,14 @@ def delivery_run(*, delivery_id: int) -> DeliveryOutcome:
                     delivery.next_attempt_at = None
                     delivery.save()
                     log.error("event handler gave up; parked as dead letter", attempts=delivery.attempts)
+                    metrics.DELIVERIES_RUN.labels(Delivery.Status.DEAD).inc()
                     return DeliveryOutcome(delivery.status)
                 delay = retry_delay(delivery.attempts)
                 delivery.status = Delivery.Status.RETRYING
                 delivery.next_attempt_at = timezone.now() + timedelta(seconds=delay)
                 delivery.queued_at = delivery.next_attempt_at  # the caller sends it with that countdown
                 delivery.save()
+                metrics.DELIVERIES_RUN.labels(Delivery.Status.RETRYING).inc()
                 log.warning(
                     "event handler failed; will retry", attempts=delivery.attempts, retry_in=delay, error=str(exc)
                 )
@@ -131,7 +170,13 @@ def delivery_run(*, delivery_id: int) -> DeliveryOutcome:
             delivery.next_attempt_at = None
             delivery.save()
             log.info("event handled", attempts=delivery.attempts)
+            transaction.on_commit(partial(_count_handled, row.created_at))
             return DeliveryOutcome(delivery.status)
+
+
+def _count_handled(published_at) -> None:
+    metrics.DELIVERIES_RUN.labels(Delivery.Status.SUCCEEDED).inc()
+    metrics.HANDLED_LAG.observe(max((timezone.now() - published_at).total_seconds(), 0.0))
 
 
 @dataclass(frozen=True)

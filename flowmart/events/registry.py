@@ -4,7 +4,7 @@
     def create_shipments(event: OrderConfirmed) -> None:
         shipment_create_for_order(...)
 
-A handler runs in its own Celery task, inside a transaction together with its
+A handler runs in the relay's Celery task (or a retry's), inside a transaction together with its
 inbox record, so its database effects happen exactly once per event.
 """
 

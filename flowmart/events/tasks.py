@@ -24,10 +24,39 @@ def _send_each(task: Task, *, model, key: str, ids: list, countdown: float | Non
         not_queued(model, failed)
 
 
+# How many outbox rows one relay claims per round, and how many rounds it runs before it returns
+# (a burst is drained by the relays already running, not by one task per event).
+RELAY_BATCH = 100
+RELAY_ROUNDS = 20
+
+
+@shared_task(acks_late=True)
+def relay_events_task() -> int:
+    """Sent once per transaction that published events: claim undispatched outbox rows in batches and run
+    their handlers here, in this process. A retry (or the sweep) still goes through ``handle_event_task``."""
+    ran = 0
+    for _ in range(RELAY_ROUNDS):
+        ids = dispatcher.events_claim(limit=RELAY_BATCH)
+        if not ids:
+            break
+        _run_here(ids)
+        ran += len(ids)
+    return ran
+
+
 @shared_task(acks_late=True)
 def dispatch_event_task(event_id: str) -> None:
-    ids = dispatcher.event_dispatch(event_id=event_id)
-    _send_each(handle_event_task, model=Delivery, key="delivery_id", ids=ids)
+    """The sweep's way in for one outbox row left undispatched: create its deliveries and run them here."""
+    _run_here(dispatcher.event_dispatch(event_id=event_id))
+
+
+def _run_here(delivery_ids: list[int]) -> None:
+    for delivery_id in delivery_ids:
+        outcome = dispatcher.delivery_run(delivery_id=delivery_id)
+        if outcome.retry_in is not None:
+            _send_each(
+                handle_event_task, model=Delivery, key="delivery_id", ids=[delivery_id], countdown=outcome.retry_in
+            )
 
 
 @shared_task(acks_late=True)

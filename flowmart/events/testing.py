@@ -14,16 +14,15 @@ from kombu import pools as kombu_pools
 
 from flowmart.celery import app as celery_app
 from flowmart.events import dispatcher
-from flowmart.events.models import Delivery, OutboxEvent
+from flowmart.events.models import Delivery
 
 
 def deliver_pending(*, max_rounds: int = 50) -> int:
     """Dispatch and run everything outstanding until nothing is left; returns deliveries run."""
     ran = 0
     for _ in range(max_rounds):
-        undispatched = OutboxEvent.objects.filter(dispatched_at__isnull=True).order_by("occurred_at", "created_at")
-        for event_id in undispatched.values_list("event_id", flat=True):
-            dispatcher.event_dispatch(event_id=event_id)
+        while dispatcher.events_claim(limit=1000):  # the relay's claim; its deliveries run below, in id order
+            pass
         due = list(
             Delivery.objects.filter(status__in=[Delivery.Status.PENDING, Delivery.Status.RETRYING])
             .order_by("id")

@@ -160,15 +160,16 @@ class SandboxGateway:
         timed_out = False
         try:
             with transaction.atomic():
-                # The unique key is claimed first, so a concurrent request with the same key waits, then replays.
+                # The work and its record commit together, the record written once with its answer: a concurrent
+                # request with the same key waits on the unique key, rolls its own work back and replays ours.
                 request = SandboxRequest.objects.create(
-                    idempotency_key=key, operation=operation, fingerprint=fingerprint, response={}
+                    idempotency_key=key,
+                    operation=operation,
+                    fingerprint=fingerprint,
+                    response=perform(),
+                    timeouts_served=1 if payment_method == TIMEOUT_TOKEN else 0,
                 )
-                request.response = perform()
-                if payment_method == TIMEOUT_TOKEN:
-                    request.timeouts_served = 1
-                    timed_out = True
-                request.save(update_fields=["response", "timeouts_served"])
+            timed_out = request.timeouts_served == 1  # only the request that did the work loses its answer
         except IntegrityError:
             request = SandboxRequest.objects.get(idempotency_key=key)
             if request.fingerprint != fingerprint:

@@ -12,3 +12,13 @@ class SpineProbe(Event):
 
     key: str
     behaviour: str = "ok"  # ok | fail_twice | always_fail (until healed)
+
+
+@dataclass(frozen=True, kw_only=True)
+class UnheardProbe(Event):
+    """Test-only event no handler subscribes to."""
+
+    name = "UnheardProbe"
+    producer = "testapp"
+
+    key: str
