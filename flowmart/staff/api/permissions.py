@@ -14,6 +14,8 @@ class StaffActionPermission(BasePermission):
     ``staff_permission`` (``"<app_label>.<codename>"``, for lists and details).
     """
 
+    staff_only = True  # the API schema tags its operations "staff" and documents 401/403
+
     message = "Your staff role does not allow this."
 
     def has_permission(self, request, view):
