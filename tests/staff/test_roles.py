@@ -10,6 +10,8 @@ from django.contrib.auth.models import Group, Permission
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
+from tests.staff_roles import staff_roles_ensure
+
 pytestmark = pytest.mark.django_db
 
 
@@ -20,7 +22,7 @@ def perms(name: str) -> set[str]:
 
 def test_the_roles_migration_makes_four_roles_once():
     Group.objects.filter(name="Finance").delete()
-    Group.objects.create(name="Warehouse")  # may exist already (shipping 0006): extended, not duplicated
+    Group.objects.get_or_create(name="Warehouse")  # made by shipping 0006: extended, not duplicated
     state = MigrationExecutor(connection).loader.project_state(("staff", "0002_staff_roles"), at_end=True)
     migration = importlib.import_module("flowmart.staff.migrations.0002_staff_roles")
     migration.create_roles(state.apps, None)
@@ -40,3 +42,23 @@ def test_the_roles_migration_makes_four_roles_once():
     assert {"payments.refund_payment", "payments.approve_refund", "staff.view_auditentry"} <= finance
     assert not {"orders.hold_order", "shipping.receive_return", "auth.change_group"} & finance
     assert len(perms("Manager")) == Permission.objects.count()
+
+
+def test_the_demo_has_one_non_superuser_per_role(db):
+    from django.contrib.auth import authenticate
+
+    from flowmart.users.demo import DEMO_PASSWORD, demo_accounts_ensure
+
+    staff_roles_ensure()  # the roles migration's groups (a transactional test may have flushed them)
+    demo_accounts_ensure()
+    demo_accounts_ensure()  # idempotent
+
+    for email, role in [
+        ("support@flowmart.test", "Support"),
+        ("warehouse@flowmart.test", "Warehouse"),
+        ("finance@flowmart.test", "Finance"),
+        ("manager@flowmart.test", "Manager"),
+    ]:
+        user = authenticate(email=email, password=DEMO_PASSWORD)
+        assert user is not None, email
+        assert (user.is_staff, user.is_superuser, [g.name for g in user.groups.all()]) == (True, False, [role])
