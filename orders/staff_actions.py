@@ -90,7 +90,7 @@ REFUND_RESOLVED = _order(
 AUTHORIZATION_RESOLVED = _order(
     name="orders.order.authorization_resolved",
     label="Expired authorization dealt with (clear the flag)",
-    permission="orders.repair_order",
+    permission="orders.resolve_refund_issue",  # Finance's: the order's money flags
     offered=lambda o: o.failure_code == "authorization_expired",
     form=ReasonForm,
     run=lambda o, *, by, reason, data: services.order_authorization_flag_clear(order=o, by=by, reason=reason),
@@ -98,7 +98,7 @@ AUTHORIZATION_RESOLVED = _order(
 FLAG_CLEAR = _order(
     name="orders.order.flag_clear",
     label="Parcel / payment issue dealt with (clear the flag)",
-    permission="orders.repair_order",
+    permission="orders.resolve_refund_issue",  # Finance's: the order's money flags
     offered=lambda o: o.failure_code in ("parcel_left", "reauthorization_failed"),
     form=ReasonForm,
     run=lambda o, *, by, reason, data: services.order_flag_clear(order=o, by=by, reason=reason),

@@ -149,7 +149,7 @@ class RefundApprovalQueueAdmin(StaffActionsAdmin, ReadOnlyAdmin):
 
 
 @admin.register(Dispute)
-class DisputeAdmin(ReadOnlyAdmin):
+class DisputeAdmin(StaffActionsAdmin, ReadOnlyAdmin):
     ordering = ["-opened_at"]
     list_display = [
         "gateway_ref",

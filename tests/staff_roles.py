@@ -18,3 +18,5 @@ def staff_roles_ensure() -> None:
     state = MigrationExecutor(connection).loader.project_state(ROLES_MIGRATION, at_end=True)
     module = importlib.import_module("flowmart.staff.migrations.0002_staff_roles")
     module.create_roles(state.apps, None)
+    # Later migrations grant the roles more (reports: Finance and Manager see the reports).
+    importlib.import_module("reports.migrations.0002_reports_for_finance_and_manager").grant(state.apps, None)

@@ -58,6 +58,7 @@ def make_order(
         failure_code=failure_code,
         placed_at=placed_at,
         confirmed_at=placed_at if confirmed else None,
+        labelled_at=labelled_at,
         shipped_at=shipped_at,
         delivered_at=delivered_at,
     )

@@ -92,6 +92,7 @@ def test_returns_and_refund_rate(seeded_shop, report_range):
         "approved": 0,
         "rejected": 0,
         "received": 0,
+        "awaiting_stock": 0,
         "refunded": 1,
         "exchanged": 0,
     }
