@@ -5,17 +5,8 @@ from __future__ import annotations
 from django import forms
 from django.conf import settings
 
+from flowmart.payment_token_field import PaymentTokenField
 from orders.checkout import ADDRESS_FIELDS
-
-# The sandbox gateway's test cards (payments' sandbox adapter); any other pm_… token may be typed in.
-TEST_CARDS = [
-    ("pm_card_visa", "Visa ending 4242 (succeeds)"),
-    ("pm_card_mastercard", "Mastercard ending 4444 (succeeds)"),
-    ("pm_card_chargeDeclined", "Visa ending 0002 (declined)"),
-    ("pm_card_chargeDeclinedInsufficientFunds", "Visa ending 9995 (insufficient funds)"),
-    ("pm_card_sandboxUnavailable", "Gateway unavailable (test)"),
-]
-
 
 ADDRESS_LABELS = {
     "name": "Deliver to (full name)",
@@ -91,17 +82,13 @@ class ShippingMethodForm(forms.Form):
 
 
 class PaymentForm(forms.Form):
-    payment_method = forms.ChoiceField(
-        choices=TEST_CARDS, widget=forms.RadioSelect, label="Card", initial="pm_card_visa"
-    )
+    """The token the card element made in the browser, or a saved card's token."""
+
+    payment_method = PaymentTokenField()
 
     def __init__(self, *args, saved_methods=(), **kwargs):
         super().__init__(*args, **kwargs)
-        saved = [
-            (m.token, f"{m.brand.title()} ···· {m.last4} (saved, expires {m.exp_month:02d}/{m.exp_year})")
-            for m in saved_methods
-        ]
-        self.fields["payment_method"].choices = saved + TEST_CARDS
+        self.saved_methods = list(saved_methods)
 
 
 class CancelForm(forms.Form):
