@@ -15,13 +15,14 @@ ADDRESS_LABELS = {
     "city": "City",
     "region": "State / region",
     "postal_code": "Postal code",
-    "country": "Country (2 letters)",
+    "country": "Country (2-letter code)",
     "phone": "Phone",
 }
 
 
 class BasketAddForm(forms.Form):
     sku = forms.CharField(max_length=64)
+    # The most per line is the services' rule (settings.BASKET_MAX_QUANTITY, also the pages' input max).
     quantity = forms.IntegerField(min_value=1, initial=1)
 
 
@@ -38,11 +39,15 @@ class AddressForm(forms.Form):
     city = forms.CharField(max_length=100, required=False)
     region = forms.CharField(max_length=100, required=False, label="State / region")
     postal_code = forms.CharField(max_length=20, required=False, label="Postal code")
-    country = forms.CharField(max_length=2, min_length=2, required=False, initial="US", label="Country (2 letters)")
+    country = forms.CharField(max_length=2, min_length=2, required=False, initial="US", label="Country")
     phone = forms.CharField(max_length=32, required=False)
 
-    def __init__(self, *args, saved_addresses=(), guest: bool = False, **kwargs):
+    def __init__(self, *args, saved_addresses=(), guest: bool = False, countries=(), **kwargs):
         super().__init__(*args, **kwargs)
+        if countries:  # the countries the shipping zones serve, as a select
+            self.fields["country"] = forms.ChoiceField(
+                choices=[("", "Choose a country")] + list(countries), required=False, initial="US", label="Country"
+            )
         self.saved_addresses = {str(a.public_id): a for a in saved_addresses}
         self.guest = guest
         if self.saved_addresses:

@@ -14,6 +14,7 @@ from flowmart.users import selectors as user_selectors
 from orders import forms, selectors, services
 from orders.pricing import perks_for_user
 from orders.signals import SESSION_BASKET_KEY, SESSION_ORDERS_KEY
+from shipping import selectors as shipping_selectors
 
 SESSION_CHECKOUT_KEY = "orders.checkout"
 
@@ -127,7 +128,13 @@ def checkout_address(request):
     initial = dict(_state(request).get("address") or {})
     if not initial and saved:
         initial["saved_address"] = str(saved[0].public_id)  # the default address comes first
-    form = forms.AddressForm(request.POST or None, saved_addresses=saved, guest=guest, initial=initial)
+    form = forms.AddressForm(
+        request.POST or None,
+        saved_addresses=saved,
+        guest=guest,
+        initial=initial,
+        countries=shipping_selectors.shipping_countries(),
+    )
     if request.method == "POST" and form.is_valid():
         _save_state(request, address=form.cleaned_data["address"], email=form.cleaned_data.get("email", ""))
         return redirect("orders:checkout_shipping")
@@ -151,7 +158,7 @@ def checkout_shipping(request):
     return render(
         request,
         "orders/checkout_shipping.html",
-        {"form": form, "quotes": quotes, "basket": view, "perks": perks, "step": 2},
+        {"form": form, "quotes": quotes, "basket": view, "perks": perks, "step": 2, "state": state},
     )
 
 
@@ -169,7 +176,7 @@ def checkout_payment(request):
     if request.method == "POST" and form.is_valid():
         _save_state(request, payment_method=form.cleaned_data["payment_method"])
         return redirect("orders:checkout_review")
-    return render(request, "orders/checkout_payment.html", {"form": form, "basket": view, "step": 3})
+    return render(request, "orders/checkout_payment.html", {"form": form, "basket": view, "step": 3, "state": state})
 
 
 @require_http_methods(["GET", "POST"])

@@ -7,6 +7,7 @@ from datetime import date, datetime
 
 from django.db.models import Prefetch, QuerySet
 
+from shipping.countries import country_name
 from shipping.models import (
     DeliveryFailure,
     ReturnRequest,
@@ -14,6 +15,7 @@ from shipping.models import (
     Shipment,
     ShipmentLine,
     ShipmentTransition,
+    ShippingZone,
     TrackingEvent,
 )
 from shipping.returns import returnable_quantities
@@ -293,3 +295,9 @@ def returnable_lines_for_order(*, order_number: str, user_id: str) -> list[dict]
         row = rows.setdefault(line.sku, {"sku": line.sku, "name": line.name, "quantity": 0})
         row["quantity"] += quantities[line.pk]
     return list(rows.values())
+
+
+def shipping_countries() -> list[tuple[str, str]]:
+    """(code, name) of every country some zone ships to, by name: the address forms' country choices."""
+    codes = {code for countries in ShippingZone.objects.values_list("countries", flat=True) for code in countries}
+    return sorted(((code, country_name(code)) for code in codes), key=lambda choice: choice[1])
