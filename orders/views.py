@@ -168,11 +168,8 @@ def checkout_payment(request):
     state = _state(request)
     if view is None or "shipping_method" not in state:
         return redirect("orders:checkout")
-    form = forms.PaymentForm(
-        request.POST or None,
-        initial={"payment_method": state.get("payment_method", "pm_card_visa")},
-        saved_methods=selectors.saved_cards_for(user=request.user),
-    )
+    # No initial token: the card element makes a fresh one from what the shopper types.
+    form = forms.PaymentForm(request.POST or None, saved_methods=selectors.saved_cards_for(user=request.user))
     if request.method == "POST" and form.is_valid():
         _save_state(request, payment_method=form.cleaned_data["payment_method"])
         return redirect("orders:checkout_review")
