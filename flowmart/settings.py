@@ -481,6 +481,8 @@ SHOP_CURRENCY = env.str("SHOP_CURRENCY", default="USD")
 PAYMENTS_GATEWAY = env.str("PAYMENTS_GATEWAY", default="sandbox")
 STRIPE_API_KEY = env.str("STRIPE_API_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+# Stripe Elements in the storefront's card forms (the browser turns the card into a pm_… id with it).
+STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="")
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="https://api.stripe.com")
 STRIPE_TIMEOUT_SECONDS = env.float("STRIPE_TIMEOUT_SECONDS", default=20.0)
 SANDBOX_WEBHOOK_SECRET = signing_secret(

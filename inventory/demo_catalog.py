@@ -1,5 +1,9 @@
 """A believable demo shop for ``manage.py seed_demo``: ~220 products, variants, three warehouses.
 
+Each leaf category is a ``Line``: names, materials, options and descriptions that belong to that
+kind of product (a cast-iron skillet, never a cast-iron hoodie), and each product's generated
+picture draws its kind in its colour (``inventory/placeholders.py``).
+
 Idempotent (only what is missing is created) and fast (bulk inserts). Stock goes in as
 ``receipt`` ledger rows, so the stock figures equal the ledger from the start. Some SKUs are
 deliberately low (at or below their threshold) and some out of stock everywhere. One new arrival is
@@ -10,7 +14,7 @@ weeks from the first seed).
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.db import transaction
@@ -27,23 +31,175 @@ WAREHOUSES = [
     ("west", "West Coast DC", "88 Bayfront Ave, Oakland, CA 94607, US", 30),
 ]
 
-# parent, leaf, nouns, price range (minor units), weight grams, option kind
+
+@dataclass(frozen=True)
+class Line:
+    """One leaf category of the demo shop: names, materials and options that belong together."""
+
+    parent: str
+    leaf: str
+    styles: list[str]  # the first word(s) of a name: "Heavyweight", "Cast Iron", …
+    nouns: list[str]  # what it is: "Crew Tee", "Skillet", … (it picks the picture: inventory/placeholders.py)
+    materials: list[str]
+    price: tuple[int, int]  # minor units
+    weight_grams: int
+    options: str  # "apparel" (size × colour), "colour", "size", "none"
+    pitch: str  # the description's first sentence; {name} and {material}
+    care: str
+    colours: list[str] = field(default_factory=lambda: ["Black", "Navy", "Forest", "Sand", "Rust"])
+    # A style or noun that fixes the material ("Cast Iron" skillets are cast iron, puffers are down).
+    made_of: dict[str, str] = field(default_factory=dict)
+    avoid: tuple[str, ...] = ()  # style + noun pairs that make no sense ("Noise-Cancelling Speaker")
+
+
 CATALOG = [
-    ("Clothing", "T-shirts", ["Tee", "Crew Tee", "V-Neck Tee", "Pocket Tee"], (1500, 3500), 180, "apparel"),
-    ("Clothing", "Hoodies", ["Hoodie", "Zip Hoodie", "Pullover"], (4500, 8900), 550, "apparel"),
-    ("Clothing", "Jackets", ["Rain Jacket", "Field Jacket", "Puffer Jacket"], (7900, 19900), 800, "apparel"),
-    ("Home & Kitchen", "Mugs", ["Mug", "Travel Mug", "Espresso Cup"], (900, 2900), 350, "colour"),
-    ("Home & Kitchen", "Cookware", ["Skillet", "Saucepan", "Dutch Oven", "Wok"], (2900, 14900), 2200, "size"),
-    ("Home & Kitchen", "Bedding", ["Duvet Cover", "Pillowcase Set", "Throw Blanket"], (2900, 12900), 1200, "size"),
-    ("Outdoors", "Backpacks", ["Daypack", "Rucksack", "Sling Bag"], (3900, 15900), 900, "colour"),
-    ("Outdoors", "Camping", ["Tent", "Sleeping Bag", "Camp Stove", "Lantern"], (2900, 29900), 1800, "none"),
-    ("Electronics", "Audio", ["Headphones", "Earbuds", "Speaker"], (2900, 24900), 300, "colour"),
-    ("Electronics", "Charging", ["USB-C Charger", "Power Bank", "Cable"], (900, 5900), 150, "none"),
+    Line(
+        "Clothing",
+        "T-shirts",
+        ["Everyday", "Heavyweight", "Relaxed", "Classic", "Featherweight", "Garment-Dyed"],
+        ["Crew Tee", "V-Neck Tee", "Pocket Tee", "Long-Sleeve Tee"],
+        ["organic cotton", "slub cotton", "cotton-linen blend", "merino wool"],
+        (1800, 4200),
+        180,
+        "apparel",
+        "A {name} in soft {material}, cut to sit just right and to keep its shape wash after wash.",
+        "Machine wash cold, tumble dry low",
+        ["Black", "Navy", "Oat", "Forest", "Sky", "White"],
+    ),
+    Line(
+        "Clothing",
+        "Hoodies",
+        ["Weekend", "Heavyweight", "Classic", "Relaxed", "Fleece-Lined", "Garment-Dyed"],
+        ["Hoodie", "Zip Hoodie", "Pullover Hoodie", "Cropped Hoodie"],
+        ["brushed fleece", "organic cotton", "loopback cotton", "merino blend"],
+        (4900, 8900),
+        550,
+        "apparel",
+        "The {name}: {material}, a double-layer hood and a kangaroo pocket for cold mornings.",
+        "Machine wash cold, do not tumble dry",
+        ["Charcoal", "Navy", "Forest", "Rust", "Oat"],
+    ),
+    Line(
+        "Clothing",
+        "Jackets",
+        ["Trail", "Urban", "Packable", "Storm", "Coastal", "Commuter"],
+        ["Rain Jacket", "Field Jacket", "Puffer Jacket", "Shell Jacket"],
+        ["recycled nylon", "waxed cotton", "ripstop polyester"],
+        (7900, 19900),
+        800,
+        "apparel",
+        "A {name} in {material}, with taped seams, a stowable hood and two zip pockets.",
+        "Spot clean, reproof once a season",
+        ["Black", "Navy", "Forest", "Mustard"],
+        made_of={"Puffer Jacket": "recycled down fill", "Storm": "three-layer recycled nylon"},
+    ),
+    Line(
+        "Clothing",
+        "Caps & Hats",
+        ["Six-Panel", "Washed", "Trail", "Classic", "Corduroy", "Canvas"],
+        ["Cap", "Baseball Cap", "Trucker Cap", "Dad Cap"],
+        ["washed cotton twill", "recycled polyester"],
+        (1900, 3900),
+        120,
+        "colour",
+        "The {name} in {material}, with an adjustable strap and a curved brim that shades your eyes.",
+        "Hand wash cold",
+        ["Black", "Navy", "Sand", "Forest", "Rust"],
+        made_of={"Corduroy": "corduroy", "Canvas": "cotton canvas", "Trail": "recycled polyester"},
+    ),
+    Line(
+        "Home & Kitchen",
+        "Mugs",
+        ["Stoneware", "Speckled", "Diner", "Studio", "Morning", "Glazed"],
+        ["Mug", "Coffee Mug", "Latte Mug", "Espresso Cup"],
+        ["stoneware", "porcelain", "enamelled steel"],
+        (900, 2900),
+        350,
+        "colour",
+        "A {name} in {material}: holds its heat, feels good in the hand, and goes in the dishwasher.",
+        "Dishwasher and microwave safe",
+        ["White", "Sage", "Navy", "Mustard", "Cherry"],
+        made_of={"Stoneware": "stoneware", "Speckled": "speckled stoneware", "Diner": "porcelain"},
+    ),
+    Line(
+        "Home & Kitchen",
+        "Bottles",
+        ["Insulated", "Everyday", "Trail", "Slim", "Wide-Mouth", "Summit"],
+        ["Water Bottle", "Flask", "Tumbler", "Sports Bottle"],
+        ["double-wall stainless steel", "BPA-free Tritan", "powder-coated steel"],
+        (1900, 4900),
+        400,
+        "colour",
+        "The {name} in {material}: cold for 24 hours, hot for 12, and leak-proof in a bag.",
+        "Hand wash; the lid is dishwasher safe",
+        ["Black", "Sky", "Forest", "Rust", "Steel"],
+        made_of={"Insulated": "double-wall stainless steel", "Flask": "double-wall stainless steel"},
+    ),
+    Line(
+        "Home & Kitchen",
+        "Cookware",
+        ["Cast Iron", "Carbon Steel", "Stainless", "Enamelled", "Copper-Core", "Tri-Ply"],
+        ["Skillet", "Frying Pan", "Saucepan", "Dutch Oven"],
+        ["cast iron", "carbon steel", "tri-ply stainless steel", "enamelled cast iron"],
+        (2900, 14900),
+        2200,
+        "size",
+        "A {name} for every hob, induction included; {material} that browns evenly and lasts decades.",
+        "Hand wash, dry well",
+        ["Black", "Steel", "Copper", "Cherry"],
+        made_of={
+            "Cast Iron": "cast iron",
+            "Carbon Steel": "carbon steel",
+            "Stainless": "tri-ply stainless steel",
+            "Enamelled": "enamelled cast iron",
+            "Copper-Core": "copper-core stainless steel",
+            "Tri-Ply": "tri-ply stainless steel",
+        },
+    ),
+    Line(
+        "Outdoors",
+        "Backpacks",
+        ["Trail", "Urban", "Commuter", "Roll-Top", "Packable", "Summit"],
+        ["Backpack", "Daypack", "Rucksack", "Tote"],
+        ["recycled nylon", "waxed canvas", "ripstop polyester"],
+        (3900, 15900),
+        900,
+        "colour",
+        "The {name} in {material}: a padded laptop sleeve, a water-bottle pocket and straps that stay put.",
+        "Spot clean",
+        ["Black", "Navy", "Forest", "Rust", "Sand"],
+    ),
+    Line(
+        "Stationery",
+        "Notebooks",
+        ["Dotted", "Lined", "Plain", "Grid", "Pocket", "Softcover"],
+        ["Notebook", "Journal", "Sketchbook", "Notebook Set"],
+        ["100 gsm acid-free paper", "recycled paper", "120 gsm ivory paper"],
+        (900, 3400),
+        300,
+        "colour",
+        "A lay-flat {name} with {material}, numbered pages, a ribbon marker and an elastic band.",
+        "Keep dry",
+        ["Black", "Navy", "Forest", "Cherry", "Mustard"],
+    ),
+    Line(
+        "Electronics",
+        "Audio",
+        ["Wireless", "Studio", "Noise-Cancelling", "Travel", "Everyday", "Compact"],
+        ["Headphones", "Over-Ear Headphones", "On-Ear Headphones", "Speaker"],
+        ["recycled aluminium", "matte polycarbonate", "woven fabric"],
+        (2900, 24900),
+        300,
+        "colour",
+        "{name}: clear sound, 30 hours of battery and USB-C charging, in {material}.",
+        "Wipe with a dry cloth",
+        ["Black", "White", "Navy", "Sage"],
+        avoid=("Noise-Cancelling Speaker", "Compact Over-Ear Headphones"),
+    ),
 ]
-ADJECTIVES = ["Everyday", "Classic", "Trail", "Urban", "Heritage", "Featherweight", "Organic"]
-MATERIALS = ["Cotton", "Linen", "Merino", "Recycled", "Stoneware", "Cast Iron", "Bamboo", "Canvas"]
-COLOURS = ["Black", "Navy", "Sand", "Forest", "Rust"]
 SIZES = ["S", "M", "L", "XL"]
+COOKWARE_SIZES = ["20 cm", "24 cm", "28 cm"]
+PRODUCTS_PER_LINE = 22
 EARLY_ACCESS_SLUG = "members-preview-merino-hoodie"
 
 
@@ -61,15 +217,30 @@ class SeedResult:
         )
 
 
-def _variants_for(kind: str, rng: random.Random) -> list[tuple[str, dict]]:
-    if kind == "apparel":
-        colours = rng.sample(COLOURS, 2)
+def _variants_for(line: Line, rng: random.Random) -> list[tuple[str, dict]]:
+    if line.options == "apparel":
+        colours = rng.sample(line.colours, 2)
         return [(f"{s} / {c}", {"size": s, "colour": c}) for c in colours for s in rng.sample(SIZES, 2)]
-    if kind == "colour":
-        return [(c, {"colour": c}) for c in rng.sample(COLOURS, 2)]
-    if kind == "size":
-        return [(s, {"size": s}) for s in ("Small", "Large")]
+    if line.options == "colour":
+        return [(c, {"colour": c}) for c in rng.sample(line.colours, 2)]
+    if line.options == "size":
+        return [(s, {"size": s}) for s in rng.sample(COOKWARE_SIZES, 2)]
     return [("Standard", {})]
+
+
+def _names(line: Line) -> list[str]:
+    """PRODUCTS_PER_LINE distinct "<style> <noun>" names, spread over styles and nouns."""
+    names = [f"{style} {noun}" for noun in line.nouns for style in line.styles]
+    spread = [names[(i * 7) % len(names)] for i in range(len(names))]  # 7 is coprime with 24: a permutation
+    return [name for name in spread if name not in line.avoid][:PRODUCTS_PER_LINE]
+
+
+def _material(line: Line, name: str, rng: random.Random) -> str:
+    picked = rng.choice(line.materials)
+    for words, material in line.made_of.items():
+        if words in name:
+            return material
+    return picked
 
 
 def demo_catalog_ensure() -> SeedResult:
@@ -94,28 +265,33 @@ def demo_catalog_ensure() -> SeedResult:
 
         existing = set(Product.objects.values_list("slug", flat=True))
         new_products, plans = [], []
-        for position, (parent_name, leaf, nouns, (low, high), weight, kind) in enumerate(CATALOG):
-            leaf_cat = category(leaf, category(parent_name, None, position), position)
-            for i in range(22):
-                name = f"{ADJECTIVES[i % len(ADJECTIVES)]} {rng.choice(MATERIALS)} {nouns[i % len(nouns)]}"
-                slug = f"{slugify(name)}-{slugify(leaf)}-{i + 1}"
+        for position, line in enumerate(CATALOG):
+            leaf_cat = category(line.leaf, category(line.parent, None, position), position)
+            low, high = line.price
+            for i, name in enumerate(_names(line)):
+                slug = f"{slugify(name)}-{slugify(line.leaf)}-{i + 1}"
                 price = rng.randrange(low, high, 100) - 1
-                variants = _variants_for(kind, rng)
+                variants = _variants_for(line, rng)
+                material = _material(line, name, rng)
                 stock_profile = rng.random()
                 if slug in existing:
                     continue
+                attributes = {"material": material.capitalize(), "care": line.care}
+                if line.options in ("size", "none"):
+                    attributes["colour"] = rng.choice(line.colours)  # the picture's colour
                 product = Product(
                     name=name,
                     slug=slug,
                     category=leaf_cat,
                     description=(
-                        f"The {name.lower()} from our {leaf.lower()} range: made to last, easy to care for, "
-                        f"and backed by our 30-day returns."
+                        line.pitch.format(name=name.lower(), material=material)[:1].upper()
+                        + line.pitch.format(name=name.lower(), material=material)[1:]
+                        + " Free returns within 30 days."
                     ),
-                    attributes={"material": name.split()[1], "care": "See label"},
+                    attributes=attributes,
                 )
                 new_products.append(product)
-                plans.append((product, variants, price, weight, stock_profile))
+                plans.append((product, variants, price, line.weight_grams, stock_profile))
         Product.objects.bulk_create(new_products)
         result.products = len(new_products)
 
@@ -182,8 +358,10 @@ def _early_access_product_create(category: Category, warehouses: list[Warehouse]
         name="Members' Preview Merino Hoodie",
         slug=EARLY_ACCESS_SLUG,
         category=category,
-        description="This season's hoodie, in members' early access before it goes on sale to everyone.",
-        attributes={"material": "Merino", "care": "Cold wash"},
+        description=(
+            "This season's hoodie in fine merino, in members' early access before it goes on sale to everyone."
+        ),
+        attributes={"material": "Merino", "care": "Cold wash", "colour": "Forest"},
         early_access_at=now - timedelta(days=1),
         on_sale_at=now + timedelta(days=14),
     )

@@ -439,3 +439,13 @@ def stock_alerts(*, limit: int = 50) -> tuple[int, list[dict]]:
         }
         for r in rows
     ]
+
+
+def product_picture_facts(*, slug: str) -> tuple[str, str] | None:
+    """(name, colour) for the generated picture: the colour of the first variant that has one."""
+    product = Product.objects.filter(slug=slug).first()
+    if product is None:
+        return None
+    colours = Variant.objects.filter(product=product, options__has_key="colour").order_by("position", "pk")
+    colour = colours.values_list("options__colour", flat=True).first() or product.attributes.get("colour", "")
+    return product.name, str(colour)

@@ -124,7 +124,10 @@ def product_detail(request, slug: str):
 @cache_control(public=True, max_age=86400)
 def product_picture(request, slug: str):
     """The generated picture a product shows until staff upload a real one."""
-    title = selectors.product_title_for_slug(slug=slug)
-    if title is None:
+    facts = selectors.product_picture_facts(slug=slug)
+    if facts is None:
         raise Http404("No such product")
-    return HttpResponse(placeholder_svg(slug=slug, title=title), content_type="image/svg+xml")
+    title, colour = facts
+    # ?colour= draws one variant's colour (the variant picker's swatches).
+    colour = request.GET.get("colour", "")[:30] or colour
+    return HttpResponse(placeholder_svg(slug=slug, title=title, colour=colour), content_type="image/svg+xml")

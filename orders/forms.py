@@ -5,17 +5,8 @@ from __future__ import annotations
 from django import forms
 from django.conf import settings
 
+from flowmart.payment_token_field import PaymentTokenField
 from orders.checkout import ADDRESS_FIELDS
-
-# The sandbox gateway's test cards (payments' sandbox adapter); any other pm_… token may be typed in.
-TEST_CARDS = [
-    ("pm_card_visa", "Visa ending 4242 (succeeds)"),
-    ("pm_card_mastercard", "Mastercard ending 4444 (succeeds)"),
-    ("pm_card_chargeDeclined", "Visa ending 0002 (declined)"),
-    ("pm_card_chargeDeclinedInsufficientFunds", "Visa ending 9995 (insufficient funds)"),
-    ("pm_card_sandboxUnavailable", "Gateway unavailable (test)"),
-]
-
 
 ADDRESS_LABELS = {
     "name": "Deliver to (full name)",
@@ -24,13 +15,14 @@ ADDRESS_LABELS = {
     "city": "City",
     "region": "State / region",
     "postal_code": "Postal code",
-    "country": "Country (2 letters)",
+    "country": "Country (2-letter code)",
     "phone": "Phone",
 }
 
 
 class BasketAddForm(forms.Form):
     sku = forms.CharField(max_length=64)
+    # The most per line is the services' rule (settings.BASKET_MAX_QUANTITY, also the pages' input max).
     quantity = forms.IntegerField(min_value=1, initial=1)
 
 
@@ -47,11 +39,15 @@ class AddressForm(forms.Form):
     city = forms.CharField(max_length=100, required=False)
     region = forms.CharField(max_length=100, required=False, label="State / region")
     postal_code = forms.CharField(max_length=20, required=False, label="Postal code")
-    country = forms.CharField(max_length=2, min_length=2, required=False, initial="US", label="Country (2 letters)")
+    country = forms.CharField(max_length=2, min_length=2, required=False, initial="US", label="Country")
     phone = forms.CharField(max_length=32, required=False)
 
-    def __init__(self, *args, saved_addresses=(), guest: bool = False, **kwargs):
+    def __init__(self, *args, saved_addresses=(), guest: bool = False, countries=(), **kwargs):
         super().__init__(*args, **kwargs)
+        if countries:  # the countries the shipping zones serve, as a select
+            self.fields["country"] = forms.ChoiceField(
+                choices=[("", "Choose a country")] + list(countries), required=False, initial="US", label="Country"
+            )
         self.saved_addresses = {str(a.public_id): a for a in saved_addresses}
         self.guest = guest
         if self.saved_addresses:
@@ -91,17 +87,13 @@ class ShippingMethodForm(forms.Form):
 
 
 class PaymentForm(forms.Form):
-    payment_method = forms.ChoiceField(
-        choices=TEST_CARDS, widget=forms.RadioSelect, label="Card", initial="pm_card_visa"
-    )
+    """The token the card element made in the browser, or a saved card's token."""
+
+    payment_method = PaymentTokenField()
 
     def __init__(self, *args, saved_methods=(), **kwargs):
         super().__init__(*args, **kwargs)
-        saved = [
-            (m.token, f"{m.brand.title()} ···· {m.last4} (saved, expires {m.exp_month:02d}/{m.exp_year})")
-            for m in saved_methods
-        ]
-        self.fields["payment_method"].choices = saved + TEST_CARDS
+        self.saved_methods = list(saved_methods)
 
 
 class CancelForm(forms.Form):

@@ -130,7 +130,13 @@ def checkout_address(request):
     initial = dict(_state(request).get("address") or {})
     if not initial and saved:
         initial["saved_address"] = str(saved[0].public_id)  # the default address comes first
-    form = forms.AddressForm(request.POST or None, saved_addresses=saved, guest=guest, initial=initial)
+    form = forms.AddressForm(
+        request.POST or None,
+        saved_addresses=saved,
+        guest=guest,
+        initial=initial,
+        countries=shipping_selectors.shipping_countries(),
+    )
     if request.method == "POST" and form.is_valid():
         _save_state(request, address=form.cleaned_data["address"], email=form.cleaned_data.get("email", ""))
         return redirect("orders:checkout_shipping")
@@ -154,7 +160,7 @@ def checkout_shipping(request):
     return render(
         request,
         "orders/checkout_shipping.html",
-        {"form": form, "quotes": quotes, "basket": view, "perks": perks, "step": 2},
+        {"form": form, "quotes": quotes, "basket": view, "perks": perks, "step": 2, "state": state},
     )
 
 
@@ -164,15 +170,12 @@ def checkout_payment(request):
     state = _state(request)
     if view is None or "shipping_method" not in state:
         return redirect("orders:checkout")
-    form = forms.PaymentForm(
-        request.POST or None,
-        initial={"payment_method": state.get("payment_method", "pm_card_visa")},
-        saved_methods=selectors.saved_cards_for(user=request.user),
-    )
+    # No initial token: the card element makes a fresh one from what the shopper types.
+    form = forms.PaymentForm(request.POST or None, saved_methods=selectors.saved_cards_for(user=request.user))
     if request.method == "POST" and form.is_valid():
         _save_state(request, payment_method=form.cleaned_data["payment_method"])
         return redirect("orders:checkout_review")
-    return render(request, "orders/checkout_payment.html", {"form": form, "basket": view, "step": 3})
+    return render(request, "orders/checkout_payment.html", {"form": form, "basket": view, "step": 3, "state": state})
 
 
 @require_http_methods(["GET", "POST"])

@@ -6,6 +6,8 @@ import uuid
 
 from django import forms
 
+from flowmart.payment_token_field import PaymentTokenField
+
 
 class CaptureForm(forms.Form):
     amount_minor = forms.IntegerField(min_value=1, required=False, help_text="Minor units; empty captures it all")
@@ -23,11 +25,8 @@ class RefundForm(forms.Form):
 
 
 class SavedCardForm(forms.Form):
-    token = forms.CharField(
-        max_length=100,
-        label="Card token",
-        help_text="The token your payment provider gave for the card (sandbox: e.g. pm_card_visa).",
-    )
+    # The card element's token (see flowmart/payment_token_field.py): the card number never reaches us.
+    token = PaymentTokenField()
 
 
 class DisputeEvidenceForm(forms.Form):

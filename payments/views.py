@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
@@ -12,7 +11,6 @@ from django.views.decorators.http import require_POST
 from flowmart.errors import FlowMartError, NotFound
 from payments import selectors, services
 from payments.forms import SavedCardForm
-from payments.gateways.sandbox import TEST_CARDS
 
 
 @login_required
@@ -31,13 +29,12 @@ def saved_cards(request):
                 messages.success(request, f"{method.brand.title()} ending in {method.last4} saved.")
                 return redirect("payments:saved_cards")
         else:
-            error = "Enter the card token your payment provider gave you."
+            error = "Enter your card details."
     context = {
         "methods": selectors.payment_methods_for_user(user_id=request.user.public_id),
         # Never echo what was typed: it might be a card number.
         "form": SavedCardForm(),
         "error": error,
-        "sandbox_tokens": sorted(TEST_CARDS) if settings.PAYMENTS_GATEWAY == "sandbox" else [],
     }
     return render(request, "payments/saved_cards.html", context, status=400 if error else 200)
 

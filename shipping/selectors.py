@@ -7,6 +7,7 @@ from datetime import date, datetime
 
 from django.db.models import Prefetch, QuerySet
 
+from shipping.countries import country_name
 from shipping.exports import returns_export  # noqa: F401 (re-exported: manage.py export)
 from shipping.figures import (  # noqa: F401 (re-exported: the reports' figures)
     DeliveryRates,
@@ -21,6 +22,7 @@ from shipping.models import (
     Shipment,
     ShipmentLine,
     ShipmentTransition,
+    ShippingZone,
     TrackingEvent,
 )
 from shipping.returns import returnable_quantities
@@ -354,3 +356,9 @@ def returns_for_staff(*, status: str = "", order_number: str = "") -> QuerySet[R
     if order_number:
         returns = returns.filter(order_number=order_number)
     return returns
+
+
+def shipping_countries() -> list[tuple[str, str]]:
+    """(code, name) of every country some zone ships to, by name: the address forms' country choices."""
+    codes = {code for countries in ShippingZone.objects.values_list("countries", flat=True) for code in countries}
+    return sorted(((code, country_name(code)) for code in codes), key=lambda choice: choice[1])

@@ -2,14 +2,11 @@
 
 from django import forms
 
+from flowmart.payment_token_field import PaymentTokenField
+
 
 class SubscribeForm(forms.Form):
-    payment_method = forms.CharField(
-        max_length=200,
-        label="Card token",
-        initial="pm_card_visa",
-        help_text="Sandbox: pm_card_visa succeeds, pm_card_chargeDeclinedInsufficientFunds is declined.",
-    )
+    payment_method = PaymentTokenField()
 
 
 class ChangePlanForm(forms.Form):

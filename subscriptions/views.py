@@ -125,7 +125,7 @@ def cancel(request):
 def update_card(request):
     form = SubscribeForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Enter a card token.")
+        messages.error(request, "Enter your card details.")
         return redirect("subscriptions:manage")
     token = form.cleaned_data["payment_method"]
     return _act(

@@ -57,30 +57,36 @@ LOSING_EVIDENCE = "losing_evidence"
 @dataclass(frozen=True)
 class TestCard:
     brand: str
-    last4: str
+    # The card number people type into the storefront's card element
+    # (static/payments/sandbox-elements.js turns it into this token in the browser).
+    number: str
     decline_code: str = ""
     exp_month: int = 12
     exp_year: int = 2034
 
+    @property
+    def last4(self) -> str:
+        return self.number[-4:]
+
 
 # Stripe's test payment methods (https://docs.stripe.com/testing) plus two sandbox-only ones.
 TEST_CARDS: dict[str, TestCard] = {
-    "pm_card_visa": TestCard("visa", "4242"),
-    "pm_card_visa_debit": TestCard("visa", "5556"),
-    "pm_card_mastercard": TestCard("mastercard", "4444"),
-    "pm_card_mastercard_debit": TestCard("mastercard", "8210"),
-    "pm_card_mastercard_prepaid": TestCard("mastercard", "5100"),
-    "pm_card_amex": TestCard("amex", "8431"),
-    "pm_card_discover": TestCard("discover", "1117"),
-    "pm_card_diners": TestCard("diners", "0004"),
-    "pm_card_jcb": TestCard("jcb", "0505"),
-    "pm_card_unionpay": TestCard("unionpay", "0005"),
-    "pm_card_chargeDeclined": TestCard("visa", "0002", decline_code="generic_decline"),
-    "pm_card_chargeDeclinedInsufficientFunds": TestCard("visa", "9995", decline_code="insufficient_funds"),
-    "pm_card_chargeDeclinedExpiredCard": TestCard("visa", "0069", decline_code="expired_card"),
-    DISPUTE_TOKEN: TestCard("visa", "0259"),
-    TIMEOUT_TOKEN: TestCard("visa", "3155"),
-    UNAVAILABLE_TOKEN: TestCard("visa", "0341"),
+    "pm_card_visa": TestCard("visa", "4242424242424242"),
+    "pm_card_visa_debit": TestCard("visa", "4000056655665556"),
+    "pm_card_mastercard": TestCard("mastercard", "5555555555554444"),
+    "pm_card_mastercard_debit": TestCard("mastercard", "5200828282828210"),
+    "pm_card_mastercard_prepaid": TestCard("mastercard", "5105105105105100"),
+    "pm_card_amex": TestCard("amex", "371449635398431"),
+    "pm_card_discover": TestCard("discover", "6011111111111117"),
+    "pm_card_diners": TestCard("diners", "3056930009020004"),
+    "pm_card_jcb": TestCard("jcb", "3566002020360505"),
+    "pm_card_unionpay": TestCard("unionpay", "6200000000000005"),
+    "pm_card_chargeDeclined": TestCard("visa", "4000000000000002", decline_code="generic_decline"),
+    "pm_card_chargeDeclinedInsufficientFunds": TestCard("visa", "4000000000009995", decline_code="insufficient_funds"),
+    "pm_card_chargeDeclinedExpiredCard": TestCard("visa", "4000000000000069", decline_code="expired_card"),
+    DISPUTE_TOKEN: TestCard("visa", "4000000000000259"),
+    TIMEOUT_TOKEN: TestCard("visa", "4000002500003155"),
+    UNAVAILABLE_TOKEN: TestCard("visa", "4000000000000341"),
 }
 
 DECLINE_MESSAGES = {

@@ -46,12 +46,60 @@ def test_guest_checkout_in_the_browser(page, mug):
 
     page.get_by_text("Express").click()
     page.get_by_role("button", name="Continue to payment").click()
+
+    # The card element: a declined-looking typo is caught in the browser, then the real test card.
+    posted: list[str] = []
+    page.on("request", lambda request: posted.append(request.url + " " + (request.post_data or "")))
+    page.get_by_label("Card number").fill("4242 4242 4242 4241")
+    page.get_by_label("Expiry date").fill("1234")
+    page.get_by_label("Security code").fill("123")
+    page.get_by_role("button", name="Review your order").click()
+    expect(page.get_by_role("alert")).to_have_text("Your card number is incomplete or invalid.")
+    expect(page.get_by_label("Card number")).to_have_attribute("aria-invalid", "true")
+    page.get_by_label("Card number").fill("4242424242424242")
+    expect(page.get_by_label("Card number")).to_have_value("4242 4242 4242 4242")
+    expect(page.get_by_label("Expiry date")).to_have_value("12 / 34")
     page.get_by_role("button", name="Review your order").click()
     expect(page.get_by_role("button", name=re.compile(r"Place order · \$69\.99"))).to_be_visible()
     page.get_by_role("button", name=re.compile("Place order")).click()
 
+    expect(page.get_by_role("heading", name=re.compile("Thank you! Your order"))).to_be_visible()
     order = Order.objects.get()
     expect(page.get_by_role("heading", name=f"Thank you! Your order {order.number} is confirmed.")).to_be_visible()
+    # The card number never left the browser: only the sandbox's token was posted.
+    assert any("payment_method=pm_card_visa" in request for request in posted)
+    assert not [request for request in posted if "4242" in request]
     page.get_by_role("link", name="Follow your order").click()
     expect(page.get_by_role("listitem").filter(has_text="Order confirmed")).to_be_visible()
     assert order.total_minor == 6999  # 4 × 12.50 + express (1.2 kg band) 19.99
+
+
+def _pay_with(page, number: str) -> None:
+    page.get_by_label("Card number").fill(number)
+    page.get_by_label("Expiry date").fill("11 / 33")
+    page.get_by_label("Security code").fill("999")
+
+
+def test_a_declined_test_card_then_another_card_on_the_order_page(page, mug):
+    page.goto("/products/enamel-mug/")
+    page.get_by_role("button", name="Add to basket").click()
+    page.get_by_role("link", name="Check out").click()
+    page.get_by_label("Email for your receipt").fill("declined@example.com")
+    page.get_by_label("Full name").fill("Dee Clined")
+    page.get_by_label("Address line 1").fill("2 Bounce Road")
+    page.get_by_label("City").fill("Albany")
+    page.get_by_label("State / region").fill("NY")
+    page.get_by_label("Postal code").fill("12207")
+    page.get_by_role("button", name="Continue to shipping").click()
+    page.get_by_role("button", name="Continue to payment").click()
+    _pay_with(page, "4000 0000 0000 0002")  # the sandbox's "declined" card
+    page.get_by_role("button", name="Review your order").click()
+    page.get_by_role("button", name=re.compile("Place order")).click()
+
+    expect(page.get_by_text("Your payment was declined (generic_decline).")).to_be_visible()
+    expect(page.get_by_text("Albany, NY 12207")).to_be_visible()
+    _pay_with(page, "4242 4242 4242 4242")
+    page.get_by_role("button", name=re.compile(r"Pay \$")).click()
+    expect(page.get_by_text("Thank you: your payment went through and your order is confirmed.")).to_be_visible()
+    order = Order.objects.get()
+    assert order.status == "confirmed"

@@ -117,9 +117,13 @@ def test_signed_in_customer_buys_with_the_saved_address_and_finds_the_order(page
     page.get_by_role("button", name="Continue to shipping").click()
     page.get_by_text("Standard").click()
     page.get_by_role("button", name="Continue to payment").click()
+    page.get_by_label("Card number").fill("5555 5555 5555 4444")
+    page.get_by_label("Expiry date").fill("0930")
+    page.get_by_label("Security code").fill("321")
     page.get_by_role("button", name="Review your order").click()
     page.get_by_role("button", name=re.compile("Place order")).click()
 
+    expect(page.get_by_role("heading", name=re.compile("Thank you! Your order"))).to_be_visible()
     order = Order.objects.get()
     expect(page.get_by_role("heading", name=f"Thank you! Your order {order.number} is confirmed.")).to_be_visible()
     assert (order.email, order.shipping_address["line1"], order.subtotal_minor) == (

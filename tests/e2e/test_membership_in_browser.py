@@ -26,7 +26,9 @@ def test_join_pause_resume_and_open_the_invoice(page):
     page.goto("/membership/")
     expect(page.get_by_text("10% off member prices")).to_be_visible()
     page.get_by_role("link", name="Join FlowMart Plus").click()
-    page.get_by_label("Card token").fill("pm_card_visa")
+    page.get_by_label("Card number").fill("4242 4242 4242 4242")
+    page.get_by_label("Expiry date").fill("12 / 34")
+    page.get_by_label("Security code").fill("123")
     page.get_by_role("button", name="Pay $9.99 and join").click()
 
     expect(page.get_by_text("Welcome to FlowMart Plus!")).to_be_visible()

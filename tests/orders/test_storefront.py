@@ -130,7 +130,9 @@ def test_saved_card_is_offered_at_checkout(shop, customer):
     payment_method_attach(user_id=str(customer.public_id), token="pm_card_mastercard")
     c = _at_payment_step(customer, "MUG")
     page = c.get("/checkout/payment/").content.decode()
-    assert "Mastercard ···· 4444 (saved" in page
+    assert 'value="pm_card_mastercard" checked' in page
+    assert '<span class="card-brand">Mastercard</span> ···· 4444' in page
+    assert "Use a new card" in page
 
 
 def test_shipped_order_offers_a_return_not_a_cancel(shop, customer):

@@ -101,3 +101,15 @@ def test_manage_page_previews_what_a_plan_change_costs(shopper, customer, monthl
         page = shopper.get("/membership/manage/").content.decode()
     assert "FlowMart Premium — $19.99 / month (pay $5.00 now)" in page
     assert "FlowMart Basic — $4.99 / month ($2.50 credit)" in page
+
+
+def test_the_card_for_renewals_is_the_card_element(shopper, customer, monthly):
+    """The manage page's card form posts only the token; its card inputs have no name."""
+    subscription_subscribe(user=customer, plan=monthly, payment_method="pm_card_visa")
+    page = shopper.get("/membership/manage/").content.decode()
+    assert "Card token" not in page
+    assert '<input type="hidden" name="payment_method" value="" data-card-token>' in page
+    assert '<input type="text" id="card-number" data-card-number inputmode="numeric" autocomplete="cc-number"' in page
+    assert "/static/payments/sandbox-elements.js" in page
+    empty = shopper.post("/membership/manage/card/", {"payment_method": ""}, follow=True).content.decode()
+    assert "Enter your card details." in empty
