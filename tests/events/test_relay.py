@@ -27,8 +27,9 @@ def probe() -> SpineProbe:
 
 @pytest.fixture
 def queued_tasks():
-    """Messages waiting in this deployment's Celery queue (a Redis list), emptied first."""
-    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    """Messages waiting in this deployment's Celery queue (a Redis list), emptied first. The broker is the
+    Redis of ``REDIS_URL`` (``CELERY_BROKER_URL`` may be kombu's ``redis+socket://``, which redis-py cannot open)."""
+    broker = redis.Redis.from_url(settings.REDIS_URL)
     queue = settings.CELERY_TASK_DEFAULT_QUEUE
     broker.delete(queue)
     yield lambda: broker.llen(queue)
