@@ -31,7 +31,9 @@ def scratch_database():
     """An empty database on the same server, reached by its socket when there is one; dropped afterwards."""
     source = backups.Database.from_settings()
     name = f"{source.name}_restore"
-    host = str(SOCKET_DIR) if (SOCKET_DIR / f".s.PGSQL.{source.port or 5432}").exists() else source.host
+    host = source.host
+    if not host.startswith("/") and (SOCKET_DIR / f".s.PGSQL.{source.port or 5432}").exists():
+        host = str(SOCKET_DIR)  # a local server over TCP: restore over its socket too (the embedded one has only that)
     target = backups.Database(name=name, host=host, port=source.port, user=source.user, password=source.password)
     with _admin_connection(source) as conn:
         conn.execute(psycopg.sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(psycopg.sql.Identifier(name)))
