@@ -34,19 +34,27 @@ def tracking_url(tracking_number: str | None) -> str:
     return settings.SHIPPING_TRACKING_URL.format(number=tracking_number) if tracking_number else ""
 
 
-def shipment_payload(shipment: Shipment) -> dict:
-    """The fields every shipment event shares."""
+def shipment_who(shipment: Shipment) -> dict:
+    """Whose parcel it is, as every shipment event names them."""
     return {
         "order_number": shipment.order_number,
         "user_id": shipment.user_id,
         "customer_email": shipment.customer_email,
+    }
+
+
+def shipment_payload(shipment: Shipment) -> dict:
+    """The fields every shipment event of a labelled parcel shares."""
+    return {
+        **shipment_who(shipment),
         "shipment_number": shipment.number,
         "tracking_number": shipment.tracking_number or "",
         "tracking_url": tracking_url(shipment.tracking_number),
     }
 
 
-def _lines(shipment: Shipment) -> list[dict]:
+def shipment_lines_payload(shipment: Shipment) -> list[dict]:
+    """The parcel's lines as shipment events carry them."""
     return [{"sku": line.sku, "name": line.name, "quantity": line.quantity} for line in shipment.lines.all()]
 
 
@@ -62,7 +70,7 @@ def dispatch_record(shipment: Shipment, *, by=None, actor: str | None = None, re
             kind=shipment.kind,
             warehouse_code=shipment.warehouse_code,
             carrier=shipment.carrier,
-            lines=_lines(shipment),
+            lines=shipment_lines_payload(shipment),
             dispatched_at=shipment.dispatched_at.isoformat(),
         )
     )
