@@ -1,8 +1,9 @@
 """A believable demo shop for ``manage.py seed_demo``: ~220 products, variants, three warehouses.
 
-Each leaf category is a ``Line``: names, materials, options and descriptions that belong to that
-kind of product (a cast-iron skillet, never a cast-iron hoodie), and each product's generated
-picture draws its kind in its colour (``inventory/placeholders.py``).
+Each leaf category is a ``Line``, a row of the table in ``inventory/demo_catalog.json``: names,
+materials, options and descriptions that belong to that kind of product (a cast-iron skillet, never
+a cast-iron hoodie), and each product's generated picture draws its kind in its colour
+(``inventory/placeholders.py``).
 
 Idempotent (only what is missing is created) and fast (bulk inserts). Stock goes in as
 ``receipt`` ledger rows, so the stock figures equal the ledger from the start. Some SKUs are
@@ -13,9 +14,11 @@ weeks from the first seed).
 
 from __future__ import annotations
 
+import json
 import random
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 
 from django.db import transaction
 from django.utils import timezone
@@ -52,151 +55,16 @@ class Line:
     avoid: tuple[str, ...] = ()  # style + noun pairs that make no sense ("Noise-Cancelling Speaker")
 
 
-CATALOG = [
-    Line(
-        "Clothing",
-        "T-shirts",
-        ["Everyday", "Heavyweight", "Relaxed", "Classic", "Featherweight", "Garment-Dyed"],
-        ["Crew Tee", "V-Neck Tee", "Pocket Tee", "Long-Sleeve Tee"],
-        ["organic cotton", "slub cotton", "cotton-linen blend", "merino wool"],
-        (1800, 4200),
-        180,
-        "apparel",
-        "A {name} in soft {material}, cut to sit just right and to keep its shape wash after wash.",
-        "Machine wash cold, tumble dry low",
-        ["Black", "Navy", "Oat", "Forest", "Sky", "White"],
-    ),
-    Line(
-        "Clothing",
-        "Hoodies",
-        ["Weekend", "Heavyweight", "Classic", "Relaxed", "Fleece-Lined", "Garment-Dyed"],
-        ["Hoodie", "Zip Hoodie", "Pullover Hoodie", "Cropped Hoodie"],
-        ["brushed fleece", "organic cotton", "loopback cotton", "merino blend"],
-        (4900, 8900),
-        550,
-        "apparel",
-        "The {name}: {material}, a double-layer hood and a kangaroo pocket for cold mornings.",
-        "Machine wash cold, do not tumble dry",
-        ["Charcoal", "Navy", "Forest", "Rust", "Oat"],
-    ),
-    Line(
-        "Clothing",
-        "Jackets",
-        ["Trail", "Urban", "Packable", "Storm", "Coastal", "Commuter"],
-        ["Rain Jacket", "Field Jacket", "Puffer Jacket", "Shell Jacket"],
-        ["recycled nylon", "waxed cotton", "ripstop polyester"],
-        (7900, 19900),
-        800,
-        "apparel",
-        "A {name} in {material}, with taped seams, a stowable hood and two zip pockets.",
-        "Spot clean, reproof once a season",
-        ["Black", "Navy", "Forest", "Mustard"],
-        made_of={"Puffer Jacket": "recycled down fill", "Storm": "three-layer recycled nylon"},
-    ),
-    Line(
-        "Clothing",
-        "Caps & Hats",
-        ["Six-Panel", "Washed", "Trail", "Classic", "Corduroy", "Canvas"],
-        ["Cap", "Baseball Cap", "Trucker Cap", "Dad Cap"],
-        ["washed cotton twill", "recycled polyester"],
-        (1900, 3900),
-        120,
-        "colour",
-        "The {name} in {material}, with an adjustable strap and a curved brim that shades your eyes.",
-        "Hand wash cold",
-        ["Black", "Navy", "Sand", "Forest", "Rust"],
-        made_of={"Corduroy": "corduroy", "Canvas": "cotton canvas", "Trail": "recycled polyester"},
-    ),
-    Line(
-        "Home & Kitchen",
-        "Mugs",
-        ["Stoneware", "Speckled", "Diner", "Studio", "Morning", "Glazed"],
-        ["Mug", "Coffee Mug", "Latte Mug", "Espresso Cup"],
-        ["stoneware", "porcelain", "enamelled steel"],
-        (900, 2900),
-        350,
-        "colour",
-        "A {name} in {material}: holds its heat, feels good in the hand, and goes in the dishwasher.",
-        "Dishwasher and microwave safe",
-        ["White", "Sage", "Navy", "Mustard", "Cherry"],
-        made_of={"Stoneware": "stoneware", "Speckled": "speckled stoneware", "Diner": "porcelain"},
-    ),
-    Line(
-        "Home & Kitchen",
-        "Bottles",
-        ["Insulated", "Everyday", "Trail", "Slim", "Wide-Mouth", "Summit"],
-        ["Water Bottle", "Flask", "Tumbler", "Sports Bottle"],
-        ["double-wall stainless steel", "BPA-free Tritan", "powder-coated steel"],
-        (1900, 4900),
-        400,
-        "colour",
-        "The {name} in {material}: cold for 24 hours, hot for 12, and leak-proof in a bag.",
-        "Hand wash; the lid is dishwasher safe",
-        ["Black", "Sky", "Forest", "Rust", "Steel"],
-        made_of={"Insulated": "double-wall stainless steel", "Flask": "double-wall stainless steel"},
-    ),
-    Line(
-        "Home & Kitchen",
-        "Cookware",
-        ["Cast Iron", "Carbon Steel", "Stainless", "Enamelled", "Copper-Core", "Tri-Ply"],
-        ["Skillet", "Frying Pan", "Saucepan", "Dutch Oven"],
-        ["cast iron", "carbon steel", "tri-ply stainless steel", "enamelled cast iron"],
-        (2900, 14900),
-        2200,
-        "size",
-        "A {name} for every hob, induction included; {material} that browns evenly and lasts decades.",
-        "Hand wash, dry well",
-        ["Black", "Steel", "Copper", "Cherry"],
-        made_of={
-            "Cast Iron": "cast iron",
-            "Carbon Steel": "carbon steel",
-            "Stainless": "tri-ply stainless steel",
-            "Enamelled": "enamelled cast iron",
-            "Copper-Core": "copper-core stainless steel",
-            "Tri-Ply": "tri-ply stainless steel",
-        },
-    ),
-    Line(
-        "Outdoors",
-        "Backpacks",
-        ["Trail", "Urban", "Commuter", "Roll-Top", "Packable", "Summit"],
-        ["Backpack", "Daypack", "Rucksack", "Tote"],
-        ["recycled nylon", "waxed canvas", "ripstop polyester"],
-        (3900, 15900),
-        900,
-        "colour",
-        "The {name} in {material}: a padded laptop sleeve, a water-bottle pocket and straps that stay put.",
-        "Spot clean",
-        ["Black", "Navy", "Forest", "Rust", "Sand"],
-    ),
-    Line(
-        "Stationery",
-        "Notebooks",
-        ["Dotted", "Lined", "Plain", "Grid", "Pocket", "Softcover"],
-        ["Notebook", "Journal", "Sketchbook", "Notebook Set"],
-        ["100 gsm acid-free paper", "recycled paper", "120 gsm ivory paper"],
-        (900, 3400),
-        300,
-        "colour",
-        "A lay-flat {name} with {material}, numbered pages, a ribbon marker and an elastic band.",
-        "Keep dry",
-        ["Black", "Navy", "Forest", "Cherry", "Mustard"],
-    ),
-    Line(
-        "Electronics",
-        "Audio",
-        ["Wireless", "Studio", "Noise-Cancelling", "Travel", "Everyday", "Compact"],
-        ["Headphones", "Over-Ear Headphones", "On-Ear Headphones", "Speaker"],
-        ["recycled aluminium", "matte polycarbonate", "woven fabric"],
-        (2900, 24900),
-        300,
-        "colour",
-        "{name}: clear sound, 30 hours of battery and USB-C charging, in {material}.",
-        "Wipe with a dry cloth",
-        ["Black", "White", "Navy", "Sage"],
-        avoid=("Noise-Cancelling Speaker", "Compact Over-Ear Headphones"),
-    ),
-]
+# The lines themselves are data, one object per line with the fields above: inventory/demo_catalog.json.
+CATALOG_FILE = Path(__file__).with_name("demo_catalog.json")
+
+
+def _lines_read() -> list[Line]:
+    rows = json.loads(CATALOG_FILE.read_text(encoding="utf-8"))
+    return [Line(**{**row, "price": tuple(row["price"]), "avoid": tuple(row.get("avoid", ()))}) for row in rows]
+
+
+CATALOG = _lines_read()
 SIZES = ["S", "M", "L", "XL"]
 COOKWARE_SIZES = ["20 cm", "24 cm", "28 cm"]
 PRODUCTS_PER_LINE = 22

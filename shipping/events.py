@@ -2,8 +2,9 @@
 
 Every event carries ``order_number``, ``user_id`` (``User.public_id`` as a string, or
 ``None`` for guests) and ``customer_email`` so that orders and notifications can act
-without asking shipping. ``lines`` items are ``{"sku", "name", "quantity"}`` unless
-a docstring says otherwise.
+without asking shipping (``_ShippingEvent``); a parcel's events also ``shipment_number``, a
+return's ``rma_number``. ``lines`` items are ``{"sku", "name", "quantity"}`` unless a
+docstring says otherwise.
 """
 
 from __future__ import annotations
@@ -14,7 +15,28 @@ from flowmart.events.base import Event
 
 
 @dataclass(frozen=True, kw_only=True)
-class ShipmentCreated(Event):
+class _ShippingEvent(Event):
+    """Whose parcel or return it is (every shipping event but the staff-only ``DeliveryInstructionRefused``)."""
+
+    producer = "shipping"
+
+    order_number: str
+    user_id: str | None
+    customer_email: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class _ShipmentEvent(_ShippingEvent):
+    shipment_number: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class _ReturnEvent(_ShippingEvent):
+    rma_number: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ShipmentCreated(_ShipmentEvent):
     """The carrier issued a label: the parcel has a tracking number and waits for pick-up.
 
     ``kind`` is ``"order"`` (from ``OrderConfirmed``) or ``"exchange"`` (replacement of a
@@ -22,12 +44,7 @@ class ShipmentCreated(Event):
     """
 
     name = "ShipmentCreated"
-    producer = "shipping"
 
-    order_number: str
-    user_id: str | None
-    customer_email: str
-    shipment_number: str
     kind: str
     rma_number: str | None
     warehouse_code: str
@@ -39,7 +56,7 @@ class ShipmentCreated(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
-class ShipmentRejected(Event):
+class ShipmentRejected(_ShipmentEvent):
     """Shipping cannot ship (part of) the order: the checkout saga compensates.
 
     ``code``: ``"unsupported_destination"`` (no zone serves the country) or
@@ -48,27 +65,17 @@ class ShipmentRejected(Event):
     """
 
     name = "ShipmentRejected"
-    producer = "shipping"
 
-    order_number: str
-    user_id: str | None
-    customer_email: str
-    shipment_number: str
     code: str
     reason: str
 
 
 @dataclass(frozen=True, kw_only=True)
-class ShipmentDispatched(Event):
+class ShipmentDispatched(_ShipmentEvent):
     """The parcel left the warehouse (handed to the carrier): capture the payment, commit the stock."""
 
     name = "ShipmentDispatched"
-    producer = "shipping"
 
-    order_number: str
-    user_id: str | None
-    customer_email: str
-    shipment_number: str
     kind: str
     warehouse_code: str
     carrier: str
@@ -79,16 +86,11 @@ class ShipmentDispatched(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
-class ShipmentInTransit(Event):
+class ShipmentInTransit(_ShipmentEvent):
     """The carrier reports the parcel moving (also after a failed attempt: a re-attempt)."""
 
     name = "ShipmentInTransit"
-    producer = "shipping"
 
-    order_number: str
-    user_id: str | None
-    customer_email: str
-    shipment_number: str
     tracking_number: str
     tracking_url: str
     location: str
@@ -96,16 +98,11 @@ class ShipmentInTransit(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
-class ShipmentDelivered(Event):
+class ShipmentDelivered(_ShipmentEvent):
     """The parcel was delivered. ``all_delivered``: every live shipment of the order is delivered."""
 
     name = "ShipmentDelivered"
-    producer = "shipping"
 
-    order_number: str
-    user_id: str | None
-    customer_email: str
-    shipment_number: str
     kind: str
     tracking_number: str
     delivered_at: str
@@ -113,17 +110,12 @@ class ShipmentDelivered(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
-class DeliveryFailed(Event):
+class DeliveryFailed(_ShipmentEvent):
     """A delivery attempt failed (``returned_to_sender`` False: the carrier re-attempts),
     or the carrier gave up and returns the parcel (``returned_to_sender`` True)."""
 
     name = "DeliveryFailed"
-    producer = "shipping"
 
-    order_number: str
-    user_id: str | None
-    customer_email: str
-    shipment_number: str
     tracking_number: str
     attempt: int
     reason: str
@@ -146,7 +138,7 @@ class DeliveryInstructionRefused(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
-class DeliveryRescheduled(Event):
+class DeliveryRescheduled(_ShipmentEvent):
     """After a failed attempt: the new delivery estimate and what the customer may choose.
 
     ``estimated_delivery_date`` is an ISO date, ``estimate_source`` ``"carrier"`` (the carrier's) or
@@ -156,12 +148,7 @@ class DeliveryRescheduled(Event):
     """
 
     name = "DeliveryRescheduled"
-    producer = "shipping"
 
-    order_number: str
-    user_id: str | None
-    customer_email: str
-    shipment_number: str
     tracking_number: str
     tracking_url: str
     attempt: int
@@ -173,68 +160,48 @@ class DeliveryRescheduled(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
-class ShipmentCancelled(Event):
+class ShipmentCancelled(_ShipmentEvent):
     """A shipment that had not been dispatched was cancelled (order cancelled or amended)."""
 
     name = "ShipmentCancelled"
-    producer = "shipping"
 
-    order_number: str
-    user_id: str | None
-    customer_email: str
-    shipment_number: str
     reason: str
 
 
 @dataclass(frozen=True, kw_only=True)
-class ReturnInitiated(Event):
+class ReturnInitiated(_ReturnEvent):
     """The customer asked to return delivered items; staff will approve or reject.
 
     ``lines``: [{sku, name, quantity, unit_price_minor}].
     """
 
     name = "ReturnInitiated"
-    producer = "shipping"
 
-    order_number: str
-    user_id: str | None
-    customer_email: str
-    rma_number: str
     reason: str
     lines: list[dict]
     currency: str
 
 
 @dataclass(frozen=True, kw_only=True)
-class ReturnApproved(Event):
+class ReturnApproved(_ReturnEvent):
     """Staff approved the return; the customer gets a return label."""
 
     name = "ReturnApproved"
-    producer = "shipping"
 
-    order_number: str
-    user_id: str | None
-    customer_email: str
-    rma_number: str
     return_tracking_number: str
 
 
 @dataclass(frozen=True, kw_only=True)
-class ReturnRejected(Event):
+class ReturnRejected(_ReturnEvent):
     """Staff rejected the return request."""
 
     name = "ReturnRejected"
-    producer = "shipping"
 
-    order_number: str
-    user_id: str | None
-    customer_email: str
-    rma_number: str
     reason: str
 
 
 @dataclass(frozen=True, kw_only=True)
-class ReturnReceived(Event):
+class ReturnReceived(_ReturnEvent):
     """The returned parcel arrived and was inspected; the decision says what happens next.
 
     ``decision``: ``"refund"`` (payments refund ``refund_minor``; then orders calls
@@ -251,12 +218,7 @@ class ReturnReceived(Event):
     """
 
     name = "ReturnReceived"
-    producer = "shipping"
 
-    order_number: str
-    user_id: str | None
-    customer_email: str
-    rma_number: str
     decision: str
     lines: list[dict]
     refund_minor: int

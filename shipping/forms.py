@@ -131,27 +131,6 @@ class ReceiveForm(forms.Form):
         return lines
 
 
-def inspection_from(rma: ReturnRequest, data: dict) -> dict[str, dict]:
-    """The receive form's per-sku inspection for ``shipping.services.return_receive``: the admin's
-    ``conditions`` text and the API's ``lines`` (by return line id); unlisted skus are resellable and refunded."""
-    per_sku = dict(data.get("conditions") or {})
-    skus = {line.pk: line.sku for line in rma.lines.all()}
-    for line in data.get("lines") or []:
-        if line["line_id"] in skus:
-            per_sku[skus[line["line_id"]]] = {
-                "condition": line["condition"],
-                "not_refundable_reason": (line.get("not_refundable_reason") or "").strip(),
-            }
-    return {
-        sku: {
-            "condition": given["condition"],
-            "refundable": not given["not_refundable_reason"],
-            "not_refundable_reason": given["not_refundable_reason"],
-        }
-        for sku, given in per_sku.items()
-    }
-
-
 def inspection_note(data: dict) -> str:
     """A receive form's notes, with one line per inspected return line (``ReceiveForm.cleaned_data``)."""
     per_line = [f"line {x['line_id']} × {x['quantity']}: {x['condition'].strip()}" for x in data.get("lines") or []]

@@ -117,9 +117,10 @@ def _price(method: ShippingMethod, base_minor: int, *, subtotal_minor: int, perk
     return price.amount_minor
 
 
-def quote(
+def shipping_quote(
     *, destination: dict, lines: list[dict], subtotal_minor: int, currency: str, perk: ShippingPerk | None = None
 ) -> list[ShippingQuote]:
+    """Available methods to ``destination`` with price and delivery estimate; [] if not served."""
     if not isinstance(destination, dict):
         raise InvalidQuoteRequest("destination must be an object with a country.")
     if not isinstance(subtotal_minor, int) or subtotal_minor < 0:
@@ -157,7 +158,7 @@ def quote(
     return quotes
 
 
-def quote_for_method(
+def shipping_quote_for_method(
     *,
     method_code: str,
     destination: dict,
@@ -166,7 +167,10 @@ def quote_for_method(
     currency: str,
     perk: ShippingPerk | None = None,
 ) -> ShippingQuote:
-    for q in quote(destination=destination, lines=lines, subtotal_minor=subtotal_minor, currency=currency, perk=perk):
+    """The quote of one method; raises ``ShippingMethodUnavailable`` (400) if it does not apply."""
+    for q in shipping_quote(
+        destination=destination, lines=lines, subtotal_minor=subtotal_minor, currency=currency, perk=perk
+    ):
         if q.code == method_code:
             return q
     country = (destination or {}).get("country", "") if isinstance(destination, dict) else ""

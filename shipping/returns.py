@@ -368,6 +368,31 @@ def _inspection(lines: list[ReturnLine], inspection: dict[str, dict] | None) -> 
             line.not_refundable_reason = "Missing from the returned parcel"
 
 
+def return_inspection_per_sku(
+    *, rma: ReturnRequest, conditions: dict[str, dict] | None, lines: list[dict] | None
+) -> dict[str, dict]:
+    """Staff's inspection as ``return_receive`` takes it, from what they recorded per sku (``conditions``: the
+    admin's ``{sku: {condition, not_refundable_reason}}``) and per return line (``lines``: the staff API's
+    ``[{line_id, condition, not_refundable_reason?}]``, ids of other returns ignored; a line wins over its sku).
+    A reason given means not refunded; an unlisted sku came back resellable and is refunded."""
+    per_sku = dict(conditions or {})
+    skus = {line.pk: line.sku for line in rma.lines.all()}
+    for line in lines or []:
+        if line["line_id"] in skus:
+            per_sku[skus[line["line_id"]]] = {
+                "condition": line["condition"],
+                "not_refundable_reason": (line.get("not_refundable_reason") or "").strip(),
+            }
+    return {
+        sku: {
+            "condition": given["condition"],
+            "refundable": not given["not_refundable_reason"],
+            "not_refundable_reason": given["not_refundable_reason"],
+        }
+        for sku, given in per_sku.items()
+    }
+
+
 def _goods_refund(line: ReturnLine, decision: str) -> int:
     """A line's refund: what was paid for its units, whatever their condition, unless staff marked it not
     refundable (with a reason) or the units were missing from the parcel (docs/orders.md §Returns and exchanges). An

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flowmart.staff.actions import StaffAction, staff_action_declare
 from shipping import services
-from shipping.forms import ReceiveForm, RejectForm, inspection_from, inspection_note
+from shipping.forms import ReceiveForm, RejectForm, inspection_note
 from shipping.models import ReturnRequest, Shipment
 
 SHIPMENT_AUDIT_FIELDS = ("status", "tracking_number", "dispatched_at")
@@ -62,7 +62,9 @@ RECEIVE_RETURN = _return(
         rma_number=r.rma_number,
         decision=data["decision"],
         replacement_skus=data["replacements"],
-        inspection=inspection_from(r, data),
+        inspection=services.return_inspection_per_sku(
+            rma=r, conditions=data.get("conditions"), lines=data.get("lines")
+        ),
         shop_at_fault=data.get("shop_at_fault"),
         note=inspection_note(data),
         by=by,

@@ -34,19 +34,30 @@ def tracking_url(tracking_number: str | None) -> str:
     return settings.SHIPPING_TRACKING_URL.format(number=tracking_number) if tracking_number else ""
 
 
-def shipment_payload(shipment: Shipment) -> dict:
-    """The fields every shipment event shares."""
+def shipment_who(shipment: Shipment) -> dict:
+    """Whose parcel it is, as every shipment event names them."""
     return {
         "order_number": shipment.order_number,
         "user_id": shipment.user_id,
         "customer_email": shipment.customer_email,
-        "shipment_number": shipment.number,
-        "tracking_number": shipment.tracking_number or "",
-        "tracking_url": tracking_url(shipment.tracking_number),
     }
 
 
-def _lines(shipment: Shipment) -> list[dict]:
+def shipment_payload(shipment: Shipment, *, with_url: bool = True) -> dict:
+    """The fields every shipment event of a labelled parcel shares (``with_url=False``: for the events that carry
+    no tracking link)."""
+    payload = {
+        **shipment_who(shipment),
+        "shipment_number": shipment.number,
+        "tracking_number": shipment.tracking_number or "",
+    }
+    if with_url:
+        payload["tracking_url"] = tracking_url(shipment.tracking_number)
+    return payload
+
+
+def shipment_lines_payload(shipment: Shipment) -> list[dict]:
+    """The parcel's lines as shipment events carry them."""
     return [{"sku": line.sku, "name": line.name, "quantity": line.quantity} for line in shipment.lines.all()]
 
 
@@ -62,7 +73,7 @@ def dispatch_record(shipment: Shipment, *, by=None, actor: str | None = None, re
             kind=shipment.kind,
             warehouse_code=shipment.warehouse_code,
             carrier=shipment.carrier,
-            lines=_lines(shipment),
+            lines=shipment_lines_payload(shipment),
             dispatched_at=shipment.dispatched_at.isoformat(),
         )
     )
@@ -71,13 +82,10 @@ def dispatch_record(shipment: Shipment, *, by=None, actor: str | None = None, re
 def _move(shipment: Shipment, *, location: str, reason: str) -> None:
     reattempt = shipment.status == S.DELIVERY_FAILED
     shipment_transition(shipment, "move", actor="carrier", reason=reason)
-    payload = shipment_payload(shipment)
-    payload.pop("customer_email")
     publish(
         ShipmentInTransit(
             correlation_id=shipment.order_number,
-            customer_email=shipment.customer_email,
-            **payload,
+            **shipment_payload(shipment),
             location=location,
             reattempt=reattempt,
         )
@@ -90,12 +98,10 @@ def _deliver(shipment: Shipment, *, reason: str) -> None:
         status__in=[S.CANCELLED, S.RETURNED_TO_SENDER]
     )
     all_delivered = not live.exclude(status=S.DELIVERED).exclude(pk=shipment.pk).exists()
-    payload = shipment_payload(shipment)
-    payload.pop("tracking_url")
     publish(
         ShipmentDelivered(
             correlation_id=shipment.order_number,
-            **payload,
+            **shipment_payload(shipment, with_url=False),
             kind=shipment.kind,
             delivered_at=shipment.delivered_at.isoformat(),
             all_delivered=all_delivered,
@@ -154,12 +160,10 @@ def shipment_returned_to_sender(shipment: Shipment, *, actor: str, reason: str, 
 
 
 def publish_delivery_failed(shipment: Shipment, *, reason: str, returned_to_sender: bool) -> None:
-    payload = shipment_payload(shipment)
-    payload.pop("tracking_url")
     publish(
         DeliveryFailed(
             correlation_id=shipment.order_number,
-            **payload,
+            **shipment_payload(shipment, with_url=False),
             attempt=shipment.failed_attempts,
             reason=reason,
             returned_to_sender=returned_to_sender,

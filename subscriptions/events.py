@@ -18,6 +18,8 @@ from flowmart.events.base import Event
 class _SubscriptionEvent(Event):
     """Common payload of the subscription events."""
 
+    producer = "subscriptions"
+
     subscription_id: str
     user_id: str
     customer_email: str
@@ -32,7 +34,6 @@ class UserSubscriptionStarted(_SubscriptionEvent):
     """A customer subscribed: either a trial started or the first period was paid."""
 
     name = "UserSubscriptionStarted"
-    producer = "subscriptions"
 
     status: str  # "trialing" | "active"
     trial_end: str | None
@@ -55,7 +56,6 @@ class UserSubscriptionCancelled(_SubscriptionEvent):
     """
 
     name = "UserSubscriptionCancelled"
-    producer = "subscriptions"
 
     reason: str
     detail: str = ""
@@ -67,7 +67,6 @@ class SubscriptionCancellationScheduled(_SubscriptionEvent):
     """The customer asked to cancel at the end of the paid period; perks continue until then."""
 
     name = "SubscriptionCancellationScheduled"
-    producer = "subscriptions"
 
     ends_at: str
 
@@ -77,7 +76,6 @@ class SubscriptionRenewed(_SubscriptionEvent):
     """A period's invoice was paid and the next period started."""
 
     name = "SubscriptionRenewed"
-    producer = "subscriptions"
 
     invoice_number: str
     current_period_start: str
@@ -91,7 +89,6 @@ class SubscriptionPlanChanged(_SubscriptionEvent):
     """Upgrade or downgrade; ``plan_*``/``tier_name`` are the new plan's."""
 
     name = "SubscriptionPlanChanged"
-    producer = "subscriptions"
 
     previous_plan_code: str
     direction: str  # "upgrade" | "downgrade" | "lateral"
@@ -106,7 +103,6 @@ class SubscriptionPaused(_SubscriptionEvent):
     """Billing and perks stop until the customer resumes; the paused time is not charged."""
 
     name = "SubscriptionPaused"
-    producer = "subscriptions"
 
     paused_at: str
 
@@ -116,17 +112,15 @@ class SubscriptionResumed(_SubscriptionEvent):
     """Perks are back; the period end moved back by the paused time."""
 
     name = "SubscriptionResumed"
-    producer = "subscriptions"
 
     resumed_at: str
     current_period_end: str
 
 
 @dataclass(frozen=True, kw_only=True)
-class InvoicePaid(Event):
-    """An invoice (first period, renewal or plan change) was paid."""
+class _InvoiceEvent(Event):
+    """Common payload of the invoice events."""
 
-    name = "InvoicePaid"
     producer = "subscriptions"
 
     invoice_number: str
@@ -135,6 +129,14 @@ class InvoicePaid(Event):
     customer_email: str
     amount_minor: int
     currency: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class InvoicePaid(_InvoiceEvent):
+    """An invoice (first period, renewal or plan change) was paid."""
+
+    name = "InvoicePaid"
+
     period_start: str
     period_end: str
     payment_id: str | None
@@ -142,18 +144,11 @@ class InvoicePaid(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
-class InvoicePaymentFailed(Event):
+class InvoicePaymentFailed(_InvoiceEvent):
     """A charge for an invoice was declined. ``next_attempt_at`` is None when dunning gave up (``final``)."""
 
     name = "InvoicePaymentFailed"
-    producer = "subscriptions"
 
-    invoice_number: str
-    subscription_id: str
-    user_id: str
-    customer_email: str
-    amount_minor: int
-    currency: str
     attempt: int
     decline_code: str
     next_attempt_at: str | None

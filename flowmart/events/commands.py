@@ -17,11 +17,11 @@ from functools import partial
 
 import structlog
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import F
 from django.utils import timezone
 
-from flowmart.events.dispatcher import DeliveryOutcome, retry_delay
+from flowmart.events.dispatcher import DeliveryOutcome, dead_rows_retry, retry_delay
 from flowmart.events.models import COMMANDS_OPEN, Command
 from flowmart.events.publisher import PublishOutsideTransaction, not_queued
 from flowmart.task_queue import queue_after_commit, registered_task
@@ -112,21 +112,4 @@ def _command_failed(row: Command, exc: Exception) -> DeliveryOutcome:
 
 def commands_retry(*, command_ids: list[int]) -> list[int]:
     """Staff give dead (or waiting) commands another go: fresh attempts, sent after commit."""
-    with transaction.atomic():
-        ids = list(
-            Command.objects.select_for_update()
-            .filter(pk__in=command_ids, status__in=[Command.Status.DEAD, Command.Status.RETRYING])
-            .values_list("id", flat=True)
-        )
-        now = timezone.now()
-        Command.objects.filter(pk__in=ids).update(
-            status=Command.Status.PENDING, attempts=0, next_attempt_at=None, queued_at=now, updated_at=now
-        )
-        for command_id in ids:
-            queue_after_commit(
-                RUN_TASK,
-                command_id=command_id,
-                recovered_by=RECOVERED_BY,
-                on_send_failed=partial(not_queued, Command, [command_id]),
-            )
-    return ids
+    return dead_rows_retry(Command, command_ids, task=RUN_TASK, id_argument="command_id", recovered_by=RECOVERED_BY)

@@ -224,24 +224,35 @@ def events_redeliver(*, older_than_seconds: float | None = None) -> Redelivery:
     )
 
 
-def deliveries_retry(*, delivery_ids: list[int]) -> list[int]:
-    """Staff give dead letters another go: fresh attempts, queued after commit."""
+def dead_rows_retry(model, ids: list[int], *, task: str, id_argument: str, recovered_by: str) -> list[int]:
+    """Staff give dead (or waiting) deliveries or commands another go: fresh attempts, their task sent after
+    commit. Returns the ids that were dead or waiting (others are left as they are)."""
     with transaction.atomic():
         ids = list(
-            Delivery.objects.select_for_update()
-            .filter(pk__in=delivery_ids, status__in=[Delivery.Status.DEAD, Delivery.Status.RETRYING])
+            model.objects.select_for_update()
+            .filter(pk__in=ids, status__in=[model.Status.DEAD, model.Status.RETRYING])
             .values_list("id", flat=True)
         )
         now = timezone.now()
-        Delivery.objects.filter(pk__in=ids).update(
-            status=Delivery.Status.PENDING, attempts=0, next_attempt_at=None, queued_at=now, updated_at=now
+        model.objects.filter(pk__in=ids).update(
+            status=model.Status.PENDING, attempts=0, next_attempt_at=None, queued_at=now, updated_at=now
         )
-
-        for delivery_id in ids:
+        for row_id in ids:
             queue_after_commit(
-                "flowmart.events.tasks.handle_event_task",
-                delivery_id=delivery_id,
-                recovered_by="flowmart.events.tasks.redeliver_events_task",
-                on_send_failed=partial(not_queued, Delivery, [delivery_id]),
+                task,
+                **{id_argument: row_id},
+                recovered_by=recovered_by,
+                on_send_failed=partial(not_queued, model, [row_id]),
             )
     return ids
+
+
+def deliveries_retry(*, delivery_ids: list[int]) -> list[int]:
+    """Staff give dead letters another go: fresh attempts, queued after commit."""
+    return dead_rows_retry(
+        Delivery,
+        delivery_ids,
+        task="flowmart.events.tasks.handle_event_task",
+        id_argument="delivery_id",
+        recovered_by="flowmart.events.tasks.redeliver_events_task",
+    )

@@ -4,17 +4,13 @@ The refund endpoint is payments' (payments/api/staff_views.py)."""
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
-from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import generics
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from flowmart.api.schema import problem
-from flowmart.staff.actions import staff_action_get
 from flowmart.staff.api.permissions import StaffActionPermission
-from flowmart.staff.api.serializers import action_input_serializer
-from flowmart.staff.api.views import STAFF_ACTION_PROBLEMS, StaffActionView
+from flowmart.staff.api.views import STAFF_READ_PROBLEMS, StaffActionView, StaffListView, staff_action_endpoint
 from orders import selectors, staff_actions
 from orders.api.serializers import OrderOutSerializer
 from orders.models import Order, OrderStatus
@@ -43,26 +39,16 @@ class StaffOrderOutSerializer(OrderOutSerializer):
         OpenApiParameter("placed_from", str, description="ISO 8601 date-time, inclusive"),
         OpenApiParameter("placed_to", str, description="ISO 8601 date-time, exclusive"),
     ],
-    responses={
-        200: StaffOrderOutSerializer(many=True),
-        401: problem("not_authenticated"),
-        403: problem("permission_denied"),
-    },
+    responses={200: StaffOrderOutSerializer(many=True), **STAFF_READ_PROBLEMS},
 )
-class StaffOrderListView(generics.ListAPIView):
+class StaffOrderListView(StaffListView):
     serializer_class = StaffOrderOutSerializer
-    permission_classes = [StaffActionPermission]
     staff_permission = "orders.view_order"
+    filters = ("status", "email", "number")
+    datetime_filters = ("placed_from", "placed_to")
 
-    def get_queryset(self):
-        q = self.request.query_params
-        return selectors.orders_for_staff(
-            status=q.get("status", ""),
-            email=q.get("email", ""),
-            number=q.get("number", ""),
-            placed_from=parse_datetime(q["placed_from"]) if q.get("placed_from") else None,
-            placed_to=parse_datetime(q["placed_to"]) if q.get("placed_to") else None,
-        )
+    def rows(self, **filters):
+        return selectors.orders_for_staff(**filters)
 
 
 @extend_schema(
@@ -86,17 +72,7 @@ class _OrderActionView(StaffActionView):
 
 
 def _order_action_view(action) -> type[StaffActionView]:
-    view = type(
-        f"StaffOrder{action.verb.title().replace('_', '')}View",
-        (_OrderActionView,),
-        {"staff_action": action.name, "__doc__": f"{action.label} (permission {action.permission})."},
-    )
-    return extend_schema(
-        tags=["staff"],
-        request=action_input_serializer(staff_action_get(action.name)),
-        responses={200: StaffOrderOutSerializer, **STAFF_ACTION_PROBLEMS},
-        summary=action.label,
-    )(view)
+    return staff_action_endpoint(_OrderActionView, action, name="StaffOrder", out=StaffOrderOutSerializer)
 
 
 StaffOrderHoldView = _order_action_view(staff_actions.HOLD)

@@ -6,12 +6,17 @@ from __future__ import annotations
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import generics, serializers
+from rest_framework import serializers
 
 from flowmart.api.schema import problem
-from flowmart.staff.api.permissions import StaffActionPermission
 from flowmart.staff.api.serializers import action_input_serializer
-from flowmart.staff.api.views import STAFF_ACTION_PROBLEMS, StaffActionView
+from flowmart.staff.api.views import (
+    STAFF_ACTION_PROBLEMS,
+    STAFF_READ_PROBLEMS,
+    StaffActionView,
+    StaffListView,
+    staff_action_endpoint,
+)
 from payments import selectors, staff_actions
 from payments.api.serializers import PaymentOutSerializer
 from payments.models import Refund
@@ -47,20 +52,15 @@ class StaffRefundOutSerializer(serializers.ModelSerializer):
         OpenApiParameter("status", str, enum=Refund.Status.values),
         OpenApiParameter("reference", str, description="e.g. order:FM-ABCD2345"),
     ],
-    responses={
-        200: StaffRefundOutSerializer(many=True),
-        401: problem("not_authenticated"),
-        403: problem("permission_denied"),
-    },
+    responses={200: StaffRefundOutSerializer(many=True), **STAFF_READ_PROBLEMS},
 )
-class StaffRefundListView(generics.ListAPIView):
+class StaffRefundListView(StaffListView):
     serializer_class = StaffRefundOutSerializer
-    permission_classes = [StaffActionPermission]
     staff_permission = "payments.view_refund"
+    filters = ("status", "reference")
 
-    def get_queryset(self):
-        q = self.request.query_params
-        return selectors.refunds_for_staff(status=q.get("status", ""), reference=q.get("reference", ""))
+    def rows(self, **filters):
+        return selectors.refunds_for_staff(**filters)
 
 
 class _RefundDecisionView(StaffActionView):
@@ -78,24 +78,14 @@ _DECISION_PROBLEMS = {
 }
 
 
-@extend_schema(
-    tags=["staff"],
-    summary=staff_actions.APPROVE.label,
-    request=action_input_serializer(staff_actions.APPROVE),
-    responses={200: StaffRefundOutSerializer, **_DECISION_PROBLEMS},
-)
-class StaffRefundApproveView(_RefundDecisionView):
-    staff_action = staff_actions.APPROVE.name
+def _refund_decision_view(action) -> type[StaffActionView]:
+    return staff_action_endpoint(
+        _RefundDecisionView, action, name="StaffRefund", out=StaffRefundOutSerializer, problems=_DECISION_PROBLEMS
+    )
 
 
-@extend_schema(
-    tags=["staff"],
-    summary=staff_actions.REJECT.label,
-    request=action_input_serializer(staff_actions.REJECT),
-    responses={200: StaffRefundOutSerializer, **_DECISION_PROBLEMS},
-)
-class StaffRefundRejectView(_RefundDecisionView):
-    staff_action = staff_actions.REJECT.name
+StaffRefundApproveView = _refund_decision_view(staff_actions.APPROVE)
+StaffRefundRejectView = _refund_decision_view(staff_actions.REJECT)
 
 
 @extend_schema(

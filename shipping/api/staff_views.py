@@ -5,14 +5,13 @@ from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import generics, serializers
+from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from flowmart.api.schema import problem
 from flowmart.staff.api.permissions import StaffActionPermission
-from flowmart.staff.api.serializers import action_input_serializer
-from flowmart.staff.api.views import STAFF_ACTION_PROBLEMS, StaffActionView
+from flowmart.staff.api.views import STAFF_READ_PROBLEMS, StaffActionView, StaffListView, staff_action_endpoint
 from shipping import selectors, staff_actions
 from shipping.api.serializers import ReturnOutSerializer, ShipmentLineOutSerializer
 from shipping.models import ReturnRequest, Shipment
@@ -54,9 +53,6 @@ class StaffReturnOutSerializer(ReturnOutSerializer):
     received_at = serializers.DateTimeField(allow_null=True)
 
 
-_READ_PROBLEMS = {401: problem("not_authenticated"), 403: problem("permission_denied")}
-
-
 @extend_schema(
     tags=["staff"],
     parameters=[
@@ -64,23 +60,20 @@ _READ_PROBLEMS = {401: problem("not_authenticated"), 403: problem("permission_de
         OpenApiParameter("order_number", str),
         OpenApiParameter("warehouse_code", str),
     ],
-    responses={200: StaffShipmentOutSerializer(many=True), **_READ_PROBLEMS},
+    responses={200: StaffShipmentOutSerializer(many=True), **STAFF_READ_PROBLEMS},
 )
-class StaffShipmentListView(generics.ListAPIView):
+class StaffShipmentListView(StaffListView):
     serializer_class = StaffShipmentOutSerializer
-    permission_classes = [StaffActionPermission]
     staff_permission = "shipping.view_shipment"
+    filters = ("status", "order_number", "warehouse_code")
 
-    def get_queryset(self):
-        q = self.request.query_params
-        return selectors.shipments_for_staff(
-            status=q.get("status", ""),
-            order_number=q.get("order_number", ""),
-            warehouse_code=q.get("warehouse_code", ""),
-        )
+    def rows(self, **filters):
+        return selectors.shipments_for_staff(**filters)
 
 
-@extend_schema(tags=["staff"], responses={200: StaffShipmentOutSerializer, 404: problem("not_found"), **_READ_PROBLEMS})
+@extend_schema(
+    tags=["staff"], responses={200: StaffShipmentOutSerializer, 404: problem("not_found"), **STAFF_READ_PROBLEMS}
+)
 class StaffShipmentDetailView(APIView):
     permission_classes = [StaffActionPermission]
     staff_permission = "shipping.view_shipment"
@@ -97,19 +90,20 @@ class StaffShipmentDetailView(APIView):
         OpenApiParameter("status", str, enum=ReturnRequest.Status.values),
         OpenApiParameter("order_number", str),
     ],
-    responses={200: StaffReturnOutSerializer(many=True), **_READ_PROBLEMS},
+    responses={200: StaffReturnOutSerializer(many=True), **STAFF_READ_PROBLEMS},
 )
-class StaffReturnListView(generics.ListAPIView):
+class StaffReturnListView(StaffListView):
     serializer_class = StaffReturnOutSerializer
-    permission_classes = [StaffActionPermission]
     staff_permission = "shipping.view_returnrequest"
+    filters = ("status", "order_number")
 
-    def get_queryset(self):
-        q = self.request.query_params
-        return selectors.returns_for_staff(status=q.get("status", ""), order_number=q.get("order_number", ""))
+    def rows(self, **filters):
+        return selectors.returns_for_staff(**filters)
 
 
-@extend_schema(tags=["staff"], responses={200: StaffReturnOutSerializer, 404: problem("not_found"), **_READ_PROBLEMS})
+@extend_schema(
+    tags=["staff"], responses={200: StaffReturnOutSerializer, 404: problem("not_found"), **STAFF_READ_PROBLEMS}
+)
 class StaffReturnDetailView(APIView):
     permission_classes = [StaffActionPermission]
     staff_permission = "shipping.view_returnrequest"
@@ -133,18 +127,10 @@ class ReceiveLineInSerializer(serializers.Serializer):
     condition = serializers.CharField(help_text="e.g. as_new, opened, damaged")
 
 
-def _return_action_view(action, *, overrides=None):
-    view = type(
-        f"StaffReturn{action.verb.title().replace('_', '')}View",
-        (_ReturnActionView,),
-        {"staff_action": action.name, "__doc__": f"{action.label} (permission {action.permission})."},
+def _return_action_view(action, *, overrides=None) -> type[StaffActionView]:
+    return staff_action_endpoint(
+        _ReturnActionView, action, name="StaffReturn", out=StaffReturnOutSerializer, overrides=overrides
     )
-    return extend_schema(
-        tags=["staff"],
-        summary=action.label,
-        request=action_input_serializer(action, overrides=overrides),
-        responses={200: StaffReturnOutSerializer, **STAFF_ACTION_PROBLEMS},
-    )(view)
 
 
 StaffReturnApproveView = _return_action_view(staff_actions.APPROVE_RETURN)

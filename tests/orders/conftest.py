@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from flowmart.events.testing import deliver_pending
 from inventory import services as inventory_services
+from orders.models import Order
 from shipping.demo import seed_demo_shipping
 from tests.inventory.factories import ProductFactory, VariantFactory, WarehouseFactory
 
@@ -40,6 +42,23 @@ def checkout_body():
         return body
 
     return _body
+
+
+@pytest.fixture
+def place(customer_client, shop, checkout_body):
+    """Place an order through the API: ``place(("TEE-M", 2), ("MUG", 1), client=..., **checkout body overrides)``
+    (the customer's client unless another is given); the shipments exist when it returns."""
+
+    def _place(*lines, client=None, **body):
+        client = client or customer_client
+        for sku, qty in lines:
+            assert client.post("/api/v1/basket/lines/", {"sku": sku, "quantity": qty}, format="json").status_code == 201
+        r = client.post("/api/v1/checkout/", checkout_body(**body), format="json")
+        assert r.status_code == 201, r.json()
+        deliver_pending()  # shipping creates the shipment from OrderConfirmed
+        return Order.objects.get(number=r.json()["number"])
+
+    return _place
 
 
 @pytest.fixture

@@ -13,20 +13,6 @@ from shipping.models import Shipment
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def place(customer_client, shop, checkout_body):
-    def _place(*lines, **body):
-        for sku, qty in lines:
-            r = customer_client.post("/api/v1/basket/lines/", {"sku": sku, "quantity": qty}, format="json")
-            assert r.status_code == 201
-        r = customer_client.post("/api/v1/checkout/", checkout_body(**body), format="json")
-        assert r.status_code == 201, r.json()
-        deliver_pending()  # shipping creates the shipment from OrderConfirmed
-        return Order.objects.get(number=r.json()["number"])
-
-    return _place
-
-
 def _amend(client, order, **body):
     return client.post(f"/api/v1/orders/{order.number}/amend/", body, format="json")
 

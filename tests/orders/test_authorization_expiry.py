@@ -10,9 +10,7 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from flowmart.events.testing import deliver_pending
 from orders import selectors, services
-from orders.models import Order
 from payments.models import Payment
 from payments.selectors import payments_for_reference
 from shipping import services as shipping_services
@@ -20,20 +18,6 @@ from shipping.models import Shipment
 from tests.orders.shipping_steps import order_ship
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def place(customer_client, shop, checkout_body):
-    def _place(*lines):
-        for sku, qty in lines:
-            r = customer_client.post("/api/v1/basket/lines/", {"sku": sku, "quantity": qty}, format="json")
-            assert r.status_code == 201
-        r = customer_client.post("/api/v1/checkout/", checkout_body(), format="json")
-        assert r.status_code == 201, r.json()
-        deliver_pending()  # shipping creates the shipment from OrderConfirmed
-        return Order.objects.get(number=r.json()["number"])
-
-    return _place
 
 
 def _payments(order):

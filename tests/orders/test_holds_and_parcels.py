@@ -16,7 +16,6 @@ from flowmart.events.models import Command, OutboxEvent
 from flowmart.events.testing import deliver_pending
 from orders import selectors, services
 from orders.errors import OrderActionNotAllowed
-from orders.models import Order
 from payments.selectors import payments_for_reference
 from shipping import services as shipping_services
 from shipping.carriers import CarrierUnavailable, SandboxCarrier
@@ -26,22 +25,6 @@ from tests.orders.shipping_steps import shipment_dispatched_publish
 pytestmark = pytest.mark.django_db
 
 PICKED_UP = timedelta(hours=1, minutes=1)  # the sandbox's first step (picked up) comes one step after the label
-
-
-@pytest.fixture
-def place(customer_client, shop, checkout_body):
-    def _place(*lines):
-        for sku, qty in lines:
-            assert (
-                customer_client.post("/api/v1/basket/lines/", {"sku": sku, "quantity": qty}, format="json").status_code
-                == 201
-            )
-        r = customer_client.post("/api/v1/checkout/", checkout_body(), format="json")
-        assert r.status_code == 201, r.json()
-        deliver_pending()  # shipping creates the shipment from OrderConfirmed
-        return Order.objects.get(number=r.json()["number"])
-
-    return _place
 
 
 def _labelled(order) -> Shipment:

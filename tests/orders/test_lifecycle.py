@@ -25,20 +25,6 @@ from tests.orders.shipping_steps import (
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def place(customer_client, shop, checkout_body):
-    def _place(*lines, client=None, **body):
-        client = client or customer_client
-        for sku, qty in lines:
-            assert client.post("/api/v1/basket/lines/", {"sku": sku, "quantity": qty}, format="json").status_code == 201
-        r = client.post("/api/v1/checkout/", checkout_body(**body), format="json")
-        assert r.status_code == 201, r.json()
-        deliver_pending()  # shipping creates the shipment from OrderConfirmed
-        return Order.objects.get(number=r.json()["number"])
-
-    return _place
-
-
 def _payments(order):
     return [
         (p.status, p.amount_minor, p.captured_minor) for p in payments_for_reference(reference=order.payment_reference)

@@ -32,20 +32,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 PICKED_UP = timedelta(hours=1, minutes=1)  # the sandbox's first step (picked up) comes one step after the label
 
 
-@pytest.fixture
-def place(customer_client, shop, checkout_body):
-    def _place(*lines):
-        for sku, qty in lines:
-            r = customer_client.post("/api/v1/basket/lines/", {"sku": sku, "quantity": qty}, format="json")
-            assert r.status_code == 201
-        r = customer_client.post("/api/v1/checkout/", checkout_body(), format="json")
-        assert r.status_code == 201, r.json()
-        deliver_pending()  # shipping creates the shipment from OrderConfirmed
-        return Order.objects.get(number=r.json()["number"])
-
-    return _place
-
-
 def _someone_waits_for_the_order_lock(timeout_seconds: float = 10.0) -> bool:
     """Another connection of this database is blocked on an order's lock (polls pg_locks; real waiting)."""
     deadline = time.monotonic() + timeout_seconds

@@ -16,7 +16,7 @@ from flowmart.events.models import OutboxEvent
 from flowmart.events.publisher import publish
 from flowmart.events.testing import deliver_pending
 from orders import selectors, services
-from orders.models import Order, OrderRefund
+from orders.models import OrderRefund
 from payments import services as payment_services
 from payments.events import PaymentRefunded
 from payments.selectors import payments_for_reference
@@ -38,20 +38,6 @@ def _approval_threshold(settings):
 @pytest.fixture
 def finance_user(staff_member):
     return staff_member("Finance", email="finance@example.com")
-
-
-@pytest.fixture
-def place(customer_client, shop, checkout_body):
-    def _place(*lines):
-        for sku, qty in lines:
-            r = customer_client.post("/api/v1/basket/lines/", {"sku": sku, "quantity": qty}, format="json")
-            assert r.status_code == 201
-        r = customer_client.post("/api/v1/checkout/", checkout_body(), format="json")
-        assert r.status_code == 201, r.json()
-        deliver_pending()
-        return Order.objects.get(number=r.json()["number"])
-
-    return _place
 
 
 def _dispatch(order) -> str:

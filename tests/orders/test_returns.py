@@ -33,22 +33,6 @@ from tests.subscriptions.factories import SubscriptionFactory
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def place(customer_client, shop, checkout_body):
-    def _place(*lines):
-        for sku, qty in lines:
-            assert (
-                customer_client.post("/api/v1/basket/lines/", {"sku": sku, "quantity": qty}, format="json").status_code
-                == 201
-            )
-        r = customer_client.post("/api/v1/checkout/", checkout_body(), format="json")
-        assert r.status_code == 201, r.json()
-        deliver_pending()  # shipping creates the shipment from OrderConfirmed
-        return Order.objects.get(number=r.json()["number"])
-
-    return _place
-
-
 def delivered(order) -> None:
     number = order_ship(order)
     Shipment.objects.filter(number=number).update(status="delivered", delivered_at=timezone.now())

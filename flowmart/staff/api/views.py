@@ -7,18 +7,20 @@ object (404 when there is none) and how to show it afterwards; the body is the a
 
 from __future__ import annotations
 
+from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import generics
+from rest_framework import generics, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from flowmart.api.schema import problem
 from flowmart.staff import selectors
-from flowmart.staff.actions import request_client_ip, staff_action_get, staff_action_perform
+from flowmart.staff.actions import StaffAction, request_client_ip, staff_action_get, staff_action_perform
 from flowmart.staff.api.permissions import StaffActionPermission
-from flowmart.staff.api.serializers import AuditEntryOutSerializer
+from flowmart.staff.api.serializers import AuditEntryOutSerializer, action_input_serializer
 
-# The problems every staff action endpoint may answer, for extend_schema(responses=...).
+# The problems every staff read may answer, and every staff action endpoint, for extend_schema(responses=...).
+STAFF_READ_PROBLEMS = {401: problem("not_authenticated"), 403: problem("permission_denied")}
 STAFF_ACTION_PROBLEMS = {
     400: problem("invalid (errors: the action's fields)"),
     401: problem("not_authenticated"),
@@ -58,6 +60,50 @@ class StaffActionView(APIView):
         return Response(self.render(type(obj)._default_manager.get(pk=obj.pk)))
 
 
+def staff_action_endpoint(
+    base: type[StaffActionView],
+    action: StaffAction,
+    *,
+    name: str,
+    out: type[serializers.Serializer],
+    overrides: dict | None = None,
+    problems: dict | None = None,
+) -> type[StaffActionView]:
+    """The endpoint of one declared staff action: ``base`` finds the object and renders it with ``out``. The view
+    is called ``<name><Verb>View`` (``StaffOrderHoldView``) and documented with the action's form as its body
+    (``overrides`` replace fields of it) and ``problems`` (``STAFF_ACTION_PROBLEMS``) as its errors."""
+    view = type(
+        f"{name}{action.verb.title().replace('_', '')}View",
+        (base,),
+        {"staff_action": action.name, "__doc__": f"{action.label} (permission {action.permission})."},
+    )
+    return extend_schema(
+        tags=["staff"],
+        summary=action.label,
+        request=action_input_serializer(action, overrides=overrides),
+        responses={200: out, **(problems or STAFF_ACTION_PROBLEMS)},
+    )(view)
+
+
+# A staff list, readable with ``staff_permission``: the query parameters named in ``filters`` (text) and
+# ``datetime_filters`` (ISO 8601; absent or unreadable: None) go to ``rows`` as keyword arguments. (A comment, not
+# a docstring: the schema would show a docstring as the description of every list that has none of its own.)
+class StaffListView(generics.ListAPIView):
+    permission_classes = [StaffActionPermission]
+    filters: tuple[str, ...] = ()
+    datetime_filters: tuple[str, ...] = ()
+
+    def rows(self, **filters):
+        raise NotImplementedError
+
+    def get_queryset(self):
+        q = self.request.query_params
+        return self.rows(
+            **{name: q.get(name, "") for name in self.filters},
+            **{name: parse_datetime(q[name]) if q.get(name) else None for name in self.datetime_filters},
+        )
+
+
 @extend_schema(
     tags=["staff"],
     parameters=[
@@ -69,32 +115,26 @@ class StaffActionView(APIView):
         OpenApiParameter("since", str, description="ISO 8601 date-time, inclusive"),
         OpenApiParameter("until", str, description="ISO 8601 date-time, exclusive"),
     ],
-    responses={
-        200: AuditEntryOutSerializer(many=True),
-        401: problem("not_authenticated"),
-        403: problem("permission_denied"),
-    },
+    responses={200: AuditEntryOutSerializer(many=True), **STAFF_READ_PROBLEMS},
 )
-class AuditLogView(generics.ListAPIView):
+class AuditLogView(StaffListView):
     """Staff actions, newest first (Manager and Finance)."""
 
     serializer_class = AuditEntryOutSerializer
-    permission_classes = [StaffActionPermission]
     staff_permission = "staff.view_auditentry"
+    filters = ("actor_email", "action", "object_type", "object_id", "outcome")
+    datetime_filters = ("since", "until")
 
-    def get_queryset(self):
-        from django.utils.dateparse import parse_datetime
-
-        q = self.request.query_params
-        return selectors.audit_entries(
-            actor_email=q.get("actor_email", ""),
-            action=q.get("action", ""),
-            object_type=q.get("object_type", ""),
-            object_id=q.get("object_id", ""),
-            outcome=q.get("outcome", ""),
-            since=parse_datetime(q["since"]) if q.get("since") else None,
-            until=parse_datetime(q["until"]) if q.get("until") else None,
-        )
+    def rows(self, **filters):
+        return selectors.audit_entries(**filters)
 
 
-__all__ = ["STAFF_ACTION_PROBLEMS", "AuditLogView", "StaffActionView", "staff_action_get"]
+__all__ = [
+    "STAFF_ACTION_PROBLEMS",
+    "STAFF_READ_PROBLEMS",
+    "AuditLogView",
+    "StaffActionView",
+    "StaffListView",
+    "staff_action_endpoint",
+    "staff_action_get",
+]
