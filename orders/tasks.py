@@ -84,6 +84,7 @@ def retry_waiting_exchanges_task() -> int:
     return services.exchanges_waiting_retry()
 
 
+@shared_task
 def renew_authorizations_task() -> int:
     """Beat (hourly): renew the authorizations of undispatched orders before the gateway drops them."""
     return services.orders_authorizations_renew()
