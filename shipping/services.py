@@ -74,6 +74,7 @@ from shipping.webhooks import WebhookSignatureInvalid, carrier_webhook_receive
 log = structlog.get_logger(__name__)
 
 __all__ = [
+    "CarrierUnavailable",  # shipments_stop_for_order's "try again"
     "guest_records_attach",
     "DeliveryChoiceNotAvailable",
     "ReturnNotAllowed",
