@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
 from flowmart.events.publisher import publish
-from flowmart.locks import ORDER_NAMESPACE, advisory_session_lock
+from flowmart.locks import ORDER_NAMESPACE, advisory_session_lock, advisory_session_lock_try
 from flowmart.notes import note_add
 from flowmart.transitions import transition_apply
 from inventory import selectors as inventory_selectors
@@ -71,10 +73,18 @@ def order_cancel(
         )
     reason = reason or ("cancelled by the customer" if actor == "customer" else "cancelled by staff")
     if order.status in _PARCELS_MAY_WAIT:
-        with order_lock(order):
-            _parcels_stop(order, reason=reason, cancel=True, asked=f"{actor} asked to cancel")
-            return saga.compensate(order=order, target=OrderStatus.CANCELLED, reason=reason, actor=actor, by=by)
+        with order_lock(order), _parcels_stop_written(order, action="cancel", actor=actor, reason=reason, by=by):
+            return _cancel_stopping_parcels(order, actor=actor, reason=reason, by=by)
     return saga.compensate(order=order, target=OrderStatus.CANCELLED, reason=reason, actor=actor, by=by)
+
+
+def _cancel_stopping_parcels(order: Order, *, actor: str, reason: str, by) -> Order:
+    """The order's lock is held and the cancel written down: stop the parcels, then compensate. Once the
+    compensation has begun the saga carries the cancel (its sweeper finishes it), so the note is cleared."""
+    _parcels_stop(order, reason=reason, cancel=True, asked=f"{actor} asked to cancel")
+    order = saga.compensate(order=order, target=OrderStatus.CANCELLED, reason=reason, actor=actor, by=by)
+    _parcels_stop_end(order)
+    return order
 
 
 def _parcels_stop(order: Order, *, reason: str, cancel: bool, asked: str) -> None:
@@ -97,6 +107,60 @@ def _parcels_stop(order: Order, *, reason: str, cancel: bool, asked: str) -> Non
     )
 
 
+# -- a hold or cancel survives its process ----------------------------------------------------
+# Stopping the parcels and changing the order cannot be one transaction (the carrier is called in between). So
+# the hold or cancel is written on the order first; a process killed after it began stopping the parcels leaves
+# the note, and the sweeper does the hold or cancel again (``order_parcels_stop_finish``).
+@contextmanager
+def _parcels_stop_written(order: Order, *, action: str, actor: str, reason: str, by, expected_delay_days: int = 0):
+    """Write down the hold or cancel about to stop the order's parcels (the order's lock is held). A definite no
+    (a parcel had left; the carrier did not answer and the parcels were let go) is the caller's answer and leaves
+    nothing to finish; any other end of the block leaves the note to whoever clears it or to the sweeper."""
+    asked = {"action": action, "actor": actor, "reason": reason, "by_id": getattr(by, "pk", None)}
+    if action == "hold":
+        asked["expected_delay_days"] = expected_delay_days
+    Order.objects.filter(pk=order.pk).update(parcels_stop=asked, parcels_stop_started_at=timezone.now())
+    try:
+        yield
+    except (OrderActionNotAllowed, shipping_services.CarrierUnavailable):
+        _parcels_stop_end(order)
+        raise
+
+
+def _parcels_stop_end(order: Order) -> None:
+    Order.objects.filter(pk=order.pk).update(parcels_stop=None, parcels_stop_started_at=None)
+
+
+def order_parcels_stop_finish(*, order: Order) -> bool:
+    """The sweeper: finish a hold or cancel whose process died while it stopped the order's parcels (marked held,
+    label voided or not, parcels cancelled, order unchanged). Only when no process holds the order's lock (the
+    one that began it holds it until it is done). A parcel that left meanwhile: the order follows it (flagged); a
+    carrier that does not answer: tried again at the next sweep. True if the note was dealt with."""
+    with advisory_session_lock_try(ORDER_NAMESPACE, order.number) as free:
+        if not free:
+            return False
+        order = Order.objects.get(pk=order.pk)
+        asked = order.parcels_stop
+        if not asked:
+            return False
+        by = get_user_model().objects.filter(pk=asked.get("by_id")).first() if asked.get("by_id") else None
+        actor, reason = asked["actor"], asked["reason"]
+        compensating = order.saga_status in (SagaStatus.COMPENSATING, SagaStatus.COMPENSATED)
+        try:
+            if asked["action"] == "cancel" and not compensating:
+                _cancel_stopping_parcels(order, actor=actor, reason=reason, by=by)
+            elif asked["action"] == "hold" and order.status in (OrderStatus.CONFIRMED, OrderStatus.FULFILLING):
+                delay = asked.get("expected_delay_days") or 3
+                _hold_stopping_parcels(order, reason=reason, by=by, actor=actor, expected_delay_days=delay)
+            else:  # cancelled by the saga already, or held meanwhile: nothing is left to do
+                _parcels_stop_end(order)
+        except OrderActionNotAllowed:  # a parcel had left: the order follows it (flagged for staff)
+            _parcels_stop_end(order)
+        except shipping_services.CarrierUnavailable:
+            return False
+    return True
+
+
 # -- hold and release ---------------------------------------------------------------------------
 def order_hold(*, order: Order, reason: str, by=None, actor: str = "staff", expected_delay_days: int = 3) -> Order:
     """Stock turned out short (or staff need to check something): the order waits; the customer is told.
@@ -107,22 +171,30 @@ def order_hold(*, order: Order, reason: str, by=None, actor: str = "staff", expe
     order = Order.objects.get(pk=order.pk)
     if order.status not in (OrderStatus.CONFIRMED, OrderStatus.FULFILLING):
         raise OrderActionNotAllowed("Only confirmed orders can be put on hold.")
-    with order_lock(order):
-        _parcels_stop(order, reason=reason, cancel=False, asked=f"{actor} asked to hold")
-        with transaction.atomic():
-            order = saga.lock(order)
-            moved_on = order.status not in (OrderStatus.CONFIRMED, OrderStatus.FULFILLING)
-            if not moved_on:
-                _hold_apply(order, reason=reason, by=by, actor=actor, expected_delay_days=expected_delay_days)
-        if moved_on:  # its parcels go on as the order's state says
-            shipping_services.shipments_release_for_order(order_number=order.number)
-            raise OrderActionNotAllowed("Only confirmed orders can be put on hold.")
+    asked = {"action": "hold", "actor": actor, "reason": reason, "by": by, "expected_delay_days": expected_delay_days}
+    with order_lock(order), _parcels_stop_written(order, **asked):
+        return _hold_stopping_parcels(order, reason=reason, by=by, actor=actor, expected_delay_days=expected_delay_days)
+
+
+def _hold_stopping_parcels(order: Order, *, reason: str, by, actor: str, expected_delay_days: int) -> Order:
+    """The order's lock is held and the hold written down: stop the parcels, then hold the order (the note is
+    cleared with that commit)."""
+    _parcels_stop(order, reason=reason, cancel=False, asked=f"{actor} asked to hold")
+    with transaction.atomic():
+        order = saga.lock(order)
+        moved_on = order.status not in (OrderStatus.CONFIRMED, OrderStatus.FULFILLING)
+        if not moved_on:
+            _hold_apply(order, reason=reason, by=by, actor=actor, expected_delay_days=expected_delay_days)
+    if moved_on:  # its parcels go on as the order's state says
+        shipping_services.shipments_release_for_order(order_number=order.number)
+        raise OrderActionNotAllowed("Only confirmed orders can be put on hold.")
     return order
 
 
 def _hold_apply(order: Order, *, reason: str, by, actor: str, expected_delay_days: int) -> None:
     """Locked order, caller's transaction."""
     order.hold_reason = reason[:255]
+    order.parcels_stop, order.parcels_stop_started_at = None, None
     transition_apply(order, "hold", actor=actor, by=by, reason=reason)
     publish(
         OrderOnHold(

@@ -142,6 +142,11 @@ class Order(FSMModelMixin, models.Model):
     # sweeper releases it and a retry reserves again.
     stock_held_until = models.DateTimeField(null=True, blank=True)
     hold_reason = models.CharField(max_length=255, blank=True)
+    # A hold or cancel under way (docs/orders.md §Holds, cancels and parcels): what was asked ({action: hold |
+    # cancel, actor, reason, by_id, expected_delay_days}), written before its parcels are stopped and cleared
+    # when the order is held or its compensation begins. Left set, its process died: the sweeper finishes it.
+    parcels_stop = models.JSONField(null=True, blank=True)
+    parcels_stop_started_at = models.DateTimeField(null=True, blank=True)
     # When the first label was bought (``fulfilling``): from then on the customer can no longer amend, and a
     # hold released goes back to ``fulfilling``, not ``confirmed``.
     labelled_at = models.DateTimeField(null=True, blank=True)
@@ -171,7 +176,15 @@ class Order(FSMModelMixin, models.Model):
             ("repair_order", "Resume stuck sagas and retry settlement"),
             ("resolve_refund_issue", "Clear a rejected or failed refund's flag"),
         ]
-        indexes = [models.Index(fields=["saga_status", "saga_lease_until"], name="orders_order_saga_lease")]
+        indexes = [
+            models.Index(fields=["saga_status", "saga_lease_until"], name="orders_order_saga_lease"),
+            # The sweeper's look for holds and cancels left half-way: a handful of rows at most.
+            models.Index(
+                fields=["parcels_stop_started_at"],
+                condition=models.Q(parcels_stop_started_at__isnull=False),
+                name="orders_order_parcels_stop",
+            ),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(

@@ -20,6 +20,7 @@ from orders.errors import OrderActionNotAllowed
 from orders.events import OrderRefunded
 from orders.models import Order, OrderNote, OrderPayment, OrderRefund, OrderStatus
 from orders.pricing import lines_charged_minor
+from payments import selectors as payment_selectors
 from payments import services as payment_services
 from shipping import selectors as shipping_selectors
 from shipping import services as shipping_services
@@ -257,8 +258,8 @@ def _exchange_charge(order: Order, *, rma_number: str, amount_minor: int) -> boo
     phases: the ``charge_exchange`` step is the intent, payments is called with no transaction open under the key
     ``<number>:exchange:<rma>`` (a re-run gets the same payment, money moves once), and the payment is recorded
     on the order with the step. False if the card declined or is no longer valid; a gateway outage raises (the
-    command retries with the same key)."""
-    key = f"{order.number}:exchange:{rma_number}"
+    command retries: under the same key, or a new one once payments failed that payment, below)."""
+    key = _exchange_charge_key(order, rma_number=rma_number)
     try:
         with saga.step(order, "charge_exchange") as attempt:
             info = payment_services.payment_charge(
@@ -283,6 +284,25 @@ def _exchange_charge(order: Order, *, rma_number: str, amount_minor: int) -> boo
         log.info("exchange difference declined", order=order.number, rma=rma_number, code=exc.code)
         return False
     return True
+
+
+def _exchange_charge_key(order: Order, *, rma_number: str) -> str:
+    """``<number>:exchange:<rma>``, or ``…:<n>`` for the n-th try once the gateway never answered the earlier ones.
+
+    A payment whose every answer was lost and that the gateway could not find by its key is failed for good
+    (``gateway_unavailable``: nothing was captured; a hold it made is voided by the stray-hold sweep), and the
+    same key replays that failure: the retry charges under the next key. A payment still pending (its process
+    died) keeps its key, so the retry gets its answer and money moves once."""
+    first = f"{order.number}:exchange:{rma_number}"
+    key, tries = first, 1
+    while (
+        (info := payment_selectors.payment_for_key(idempotency_key=key)) is not None
+        and info.status == "failed"
+        and info.decline_code == "gateway_unavailable"
+    ):
+        tries += 1
+        key = f"{first}:{tries}"
+    return key
 
 
 def _reserve_replacements(order: Order, *, rma_number: str, lines: list[dict]) -> None:

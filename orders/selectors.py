@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.db.models import Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
@@ -244,6 +245,17 @@ def sagas_stuck() -> list[int]:
         Order.objects.filter(saga_status__in=[SagaStatus.RUNNING, SagaStatus.COMPENSATING])
         .exclude(saga_lease_until__gt=timezone.now())
         .order_by("id")
+        .values_list("id", flat=True)[:500]
+    )
+
+
+def parcel_stops_left() -> list[int]:
+    """Orders with a hold or cancel begun longer than a saga's lease ago and not finished (``Order.parcels_stop``):
+    their process probably died while it stopped the parcels (the sweeper checks the order's lock)."""
+    begun_before = timezone.now() - timedelta(seconds=settings.ORDERS_SAGA_LEASE_SECONDS)
+    return list(
+        Order.objects.filter(parcels_stop_started_at__lte=begun_before)
+        .order_by("parcels_stop_started_at", "id")
         .values_list("id", flat=True)[:500]
     )
 

@@ -96,6 +96,7 @@ from orders.sweeper import (
     declined_holds_release,
     order_compensate,
     order_refunds_check,
+    parcel_stops_finish,
     payment_retries_expire,
     saga_resume,
     sagas_sweep,
@@ -180,5 +181,6 @@ __all__ = [
     "payment_token_clean",
     "saga_resume",
     "sagas_sweep",
+    "parcel_stops_finish",
     "shipping_options",
 ]

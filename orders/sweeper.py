@@ -1,5 +1,5 @@
-"""The sweeper (beat): sagas whose process died, payment-retry windows that closed, refunds whose outcome
-payments knows. Each sweep is safe to run again and in parallel."""
+"""The sweeper (beat): sagas whose process died, holds and cancels whose process died while it stopped the
+parcels, payment-retry windows that closed, refunds whose outcome payments knows. Each sweep is safe to run again and in parallel."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from inventory import services as inventory_services
-from orders import refunds, saga, selectors
+from orders import changes, refunds, saga, selectors
 from orders.errors import CheckoutFailed
 from orders.models import Order, OrderStatus, SagaStatus, SagaStep
 
@@ -45,6 +45,18 @@ def sagas_sweep() -> int:
             done += 1
         except Exception:
             log.warning("stuck saga could not be resumed yet", order_id=order_id, exc_info=True)
+    return done
+
+
+def parcel_stops_finish() -> int:
+    """Finish the holds and cancels whose process died while it stopped the order's parcels (the beat task calls
+    this with the saga sweep). Returns how many were dealt with."""
+    done = 0
+    for order_id in selectors.parcel_stops_left():
+        try:
+            done += int(changes.order_parcels_stop_finish(order=Order.objects.get(pk=order_id)))
+        except Exception:
+            log.warning("hold or cancel could not be finished yet", order_id=order_id, exc_info=True)
     return done
 
 

@@ -63,11 +63,13 @@ def order_returned_to_sender_task(order_id: int, shipment_number: str, reason: s
 
 @shared_task
 def sweep_stuck_sagas_task() -> int:
-    """Beat: resume or compensate sagas whose process died, settle dispatched orders left behind, and
-    settle waiting refunds whose outcome payments already knows."""
+    """Beat: resume or compensate sagas whose process died, finish holds and cancels whose process died while
+    it stopped the parcels, settle dispatched orders left behind, and settle waiting refunds whose outcome
+    payments already knows."""
     for order_id in services.orders_to_settle():
         order_settle_task.delay(order_id=order_id)
     services.order_refunds_check()
+    services.parcel_stops_finish()
     return services.sagas_sweep()
 
 
@@ -84,6 +86,7 @@ def retry_waiting_exchanges_task() -> int:
     return services.exchanges_waiting_retry()
 
 
+@shared_task
 def renew_authorizations_task() -> int:
     """Beat (hourly): renew the authorizations of undispatched orders before the gateway drops them."""
     return services.orders_authorizations_renew()

@@ -108,6 +108,12 @@ def payment_get(*, payment_id: uuid.UUID | str) -> PaymentInfo | None:
     return payment_info(payment) if payment else None
 
 
+def payment_for_key(*, idempotency_key: str) -> PaymentInfo | None:
+    """The payment made under ``idempotency_key``, if any."""
+    payment = Payment.objects.filter(idempotency_key=idempotency_key).first()
+    return payment_info(payment) if payment else None
+
+
 def refunds_for_payment(*, payment_id: uuid.UUID | str) -> list[RefundInfo]:
     pk = _uuid(payment_id)
     return [refund_info(r) for r in Refund.objects.filter(payment_id=pk).order_by("created_at")] if pk else []

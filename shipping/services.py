@@ -62,6 +62,7 @@ from shipping.tracking import ShipmentNotFound, shipment_dispatch, tracking_upda
 from shipping.webhooks import WebhookSignatureInvalid, carrier_webhook_receive
 
 __all__ = [
+    "CarrierUnavailable",  # shipments_stop_for_order's "try again"
     "guest_records_attach",
     "DeliveryChoiceNotAvailable",
     "ExchangeNotAllowed",

@@ -81,10 +81,11 @@ def child_env(**extra: str) -> dict:
 
 
 class Worker:
-    """``celery -A flowmart worker`` as its own process, consuming ``broker_url``."""
+    """``celery -A flowmart worker`` as its own process, consuming ``broker_url``, with settings ``env``."""
 
-    def __init__(self, broker_url: str) -> None:
+    def __init__(self, broker_url: str, **env: str) -> None:
         self.broker_url = broker_url
+        self.env = env
         self.process: subprocess.Popen | None = None
         self.log = tempfile.NamedTemporaryFile(prefix="fm-durable-worker-", suffix=".log", delete=False)  # noqa: SIM115
 
@@ -93,11 +94,16 @@ class Worker:
             [PYTHON, "-m", "celery", "-A", "flowmart", "worker", "--pool", "solo", "--loglevel", "WARNING"]
             + ["--without-gossip", "--without-mingle", "--without-heartbeat"],
             cwd=ROOT,
-            env=child_env(CELERY_BROKER_URL=self.broker_url),
+            env=child_env(CELERY_BROKER_URL=self.broker_url, **self.env),
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
         return self
+
+    def kill(self) -> None:
+        """SIGKILL, in the middle of whatever task it runs (the solo pool runs it in this very process)."""
+        self.process.kill()
+        self.process.wait(timeout=10)
 
     def __exit__(self, *exc) -> None:
         if self.process is not None and self.process.poll() is None:

@@ -11,6 +11,9 @@ Faults it can play, per operation (``create``, ``retrieve``, ``buy``, ``refund``
 * ``delay[op] = seconds`` — answer that late (the client times out first)
 * ``drop_response_of.add(op)`` — do the work, then drop the connection before answering (once per op)
 * ``before[op] = fn`` — run ``fn`` (e.g. someone else's purchase) just before the next ``op`` is handled
+* ``stall(op, after_work=…)`` — hold the next ``op`` request (``stalled`` is set) until ``release()``, then drop
+  the connection: undone (the caller's process died before the carrier acted on it), or done with the answer
+  never sent (it died waiting for the answer)
 * a ``to_address`` whose street contains ``UNDELIVERABLE`` is refused (422 ``ADDRESS.VERIFY.FAILURE``)
 * buying a shipment twice: 422 ``SHIPMENT.POSTAGE.EXISTS``, and no second charge
 
@@ -66,6 +69,9 @@ class EasyPostStandIn(HttpStandIn):
         self.delay: dict[str, float] = {}
         self.before: dict[str, object] = {}  # op → callable run just before the request is handled
         self.drop_response_of: set[str] = set()
+        self.stalled = threading.Event()
+        self._stall: dict[str, bool] = {}  # op → after_work
+        self._released = threading.Event()
         self._failures: dict[str, list[int]] = {}
         self._dropped: set[str] = set()
         self._ids = itertools.count(1)
@@ -75,9 +81,16 @@ class EasyPostStandIn(HttpStandIn):
 
     def __exit__(self, *exc) -> None:
         self._stopping.set()  # wakes delayed answers
+        self._released.set()
         super().__exit__(*exc)
 
     # -- faults and carrier-side events -------------------------------------------------------
+    def stall(self, operation: str, *, after_work: bool) -> None:
+        self._stall[operation] = after_work
+
+    def release(self) -> None:
+        self._released.set()
+
     def fail(self, operation: str, status: int, *, times: int = 1) -> None:
         self._failures.setdefault(operation, []).extend([status] * times)
 
@@ -123,6 +136,10 @@ class EasyPostStandIn(HttpStandIn):
         self.requests.append({"method": method, "path": parsed.path, "operation": operation, "body": body})
         if operation in self.delay and self._stopping.wait(self.delay[operation]):
             return
+        if operation in self._stall and not self._stall[operation]:
+            self._stall.pop(operation)
+            self._hang_up(handler)  # never acted on
+            return
         if handler.headers.get("Authorization") != f"Bearer {API_KEY}":
             status, payload = self._error(401, "APIKEY.INACTIVE", "This api key is no longer active.")
         elif self._failures.get(operation):
@@ -134,6 +151,9 @@ class EasyPostStandIn(HttpStandIn):
                 if operation in self.before:
                     self.before.pop(operation)()
                 status, payload = self._route(method, parts, body, query)
+            if self._stall.pop(operation, False):
+                self._hang_up(handler)  # done; the answer never leaves
+                return
             if operation in self.drop_response_of and operation not in self._dropped and status < 300:
                 self._dropped.add(operation)
                 handler.close_connection = True
@@ -148,6 +168,12 @@ class EasyPostStandIn(HttpStandIn):
             handler.wfile.write(data)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client gave up waiting
+
+    def _hang_up(self, handler: BaseHTTPRequestHandler) -> None:
+        self.stalled.set()
+        self._released.wait(60)
+        handler.close_connection = True
+        handler.connection.close()
 
     @staticmethod
     def _operation(method: str, parts: list[str]) -> str:
