@@ -18,6 +18,7 @@ Carrier calls happen outside database transactions: the services open short
 transactions before and after them.
 """
 
+from shipping.carriers import CarrierUnavailable
 from shipping.guest_records import guest_records_attach
 from shipping.holds import ShipmentsStop, shipments_release_for_order, shipments_stop_for_order
 from shipping.labels import shipment_create_label, shipment_void_label
