@@ -119,6 +119,13 @@ class StepAttempt:
         _step_finish(self.row)
 
 
+def mark_new(order: Order) -> Order:
+    """Mark ``order`` as created a moment ago by this process, with a fresh lease: the next step run on this copy is
+    that step's first attempt (``step`` then reads nothing back and leaves the lease as it is)."""
+    order._saga_new = True
+    return order
+
+
 @contextmanager
 def step(order: Order, name: str) -> Iterator[StepAttempt]:
     """Record one attempt of saga step ``name`` around a call to another app or the gateway.
@@ -127,12 +134,19 @@ def step(order: Order, name: str) -> Iterator[StepAttempt]:
     block, marked ``failed`` with the error's code if the block raises (the error goes on), and ``succeeded``
     when the block ends, unless the block recorded success itself with ``attempt.succeed()``. Work that must
     not make the step look failed (follow-ups after its facts are stored) belongs after the block.
+
+    On an order ``mark_new`` marked (a checkout's own request) the attempt is the first: nothing earlier to count or
+    abandon, no lease to extend.
     """
-    earlier = list(SagaStep.objects.filter(order=order, step=name))  # one read: the count and any still running
-    attempt_number = len(earlier) + 1
-    # An earlier attempt still ``running`` belongs to a process that died (a follow-up task run again).
-    _abandon([row for row in earlier if row.status == SagaStep.Status.RUNNING])
-    Order.objects.filter(pk=order.pk).update(saga_lease_until=lease_until())
+    if getattr(order, "_saga_new", False):
+        order._saga_new = False  # only the first step run on it
+        attempt_number = 1
+    else:
+        earlier = list(SagaStep.objects.filter(order=order, step=name))  # one read: the count and any still running
+        attempt_number = len(earlier) + 1
+        # An earlier attempt still ``running`` belongs to a process that died (a follow-up task run again).
+        _abandon([row for row in earlier if row.status == SagaStep.Status.RUNNING])
+        Order.objects.filter(pk=order.pk).update(saga_lease_until=lease_until())
     attempt = StepAttempt(SagaStep.objects.create(order=order, step=name, attempt=attempt_number))
     try:
         yield attempt
@@ -228,13 +242,19 @@ def order_confirmed_event(order: Order, *, lines: list[OrderLine] | None = None)
     )
 
 
-def store_allocations(order: Order, reservation, *, lines: list[OrderLine] | None = None) -> None:
-    """Which warehouse holds what, per line (for OrderConfirmed and the staff screens)."""
+def allocations_by_sku(reservation) -> dict[str, list[dict]]:
+    """Which warehouse holds what, per SKU, as an order line stores it (for OrderConfirmed and the staff screens)."""
     by_sku: dict[str, list[dict]] = {}
     for allocation in reservation.allocations:
         by_sku.setdefault(allocation.sku, []).append(
             {"warehouse_code": allocation.warehouse_code, "quantity": allocation.quantity}
         )
+    return by_sku
+
+
+def store_allocations(order: Order, reservation, *, lines: list[OrderLine] | None = None) -> None:
+    """Which warehouse holds what, per line."""
+    by_sku = allocations_by_sku(reservation)
     lines = list(order.lines.all()) if lines is None else lines
     for line in lines:
         line.allocations = by_sku.get(line.sku, [])
