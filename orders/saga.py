@@ -302,6 +302,7 @@ def _step_authorize(order: Order) -> Order | None:
                     # Our lease ran out while the gateway answered and the order was compensated meanwhile:
                     # the authorization is nobody's, release it (below) instead of recording it.
                     orphaned = True
+                    attempt.succeed()
                 else:
                     # Same transaction as authorized_minor: after a crash both are missing and the re-run (same
                     # key) adds both.
@@ -310,8 +311,11 @@ def _step_authorize(order: Order) -> Order | None:
                         payment_id=info.id, order=order, amount_minor=info.amount_minor, purpose="checkout"
                     )
                     locked.authorized_minor += info.amount_minor
-                    locked.save(update_fields=["authorized_minor", "updated_at"])
-                attempt.succeed()
+                    attempt.succeed()
+                    if locked.authorized_minor >= locked.total_minor:
+                        _confirm(locked)  # the authorization that completes the order confirms it, one UPDATE
+                    else:
+                        locked.save(update_fields=["authorized_minor", "updated_at"])
     except FlowMartError as exc:
         _authorization_refused(order, exc)
         return None
@@ -343,22 +347,29 @@ def _authorization_refused(order: Order, exc: FlowMartError) -> None:
 
 
 def _step_confirm(order: Order) -> Order:
+    """Confirm an order whose stock and payment were recorded before (the authorization usually confirms it)."""
     with transaction.atomic():
         order = lock(order)
         if order.status != OrderStatus.PENDING:
             return order
-        order.saga_status = SagaStatus.COMPLETED
-        order.saga_lease_until = None
-        transition_apply(order, "confirm", reason="stock reserved and payment authorized")
-        lines = list(order.lines.all())
-        if order.basket_public_id:
-            quantities: dict[str, int] = {}
-            for line in lines:
-                quantities[line.sku] = quantities.get(line.sku, 0) + line.quantity
-            basket_module.basket_clear_lines(basket_public_id=order.basket_public_id, quantities=quantities)
-        step_record(order, "confirm", attempt=1)  # commits with the one transition out of pending
-        publish(order_confirmed_event(order, lines=lines))
+        _confirm(order)
     return order
+
+
+def _confirm(order: Order) -> None:
+    """``pending → confirmed`` (saved with whatever else changed on the locked ``order``), the ordered quantities
+    leave the basket, ``OrderConfirmed``: in the caller's transaction."""
+    order.saga_status = SagaStatus.COMPLETED
+    order.saga_lease_until = None
+    transition_apply(order, "confirm", reason="stock reserved and payment authorized")
+    lines = list(order.lines.all())
+    if order.basket_public_id:
+        quantities: dict[str, int] = {}
+        for line in lines:
+            quantities[line.sku] = quantities.get(line.sku, 0) + line.quantity
+        basket_module.basket_clear_lines(basket_public_id=order.basket_public_id, quantities=quantities)
+    step_record(order, "confirm", attempt=1)  # commits with the one transition out of pending
+    publish(order_confirmed_event(order, lines=lines))
 
 
 def saga_advance(*, order: Order, fresh: bool = False) -> Order:
