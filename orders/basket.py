@@ -311,15 +311,15 @@ def basket_merge(*, guest_basket_public_id, user) -> Basket:
 
 
 # -- looking at it -----------------------------------------------------------------
-def basket_view(*, basket: Basket, acknowledge: bool = True) -> BasketView:
+def basket_view(*, basket: Basket, acknowledge: bool = True, pictures: bool = True) -> BasketView:
     """Price every line at today's price and check availability; report what changed.
 
     With ``acknowledge`` the prices shown become the "seen" prices, so a notice
-    about a change is given once.
+    about a change is given once. ``pictures=False``: no product pictures (pricing for checkout shows none).
     """
     lines = list(basket.lines.all())
     skus = [line.sku for line in lines]
-    variants = inventory_selectors.variants_by_sku(skus=skus) if lines else {}
+    variants = inventory_selectors.variants_by_sku(skus=skus, pictures=pictures) if lines else {}
     availability = inventory_selectors.availability_by_sku(skus=skus) if lines else {}
     notices: list[str] = []
     views: list[BasketLineView] = []

@@ -140,7 +140,7 @@ def checkout_preview(
     """Price the basket for checkout: today's prices, member discount and the chosen shipping method.
 
     ``view``: the basket as the caller already priced it in this request (priced once per request)."""
-    view = view or basket_view(basket=basket, acknowledge=False)
+    view = view or basket_view(basket=basket, acknowledge=False, pictures=False)
     if view.is_empty:
         raise BasketEmpty("Your basket is empty.")
     # A line added while the customer could buy it (or before staff set a launch) is refused by name.

@@ -28,7 +28,7 @@ from datetime import timedelta
 import structlog
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, prefetch_related_objects
 from django.utils import timezone
 
 from flowmart.errors import FlowMartError
@@ -362,6 +362,7 @@ def _confirm(order: Order) -> None:
     order.saga_status = SagaStatus.COMPLETED
     order.saga_lease_until = None
     transition_apply(order, "confirm", reason="stock reserved and payment authorized")
+    prefetch_related_objects([order], "lines")  # read once: the event and the caller's answer both show them
     lines = list(order.lines.all())
     if order.basket_public_id:
         quantities: dict[str, int] = {}
