@@ -259,7 +259,8 @@ def checkout_place(
         return checkout_outcome(order=order)
     for old in superseded:
         saga.compensate(order=old, target=OrderStatus.CANCELLED, reason=f"replaced by order {order.number}")
-    return _saga_run(saga.mark_new(order), fresh=True)
+    # Straight from its creation (nothing compensated in between, which calls the gateway) its lease is fresh.
+    return _saga_run(order if superseded else saga.mark_new(order), fresh=True)
 
 
 def _checkout_may_run_again(order: Order) -> bool:
