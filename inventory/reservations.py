@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from flowmart.events.publisher import publish
 from flowmart.notes import note_add
 from flowmart.transitions import transition_apply, transition_record
-from inventory.allocation import Reservation, StockLine
+from inventory.allocation import Allocation, Reservation, StockLine
 from inventory.errors import InvalidQuantity, ReservationNotActive, ReservationNotFound
 from inventory.events import (
     InventoryCommitted,
@@ -26,6 +26,7 @@ from inventory.selectors import reservation_info
 from inventory.stock_book import (
     StockBook,
     allocate_into,
+    allocation_plan,
     demand_by_sku,
     lines_payload,
     reference_lock,
@@ -39,9 +40,15 @@ Reason = StockMovement.Reason
 # --- Reservations (checkout) -----------------------------------------------------------
 
 
-def _reserved(record: ReservationRecord) -> Reservation:
-    """Announce the reservation as it now stands (caller owns the transaction)."""
-    info = reservation_info(record)
+def _reserved(record: ReservationRecord, allocations: list[Allocation] | None = None) -> Reservation:
+    """Announce the reservation as it now stands (caller owns the transaction). ``allocations``: the ones just
+    written, in order (else they are read)."""
+    if allocations is None:
+        info = reservation_info(record)
+    else:
+        info = Reservation(
+            reference=record.reference, expires_at=record.expires_at, allocations=allocations, state=record.state
+        )
     publish(
         InventoryReserved(
             correlation_id=record.reference,
@@ -71,19 +78,42 @@ def stock_reserve(*, reference: str, lines: list[StockLine], ttl_minutes: int = 
             existing = reservation_live(reference)  # a concurrent call with the same reference may have won the lock
             if existing is not None:
                 return reservation_info(existing)
-            book = StockBook(variant_ids=variant_ids_by_sku(demand).values(), correlation_id=reference)
-            record = ReservationRecord.objects.create(
-                reference=reference, expires_at=timezone.now() + timedelta(minutes=ttl_minutes)
-            )
-            allocate_into(book, record, demand)
-            transition_record(record, from_state="", reason="reserved")
-            book.close()
-            return _reserved(record)
+            return _reservation_create(reference=reference, demand=demand, ttl_minutes=ttl_minutes)
     except IntegrityError:
         existing = reservation_live(reference)
         if existing is None:
             raise
         return reservation_info(existing)
+
+
+def stock_reserve_new(*, reference: str, lines: list[StockLine], ttl_minutes: int = 30) -> Reservation:
+    """``stock_reserve`` for a reference nothing was ever reserved for (an order being created), in the caller's
+    transaction, which commits the reservation with whatever the reference names.
+
+    No other command can know the reference before that transaction commits, so there is no earlier reservation
+    to look up and no lock on the reference to take; a reference used before after all breaks the one-live-
+    reservation constraint (``IntegrityError``) instead of holding stock twice. All or nothing:
+    ``InsufficientStock`` is raised before anything is written, and the caller's transaction must roll back.
+    """
+    if not connection.in_atomic_block:
+        raise RuntimeError("stock_reserve_new runs inside the transaction that creates its reference")
+    demand = demand_by_sku(lines)
+    if not isinstance(ttl_minutes, int) or ttl_minutes < 1:
+        raise InvalidQuantity("A reservation lasts at least one minute.")
+    return _reservation_create(reference=reference, demand=demand, ttl_minutes=ttl_minutes)
+
+
+def _reservation_create(*, reference: str, demand: dict[str, int], ttl_minutes: int) -> Reservation:
+    """Lock the SKUs' stock, plan, and write the reservation, its allocations, its log row and its event."""
+    book = StockBook(skus=demand, correlation_id=reference)
+    plan = allocation_plan(book, demand)  # a shortage raises here, before anything is written
+    record = ReservationRecord.objects.create(
+        reference=reference, expires_at=timezone.now() + timedelta(minutes=ttl_minutes)
+    )
+    allocations = allocate_into(book, record, demand, plan=plan)
+    transition_record(record, from_state="", reason="reserved")
+    book.close()
+    return _reserved(record, allocations)
 
 
 def _active_locked(reference: str) -> ReservationRecord | None:

@@ -56,8 +56,8 @@ class StockLevel:
     low_stock_threshold: int
 
 
-def _variant_info(v: Variant) -> VariantInfo:
-    images = list(v.product.images.all())
+def _variant_info(v: Variant, *, pictures: bool = True) -> VariantInfo:
+    images = list(v.product.images.all()) if pictures else []
     return VariantInfo(
         sku=v.sku,
         product_name=v.product.name,
@@ -77,9 +77,12 @@ def product_images_in_order() -> QuerySet[ProductImage]:
     return ProductImage.objects.order_by("position", "id")
 
 
-def _variant_qs() -> QuerySet[Variant]:
-    return Variant.objects.select_related("product").prefetch_related(
-        Prefetch("product__images", queryset=product_images_in_order())
+def _variant_qs(*, pictures: bool = True) -> QuerySet[Variant]:
+    variants = Variant.objects.select_related("product")
+    return (
+        variants.prefetch_related(Prefetch("product__images", queryset=product_images_in_order()))
+        if pictures
+        else variants
     )
 
 
@@ -88,9 +91,11 @@ def variant_get_by_sku(*, sku: str) -> VariantInfo | None:
     return _variant_info(v) if v else None
 
 
-def variants_by_sku(*, skus: list[str]) -> dict[str, VariantInfo]:
-    """One query for the variants (plus one for their images)."""
-    return {v.sku: _variant_info(v) for v in _variant_qs().filter(sku__in=set(skus))}
+def variants_by_sku(*, skus: list[str], pictures: bool = True) -> dict[str, VariantInfo]:
+    """One query for the variants (plus one for their images; ``pictures=False``: none, ``image_url`` empty, for
+    callers that only price)."""
+    variants = _variant_qs(pictures=pictures).filter(sku__in=set(skus))
+    return {v.sku: _variant_info(v, pictures=pictures) for v in variants}
 
 
 def _sellable(qs: QuerySet[Stock]) -> QuerySet[Stock]:

@@ -3,8 +3,8 @@ the admin, handlers and tasks use; the code lives in ``reservations`` (checkout)
 receiving, returns) and ``catalog`` (prices, imports), over ``stock_book`` (lock, change, record, publish)
 and ``errors``.
 
-For other apps (docs/contracts.md): ``stock_reserve``, ``stock_reservation_amend``,
-``stock_release``, ``stock_commit``, ``stock_return``; for staff and tools: ``stock_adjust``,
+For other apps (docs/contracts.md): ``stock_reserve`` (``stock_reserve_new`` inside the transaction that creates
+the reference), ``stock_reservation_amend``, ``stock_release``, ``stock_commit``, ``stock_return``; for staff and tools: ``stock_adjust``,
 ``stock_receive``, ``stock_transfer``, ``stock_reservations_expire``, ``variant_price_set``,
 ``product_catalog_changed``, ``early_access_announce_due`` (beat).
 
@@ -41,6 +41,7 @@ from inventory.reservations import (
     stock_reservation_amend,
     stock_reservations_expire,
     stock_reserve,
+    stock_reserve_new,
 )
 
 __all__ = [
@@ -66,6 +67,7 @@ __all__ = [
     "stock_reservation_amend",
     "stock_reservations_expire",
     "stock_reserve",
+    "stock_reserve_new",
     "stock_set_on_hand",
     "stock_return",
     "stock_transfer",

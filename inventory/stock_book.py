@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db.models import F, Sum
+from django.db.models import F, Q, Sum
 from django.utils import timezone
 
 from flowmart.events.publisher import publish
@@ -58,10 +58,11 @@ class StockMove:
 class StockBook:
     """All stock rows of some variants, locked; collects changes and writes them out in ``close()``."""
 
-    def __init__(self, *, variant_ids: Iterable[int], correlation_id: str) -> None:
+    def __init__(self, *, correlation_id: str, variant_ids: Iterable[int] = (), skus: Iterable[str] = ()) -> None:
+        """Lock the stock rows of the variants named by id or by SKU (a reservation names SKUs: one query)."""
         self.correlation_id = correlation_id
         rows = list(
-            Stock.objects.filter(variant_id__in=set(variant_ids))
+            Stock.objects.filter(Q(variant_id__in=set(variant_ids)) | Q(variant__sku__in=set(skus)))
             .select_related("variant__product__category", "warehouse")
             .order_by("id")
             .select_for_update(of=("self",))
@@ -109,10 +110,10 @@ class StockBook:
     def close(self) -> None:
         """Save the changed rows, write the ledger, publish events, invalidate the catalog cache."""
         now = timezone.now()
-        for pk in sorted(self.dirty):
-            s = self.rows[pk]
+        changed = [self.rows[pk] for pk in sorted(self.dirty)]
+        for s in changed:
             s.updated_at = now
-            s.save(update_fields=["on_hand", "reserved", "updated_at"])
+        Stock.objects.bulk_update(changed, ["on_hand", "reserved", "updated_at"])  # one UPDATE for every row
         StockMovement.objects.bulk_create(
             [
                 StockMovement(
@@ -245,16 +246,30 @@ def lines_payload(allocations: list[Allocation]) -> list[dict]:
     return list(lines.values())
 
 
-def allocate_into(book: StockBook, record: ReservationRecord, demand: dict[str, int]) -> None:
+def allocation_plan(book: StockBook, demand: dict[str, int]) -> list[tuple[Candidate, int]]:
+    """Where each unit comes from, or ``InsufficientStock`` before anything is written."""
     plan, shortages = allocate(demand=demand, candidates=book.candidates())
     if shortages:
         raise InsufficientStock([s.as_dict() for s in shortages])
-    allocations = []
+    return plan
+
+
+def allocate_into(
+    book: StockBook,
+    record: ReservationRecord,
+    demand: dict[str, int],
+    *,
+    plan: list[tuple[Candidate, int]] | None = None,
+) -> list[Allocation]:
+    """Hold the stock for ``demand`` on ``record`` (one insert for its allocation rows); returns the allocations."""
+    plan = allocation_plan(book, demand) if plan is None else plan
+    rows = []
     for candidate, qty in plan:
         stock = book.rows[candidate.key]
         book.hold(stock, qty)
-        allocations.append(ReservationAllocation(reservation=record, stock=stock, quantity=qty))
-    ReservationAllocation.objects.bulk_create(allocations)
+        rows.append(ReservationAllocation(reservation=record, stock=stock, quantity=qty))
+    ReservationAllocation.objects.bulk_create(rows)
+    return [Allocation(sku=c.sku, warehouse_code=c.warehouse_code, quantity=qty) for c, qty in plan]
 
 
 # --- Lookups every command shares -------------------------------------------------------

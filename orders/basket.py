@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import reduce
+from operator import or_
 
 from django.conf import settings
 from django.core import signing
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from flowmart.errors import FlowMartError, NotFound
@@ -267,19 +269,19 @@ def basket_line_remove(*, basket: Basket, line_id) -> None:
 def basket_clear_lines(*, basket_public_id, quantities: dict[str, int]) -> None:
     """After a confirmed order: take the ordered quantities out (items added since then stay).
 
-    Runs inside the caller's transaction.
+    Runs inside the caller's transaction. The version goes up first: that UPDATE locks the basket row, as every
+    change of the basket does, before its lines are touched. Lines the order took whole go in one DELETE; only
+    a line the customer added to meanwhile is left, with the rest of its quantity (one UPDATE, if any).
     """
-    basket = Basket.objects.select_for_update().filter(public_id=basket_public_id).first()
-    if basket is None:
-        return
-    for line in BasketLine.objects.filter(basket=basket, sku__in=list(quantities)):
-        remaining = line.quantity - quantities[line.sku]
-        if remaining > 0:
-            line.quantity = remaining
-            line.save(update_fields=["quantity"])
-        else:
-            line.delete()
-    _touch(basket)
+    if not Basket.objects.filter(public_id=basket_public_id).update(version=F("version") + 1) or not quantities:
+        return  # no basket any more (or nothing to take out)
+    lines = BasketLine.objects.filter(basket__public_id=basket_public_id)
+    taken_whole = reduce(or_, (Q(sku=sku, quantity__lte=quantity) for sku, quantity in quantities.items()))
+    deleted, _ = lines.filter(taken_whole).delete()
+    if deleted < len(quantities):
+        lines.filter(sku__in=list(quantities)).update(
+            quantity=F("quantity") - Case(*(When(sku=sku, then=Value(qty)) for sku, qty in quantities.items()))
+        )
 
 
 def basket_merge(*, guest_basket_public_id, user) -> Basket:
@@ -309,15 +311,15 @@ def basket_merge(*, guest_basket_public_id, user) -> Basket:
 
 
 # -- looking at it -----------------------------------------------------------------
-def basket_view(*, basket: Basket, acknowledge: bool = True) -> BasketView:
+def basket_view(*, basket: Basket, acknowledge: bool = True, pictures: bool = True) -> BasketView:
     """Price every line at today's price and check availability; report what changed.
 
     With ``acknowledge`` the prices shown become the "seen" prices, so a notice
-    about a change is given once.
+    about a change is given once. ``pictures=False``: no product pictures (pricing for checkout shows none).
     """
     lines = list(basket.lines.all())
     skus = [line.sku for line in lines]
-    variants = inventory_selectors.variants_by_sku(skus=skus) if lines else {}
+    variants = inventory_selectors.variants_by_sku(skus=skus, pictures=pictures) if lines else {}
     availability = inventory_selectors.availability_by_sku(skus=skus) if lines else {}
     notices: list[str] = []
     views: list[BasketLineView] = []

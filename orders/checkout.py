@@ -10,12 +10,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
+from flowmart.errors import FlowMartError
 from flowmart.events.publisher import publish_all
 from flowmart.transitions import transition_apply
+from inventory import services as inventory_services
 from orders import metrics, saga
 from orders.basket import BasketView, NotOnSaleYet, basket_view
 from orders.errors import (
@@ -137,7 +140,7 @@ def checkout_preview(
     """Price the basket for checkout: today's prices, member discount and the chosen shipping method.
 
     ``view``: the basket as the caller already priced it in this request (priced once per request)."""
-    view = view or basket_view(basket=basket, acknowledge=False)
+    view = view or basket_view(basket=basket, acknowledge=False, pictures=False)
     if view.is_empty:
         raise BasketEmpty("Your basket is empty.")
     # A line added while the customer could buy it (or before staff set a launch) is refused by name.
@@ -256,7 +259,8 @@ def checkout_place(
         return checkout_outcome(order=order)
     for old in superseded:
         saga.compensate(order=old, target=OrderStatus.CANCELLED, reason=f"replaced by order {order.number}")
-    return _saga_run(order, fresh=True)
+    # Straight from its creation (nothing compensated in between, which calls the gateway) its lease is fresh.
+    return _saga_run(order if superseded else saga.mark_new(order), fresh=True)
 
 
 def _checkout_may_run_again(order: Order) -> bool:
@@ -321,42 +325,76 @@ def _checkout_prepare(
 def _order_create(
     *, basket: Basket, user, prepared: _PreparedCheckout, request_key: str
 ) -> tuple[Order, list[Order] | None]:
-    """The order (pending), its lines, the request's key and the announcement, in one transaction with the basket
-    locked.
+    """The order (pending), its lines, its stock reservation, the request's key and the announcement, in one
+    transaction with the basket locked.
 
     Returns the order and the earlier declined orders of this basket that it replaces; ``None`` instead of that
     list when the same request (same key) created the order meanwhile, which is returned as it is.
     """
-    with transaction.atomic():
-        locked = Basket.objects.select_for_update().get(pk=basket.pk)
-        placed = order_for_checkout_key(request_key=request_key)
-        if placed is not None:  # the same request, retried while we validated: one order per key
-            return placed, None
-        if locked.version != prepared.preview.basket_version:
-            raise BasketChanged("Your basket changed while you were checking out; please review it.")
-        # One read for both: a checkout of this basket still running, and declined orders this one replaces.
-        open_orders = list(
-            Order.objects.filter(
-                basket_public_id=locked.public_id, status__in=[OrderStatus.PENDING, OrderStatus.PAYMENT_FAILED]
-            ).exclude(saga_status=SagaStatus.COMPENSATED)
-        )
-        running = next(
-            (o for o in open_orders if o.status == OrderStatus.PENDING and o.saga_status == SagaStatus.RUNNING), None
-        )
-        if running is not None:
-            raise CheckoutInProgress(
-                "This basket is already being checked out; please wait a moment.", order_number=running.number
+    try:
+        with transaction.atomic():
+            locked = Basket.objects.select_for_update().get(pk=basket.pk)
+            if locked.version != prepared.preview.basket_version:
+                raise BasketChanged("Your basket changed while you were checking out; please review it.")
+            superseded = _checkout_open_orders_check(locked)
+            # Declined orders of this basket may hold the very units this one needs: they are released first (after
+            # this transaction) and the saga reserves then; otherwise the stock is held with the order, or neither.
+            reserve_now = not superseded
+            order = _order_row_create(
+                basket=locked, user=user, prepared=prepared, request_key=request_key, stock_reserved=reserve_now
             )
-        superseded = [o for o in open_orders if o.status == OrderStatus.PAYMENT_FAILED]
-        order = _order_row_create(basket=locked, user=user, prepared=prepared, request_key=request_key)
-        saga.steps_record_first(order, ["validate", "create_order"])
-        _order_placed_announce(order, basket=locked)
+            _order_placed_announce(order, basket=locked)
+            reservation = _stock_reserve_new(order, preview=prepared.preview) if reserve_now else None
+            _order_lines_create(order, preview=prepared.preview, reservation=reservation)
+            saga.steps_record_first(order, ["validate", "create_order"] + (["reserve_stock"] if reserve_now else []))
+    except IntegrityError:
+        # The key is unique: the same request, retried while we validated, created the order. One order per key.
+        placed = order_for_checkout_key(request_key=request_key)
+        if placed is None:
+            raise
+        return placed, None
     return order, superseded
 
 
-def _order_row_create(*, basket: Basket, user, prepared: _PreparedCheckout, request_key: str) -> Order:
+def _checkout_open_orders_check(basket: Basket) -> list[Order]:
+    """Refuse a second checkout of a basket while one runs; returns the declined orders this one replaces.
+    One read for both."""
+    open_orders = list(
+        Order.objects.filter(
+            basket_public_id=basket.public_id, status__in=[OrderStatus.PENDING, OrderStatus.PAYMENT_FAILED]
+        ).exclude(saga_status=SagaStatus.COMPENSATED)
+    )
+    running = next(
+        (o for o in open_orders if o.status == OrderStatus.PENDING and o.saga_status == SagaStatus.RUNNING), None
+    )
+    if running is not None:
+        raise CheckoutInProgress(
+            "This basket is already being checked out; please wait a moment.", order_number=running.number
+        )
+    return [o for o in open_orders if o.status == OrderStatus.PAYMENT_FAILED]
+
+
+def _stock_reserve_new(order: Order, *, preview: CheckoutPreview) -> inventory_services.Reservation:
+    """Hold the stock in the order's own transaction (saga step ``reserve_stock``, first attempt): a shortage
+    rolls the order back, so a checkout that lost the race for the last units leaves no order behind."""
+    try:
+        return inventory_services.stock_reserve_new(
+            reference=order.stock_reference,
+            lines=[inventory_services.StockLine(sku=line["sku"], quantity=line["quantity"]) for line in preview.lines],
+            ttl_minutes=settings.ORDERS_RESERVATION_TTL_MINUTES,
+        )
+    except FlowMartError as exc:
+        raise CheckoutStockShortage(
+            "Some items are no longer available in the quantity you asked for; your basket is unchanged.",
+            shortages=exc.extra.get("shortages", []),
+        ) from exc
+
+
+def _order_row_create(
+    *, basket: Basket, user, prepared: _PreparedCheckout, request_key: str, stock_reserved: bool
+) -> Order:
     preview = prepared.preview
-    order = Order.objects.create(
+    return Order.objects.create(
         number=order_number_generate(),
         checkout_key=request_key or None,
         user=user if (user is not None and user.is_authenticated) else None,
@@ -376,11 +414,19 @@ def _order_row_create(*, basket: Basket, user, prepared: _PreparedCheckout, requ
         shipping_method_name=preview.shipping_method_name,
         shipping_address=prepared.address,
         payment_method=prepared.payment_method,
+        stock_reserved=stock_reserved,  # the reservation commits with the order, or neither does
         saga_lease_until=saga.lease_until(),
     )
-    # Preview lines carry exactly the order line's columns.
-    OrderLine.objects.bulk_create([OrderLine(order=order, **line) for line in preview.lines])
-    return order
+
+
+def _order_lines_create(
+    order: Order, *, preview: CheckoutPreview, reservation: inventory_services.Reservation | None
+) -> None:
+    """Preview lines carry exactly the order line's columns; the warehouses holding them come with the reservation."""
+    allocations = saga.allocations_by_sku(reservation) if reservation is not None else {}
+    OrderLine.objects.bulk_create(
+        [OrderLine(order=order, allocations=allocations.get(line["sku"], []), **line) for line in preview.lines]
+    )
 
 
 def _order_placed_announce(order: Order, *, basket: Basket) -> None:

@@ -28,7 +28,7 @@ from datetime import timedelta
 import structlog
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, prefetch_related_objects
 from django.utils import timezone
 
 from flowmart.errors import FlowMartError
@@ -119,6 +119,13 @@ class StepAttempt:
         _step_finish(self.row)
 
 
+def mark_new(order: Order) -> Order:
+    """Mark ``order`` as created a moment ago by this process, with a fresh lease: the next step run on this copy is
+    that step's first attempt (``step`` then reads nothing back and leaves the lease as it is)."""
+    order._saga_new = True
+    return order
+
+
 @contextmanager
 def step(order: Order, name: str) -> Iterator[StepAttempt]:
     """Record one attempt of saga step ``name`` around a call to another app or the gateway.
@@ -127,12 +134,19 @@ def step(order: Order, name: str) -> Iterator[StepAttempt]:
     block, marked ``failed`` with the error's code if the block raises (the error goes on), and ``succeeded``
     when the block ends, unless the block recorded success itself with ``attempt.succeed()``. Work that must
     not make the step look failed (follow-ups after its facts are stored) belongs after the block.
+
+    On an order ``mark_new`` marked (a checkout's own request) the attempt is the first: nothing earlier to count or
+    abandon, no lease to extend.
     """
-    earlier = list(SagaStep.objects.filter(order=order, step=name))  # one read: the count and any still running
-    attempt_number = len(earlier) + 1
-    # An earlier attempt still ``running`` belongs to a process that died (a follow-up task run again).
-    _abandon([row for row in earlier if row.status == SagaStep.Status.RUNNING])
-    Order.objects.filter(pk=order.pk).update(saga_lease_until=lease_until())
+    if getattr(order, "_saga_new", False):
+        order._saga_new = False  # only the first step run on it
+        attempt_number = 1
+    else:
+        earlier = list(SagaStep.objects.filter(order=order, step=name))  # one read: the count and any still running
+        attempt_number = len(earlier) + 1
+        # An earlier attempt still ``running`` belongs to a process that died (a follow-up task run again).
+        _abandon([row for row in earlier if row.status == SagaStep.Status.RUNNING])
+        Order.objects.filter(pk=order.pk).update(saga_lease_until=lease_until())
     attempt = StepAttempt(SagaStep.objects.create(order=order, step=name, attempt=attempt_number))
     try:
         yield attempt
@@ -228,13 +242,19 @@ def order_confirmed_event(order: Order, *, lines: list[OrderLine] | None = None)
     )
 
 
-def store_allocations(order: Order, reservation, *, lines: list[OrderLine] | None = None) -> None:
-    """Which warehouse holds what, per line (for OrderConfirmed and the staff screens)."""
+def allocations_by_sku(reservation) -> dict[str, list[dict]]:
+    """Which warehouse holds what, per SKU, as an order line stores it (for OrderConfirmed and the staff screens)."""
     by_sku: dict[str, list[dict]] = {}
     for allocation in reservation.allocations:
         by_sku.setdefault(allocation.sku, []).append(
             {"warehouse_code": allocation.warehouse_code, "quantity": allocation.quantity}
         )
+    return by_sku
+
+
+def store_allocations(order: Order, reservation, *, lines: list[OrderLine] | None = None) -> None:
+    """Which warehouse holds what, per line."""
+    by_sku = allocations_by_sku(reservation)
     lines = list(order.lines.all()) if lines is None else lines
     for line in lines:
         line.allocations = by_sku.get(line.sku, [])
@@ -282,6 +302,7 @@ def _step_authorize(order: Order) -> Order | None:
                     # Our lease ran out while the gateway answered and the order was compensated meanwhile:
                     # the authorization is nobody's, release it (below) instead of recording it.
                     orphaned = True
+                    attempt.succeed()
                 else:
                     # Same transaction as authorized_minor: after a crash both are missing and the re-run (same
                     # key) adds both.
@@ -290,8 +311,11 @@ def _step_authorize(order: Order) -> Order | None:
                         payment_id=info.id, order=order, amount_minor=info.amount_minor, purpose="checkout"
                     )
                     locked.authorized_minor += info.amount_minor
-                    locked.save(update_fields=["authorized_minor", "updated_at"])
-                attempt.succeed()
+                    attempt.succeed()
+                    if locked.authorized_minor >= locked.total_minor:
+                        _confirm(locked)  # the authorization that completes the order confirms it, one UPDATE
+                    else:
+                        locked.save(update_fields=["authorized_minor", "updated_at"])
     except FlowMartError as exc:
         _authorization_refused(order, exc)
         return None
@@ -323,22 +347,30 @@ def _authorization_refused(order: Order, exc: FlowMartError) -> None:
 
 
 def _step_confirm(order: Order) -> Order:
+    """Confirm an order whose stock and payment were recorded before (the authorization usually confirms it)."""
     with transaction.atomic():
         order = lock(order)
         if order.status != OrderStatus.PENDING:
             return order
-        order.saga_status = SagaStatus.COMPLETED
-        order.saga_lease_until = None
-        transition_apply(order, "confirm", reason="stock reserved and payment authorized")
-        lines = list(order.lines.all())
-        if order.basket_public_id:
-            quantities: dict[str, int] = {}
-            for line in lines:
-                quantities[line.sku] = quantities.get(line.sku, 0) + line.quantity
-            basket_module.basket_clear_lines(basket_public_id=order.basket_public_id, quantities=quantities)
-        step_record(order, "confirm", attempt=1)  # commits with the one transition out of pending
-        publish(order_confirmed_event(order, lines=lines))
+        _confirm(order)
     return order
+
+
+def _confirm(order: Order) -> None:
+    """``pending → confirmed`` (saved with whatever else changed on the locked ``order``), the ordered quantities
+    leave the basket, ``OrderConfirmed``: in the caller's transaction."""
+    order.saga_status = SagaStatus.COMPLETED
+    order.saga_lease_until = None
+    transition_apply(order, "confirm", reason="stock reserved and payment authorized")
+    prefetch_related_objects([order], "lines")  # read once: the event and the caller's answer both show them
+    lines = list(order.lines.all())
+    if order.basket_public_id:
+        quantities: dict[str, int] = {}
+        for line in lines:
+            quantities[line.sku] = quantities.get(line.sku, 0) + line.quantity
+        basket_module.basket_clear_lines(basket_public_id=order.basket_public_id, quantities=quantities)
+    step_record(order, "confirm", attempt=1)  # commits with the one transition out of pending
+    publish(order_confirmed_event(order, lines=lines))
 
 
 def saga_advance(*, order: Order, fresh: bool = False) -> Order:

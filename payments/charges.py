@@ -128,29 +128,32 @@ def _payment_run(request: PaymentRequest, *, capture: bool) -> PaymentInfo:
 
 
 def _payment_open(*, idempotency_key: str, **fields: Any) -> Payment:
-    """The payment for this idempotency key: created (pending, PaymentInitiated) if new."""
-    existing = Payment.objects.filter(idempotency_key=idempotency_key).first()
-    if existing is None:
-        try:
-            with transaction.atomic():
-                payment = Payment.objects.create(
-                    idempotency_key=idempotency_key, gateway=gateways.get_gateway().name, **fields
+    """The payment for this idempotency key: created (pending, PaymentInitiated) if new.
+
+    A key is almost always new, so the insert comes first: the unique key tells when it is not (a re-run, or a
+    concurrent call that won the race), and only then is the payment read."""
+    try:
+        with transaction.atomic():
+            payment = Payment.objects.create(
+                idempotency_key=idempotency_key, gateway=gateways.get_gateway().name, **fields
+            )
+            history_record(payment, "", reason="Payment initiated", amount_minor=payment.amount_minor)
+            publish(
+                PaymentInitiated(
+                    correlation_id=payment.correlation_id,
+                    payment_id=str(payment.id),
+                    reference=payment.reference,
+                    amount_minor=payment.amount_minor,
+                    currency=payment.currency,
+                    user_id=str(payment.customer_id) if payment.customer_id else None,
+                    customer_email=payment.customer_email,
                 )
-                history_record(payment, "", reason="Payment initiated", amount_minor=payment.amount_minor)
-                publish(
-                    PaymentInitiated(
-                        correlation_id=payment.correlation_id,
-                        payment_id=str(payment.id),
-                        reference=payment.reference,
-                        amount_minor=payment.amount_minor,
-                        currency=payment.currency,
-                        user_id=str(payment.customer_id) if payment.customer_id else None,
-                        customer_email=payment.customer_email,
-                    )
-                )
-            return payment
-        except IntegrityError:  # a concurrent call with the same key won the race
-            existing = Payment.objects.get(idempotency_key=idempotency_key)
+            )
+        return payment
+    except IntegrityError:
+        existing = Payment.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is None:  # not the key: some other constraint
+            raise
     same = (
         existing.reference == fields["reference"]
         and existing.amount_minor == fields["amount_minor"]

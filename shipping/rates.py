@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.db.models import Subquery
+
 from flowmart.errors import FlowMartError
 from flowmart.money import Money
 from shipping.live_rates import live_price_minor
@@ -58,6 +60,13 @@ def zone_for_country(country: str) -> ShippingZone | None:
     if not country:
         return None
     return ShippingZone.objects.filter(countries__contains=[country]).order_by("sort_order", "code").first()
+
+
+def _zone_for_country_query(country: str) -> Subquery:
+    """``zone_for_country`` as a subquery, for a query that needs only the zone's id."""
+    country = (country or "").strip().upper()
+    zones = ShippingZone.objects.filter(countries__contains=[country]) if country else ShippingZone.objects.none()
+    return Subquery(zones.order_by("sort_order", "code").values("pk")[:1])
 
 
 def method_for(*, method_code: str, country: str) -> ShippingMethod | None:
@@ -125,13 +134,12 @@ def shipping_quote(
         raise InvalidQuoteRequest("destination must be an object with a country.")
     if not isinstance(subtotal_minor, int) or subtotal_minor < 0:
         raise InvalidQuoteRequest("subtotal_minor must be a non-negative integer.")
-    zone = zone_for_country(destination.get("country", ""))
-    if zone is None:
-        return []
     weight = parcel_weight_grams(lines)
     quotes = []
     methods = (
-        zone.methods.filter(is_active=True, currency=(currency or "").upper())
+        # The zone is found in the same query (no zone for the country: no methods).
+        ShippingMethod.objects.filter(zone=_zone_for_country_query(destination.get("country", "")))
+        .filter(is_active=True, currency=(currency or "").upper())
         .order_by("sort_order", "code")  # the order the customer is offered them in
         .prefetch_related("rates")  # ``_rate_for`` picks the band itself
     )

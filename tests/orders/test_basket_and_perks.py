@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
-from orders.models import Order
+from orders.models import Basket, Order
 from tests.subscriptions.factories import SubscriptionFactory
 
 pytestmark = pytest.mark.django_db
@@ -105,3 +105,18 @@ def test_openapi_schema_is_valid_with_the_orders_endpoints(api_client):
         "/api/v1/orders/{number}/amend/",
     ):
         assert p in paths
+
+
+def test_a_confirmed_order_takes_only_what_it_ordered_out_of_the_basket(customer, shop):
+    """Lines the order took whole go; a line the customer added to meanwhile keeps the rest; the version moves."""
+    from orders import services
+
+    basket = services.basket_get_or_create(user=customer)
+    services.basket_line_add(basket=basket, sku="TEE-M", quantity=3)
+    services.basket_line_add(basket=basket, sku="MUG", quantity=1)
+    version = Basket.objects.get(pk=basket.pk).version
+
+    services.basket_clear_lines(basket_public_id=basket.public_id, quantities={"TEE-M": 2, "MUG": 1})
+
+    assert [(line.sku, line.quantity) for line in basket.lines.all()] == [("TEE-M", 1)]
+    assert Basket.objects.get(pk=basket.pk).version == version + 1

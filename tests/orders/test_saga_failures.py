@@ -243,3 +243,30 @@ def test_authorization_the_saga_never_recorded_is_voided_on_compensation(
     assert (order.status, order.saga_status) == ("cancelled", "compensated")
     assert _payment_statuses(order) == ["voided"]
     assert available("TEE-M") == 5
+
+
+def test_a_race_lost_at_the_reservation_leaves_no_order_and_the_basket_intact(customer, shop, available):
+    """The review page priced the basket with four tees free; someone took three before the order was written.
+    The stock is reserved in the order's own transaction, so the order goes with the reservation that failed."""
+    from inventory.services import StockLine, stock_reserve
+    from orders.errors import CheckoutStockShortage
+    from tests.orders.conftest import ADDRESS
+
+    basket = services.basket_get_or_create(user=customer)
+    services.basket_line_add(basket=basket, sku="TEE-M", quantity=4)
+    basket.refresh_from_db()  # the version the review page sees
+    preview = services.checkout_preview(
+        basket=basket, user=customer, shipping_address=dict(ADDRESS), shipping_method="standard"
+    )
+    stock_reserve(reference="FM-ELSEWHERE", lines=[StockLine(sku="TEE-M", quantity=3)])
+    details = services.CheckoutDetails(
+        shipping_address=dict(ADDRESS), shipping_method="standard", payment_method="pm_card_visa"
+    )
+
+    with pytest.raises(CheckoutStockShortage) as refused:
+        services.checkout_place(basket=basket, user=customer, details=details, preview=preview)
+
+    assert refused.value.extra["shortages"] == [{"sku": "TEE-M", "requested": 4, "available": 2}]
+    assert Order.objects.count() == 0
+    assert available("TEE-M") == 2
+    assert [(line.sku, line.quantity) for line in basket.lines.all()] == [("TEE-M", 4)]
