@@ -129,7 +129,7 @@ def storefront_checkout_fields(page: str) -> dict:
         "shipping_method": "standard",
         "payment_method": "pm_card_visa",
         "expected_total_minor": total.group(1) if total else "",
-        "action": "place",
+        "intent": "place",
     }
 
 

@@ -119,7 +119,7 @@ def _checkout_ready(request):
 @require_http_methods(["GET", "POST"])
 def checkout(request):
     """Contact, delivery address, delivery method, payment and the exact total on one page; one POST places the
-    order. ``action=update`` (the "Update delivery options" and "Update total" buttons without JavaScript, the
+    order. ``intent=update`` (the "Update delivery options" and "Update total" buttons without JavaScript, the
     page's script with ``FRAGMENT_HEADER``) re-quotes delivery for what was entered and places nothing."""
     basket, view = _checkout_ready(request)
     if view is None:
@@ -130,7 +130,7 @@ def checkout(request):
         if request.headers.get(FRAGMENT_HEADER):  # the script goes there itself: a fetch would eat the messages
             return HttpResponse(headers={"X-Checkout-Location": reverse("orders:basket")})
         return redirect("orders:basket")
-    placing = request.method == "POST" and request.POST.get("action") != "update"
+    placing = request.method == "POST" and request.POST.get("intent") != "update"
     form = _checkout_form(request, bound=placing)
     preview = None
     if placing and form.is_valid():

@@ -1,7 +1,7 @@
 /* The one-page checkout, re-quoted in place.
  *
  * The page works without this script: "Update delivery options" and "Update total" post the form with
- * action=update and the server renders the page again with the delivery options and the total for what was
+ * intent=update and the server renders the page again with the delivery options and the total for what was
  * entered. This script sends that same post (with the X-Checkout-Fragment header) when the delivery address's
  * country, postal code, city or saved address, or the delivery method, changes, and puts the answer's delivery
  * options, total and order summary in place of the page's: the total shown, and the expected_total_minor that
@@ -56,9 +56,9 @@
   function update() {
     var ticket = ++latest;
     var body = new FormData(form);
-    body.set("action", "update");
+    body.set("intent", "update");
     busy(true);
-    fetch(form.action, { method: "POST", body: body, headers: { "X-Checkout-Fragment": "1" }, credentials: "same-origin" })
+    fetch(form.getAttribute("action"), { method: "POST", body: body, headers: { "X-Checkout-Fragment": "1" }, credentials: "same-origin" })
       .then(function (response) {
         if (!response.ok) { throw new Error("checkout update answered " + response.status); }
         var location = response.headers.get("X-Checkout-Location");  // the basket changed: go and see

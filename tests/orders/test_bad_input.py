@@ -63,7 +63,7 @@ def test_storefront_bad_forms_never_500(shop, customer):
     c.post("/basket/add/", {"sku": "MUG", "quantity": "1"})
     assert c.post("/checkout/", {"country": "not a country"}).status_code == 200
     assert (
-        c.post("/checkout/", {"country": ["US", "GB"], "shipping_method": "x" * 500, "action": "update"}).status_code
+        c.post("/checkout/", {"country": ["US", "GB"], "shipping_method": "x" * 500, "intent": "update"}).status_code
         == 200
     )
     assert c.post("/checkout/", {"saved_address": "not-an-address", "payment_method": "x" * 5000}).status_code == 200

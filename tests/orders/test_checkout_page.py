@@ -51,7 +51,7 @@ def test_contact_address_delivery_payment_and_the_total_are_one_page(shop):
     assert "<dt>Delivery: Standard</dt><dd>$4.99</dd>" in page
     assert 'data-card-element="sandbox"' in page
     assert (
-        '<button type="submit" name="action" value="place" class="button-pay" data-pay>Pay and place order</button>'
+        '<button type="submit" name="intent" value="place" class="button-pay" data-pay>Pay and place order</button>'
         in page
     )
     # Without JavaScript these re-quote; the first submit button, so Enter in a field never pays.
@@ -93,7 +93,7 @@ def test_without_javascript_changing_the_country_requotes_and_keeps_what_was_ent
 
     response = client.post(
         "/checkout/",
-        {**NEW_YORK, "country": "GB", "shipping_method": "express", "payment_method": "", "action": "update"},
+        {**NEW_YORK, "country": "GB", "shipping_method": "express", "payment_method": "", "intent": "update"},
     )
 
     page = response.content.decode()
@@ -110,7 +110,7 @@ def test_without_javascript_changing_the_country_requotes_and_keeps_what_was_ent
 
 def test_a_method_not_offered_for_the_new_country_falls_back_to_the_first(shop):
     client = _with_basket()
-    page = client.post("/checkout/", {**NEW_YORK, "country": "JP", "shipping_method": "express", "action": "update"})
+    page = client.post("/checkout/", {**NEW_YORK, "country": "JP", "shipping_method": "express", "intent": "update"})
     page = page.content.decode()
     assert "International standard" in page and "Express" not in page
     assert _checked_method(page) == "standard"
@@ -119,7 +119,7 @@ def test_a_method_not_offered_for_the_new_country_falls_back_to_the_first(shop):
 
 def test_the_script_gets_the_delivery_options_total_and_summary_only(shop):
     client = _with_basket()
-    response = client.post("/checkout/", {"country": "DE", "shipping_method": "", "action": "update"}, **FRAGMENT)
+    response = client.post("/checkout/", {"country": "DE", "shipping_method": "", "intent": "update"}, **FRAGMENT)
 
     fragment = response.content.decode()
     assert response.status_code == 200
@@ -257,7 +257,7 @@ def test_the_script_is_sent_to_the_basket_when_it_emptied(shop):
     line_id = client.get("/basket/").context["basket"].lines[0].id
     client.post(f"/basket/lines/{line_id}/remove/")
 
-    response = client.post("/checkout/", {"country": "US", "action": "update"}, **FRAGMENT)
+    response = client.post("/checkout/", {"country": "US", "intent": "update"}, **FRAGMENT)
 
     assert (response.status_code, response["X-Checkout-Location"], response.content) == (200, "/basket/", b"")
     assert "Your basket is empty." in client.get("/basket/").content.decode()  # the message waits for the page

@@ -61,7 +61,7 @@ def test_the_checkout_page_costs_the_same_for_any_basket(shop, lines, query_base
     c = Client()
     for sku in ["TEE-M", "MUG", "CAP"][:lines]:
         c.post("/basket/add/", {"sku": sku, "quantity": 1})
-    country_changed = {**ADDRESS, "country": "GB", "shipping_method": "standard", "action": "update"}
+    country_changed = {**ADDRESS, "country": "GB", "shipping_method": "standard", "intent": "update"}
 
     query_baseline("page checkout", lambda: c.get("/checkout/"))
     query_baseline("page checkout update (no JavaScript)", lambda: c.post("/checkout/", country_changed))

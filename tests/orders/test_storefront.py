@@ -138,7 +138,7 @@ def test_saved_card_is_offered_at_checkout_and_stays_chosen(shop, customer):
     assert '<span class="card-brand">Mastercard</span> ···· 4444' in page
     assert "Use a new card" in page
 
-    page = c.post("/checkout/", {**ADDRESS, "payment_method": "pm_card_visa", "action": "update"}).content.decode()
+    page = c.post("/checkout/", {**ADDRESS, "payment_method": "pm_card_visa", "intent": "update"}).content.decode()
     assert 'value="pm_card_visa" checked' in page and 'value="pm_card_mastercard">' in page
 
 
