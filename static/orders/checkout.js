@@ -102,4 +102,7 @@
     update();
   });
   showNewAddress();
+  // The page came back with problems (a refused card number, a total that moved): start where they are listed.
+  var problems = form.querySelector(".form-errors");
+  if (problems) { problems.focus(); }
 })();

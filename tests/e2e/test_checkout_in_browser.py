@@ -213,3 +213,26 @@ def test_the_update_button_works_when_the_page_script_does_not_load(page, mug):
     expect(page.locator("#checkout-total")).to_have_text("Total to pay: $22.49")  # 12.50 + EU standard 9.99
     expect(page.get_by_label("Email for your receipt")).to_have_value("blocked@example.com")
     assert Order.objects.count() == 0
+
+
+def test_a_price_that_changed_before_paying_brings_the_page_back_with_the_new_total(page, mug):
+    page.goto("/products/enamel-mug/")
+    page.get_by_role("button", name="Add to basket").click()
+    page.get_by_role("link", name="Check out").click()
+    _address(page, email="late@example.com", name="Lee Late", line1="4 Slow Street", city="Albany", postal_code="12207")
+    expect(page.locator("#checkout-total")).to_have_text("Total to pay: $17.49")
+    inventory_services.variant_price_set(sku="MUG-E", price_minor=1500)
+    _card(page, "4242 4242 4242 4242")
+
+    page.get_by_role("button", name="Pay and place order").click()
+
+    problems = page.locator(".form-errors")
+    expect(problems).to_contain_text("The total changed from $17.49 to $19.99")
+    expect(problems).to_be_focused()
+    expect(page.locator("#checkout-total")).to_have_text("Total to pay: $19.99")
+    expect(page.get_by_label("City")).to_have_value("Albany")
+    assert Order.objects.count() == 0
+    _card(page, "4242 4242 4242 4242")  # card details are never sent back to the page: typed again
+    page.get_by_role("button", name="Pay and place order").click()
+    expect(page.get_by_role("heading", name=re.compile("Thank you! Your order"))).to_be_visible()
+    assert Order.objects.get().total_minor == 1999
