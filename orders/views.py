@@ -147,8 +147,9 @@ def _checkout_form(request, *, bound: bool) -> forms.CheckoutForm:
     if request.method == "POST":
         initial = {name: request.POST.get(name, "") for name in forms.CheckoutForm.KEPT}
     else:
-        initial = dict(request.session.get(SESSION_CHECKOUT_KEY) or {})
-        if not initial and saved:
+        kept = request.session.get(SESSION_CHECKOUT_KEY) or {}
+        initial = {name: kept[name] for name in forms.CheckoutForm.KEPT if name in kept}
+        if saved and "saved_address" not in initial:
             initial["saved_address"] = str(saved[0].public_id)  # the default address comes first
     return forms.CheckoutForm(
         request.POST if bound else None,

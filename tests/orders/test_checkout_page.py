@@ -292,3 +292,26 @@ def test_the_order_page_shows_the_variant_and_the_delivery_address(shop, custome
     assert 'Heavyweight Hoodie<br><span class="muted">Large / Forest green</span>' in page
     assert "<h2>Delivery address</h2>" in page
     assert "Casey Customer<br>1 Main Street<br>Brooklyn, NY 11201<br>United States" in page
+
+
+def test_a_checkout_begun_on_the_four_step_pages_opens_the_one_page(shop, customer):
+    from tests.users.factories import AddressFactory
+
+    saved = AddressFactory(user=customer, name="Casey Home", line1="7 Home Row", city="Hometown", postal_code="11111")
+    client = Client()
+    client.force_login(customer)
+    client.post("/basket/add/", {"sku": "TEE-M", "quantity": 1})
+    session = client.session
+    session["orders.checkout"] = {  # what the step pages kept in the session before the deploy
+        "address": {**ADDRESS},
+        "email": "",
+        "shipping_method": "express",
+        "payment_method": "pm_card_visa",
+    }
+    session.save()
+
+    page = client.get("/checkout/").content.decode()
+
+    assert f'<option value="{saved.public_id}" selected>' in page  # the default address, as for anyone
+    assert _checked_method(page) == "express"
+    assert _total_on(page) == "3499"  # 20.00 + express 14.99
