@@ -18,8 +18,10 @@ prefork) on that database, restocks the bench catalog (``checkout_bench.setup_ca
   and the events per second handled.
 
 Journeys: ``api`` = add to basket, checkout (``POST /api/v1/checkout/``). ``storefront`` = product page, add
-to basket, address, shipping, payment, review, place order, confirmation, order page (the issue-17 journey
-measured against django-oscar; peer figures are in docs/performance.md). Standard library + psutil + Django.
+to basket, the one-page checkout (GET, then one POST that pays and places the order), confirmation, order page:
+6 requests (it was 12 with the four checkout pages; the issue-17 journey measured against django-oscar, whose
+checkout still has address, shipping, payment and review pages; peer figures are in docs/performance.md).
+Standard library + psutil + Django.
 """
 
 from __future__ import annotations
@@ -56,11 +58,13 @@ class Shopper:
     def __init__(self, port: int) -> None:
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         self.cookies: dict[str, str] = {}
+        self.requests = 0
 
     def request(self, method: str, path: str, body: bytes | None = None, headers: dict | None = None):
         all_headers = dict(headers or {})
         if self.cookies:
             all_headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        self.requests += 1
         self.conn.request(method, path, body=body, headers=all_headers)
         response = self.conn.getresponse()
         payload = response.read()
@@ -100,27 +104,33 @@ class Shopper:
         return status == 201
 
     def storefront_journey(self, sku: str) -> bool:
+        """A guest without JavaScript: product page, add to basket, the checkout page, one POST to pay and place
+        (with the total the page showed), confirmation, order page."""
         _, _, page = self.request("GET", f"/products/{sku.lower()}/")
         status, _, _ = self.form("/basket/add/", {"sku": sku, "quantity": 1}, page)
         if status != 302:
             return False
         _, _, page = self.request("GET", "/checkout/")
-        email = f"bench-{uuid.uuid4().hex[:12]}@example.com"
-        status, _, _ = self.form("/checkout/", {**ADDRESS, "email": email}, page)
-        _, _, page = self.request("GET", "/checkout/shipping/")
-        self.form("/checkout/shipping/", {"shipping_method": "standard"}, page)
-        _, _, page = self.request("GET", "/checkout/payment/")
-        self.form("/checkout/payment/", {"payment_method": "pm_card_visa"}, page)
-        _, _, page = self.request("GET", "/checkout/review/")
-        total = re.search(r'name="expected_total_minor" value="(\d+)"', page)
-        status, location, _ = self.form(
-            "/checkout/review/", {"expected_total_minor": total.group(1) if total else ""}, page
-        )
+        status, location, _ = self.form("/checkout/", storefront_checkout_fields(page), page)
         if status != 302 or "/confirmation/" not in location:
             return False
         self.request("GET", location)
         self.request("GET", location.replace("confirmation/", ""))
         return True
+
+
+def storefront_checkout_fields(page: str) -> dict:
+    """What a shopper sends from the checkout page: address, email, standard delivery, the card's token and the
+    total the page showed (``expected_total_minor``)."""
+    total = re.search(r'name="expected_total_minor" value="(\d+)"', page)
+    return {
+        **ADDRESS,
+        "email": f"bench-{uuid.uuid4().hex[:12]}@example.com",
+        "shipping_method": "standard",
+        "payment_method": "pm_card_visa",
+        "expected_total_minor": total.group(1) if total else "",
+        "intent": "place",
+    }
 
 
 # -- processes --------------------------------------------------------------------------------------------------
@@ -295,16 +305,9 @@ def sql_per_order(journey: str) -> tuple[int, int, int]:
         else:
             client.get(f"/products/{sku.lower()}/")
             client.post("/basket/add/", {"sku": sku, "quantity": 1})
-            client.get("/checkout/")
-            client.post("/checkout/", {**ADDRESS, "email": "bench-sql@example.com"})
-            client.get("/checkout/shipping/")
-            client.post("/checkout/shipping/", {"shipping_method": "standard"})
-            client.get("/checkout/payment/")
-            client.post("/checkout/payment/", {"payment_method": "pm_card_visa"})
-            page = client.get("/checkout/review/").content.decode()
-            total = re.search(r'name="expected_total_minor" value="(\d+)"', page)
+            page = client.get("/checkout/").content.decode()
             with connection.execute_wrapper(place):
-                r = client.post("/checkout/review/", {"expected_total_minor": total.group(1) if total else ""})
+                r = client.post("/checkout/", storefront_checkout_fields(page))
             assert r.status_code == 302, r.status_code
             client.get(r["Location"])
             client.get(r["Location"].replace("confirmation/", ""))
@@ -327,19 +330,25 @@ def run_journey(journey: str, *, orders: int, clients: int, port: int, pids: dic
     lock = threading.Lock()
     failures = [0]
 
+    requests = [0]
+
     def shopper(index: int) -> None:
         s = Shopper(port)
         while True:
             with lock:
                 n = next(counter, None)
             if n is None:
-                return
+                break
             ok = getattr(s, f"{journey}_journey")(BENCH_SKUS[n % len(BENCH_SKUS)])
             if not ok:
                 with lock:
                     failures[0] += 1
             if journey == "storefront":
+                with lock:
+                    requests[0] += s.requests
                 s = Shopper(port)  # a new browser per order: an empty basket and session
+        with lock:
+            requests[0] += s.requests
 
     threads = [threading.Thread(target=shopper, args=(i,)) for i in range(clients)]
     for t in threads:
@@ -361,6 +370,7 @@ def run_journey(journey: str, *, orders: int, clients: int, port: int, pids: dic
         "accepted_per_s": done / accepted,
         "processed_per_s": done / processed,
         "cpu_ms": {name: 1000 * (cpu_after[name] - cpu_before[name]) / max(done, 1) for name in pids},
+        "requests_per_order": requests[0] / max(orders, 1),
         "sql_per_order": total_sql,
         "place_sql": place_sql,
         "event_sql": event_sql,
@@ -383,6 +393,7 @@ def report(r: dict) -> None:
         f"  CPU per order (ms)                  web {cpu['web']:.1f} · worker {cpu['worker']:.1f} · "
         f"postgres {cpu['postgres']:.1f} · machine {machine:.1f}"
     )
+    print(f"  HTTP requests per order             {r['requests_per_order']:8.1f}")
     print(
         f"  SQL per order                       {r['sql_per_order']:8d}   "
         f"(place-order request {r['place_sql']}, event handling {r['event_sql']})"

@@ -6,7 +6,7 @@ from django import forms
 from django.conf import settings
 
 from flowmart.payment_token_field import PaymentTokenField
-from orders.checkout import ADDRESS_FIELDS
+from orders.checkout import ADDRESS_FIELDS, REQUIRED_ADDRESS_FIELDS
 
 ADDRESS_LABELS = {
     "name": "Deliver to (full name)",
@@ -30,24 +30,34 @@ class BasketLineForm(forms.Form):
     quantity = forms.IntegerField(min_value=0)
 
 
-class AddressForm(forms.Form):
-    saved_address = forms.ChoiceField(required=False, label="Use a saved address")
+class CheckoutForm(forms.Form):
+    """The one-page checkout: contact (guests), delivery address, delivery method and the card's token.
+
+    Which delivery methods exist depends on the address, so the form only checks that one was chosen; whether it
+    is offered there is the preview's answer (``ShippingMethodUnavailable``), shown on the field by the view.
+    """
+
     email = forms.EmailField(required=False, label="Email for your receipt")
+    saved_address = forms.ChoiceField(required=False, label="Use a saved address")
     name = forms.CharField(max_length=150, required=False, label="Full name")
     line1 = forms.CharField(max_length=200, required=False, label="Address line 1")
     line2 = forms.CharField(max_length=200, required=False, label="Address line 2")
     city = forms.CharField(max_length=100, required=False)
     region = forms.CharField(max_length=100, required=False, label="State / region")
     postal_code = forms.CharField(max_length=20, required=False, label="Postal code")
-    country = forms.CharField(max_length=2, min_length=2, required=False, initial="US", label="Country")
+    country = forms.ChoiceField(required=False, initial="US", label="Country")
     phone = forms.CharField(max_length=32, required=False)
+    shipping_method = forms.CharField(max_length=64, error_messages={"required": "Choose a delivery method."})
+    payment_method = PaymentTokenField()
+
+    # What delivery is quoted for (orders.pricing: country, postal code, city): the page re-quotes when one changes.
+    QUOTED_BY = ("saved_address", "country", "postal_code", "city")
+    # Kept in the session when a checkout sends the shopper to the basket, to fill the page on their return.
+    KEPT = ("email", "saved_address", *ADDRESS_FIELDS, "shipping_method")
 
     def __init__(self, *args, saved_addresses=(), guest: bool = False, countries=(), **kwargs):
         super().__init__(*args, **kwargs)
-        if countries:  # the countries the shipping zones serve, as a select
-            self.fields["country"] = forms.ChoiceField(
-                choices=[("", "Choose a country")] + list(countries), required=False, initial="US", label="Country"
-            )
+        self.fields["country"].choices = [("", "Choose a country"), *countries]  # the countries the zones serve
         self.saved_addresses = {str(a.public_id): a for a in saved_addresses}
         self.guest = guest
         if self.saved_addresses:
@@ -58,32 +68,48 @@ class AddressForm(forms.Form):
             del self.fields["saved_address"]
         if not guest:
             del self.fields["email"]
+        for name in self.QUOTED_BY:
+            if name in self.fields:
+                self.fields[name].widget.attrs["data-requote"] = ""
+
+    @property
+    def address_fields(self) -> list:
+        return [self[name] for name in ADDRESS_FIELDS]
+
+    def entered(self, name: str) -> str:
+        """A field's value as entered (posted, or the initial value), before validation."""
+        if self.is_bound:
+            return str(self.data.get(name) or "")
+        if name not in self.fields:
+            return str(self.initial.get(name) or "")
+        return str(self.get_initial_for_field(self.fields[name], name) or "")
+
+    def delivery_address(self) -> dict:
+        """The address as entered so far (the saved one if chosen), which delivery is quoted for."""
+        saved = self.saved_addresses.get(self.entered("saved_address"))
+        if saved is not None:
+            return saved.as_payload()
+        return _address_payload({f: self.entered(f) for f in ADDRESS_FIELDS})
 
     def clean(self):
         data = super().clean()
-        if self.guest and not data.get("email"):
+        if self.guest and not data.get("email") and "email" not in self.errors:
             self.add_error("email", "We need your email address to send the receipt.")
         chosen = data.get("saved_address")
         if chosen:
             data["address"] = self.saved_addresses[chosen].as_payload()
             return data
-        for field in ("name", "line1", "city", "postal_code", "country"):
-            if not data.get(field):
+        for field in REQUIRED_ADDRESS_FIELDS:
+            if not data.get(field) and field not in self.errors:
                 self.add_error(field, "This field is required.")
-        data["address"] = {
-            f: (data.get(f) or "").strip()
-            for f in ("name", "line1", "line2", "city", "region", "postal_code", "country", "phone")
-        }
-        data["address"]["country"] = data["address"]["country"].upper()
+        data["address"] = _address_payload(data)
         return data
 
 
-class ShippingMethodForm(forms.Form):
-    shipping_method = forms.ChoiceField(widget=forms.RadioSelect, label="Shipping method")
-
-    def __init__(self, *args, quotes=(), **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["shipping_method"].choices = [(q.code, q.name) for q in quotes]
+def _address_payload(values: dict) -> dict:
+    address = {f: str(values.get(f) or "").strip() for f in ADDRESS_FIELDS}
+    address["country"] = address["country"].upper()
+    return address
 
 
 class PaymentForm(forms.Form):

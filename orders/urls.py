@@ -1,4 +1,5 @@
 from django.urls import path
+from django.views.generic import RedirectView
 
 from orders import views
 
@@ -9,10 +10,12 @@ urlpatterns = [
     path("basket/add/", views.basket_add, name="basket_add"),
     path("basket/lines/<int:line_id>/", views.basket_line_update, name="basket_line_update"),
     path("basket/lines/<int:line_id>/remove/", views.basket_line_remove, name="basket_line_remove"),
-    path("checkout/", views.checkout_address, name="checkout"),
-    path("checkout/shipping/", views.checkout_shipping, name="checkout_shipping"),
-    path("checkout/payment/", views.checkout_payment, name="checkout_payment"),
-    path("checkout/review/", views.checkout_review, name="checkout_review"),
+    path("checkout/", views.checkout, name="checkout"),
+    # The four-step checkout's pages, in bookmarks and open tabs (a POST from one arrives as a GET: nothing placed).
+    *[
+        path(f"checkout/{step}/", RedirectView.as_view(pattern_name="orders:checkout", permanent=True))
+        for step in ("shipping", "payment", "review")
+    ],
     path("orders/", views.order_list, name="order_list"),
     path("orders/find/", views.order_lookup, name="order_lookup"),
     path("orders/link/<str:token>/", views.order_link, name="order_link"),

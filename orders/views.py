@@ -1,4 +1,4 @@
-"""Storefront pages of the orders app: basket, checkout steps, order history and order page. Thin."""
+"""Storefront pages of the orders app: basket, the one-page checkout, order history and order page. Thin."""
 
 from __future__ import annotations
 
@@ -6,19 +6,21 @@ from allauth.core import ratelimit
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from flowmart.errors import FlowMartError
 from flowmart.guest_orders import guest_order_numbers, guest_order_remember
+from flowmart.money import Money
 from flowmart.users import selectors as user_selectors
 from orders import forms, selectors, services
 from orders.pricing import perks_for_user
 from orders.signals import SESSION_BASKET_KEY
 from shipping import selectors as shipping_selectors
 
-SESSION_CHECKOUT_KEY = "orders.checkout"
+SESSION_CHECKOUT_KEY = "orders.checkout"  # what a guest entered, kept across a detour to the basket
 
 
 # -- helpers (request plumbing only) -------------------------------------------------
@@ -31,14 +33,6 @@ def _basket(request, *, create: bool = True):
             request.session[SESSION_BASKET_KEY] = str(basket.public_id)
         return basket
     return services.basket_find(user=request.user, basket_public_id=request.session.get(SESSION_BASKET_KEY))
-
-
-def _state(request) -> dict:
-    return request.session.get(SESSION_CHECKOUT_KEY, {})
-
-
-def _save_state(request, **values) -> None:
-    request.session[SESSION_CHECKOUT_KEY] = {**_state(request), **values}
 
 
 def _own_order(request, number: str):
@@ -105,7 +99,11 @@ def basket_line_remove(request, line_id: int):
     return redirect("orders:basket")
 
 
-# -- checkout steps -----------------------------------------------------------------------
+# -- checkout: one page ----------------------------------------------------------------------
+# static/orders/checkout.js sends it with an "update" to get the delivery options and the summary only.
+FRAGMENT_HEADER = "X-Checkout-Fragment"
+
+
 def _checkout_ready(request):
     basket = _basket(request, create=False)
     if basket is None:
@@ -119,107 +117,152 @@ def _checkout_ready(request):
 
 
 @require_http_methods(["GET", "POST"])
-def checkout_address(request):
+def checkout(request):
+    """Contact, delivery address, delivery method, payment and the exact total on one page; one POST places the
+    order. ``intent=update`` (the "Update delivery options" and "Update total" buttons without JavaScript, the
+    page's script with ``FRAGMENT_HEADER``) re-quotes delivery for what was entered and places nothing."""
     basket, view = _checkout_ready(request)
     if view is None:
+        if request.method == "POST":
+            _keep_entries(request, request.POST)
         if basket is None or not basket.lines.exists():
             messages.info(request, "Your basket is empty.")
+        if request.headers.get(FRAGMENT_HEADER):  # the script goes there itself: a fetch would eat the messages
+            return HttpResponse(headers={"X-Checkout-Location": reverse("orders:basket")})
         return redirect("orders:basket")
+    placing = request.method == "POST" and request.POST.get("intent") != "update"
+    form = _checkout_form(request, bound=placing)
+    preview = None
+    if placing and form.is_valid():
+        response, preview = _checkout_place(request, form, basket=basket, view=view)
+        if response is not None:
+            return response
+    return _checkout_page(request, form, basket=basket, view=view, preview=preview)
+
+
+def _checkout_form(request, *, bound: bool) -> forms.CheckoutForm:
+    """Bound to the POST when placing; otherwise filled with what was entered (an update), what the shopper
+    entered before being sent to the basket, or their default saved address, and showing no errors."""
     saved = list(user_selectors.addresses_for_user(user=request.user)) if request.user.is_authenticated else []
-    guest = not request.user.is_authenticated
-    initial = dict(_state(request).get("address") or {})
-    if not initial and saved:
-        initial["saved_address"] = str(saved[0].public_id)  # the default address comes first
-    form = forms.AddressForm(
-        request.POST or None,
-        saved_addresses=saved,
-        guest=guest,
+    if request.method == "POST":
+        initial = {name: request.POST.get(name, "") for name in forms.CheckoutForm.KEPT}
+    else:
+        kept = request.session.get(SESSION_CHECKOUT_KEY) or {}
+        initial = {name: kept[name] for name in forms.CheckoutForm.KEPT if name in kept}
+        if saved and "saved_address" not in initial:
+            initial["saved_address"] = str(saved[0].public_id)  # the default address comes first
+    return forms.CheckoutForm(
+        request.POST if bound else None,
         initial=initial,
+        saved_addresses=saved,
+        guest=not request.user.is_authenticated,
         countries=shipping_selectors.shipping_countries(),
     )
-    if request.method == "POST" and form.is_valid():
-        _save_state(request, address=form.cleaned_data["address"], email=form.cleaned_data.get("email", ""))
-        return redirect("orders:checkout_shipping")
-    return render(request, "orders/checkout_address.html", {"form": form, "basket": view, "step": 1})
 
 
-@require_http_methods(["GET", "POST"])
-def checkout_shipping(request):
-    basket, view = _checkout_ready(request)
-    state = _state(request)
-    if view is None or "address" not in state:
-        return redirect("orders:checkout")
-    perks = perks_for_user(user=request.user)
-    quotes = services.shipping_options(basket_view=view, address=state["address"], perks=perks)
-    form = forms.ShippingMethodForm(
-        request.POST or None, quotes=quotes, initial={"shipping_method": state.get("shipping_method")}
-    )
-    if request.method == "POST" and form.is_valid():
-        _save_state(request, shipping_method=form.cleaned_data["shipping_method"])
-        return redirect("orders:checkout_payment")
-    return render(
-        request,
-        "orders/checkout_shipping.html",
-        {"form": form, "quotes": quotes, "basket": view, "perks": perks, "step": 2, "state": state},
-    )
-
-
-@require_http_methods(["GET", "POST"])
-def checkout_payment(request):
-    basket, view = _checkout_ready(request)
-    state = _state(request)
-    if view is None or "shipping_method" not in state:
-        return redirect("orders:checkout")
-    # No initial token: the card element makes a fresh one from what the shopper types.
-    form = forms.PaymentForm(request.POST or None, saved_methods=selectors.saved_cards_for(user=request.user))
-    if request.method == "POST" and form.is_valid():
-        _save_state(request, payment_method=form.cleaned_data["payment_method"])
-        return redirect("orders:checkout_review")
-    return render(request, "orders/checkout_payment.html", {"form": form, "basket": view, "step": 3, "state": state})
-
-
-@require_http_methods(["GET", "POST"])
-def checkout_review(request):
-    basket, view = _checkout_ready(request)
-    state = _state(request)
-    if view is None or "payment_method" not in state:
-        return redirect("orders:checkout")
+def _checkout_place(request, form: forms.CheckoutForm, *, basket, view):
+    """Price what was entered and place the order: (the response to send, or None to show the page again with
+    the form's errors; the preview, when there is one)."""
+    data = form.cleaned_data
     try:
         preview = services.checkout_preview(
             basket=basket,
             user=request.user,
-            shipping_address=state["address"],
-            shipping_method=state["shipping_method"],
+            shipping_address=data["address"],
+            shipping_method=data["shipping_method"],
             view=view,  # priced once per request: the page, the preview and the order share it
         )
-    except FlowMartError as exc:
-        messages.error(request, exc.detail)
-        return redirect("orders:checkout_shipping")
-    if request.method == "POST":
-        details = services.CheckoutDetails(
-            shipping_address=state["address"],
-            shipping_method=state["shipping_method"],
-            payment_method=state["payment_method"],
-            email=state.get("email", ""),
-            expected_total_minor=_int_or(request.POST.get("expected_total_minor"), preview.total_minor),
-        )
-        try:
-            order = services.checkout_place(basket=basket, user=request.user, details=details, preview=preview)
-        except FlowMartError as exc:
-            messages.error(request, exc.detail)
-            number = exc.extra.get("order_number")
-            if exc.code == "payment_declined" and number:
-                _remember_guest_order(request, number)
-                return redirect("orders:order_detail", number=number)
-            return redirect("orders:basket" if exc.status == 409 else "orders:checkout_review")
-        _remember_guest_order(request, order.number)
-        request.session.pop(SESSION_CHECKOUT_KEY, None)
-        return redirect("orders:order_confirmation", number=order.number)
-    return render(
-        request,
-        "orders/checkout_review.html",
-        {"preview": preview, "state": state, "basket": view, "step": 4},
+    except FlowMartError as exc:  # the basket could check out a moment ago: the method is not offered there
+        form.add_error("shipping_method", exc.detail)
+        return None, None
+    details = services.CheckoutDetails(
+        shipping_address=data["address"],
+        shipping_method=data["shipping_method"],
+        payment_method=data["payment_method"],
+        email=data.get("email", ""),
+        expected_total_minor=_int_or(request.POST.get("expected_total_minor"), preview.total_minor),
     )
+    try:
+        order = services.checkout_place(basket=basket, user=request.user, details=details, preview=preview)
+    except FlowMartError as exc:
+        number = exc.extra.get("order_number")
+        if exc.code == "payment_declined" and number:  # the order page offers another card
+            messages.error(request, exc.detail)
+            _remember_guest_order(request, number)
+            return redirect("orders:order_detail", number=number), preview
+        if exc.code == "basket_changed" and "total_minor" in exc.extra:
+            seen, now = (
+                Money(exc.extra["expected_total_minor"], preview.currency),
+                Money(preview.total_minor, preview.currency),
+            )
+            form.add_error(
+                None,
+                f"The total changed from {seen} to {now} since this page was shown (a price, the stock or "
+                "delivery changed). Nothing was charged: check your order and press Pay and place order again.",
+            )
+            return None, preview
+        if exc.status == 409:  # stock or the basket changed: the basket shows what to fix
+            messages.error(request, exc.detail)
+            _keep_entries(request, request.POST)
+            return redirect("orders:basket"), preview
+        _add_checkout_errors(form, exc)
+        return None, preview
+    _remember_guest_order(request, order.number)
+    request.session.pop(SESSION_CHECKOUT_KEY, None)
+    return redirect("orders:order_confirmation", number=order.number), preview
+
+
+def _add_checkout_errors(form: forms.CheckoutForm, exc: FlowMartError) -> None:
+    """A refused checkout's field errors (``shipping_address.city``, ``payment_method``) on the page's fields."""
+    on_fields = False
+    for key, errors in (exc.extra.get("errors") or {}).items():
+        name = key.removeprefix("shipping_address.")
+        if name in form.fields:
+            form.add_error(name, errors)
+            on_fields = True
+    if not on_fields:
+        form.add_error(None, exc.detail)
+
+
+def _checkout_page(request, form: forms.CheckoutForm, *, basket, view, preview):
+    """The page (or, for the page's script, its delivery options and summary) with delivery quoted for the address
+    entered and the total of the method chosen: the total shown is ``expected_total_minor``."""
+    perks = perks_for_user(user=request.user)
+    address = form.delivery_address()
+    quotes = services.shipping_options(basket_view=view, address=address, perks=perks)
+    offered = [quote.code for quote in quotes]
+    method = form.entered("shipping_method")
+    method = method if method in offered else (offered[0] if offered else "")
+    delivery_error = ""
+    if method and (preview is None or preview.shipping_method != method):
+        try:
+            preview = services.checkout_preview(
+                basket=basket, user=request.user, shipping_address=address, shipping_method=method, view=view
+            )
+        except FlowMartError as exc:
+            preview, delivery_error = None, exc.detail
+    elif not method:
+        preview = None
+    context = {
+        "form": form,
+        "basket": view,
+        "perks": perks,
+        "quotes": quotes,
+        "shipping_method": method,
+        "delivery_error": delivery_error,
+        "preview": preview,
+        "address": address,
+    }
+    if request.headers.get(FRAGMENT_HEADER):
+        return render(request, "orders/_checkout_quote.html", context)
+    context["saved_cards"] = selectors.saved_cards_for(user=request.user)
+    context["chosen_card"] = request.POST.get("payment_method") if request.method == "POST" else None
+    return render(request, "orders/checkout.html", context)
+
+
+def _keep_entries(request, posted) -> None:
+    """What the shopper entered (never the card's token), for the page when they come back from the basket."""
+    request.session[SESSION_CHECKOUT_KEY] = {name: posted.get(name, "") for name in forms.CheckoutForm.KEPT}
 
 
 def _display_tz(request) -> str:

@@ -30,12 +30,21 @@ def _spaced(number: str) -> str:
 
 
 @register.inclusion_tag("payments/_card_element.html")
-def card_element(*, name: str = "payment_method", saved=(), legend: str = "Card", errors=(), element_id: str = "card"):
-    """``saved``: the customer's saved cards (offered as radios before "Use a new card")."""
+def card_element(
+    *, name: str = "payment_method", saved=(), legend: str = "Card", errors=(), element_id: str = "card", chosen=None
+):
+    """``saved``: the customer's saved cards (offered as radios before "Use a new card"), the first one chosen.
+    ``chosen``: the token the form posted, when it comes back: its saved card stays chosen, and any other
+    value chooses "Use a new card" (a new card's token is never shown again)."""
     sandbox = settings.PAYMENTS_GATEWAY == "sandbox"
+    saved = list(saved)
+    tokens = [method.token for method in saved]
+    if chosen is None:
+        chosen = tokens[0] if tokens else ""
     return {
         "name": name,
-        "saved": list(saved),
+        "saved": saved,
+        "chosen": chosen if chosen in tokens else "",
         "legend": legend,
         "errors": list(errors),
         "id": element_id,

@@ -87,7 +87,8 @@
     }
 
     form.addEventListener("submit", function (event) {
-      if (!newCardChosen()) { return; }
+      // A button that submits without validating (the checkout's "Update total") leaves the card alone.
+      if (!newCardChosen() || (event.submitter && event.submitter.formNoValidate)) { return; }
       clearErrors();
       var result = tokenize(number.value, expiry.value, cvc.value, new Date());
       if (result.error) {

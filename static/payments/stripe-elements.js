@@ -18,6 +18,8 @@
     var tokenized = false;
     form.addEventListener("submit", function (event) {
       if (tokenized || (target.type === "radio" && !target.checked)) { return; }
+      // A button that submits without validating (the checkout's "Update total") leaves the card alone.
+      if (event.submitter && event.submitter.formNoValidate) { return; }
       event.preventDefault();
       stripe.createPaymentMethod({ type: "card", card: card }).then(function (result) {
         if (result.error) { errors.textContent = result.error.message; return; }

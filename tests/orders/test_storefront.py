@@ -1,4 +1,4 @@
-"""The storefront: basket with htmx updates, the checkout steps, the order page, basket merge at login."""
+"""The storefront: basket with htmx updates, the one-page checkout, the order page, basket merge at login."""
 
 from __future__ import annotations
 
@@ -12,37 +12,41 @@ from tests.orders.shipping_steps import shipment_dispatched_publish
 pytestmark = pytest.mark.django_db
 
 
-def _at_payment_step(customer, sku: str) -> Client:
-    """The signed-in customer's client with one ``sku`` in the basket, past the address and shipping steps."""
+def _signed_in_with(customer, sku: str) -> Client:
     c = Client()
     c.force_login(customer)
     c.post("/basket/add/", {"sku": sku, "quantity": 1})
-    c.post("/checkout/", {**ADDRESS})
-    c.post("/checkout/shipping/", {"shipping_method": "standard"})
     return c
 
 
-def test_guest_buys_through_the_checkout_steps(shop, available):
+def _place(c: Client, expected_total_minor: str, payment_method: str = "pm_card_visa", **fields):
+    """The checkout page's one POST: address, standard delivery, the card's token and the total shown."""
+    return c.post(
+        "/checkout/",
+        {
+            **ADDRESS,
+            "shipping_method": "standard",
+            "payment_method": payment_method,
+            "expected_total_minor": expected_total_minor,
+            **fields,
+        },
+    )
+
+
+def test_guest_buys_on_the_one_checkout_page(shop, available):
     c = Client()
     r = c.post("/basket/add/", {"sku": "TEE-M", "quantity": 2}, follow=True)
     assert r.status_code == 200
     assert "Added to your basket." in r.content.decode()
     assert "$40.00" in r.content.decode()
 
-    r = c.post("/checkout/", {**ADDRESS, "email": ""})
-    assert "We need your email address to send the receipt." in r.content.decode()
-    r = c.post("/checkout/", {**ADDRESS, "email": "guest@example.com"})
-    assert r.status_code == 302 and r["Location"] == "/checkout/shipping/"
-
-    page = c.get("/checkout/shipping/").content.decode()
+    page = c.get("/checkout/").content.decode()
     assert "Standard" in page and "Express" in page
-    assert c.post("/checkout/shipping/", {"shipping_method": "express"})["Location"] == "/checkout/payment/"
-    assert c.post("/checkout/payment/", {"payment_method": "pm_card_visa"})["Location"] == "/checkout/review/"
+    r = _place(c, "5499", shipping_method="express", email="")
+    assert "We need your email address to send the receipt." in r.content.decode()
+    assert "Total to pay: <strong>$54.99</strong>" in r.content.decode()  # 40.00 + express 14.99
 
-    review = c.get("/checkout/review/").content.decode()
-    assert "Place order · $54.99" in review  # 40.00 + express 14.99
-
-    r = c.post("/checkout/review/", {"expected_total_minor": "5499"})
+    r = _place(c, "5499", shipping_method="express", email="guest@example.com")
     order = Order.objects.get()
     assert r["Location"] == f"/orders/{order.number}/confirmation/"
     page = c.get(r["Location"]).content.decode()
@@ -99,9 +103,8 @@ def test_guest_basket_merges_into_the_customer_basket_at_login(shop, customer, p
 
 
 def test_customer_cancels_from_the_order_page(shop, customer, available, password):
-    c = _at_payment_step(customer, "TEE-M")
-    c.post("/checkout/payment/", {"payment_method": "pm_card_visa"})
-    c.post("/checkout/review/", {"expected_total_minor": "2499"})
+    c = _signed_in_with(customer, "TEE-M")
+    _place(c, "2499")
     order = Order.objects.get()
     assert order.status == "confirmed"
     assert order.number in c.get("/orders/").content.decode()
@@ -113,32 +116,35 @@ def test_customer_cancels_from_the_order_page(shop, customer, available, passwor
 
 
 def test_declined_card_lands_on_the_order_page_with_retry(shop, customer):
-    c = _at_payment_step(customer, "MUG")
-    c.post("/checkout/payment/", {"payment_method": "pm_card_chargeDeclined"})
-    r = c.post("/checkout/review/", {"expected_total_minor": "1749"}, follow=True)
-    html = r.content.decode()
+    c = _signed_in_with(customer, "MUG")
+    r = _place(c, "1749", payment_method="pm_card_chargeDeclined")
+    order = Order.objects.get()
+    assert r["Location"] == f"/orders/{order.number}/"
+    html = c.get(r["Location"]).content.decode()
     assert "Your payment was declined" in html
     assert "Try another card" in html
-    order = Order.objects.get()
     r = c.post(f"/orders/{order.number}/pay/", {"payment_method": "pm_card_visa"}, follow=True)
     assert "your order is confirmed" in r.content.decode()
 
 
-def test_saved_card_is_offered_at_checkout(shop, customer):
+def test_saved_card_is_offered_at_checkout_and_stays_chosen(shop, customer):
     from payments.services import payment_method_attach
 
-    payment_method_attach(user_id=str(customer.public_id), token="pm_card_mastercard")
-    c = _at_payment_step(customer, "MUG")
-    page = c.get("/checkout/payment/").content.decode()
+    payment_method_attach(user_id=str(customer.public_id), token="pm_card_visa")
+    payment_method_attach(user_id=str(customer.public_id), token="pm_card_mastercard")  # newest: offered first
+    c = _signed_in_with(customer, "MUG")
+    page = c.get("/checkout/").content.decode()
     assert 'value="pm_card_mastercard" checked' in page
     assert '<span class="card-brand">Mastercard</span> ···· 4444' in page
     assert "Use a new card" in page
 
+    page = c.post("/checkout/", {**ADDRESS, "payment_method": "pm_card_visa", "intent": "update"}).content.decode()
+    assert 'value="pm_card_visa" checked' in page and 'value="pm_card_mastercard">' in page
+
 
 def test_shipped_order_offers_a_return_not_a_cancel(shop, customer):
-    c = _at_payment_step(customer, "MUG")
-    c.post("/checkout/payment/", {"payment_method": "pm_card_visa"})
-    c.post("/checkout/review/", {"expected_total_minor": "1749"})
+    c = _signed_in_with(customer, "MUG")
+    _place(c, "1749")
     order = Order.objects.get()
     shipment_dispatched_publish(order, "SH-X", user_id=str(customer.public_id), tracking_number="TRK")
     html = c.get(f"/orders/{order.number}/").content.decode()
@@ -151,17 +157,14 @@ def test_member_perks_are_shown_at_checkout(shop, customer):
     from tests.subscriptions.factories import SubscriptionFactory
 
     SubscriptionFactory(user=customer)  # Plus: 10% off, free shipping
-    c = Client()
-    c.force_login(customer)
-    c.post("/basket/add/", {"sku": "TEE-M", "quantity": 1})
-    c.post("/checkout/", {**ADDRESS})
-    shipping_page = c.get("/checkout/shipping/").content.decode()
-    assert "Plus member: 10% off your items and free shipping." in shipping_page
-    c.post("/checkout/shipping/", {"shipping_method": "standard"})
-    c.post("/checkout/payment/", {"payment_method": "pm_card_visa"})
-    review = c.get("/checkout/review/").content.decode()
-    assert "Plus member discount (10%)" in review
-    assert "Place order · $18.00" in review
+    c = _signed_in_with(customer, "TEE-M")
+    page = c.get("/checkout/").content.decode()
+    assert "Plus member: 10% off your items and free shipping." in page
+    assert "Plus member discount (10%)" in page
+    assert "<dt>Delivery: Standard</dt><dd>Free</dd>" in page
+    assert "Total to pay: <strong>$18.00</strong>" in page
+    _place(c, "1800")
+    assert Order.objects.get().total_minor == 1800
 
 
 def test_saved_address_is_preselected_and_the_order_can_be_amended_in_the_storefront(shop, customer, available):
@@ -172,12 +175,17 @@ def test_saved_address_is_preselected_and_the_order_can_be_amended_in_the_storef
     c.force_login(customer)
     c.post("/basket/add/", {"sku": "TEE-M", "quantity": 3})
     page = c.get("/checkout/").content.decode()
-    assert "Casey Home, 7 Home Row, Hometown 11111, US" in page
     saved = customer.addresses.get()
-    c.post("/checkout/", {"saved_address": str(saved.public_id)})
-    c.post("/checkout/shipping/", {"shipping_method": "standard"})
-    c.post("/checkout/payment/", {"payment_method": "pm_card_visa"})
-    c.post("/checkout/review/", {"expected_total_minor": "6000"})
+    assert f'<option value="{saved.public_id}" selected>Casey Home, 7 Home Row, Hometown 11111, US</option>' in page
+    c.post(
+        "/checkout/",
+        {
+            "saved_address": str(saved.public_id),
+            "shipping_method": "standard",
+            "payment_method": "pm_card_visa",
+            "expected_total_minor": "6000",
+        },
+    )
     order = Order.objects.get()
     assert order.shipping_address["line1"] == "7 Home Row"
 
@@ -211,8 +219,5 @@ def test_order_times_are_shown_in_the_customers_time_zone(shop, customer):
     c.force_login(customer)
     c.post("/basket/add/", {"sku": "MUG", "quantity": 4})
     with time_machine.travel("2026-11-21 23:30:00+00:00", tick=False):
-        c.post("/checkout/", {**ADDRESS})
-        c.post("/checkout/shipping/", {"shipping_method": "standard"})
-        c.post("/checkout/payment/", {"payment_method": "pm_card_visa"})
-        c.post("/checkout/review/", {"expected_total_minor": "5000"})
+        _place(c, "5000")
     assert "22 Nov 2026, 08:30" in c.get("/orders/").content.decode()
