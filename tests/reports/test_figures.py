@@ -140,4 +140,4 @@ def test_the_number_of_queries_does_not_grow_with_the_orders(seeded_shop, more_o
     before = queries()
     more_orders()
     assert owner_report(date_range=report_range).totals[0].orders == 8
-    assert queries() == before == 16
+    assert queries() == before == 15
