@@ -206,7 +206,7 @@ def figures(date_range) -> list[tuple[str, object]]:
     ]
 
 
-def measure(runs: int, before: dict) -> dict:
+def measure(runs: int, before: dict, *, export: bool) -> dict:
     """Median milliseconds per figure and range (``{"365": {label: ms}, "30": {…}}``); ``before`` (a saved run)
     is printed alongside."""
     import datetime as dt
@@ -236,6 +236,9 @@ def measure(runs: int, before: dict) -> dict:
             label: timed(label, call, runs, before.get(str(days), {}).get(label)) for label, call in measured
         }
 
+    if not export:
+        return medians
+
     from flowmart.csv_export import csv_lines
 
     def export_to_nowhere() -> int:
@@ -262,6 +265,7 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="reuse the seeded scratch database (migrated)")
     parser.add_argument("--save", type=Path, help="write the medians to this JSON file")
     parser.add_argument("--before", type=Path, help="a file --save wrote: print its medians alongside")
+    parser.add_argument("--no-export", action="store_true", help="time the report's figures only")
     args = parser.parse_args()
     base = os.environ.get("DATABASE_URL")
     if not base:
@@ -279,7 +283,8 @@ def main() -> int:
         started = time.perf_counter()
         seed(args.orders)
         print(f"Seeded {args.orders:,} orders in {time.perf_counter() - started:.1f} s")
-    medians = measure(args.runs, json.loads(args.before.read_text()) if args.before else {})
+    before = json.loads(args.before.read_text()) if args.before else {}
+    medians = measure(args.runs, before, export=not args.no_export)
     if args.save:
         args.save.write_text(json.dumps(medians, indent=2) + "\n")
     return 0
