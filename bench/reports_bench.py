@@ -8,6 +8,8 @@ failures, returns and feedback, then time every figure of the owner's report and
 ``--keep`` reuses the scratch database seeded by an earlier run (migrating it, so a branch's new indexes
 apply). ``--save`` writes each figure's median; ``--before`` prints a saved run's medians next to this one's,
 e.g. the same bench run on the commit before a change, in its own database (another ``DATABASE_URL``).
+``--cpu`` adds the CPU the database backend spent per figure: on a machine shared with other work the wall
+clock varies several times over from run to run, the CPU much less.
 
 Seeding is one ``INSERT … SELECT generate_series(…)`` per table, inside PostgreSQL (no Python per row), so
 100,000 orders take seconds. Columns the bench does not care about get a neutral value by type (read from the
@@ -15,7 +17,7 @@ catalog), so the seeding follows the models as they change.
 
 It runs in a scratch database (``<your database>_reports_bench``, dropped and re-created, migrated) so it never
 touches real data. Needs ``DATABASE_URL`` pointing at a PostgreSQL server where it may create databases.
-Figures: docs/performance.md.
+Figures: docs/performance.md §Reports.
 """
 
 from __future__ import annotations
@@ -163,19 +165,47 @@ def seed(n: int) -> None:
         c.execute("VACUUM ANALYZE")
 
 
-def timed(label: str, fn, runs: int, before: float | None) -> float:
+def backend_cpu_reader():
+    """A function returning the CPU milliseconds (user + system) this connection's PostgreSQL backend has used,
+    read from /proc; None when the server runs on another machine. Unlike the wall clock, it hardly moves when
+    other work shares the machine (``--cpu``)."""
+    from django.db import connection
+
+    with connection.cursor() as c:
+        c.execute("SELECT pg_backend_pid()")
+        stat = Path(f"/proc/{c.fetchone()[0]}/stat")
+    if not stat.exists():
+        return None
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def used_ms() -> float:
+        fields = stat.read_text().rsplit(")", 1)[1].split()  # after the command name: state is fields[0]
+        return (int(fields[11]) + int(fields[12])) * 1000 / tick
+
+    return used_ms
+
+
+def timed(label: str, fn, runs: int, before: dict, backend_cpu) -> tuple[float, float | None]:
+    """Median wall-clock milliseconds of ``fn`` and, with ``backend_cpu``, the backend's mean CPU
+    milliseconds per run (a mean: the clock ticks in 10 ms)."""
     fn()  # warm the caches and the plan
-    times = []
+    times, cpu = [], 0.0
     for _ in range(runs):
+        cpu_started = backend_cpu() if backend_cpu else 0.0
         started = time.perf_counter()
         fn()
         times.append((time.perf_counter() - started) * 1000)
+        cpu += (backend_cpu() - cpu_started) if backend_cpu else 0.0
     median = statistics.median(times)
-    line = f"  {label:<46} median {median:8.1f} ms   (min {min(times):.1f}, max {max(times):.1f}, {runs} runs)"
-    if before is not None:
-        line += f"   before {before:8.1f} ms ({before / median:.1f}x)"
+    line = f"  {label:<44} median {median:7.1f} ms (min {min(times):6.1f}, max {max(times):6.1f})"
+    if backend_cpu:
+        line += f"  database CPU {cpu / runs:6.1f} ms"
+    if label in before.get("ms", {}):
+        line += f"   before {before['ms'][label]:7.1f} ms"
+        if backend_cpu and label in before.get("cpu_ms", {}):
+            line += f", database CPU {before['cpu_ms'][label]:6.1f} ms"
     print(line)
-    return median
+    return median, (cpu / runs if backend_cpu else None)
 
 
 def figures(date_range) -> list[tuple[str, object]]:
@@ -206,9 +236,10 @@ def figures(date_range) -> list[tuple[str, object]]:
     ]
 
 
-def measure(runs: int, before: dict, *, export: bool) -> dict:
-    """Median milliseconds per figure and range (``{"365": {label: ms}, "30": {…}}``); ``before`` (a saved run)
-    is printed alongside."""
+def measure(runs: int, before: dict, *, export: bool, cpu: bool) -> dict:
+    """Per range (``"365"``, ``"30"``): the median milliseconds of each figure (``"ms"``) and, with ``cpu``, the
+    database backend's CPU milliseconds (``"cpu_ms"``; parallel query off, so the backend does all the work).
+    ``before`` (a saved run) is printed alongside."""
     import datetime as dt
 
     from django.db import connection
@@ -224,17 +255,23 @@ def measure(runs: int, before: dict, *, export: bool) -> dict:
         orders = c.fetchone()[0]
         c.execute("SELECT count(*) FROM orders_orderline")
         lines = c.fetchone()[0]
-    print(f"{orders:,} orders, {lines:,} lines; PostgreSQL {connection.pg_version // 10000}")
-    medians: dict[str, dict[str, float]] = {}
+        if cpu:
+            c.execute("SET max_parallel_workers_per_gather = 0")
+    backend_cpu = backend_cpu_reader() if cpu else None
+    print(f"{orders:,} orders, {lines:,} lines; PostgreSQL {connection.pg_version // 10000}; {runs} runs each")
+    if cpu and backend_cpu is None:
+        print("(no database CPU: the server is not on this machine)")
+    medians: dict[str, dict[str, dict[str, float]]] = {}
     for days in (365, 30):
         r = DateRange(since=today - dt.timedelta(days=days - 1), until=today)
         measured = figures(r)
         with CaptureQueriesContext(connection) as report_queries:
             measured[-1][1]()
         print(f"Range: last {days} days (the whole report: {len(report_queries.captured_queries)} queries)")
-        medians[str(days)] = {
-            label: timed(label, call, runs, before.get(str(days), {}).get(label)) for label, call in measured
-        }
+        results = {label: timed(label, call, runs, before.get(str(days), {}), backend_cpu) for label, call in measured}
+        medians[str(days)] = {"ms": {label: ms for label, (ms, _cpu) in results.items()}}
+        if backend_cpu:
+            medians[str(days)]["cpu_ms"] = {label: cpu_ms for label, (_ms, cpu_ms) in results.items()}
 
     if not export:
         return medians
@@ -266,6 +303,9 @@ def main() -> int:
     parser.add_argument("--save", type=Path, help="write the medians to this JSON file")
     parser.add_argument("--before", type=Path, help="a file --save wrote: print its medians alongside")
     parser.add_argument("--no-export", action="store_true", help="time the report's figures only")
+    parser.add_argument(
+        "--cpu", action="store_true", help="also measure the database backend's CPU per figure (parallel query off)"
+    )
     args = parser.parse_args()
     base = os.environ.get("DATABASE_URL")
     if not base:
@@ -284,7 +324,7 @@ def main() -> int:
         seed(args.orders)
         print(f"Seeded {args.orders:,} orders in {time.perf_counter() - started:.1f} s")
     before = json.loads(args.before.read_text()) if args.before else {}
-    medians = measure(args.runs, before, export=not args.no_export)
+    medians = measure(args.runs, before, export=not args.no_export, cpu=args.cpu)
     if args.save:
         args.save.write_text(json.dumps(medians, indent=2) + "\n")
     return 0
