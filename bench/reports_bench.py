@@ -3,6 +3,13 @@ failures, returns and feedback, then time every figure of the owner's report and
 
     .venv/bin/python bench/reports_bench.py                   # 100,000 orders over the last 365 days
     .venv/bin/python bench/reports_bench.py --orders 20000 --keep
+    .venv/bin/python bench/reports_bench.py --keep --save after.json --before before.json
+
+``--keep`` reuses the scratch database seeded by an earlier run (migrating it, so a branch's new indexes
+apply). ``--save`` writes each figure's median; ``--before`` prints a saved run's medians next to this one's,
+e.g. the same bench run on the commit before a change, in its own database (another ``DATABASE_URL``).
+``--cpu`` adds the CPU the database backend spent per figure: on a machine shared with other work the wall
+clock varies several times over from run to run, the CPU much less.
 
 Seeding is one ``INSERT … SELECT generate_series(…)`` per table, inside PostgreSQL (no Python per row), so
 100,000 orders take seconds. Columns the bench does not care about get a neutral value by type (read from the
@@ -10,12 +17,13 @@ catalog), so the seeding follows the models as they change.
 
 It runs in a scratch database (``<your database>_reports_bench``, dropped and re-created, migrated) so it never
 touches real data. Needs ``DATABASE_URL`` pointing at a PostgreSQL server where it may create databases.
-Figures: docs/performance.md.
+Figures: docs/performance.md §Reports.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import sys
@@ -111,9 +119,13 @@ def seed(n: int) -> None:
             "refunded_minor": "CASE WHEN g % 16 = 3 THEN 1000 ELSE 0 END", "shipping_method": "'standard'",
             "saga_status": "'completed'", "placed_at": "now() - (g % 365) * interval '1 day' - (g % 24) * interval '1 hour'",
             "confirmed_at": "CASE WHEN g % 50 = 1 THEN NULL ELSE now() - (g % 365) * interval '1 day' - (g % 24) * interval '1 hour' + interval '1 minute' END",
+            # The first label is bought between placing and dispatch (``Order.labelled_at``, read by processing times).
+            "labelled_at": "CASE WHEN g % 50 > 1 THEN now() - (g % 365) * interval '1 day' - (g % 24) * interval '1 hour' + (g % 24 + g % 30) * interval '30 minutes' END",
             "shipped_at": "CASE WHEN g % 50 > 2 THEN now() - (g % 365) * interval '1 day' + (g % 30) * interval '1 hour' END",
             "delivered_at": "CASE WHEN g % 50 > 2 THEN now() - (g % 365) * interval '1 day' + (40 + g % 50) * interval '1 hour' END",
             "shipping_address": """'{"country": "US"}'::jsonb""",
+            # A hundred or so each on the staff's attention list: open chargebacks, settlements that failed.
+            "disputed": "g % 997 = 0", "failure_code": "CASE WHEN g % 1009 = 5 THEN 'settle_failed' ELSE '' END",
         }, f"generate_series(1, {n}) g")  # fmt: skip
         for line in (1, 2):
             insert_select(c, "orders_orderline", {
@@ -123,8 +135,8 @@ def seed(n: int) -> None:
             }, "orders_order o")  # fmt: skip
         insert_select(c, "orders_ordertransition", {
             "order_id": "o.id", "transition": "'start_fulfilment'", "from_state": "'confirmed'",
-            "to_state": "'fulfilling'", "at": "o.placed_at + (2 + o.id % 10) * interval '1 hour'",
-        }, "orders_order o WHERE o.confirmed_at IS NOT NULL")  # fmt: skip
+            "to_state": "'fulfilling'", "at": "o.labelled_at",
+        }, "orders_order o WHERE o.labelled_at IS NOT NULL")  # fmt: skip
         insert_select(c, "shipping_shipment", {
             "number": "'SH-B' || o.id", "order_number": "o.number", "kind": "'order'", "warehouse_code": "'east'",
             "method_code": "'standard'", "address": "'{}'::jsonb",
@@ -147,32 +159,95 @@ def seed(n: int) -> None:
             "rating": "1 + (o.id * 7) % 5", "comment": "CASE WHEN o.id % 9 = 0 THEN 'Comment ' || o.id ELSE '' END",
             "submitted_at": "o.delivered_at + interval '1 day'", "created_at": "now()",
         }, "orders_order o WHERE o.id % 3 = 0 AND o.delivered_at IS NOT NULL")  # fmt: skip
-        c.execute("ANALYZE")
+    with connection.cursor() as c:
+        # What autovacuum would have done to tables this size by the time anyone reads a report: statistics,
+        # and the visibility map index-only scans rely on.
+        c.execute("VACUUM ANALYZE")
 
 
-def timed(label: str, fn, runs: int) -> float:
+def backend_cpu_reader():
+    """A function returning the CPU milliseconds (user + system) this connection's PostgreSQL backend has used,
+    read from /proc; None when the server runs on another machine. Unlike the wall clock, it hardly moves when
+    other work shares the machine (``--cpu``)."""
+    from django.db import connection
+
+    with connection.cursor() as c:
+        c.execute("SELECT pg_backend_pid()")
+        stat = Path(f"/proc/{c.fetchone()[0]}/stat")
+    if not stat.exists():
+        return None
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def used_ms() -> float:
+        fields = stat.read_text().rsplit(")", 1)[1].split()  # after the command name: state is fields[0]
+        return (int(fields[11]) + int(fields[12])) * 1000 / tick
+
+    return used_ms
+
+
+def timed(label: str, fn, runs: int, before: dict, backend_cpu) -> tuple[float, float | None]:
+    """Median wall-clock milliseconds of ``fn`` and, with ``backend_cpu``, the backend's mean CPU
+    milliseconds per run (a mean: the clock ticks in 10 ms)."""
     fn()  # warm the caches and the plan
-    times = []
+    times, cpu = [], 0.0
     for _ in range(runs):
+        cpu_started = backend_cpu() if backend_cpu else 0.0
         started = time.perf_counter()
         fn()
         times.append((time.perf_counter() - started) * 1000)
+        cpu += (backend_cpu() - cpu_started) if backend_cpu else 0.0
     median = statistics.median(times)
-    print(f"  {label:<42} median {median:8.1f} ms   (min {min(times):.1f}, max {max(times):.1f}, {runs} runs)")
-    return median
+    line = f"  {label:<44} median {median:7.1f} ms (min {min(times):6.1f}, max {max(times):6.1f})"
+    if backend_cpu:
+        line += f"  database CPU {cpu / runs:6.1f} ms"
+    if label in before.get("ms", {}):
+        line += f"   before {before['ms'][label]:7.1f} ms"
+        if backend_cpu and label in before.get("cpu_ms", {}):
+            line += f", database CPU {before['cpu_ms'][label]:6.1f} ms"
+    print(line)
+    return median, (cpu / runs if backend_cpu else None)
 
 
-def measure(runs: int) -> None:
+def figures(date_range) -> list[tuple[str, object]]:
+    """(label, call) for every query of the owner's report over ``date_range``, then the whole report."""
+    from notifications import selectors as notification_selectors
+    from orders import selectors as order_selectors
+    from reports.selectors import ATTENTION_LIMIT, owner_report
+    from shipping import selectors as shipping_selectors
+
+    r = date_range
+
+    def attention():
+        orders = order_selectors.orders_needing_attention()
+        return orders.count(), list(orders.values("number").order_by("placed_at")[:ATTENTION_LIMIT])
+
+    return [
+        ("sales per day", lambda: order_selectors.sales_by_period(date_range=r, period="day")),
+        ("sales per month", lambda: order_selectors.sales_by_period(date_range=r, period="month")),
+        ("sales by category", lambda: order_selectors.sales_by_category(date_range=r)),
+        ("processing time p50/p90", lambda: order_selectors.processing_times(date_range=r)),
+        ("delivery rates", lambda: shipping_selectors.delivery_rates(date_range=r)),
+        ("failed deliveries by reason", lambda: shipping_selectors.delivery_failures_by_reason(date_range=r)),
+        ("returns by status", lambda: shipping_selectors.returns_by_status(date_range=r)),
+        ("CSAT per week", lambda: notification_selectors.csat_by_period(date_range=r, period="week")),
+        ("latest comments", lambda: notification_selectors.feedback_comments(date_range=r)),
+        ("orders needing attention (count, first 20)", attention),
+        ("the whole owner report", lambda: owner_report(date_range=r, period="day").tables()),
+    ]
+
+
+def measure(runs: int, before: dict, *, export: bool, cpu: bool) -> dict:
+    """Per range (``"365"``, ``"30"``): the median milliseconds of each figure (``"ms"``) and, with ``cpu``, the
+    database backend's CPU milliseconds (``"cpu_ms"``; parallel query off, so the backend does all the work).
+    ``before`` (a saved run) is printed alongside."""
     import datetime as dt
 
     from django.db import connection
+    from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
 
     from flowmart.reporting import DateRange
-    from notifications import selectors as notification_selectors
     from orders import selectors as order_selectors
-    from reports.selectors import owner_report
-    from shipping import selectors as shipping_selectors
 
     today = timezone.localdate()
     with connection.cursor() as c:
@@ -180,25 +255,26 @@ def measure(runs: int) -> None:
         orders = c.fetchone()[0]
         c.execute("SELECT count(*) FROM orders_orderline")
         lines = c.fetchone()[0]
-    print(f"{orders:,} orders, {lines:,} lines; PostgreSQL {connection.pg_version // 10000}")
+        if cpu:
+            c.execute("SET max_parallel_workers_per_gather = 0")
+    backend_cpu = backend_cpu_reader() if cpu else None
+    print(f"{orders:,} orders, {lines:,} lines; PostgreSQL {connection.pg_version // 10000}; {runs} runs each")
+    if cpu and backend_cpu is None:
+        print("(no database CPU: the server is not on this machine)")
+    medians: dict[str, dict[str, dict[str, float]]] = {}
     for days in (365, 30):
         r = DateRange(since=today - dt.timedelta(days=days - 1), until=today)
-        print(f"Range: last {days} days")
-        timed("sales per day", lambda r=r: order_selectors.sales_by_period(date_range=r, period="day"), runs)
-        timed("sales per month", lambda r=r: order_selectors.sales_by_period(date_range=r, period="month"), runs)
-        timed("sales by category", lambda r=r: order_selectors.sales_by_category(date_range=r), runs)
-        timed("processing time p50/p90", lambda r=r: order_selectors.processing_times(date_range=r), runs)
-        timed("delivery rates", lambda r=r: shipping_selectors.delivery_rates(date_range=r), runs)
-        timed(
-            "failed deliveries by reason",
-            lambda r=r: shipping_selectors.delivery_failures_by_reason(date_range=r),
-            runs,
-        )
-        timed("returns by status", lambda r=r: shipping_selectors.returns_by_status(date_range=r), runs)
-        timed("CSAT per week", lambda r=r: notification_selectors.csat_by_period(date_range=r, period="week"), runs)
-        timed(
-            "the whole owner report (16 queries)", lambda r=r: owner_report(date_range=r, period="day").tables(), runs
-        )
+        measured = figures(r)
+        with CaptureQueriesContext(connection) as report_queries:
+            measured[-1][1]()
+        print(f"Range: last {days} days (the whole report: {len(report_queries.captured_queries)} queries)")
+        results = {label: timed(label, call, runs, before.get(str(days), {}), backend_cpu) for label, call in measured}
+        medians[str(days)] = {"ms": {label: ms for label, (ms, _cpu) in results.items()}}
+        if backend_cpu:
+            medians[str(days)]["cpu_ms"] = {label: cpu_ms for label, (_ms, cpu_ms) in results.items()}
+
+    if not export:
+        return medians
 
     from flowmart.csv_export import csv_lines
 
@@ -216,13 +292,20 @@ def measure(runs: int) -> None:
     print(
         f"Orders export (CSV text, discarded): {rows:,} rows in {elapsed:.1f} s, peak Python memory {peak / 1e6:.1f} MB"
     )
+    return medians
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--orders", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--keep", action="store_true", help="reuse the seeded scratch database")
+    parser.add_argument("--keep", action="store_true", help="reuse the seeded scratch database (migrated)")
+    parser.add_argument("--save", type=Path, help="write the medians to this JSON file")
+    parser.add_argument("--before", type=Path, help="a file --save wrote: print its medians alongside")
+    parser.add_argument("--no-export", action="store_true", help="time the report's figures only")
+    parser.add_argument(
+        "--cpu", action="store_true", help="also measure the database backend's CPU per figure (parallel query off)"
+    )
     args = parser.parse_args()
     base = os.environ.get("DATABASE_URL")
     if not base:
@@ -233,14 +316,17 @@ def main() -> int:
     setup_django(scratch)
     from django.core.management import call_command
 
+    started = time.perf_counter()
+    call_command("migrate", verbosity=0)
+    print(f"Migrated {database} in {time.perf_counter() - started:.1f} s")
     if not args.keep:
-        started = time.perf_counter()
-        call_command("migrate", verbosity=0)
-        print(f"Migrated {database} in {time.perf_counter() - started:.1f} s")
         started = time.perf_counter()
         seed(args.orders)
         print(f"Seeded {args.orders:,} orders in {time.perf_counter() - started:.1f} s")
-    measure(args.runs)
+    before = json.loads(args.before.read_text()) if args.before else {}
+    medians = measure(args.runs, before, export=not args.no_export, cpu=args.cpu)
+    if args.save:
+        args.save.write_text(json.dumps(medians, indent=2) + "\n")
     return 0
 
 

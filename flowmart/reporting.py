@@ -1,6 +1,6 @@
 """Kernel pieces of the reports' aggregate SQL (the figures themselves are each app's selectors, composed
-by the ``reports`` app): the date range a report covers, the period its rows are grouped by, and
-PostgreSQL's ``percentile_cont``, which Django does not ship."""
+by the ``reports`` app): the date range a report covers, the period its rows are grouped by, the hours
+between two timestamps and PostgreSQL's ``percentile_cont``, which Django does not ship."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Aggregate, FloatField
+from django.db.models import Aggregate, DurationField, ExpressionWrapper, F, FloatField, Func
 from django.db.models.functions import TruncDay, TruncMonth, TruncWeek
 
 PERIODS = ("day", "week", "month")
@@ -60,6 +60,19 @@ def period_start(field: str, period: str):
     from django.db.models import DateField
 
     return _TRUNC[period](field, tzinfo=ZoneInfo(settings.TIME_ZONE), output_field=DateField())
+
+
+class HoursBetween(Func):
+    """Hours from the timestamp field ``start`` to ``end`` as a double: ``date_part('epoch', end - start) / 3600``
+    (NULL when either is). Not Django's ``Extract(…, "epoch")``: ``EXTRACT`` returns ``numeric`` since
+    PostgreSQL 14, and numeric arithmetic on every row made the processing-time percentiles over 100,000
+    orders a third slower (docs/performance.md §Reports)."""
+
+    template = "date_part('epoch', %(expressions)s) / 3600"
+    output_field = FloatField()
+
+    def __init__(self, start: str, end: str, **extra):
+        super().__init__(ExpressionWrapper(F(end) - F(start), output_field=DurationField()), **extra)
 
 
 class PercentileCont(Aggregate):

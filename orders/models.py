@@ -86,6 +86,28 @@ CANCELLABLE_BY_CUSTOMER = [
 CANCELLABLE_BY_STAFF = [*CANCELLABLE_BY_CUSTOMER, OrderStatus.SHIPPED]
 AMENDABLE = [OrderStatus.CONFIRMED, OrderStatus.ON_HOLD]
 
+# What puts an order on the staff's attention list (``orders.selectors.orders_needing_attention``): a saga
+# still under way (stuck once its lease has expired, which depends on the time, so the selector checks that),
+# or a flag that needs someone: on hold, one of these failures, a parcel the carrier failed to deliver, an open
+# chargeback. The partial index ``orders_order_attention`` holds just these orders, so the list and its count
+# read a handful of index entries instead of every order.
+ATTENTION_FAILURE_CODES = [
+    "settle_failed",
+    "returned_to_sender",
+    "refund_rejected",
+    "refund_failed",
+    "authorization_expired",
+    "parcel_left",
+    "reauthorization_failed",
+]
+SAGA_UNDER_WAY = models.Q(saga_status__in=[SagaStatus.RUNNING, SagaStatus.COMPENSATING])
+FLAGGED_FOR_ATTENTION = (
+    models.Q(status=OrderStatus.ON_HOLD)
+    | models.Q(failure_code__in=ATTENTION_FAILURE_CODES)
+    | ~models.Q(delivery_problems={})
+    | models.Q(disputed=True)
+)
+
 
 class Order(FSMModelMixin, models.Model):
     """An order: a snapshot of the basket at checkout, driven through its lifecycle by the saga."""
@@ -183,6 +205,9 @@ class Order(FSMModelMixin, models.Model):
                 fields=["parcels_stop_started_at"],
                 condition=models.Q(parcels_stop_started_at__isnull=False),
                 name="orders_order_parcels_stop",
+            ),
+            models.Index(
+                fields=["placed_at"], condition=SAGA_UNDER_WAY | FLAGGED_FOR_ATTENTION, name="orders_order_attention"
             ),
         ]
         constraints = [

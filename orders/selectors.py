@@ -16,12 +16,11 @@ from orders.figures import (  # noqa: F401 (re-exported: the reports' figures)
     CategoryRow,
     SalesRow,
     StageTimes,
-    orders_sold_count,
     processing_times,
     sales_by_category,
     sales_by_period,
 )
-from orders.models import BasketLine, Order, OrderRefund, OrderStatus, SagaStatus
+from orders.models import FLAGGED_FOR_ATTENTION, SAGA_UNDER_WAY, BasketLine, Order, OrderRefund, OrderStatus, SagaStatus
 from payments import selectors as payment_selectors
 from shipping import selectors as shipping_selectors
 
@@ -119,26 +118,9 @@ def orders_needing_attention() -> QuerySet[Order]:
     way), open chargebacks (``disputed``) and authorizations that expired before capture, for staff;
     ``failure_detail`` and ``delivery_problems`` say why."""
     now = timezone.now()
-    stuck = Q(saga_status__in=[SagaStatus.RUNNING, SagaStatus.COMPENSATING]) & (
-        Q(saga_lease_until__lte=now) | Q(saga_lease_until__isnull=True)
-    )
-    return Order.objects.filter(
-        stuck
-        | Q(status=OrderStatus.ON_HOLD)
-        | Q(
-            failure_code__in=[
-                "settle_failed",
-                "returned_to_sender",
-                "refund_rejected",
-                "refund_failed",
-                "authorization_expired",
-                "parcel_left",
-                "reauthorization_failed",
-            ]
-        )
-        | ~Q(delivery_problems={})
-        | Q(disputed=True)
-    )
+    stuck = SAGA_UNDER_WAY & (Q(saga_lease_until__lte=now) | Q(saga_lease_until__isnull=True))
+    # PostgreSQL proves this implies the partial index's condition and reads only that index.
+    return Order.objects.filter(stuck | FLAGGED_FOR_ATTENTION)
 
 
 # What the customer is told about a refund orders asked for (a rejection is staff's business, not theirs).
@@ -242,7 +224,7 @@ def basket_item_count(*, user, basket_public_id: str | None) -> int:
 def sagas_stuck() -> list[int]:
     """Orders whose saga is mid-way and whose lease ran out (their process died)."""
     return list(
-        Order.objects.filter(saga_status__in=[SagaStatus.RUNNING, SagaStatus.COMPENSATING])
+        Order.objects.filter(SAGA_UNDER_WAY)
         .exclude(saga_lease_until__gt=timezone.now())
         .order_by("id")
         .values_list("id", flat=True)[:500]

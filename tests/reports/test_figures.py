@@ -8,7 +8,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from inventory.models import Category
 from reports.selectors import owner_report
+from tests.inventory.factories import ProductFactory, VariantFactory
+from tests.reports.conftest import at, make_order
 
 pytestmark = pytest.mark.django_db
 
@@ -50,6 +53,24 @@ def test_sales_by_category(seeded_shop, report_range):
     assert [(r.category, r.orders, r.units, r.sales_minor) for r in report.categories] == [
         ("Apparel", 2, 3, 6000),
         ("Kitchen", 1, 2, 2500),
+    ]
+
+
+def test_an_order_counts_once_in_each_category_its_lines_are_in(seeded_shop, report_range):
+    """Order G: a tee and a hoodie (both Apparel), a mug (Kitchen) and a SKU gone from the catalog."""
+    apparel = Category.objects.get(name="Apparel")
+    VariantFactory(sku="HOODIE", price_minor=4000, product=ProductFactory(name="Hoodie", category=apparel))
+    make_order(
+        placed_at=at(10, 9),
+        lines=[("TEE-M", 1, 2000), ("HOODIE", 1, 4000), ("MUG", 1, 1250), ("GONE", 1, 500)],
+    )
+
+    report = owner_report(date_range=report_range)
+
+    assert [(r.category, r.orders, r.units, r.sales_minor) for r in report.categories] == [
+        ("Apparel", 3, 5, 12000),
+        ("Kitchen", 2, 3, 3750),
+        ("Uncategorised", 1, 1, 500),
     ]
 
 
@@ -140,4 +161,4 @@ def test_the_number_of_queries_does_not_grow_with_the_orders(seeded_shop, more_o
     before = queries()
     more_orders()
     assert owner_report(date_range=report_range).totals[0].orders == 8
-    assert queries() == before == 16
+    assert queries() == before == 15
