@@ -381,36 +381,68 @@ def drive(shoppers: list, place_order, orders: int) -> tuple[int, float]:
     return failures[0], time.perf_counter() - started
 
 
-def database_backends_cpu(database: str | None) -> dict[int, float]:
+def database_backends_cpu(database: str | None, *, exclude: int | None = None) -> dict[int, float]:
     """CPU seconds so far of each PostgreSQL backend connected to ``database`` (default: this connection's)."""
     from django.db import connection
 
     with connection.cursor() as cursor:
         cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = coalesce(%s, current_database())", [database])
-        return {pid: tree_cpu(pid) for (pid,) in cursor.fetchall()}
+        return {pid: tree_cpu(pid) for (pid,) in cursor.fetchall() if pid != exclude}
 
 
 class CpuMeter:
     """CPU seconds used between ``start()`` and ``stop()``: by each named process tree (``pids``: gunicorn, the
     worker, the postmaster as ``postgres`` for the whole server), and as ``database`` by the backends of
-    ``database`` (the bench's own: on a shared server the other databases' work is not in it; a backend that
-    exited meanwhile is missing, which persistent connections make rare)."""
+    ``database`` (the bench's own; on a shared server the other databases' work is not in it). Backends come and
+    go (``CONN_MAX_AGE`` recycles them), so a thread samples them twice a second: one that exits loses at most
+    its last half second."""
+
+    SAMPLE_SECONDS = 0.5
 
     def __init__(self, pids: dict[str, int], database: str | None = None) -> None:
         self.pids, self.database = pids, database
+        self._done = threading.Event()
 
-    def _now(self) -> tuple[dict, dict]:
-        return {name: tree_cpu(pid) if pid else 0.0 for name, pid in self.pids.items()}, database_backends_cpu(
-            self.database
-        )
+    def _trees(self) -> dict[str, float]:
+        return {name: tree_cpu(pid) if pid else 0.0 for name, pid in self.pids.items()}
+
+    def _sample_backends(self) -> None:
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            own = cursor.fetchone()[0]  # the sampler's own backend is not the shop's work
+        try:
+            first = True
+            while True:
+                stopping = self._done.is_set()  # one last sample after stop() was called
+                for pid, cpu in database_backends_cpu(self.database, exclude=own).items():
+                    self.backends_first.setdefault(pid, cpu if first else 0.0)
+                    self.backends_last[pid] = cpu
+                if first:
+                    self._started.set()
+                    first = False
+                if stopping:
+                    return
+                self._done.wait(self.SAMPLE_SECONDS)
+        finally:
+            connection.close()
 
     def start(self) -> None:
-        self.trees, self.backends = self._now()
+        self.backends_first: dict[int, float] = {}
+        self.backends_last: dict[int, float] = {}
+        self._started = threading.Event()
+        self._sampler = threading.Thread(target=self._sample_backends, daemon=True)
+        self._sampler.start()
+        self._started.wait(30)
+        self.trees = self._trees()
 
     def stop(self) -> dict[str, float]:
-        trees, backends = self._now()
+        trees = self._trees()
+        self._done.set()
+        self._sampler.join()
         used = {name: trees[name] - self.trees[name] for name in trees}
-        used["database"] = sum(cpu - self.backends.get(pid, 0.0) for pid, cpu in backends.items())
+        used["database"] = sum(cpu - self.backends_first[pid] for pid, cpu in self.backends_last.items())
         return used
 
 
