@@ -165,14 +165,16 @@ def broker_queue_length() -> int:
     return redis.Redis.from_url(settings.REDIS_URL).llen(settings.CELERY_TASK_DEFAULT_QUEUE)
 
 
-def wait_until_drained(timeout: float) -> float:
+def wait_until_drained(worker, timeout: float) -> float:
     """Seconds until no event, delivery or command is open and the broker queue is empty (notification sends)."""
     started = time.perf_counter()
     while time.perf_counter() - started < timeout:
         if drained() and broker_queue_length() == 0:
             return time.perf_counter() - started
+        if worker.poll() is not None:
+            raise SystemExit(f"the Celery worker exited with status {worker.returncode} (start it by hand to see why)")
         time.sleep(0.1)
-    raise SystemExit(f"events still open after {timeout:.0f} s: is the worker running? (see --drain-timeout)")
+    raise SystemExit(f"events still open after {timeout:.0f} s (see --drain-timeout)")
 
 
 # -- the run ----------------------------------------------------------------------------------------------------
@@ -207,7 +209,7 @@ def main(args: argparse.Namespace) -> int:
         )
         for n in range(WARM_UP_EVENTS):  # the worker is up and its processes have imported everything
             publish_one(make_event, f"{run}w", n)
-        wait_until_drained(120)
+        wait_until_drained(worker, 120)
 
         counters_before = settled_db_counters()
         OWN_STATEMENTS[0] = 0
@@ -221,7 +223,7 @@ def main(args: argparse.Namespace) -> int:
         )
         publishers_cpu = time.process_time() - publishers_before
         backlog = open_deliveries(since)
-        drain = wait_until_drained(args.drain_timeout)
+        drain = wait_until_drained(worker, args.drain_timeout)
         used = meter.stop()
         counters_after = settled_db_counters()
     finally:

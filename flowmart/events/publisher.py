@@ -17,9 +17,6 @@ from flowmart.task_queue import registered_task, send_task_now
 
 RELAY_TASK = "flowmart.events.tasks.relay_events_task"
 RECOVERED_BY = "flowmart.events.tasks.redeliver_events_task"
-# A relay task waits in the queue (sent, not started): later transactions send none, it claims their rows too.
-# The mark outlives a lost task by this long at most; the sweep covers what it left meanwhile.
-RELAY_WAITING_SECONDS = 10
 
 
 class PublishOutsideTransaction(RuntimeError):
@@ -90,7 +87,7 @@ def relay_request(*, on_send_failed=None) -> None:
     transactions per second this saves nearly every relay task and its empty claim. With Redis away the mark
     cannot be read, and the task is sent (whose send then decides, as without the mark)."""
     key = _relay_waiting_key()
-    if not cache.add(key, 1, timeout=RELAY_WAITING_SECONDS) and cache.get(key) is not None:
+    if not cache.add(key, 1, timeout=settings.EVENTS_RELAY_WAITING_SECONDS) and cache.get(key) is not None:
         return
 
     def send_failed() -> None:

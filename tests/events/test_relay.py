@@ -115,8 +115,9 @@ def test_a_burst_of_events_is_handled_once_each_by_relays(celery_worker, wait_un
 
 
 def test_transactions_that_commit_while_a_relay_task_waits_send_none_and_the_waiting_relay_handles_them(
-    transactional_db, queued_tasks
+    transactional_db, queued_tasks, settings
 ):
+    settings.EVENTS_RELAY_WAITING_SECONDS = 600  # the mark outlasts the test, however slow the machine
     events = [probe() for _ in range(3)]
     for event in events:  # no worker: the first transaction's relay task waits in the queue
         with transaction.atomic():
