@@ -271,7 +271,7 @@ def run_oscar(args, python: Path) -> dict:
         "orders": done,
         "failures": failures,
         "processed_per_s": done / seconds,
-        "cpu_ms": {name: 1000 * seconds / per_order for name, seconds in cpu.items()},
+        "cpu_ms": {name: 1000 * used / per_order for name, used in cpu.items()},
         "sql_per_order": counted.statements,
         "connections_per_order": (counters_after["sessions"] - counters_before["sessions"]) / per_order,
         "xacts_per_order": (counters_after["xacts"] - counters_before["xacts"]) / per_order,
