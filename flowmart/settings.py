@@ -444,6 +444,11 @@ EVENTS_RETRY_MAX_SECONDS = env.float("EVENTS_RETRY_MAX_SECONDS", default=600.0)
 # done is sent again by the beat task (one whose send failed goes at the next run). Longer than a backlog
 # takes to drain, so a queue that is merely slow is not filled with copies.
 EVENTS_REDELIVER_AFTER_SECONDS = env.float("EVENTS_REDELIVER_AFTER_SECONDS", default=120.0)
+# While a relay task waits in the queue (sent, not started) a committing transaction sends none: the waiting one
+# claims its rows (flowmart/events/publisher.py, relay_request). The mark lasts this long at most: a task that
+# waits longer costs one more task per period; one that was lost (its worker killed while it waited) leaves the
+# events of this period to the next transaction's relay, or to the sweep when none follows.
+EVENTS_RELAY_WAITING_SECONDS = env.float("EVENTS_RELAY_WAITING_SECONDS", default=2.0)
 # Follow-up work recorded as a command (flowmart/events/commands.py): tries before it is a dead command, and
 # how long one run holds it (a worker killed mid-run frees it after that).
 EVENTS_COMMAND_MAX_ATTEMPTS = env.int("EVENTS_COMMAND_MAX_ATTEMPTS", default=10)

@@ -5,7 +5,7 @@ from celery import Task, shared_task
 
 from flowmart.events import commands, dispatcher
 from flowmart.events.models import Command, Delivery, OutboxEvent
-from flowmart.events.publisher import not_queued
+from flowmart.events.publisher import not_queued, relay_request, relay_started
 
 log = structlog.get_logger(__name__)
 
@@ -34,13 +34,15 @@ RELAY_ROUNDS = 20
 def relay_events_task() -> int:
     """Sent once per transaction that published events: claim undispatched outbox rows in batches and run
     their handlers here, in this process. A retry (or the sweep) still goes through ``handle_event_task``."""
+    relay_started()
     ran = 0
     for _ in range(RELAY_ROUNDS):
         ids = dispatcher.events_claim(limit=RELAY_BATCH)
         if not ids:
-            break
+            return ran
         _run_here(ids)
         ran += len(ids)
+    relay_request()  # rounds used up, rows may be left: the transactions that published them relied on a relay
     return ran
 
 

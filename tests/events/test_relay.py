@@ -1,5 +1,5 @@
-"""The relay: one task per transaction that published, none for an event nobody listens to, batches
-claimed with SKIP LOCKED and handled in the relay's process."""
+"""The relay: one task per transaction that published (none while one already waits in the queue), none for an
+event nobody listens to, batches claimed with SKIP LOCKED and handled in the relay's process."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ from django.db import connection, transaction
 from flowmart.events import dispatcher
 from flowmart.events.models import Delivery, OutboxEvent
 from flowmart.events.publisher import publish
+from flowmart.events.tasks import relay_events_task
+from flowmart.events.testing import broker_at
 from tests.testapp.events import SpineProbe, UnheardProbe
 from tests.testapp.models import Effect
 
@@ -110,3 +112,34 @@ def test_a_burst_of_events_is_handled_once_each_by_relays(celery_worker, wait_un
     )
     assert set(Delivery.objects.filter(handler=HANDLER).values_list("attempts", flat=True)) == {1}
     assert Effect.objects.filter(key__in=keys).count() == 60
+
+
+def test_transactions_that_commit_while_a_relay_task_waits_send_none_and_the_waiting_relay_handles_them(
+    transactional_db, queued_tasks, settings
+):
+    settings.EVENTS_RELAY_WAITING_SECONDS = 600  # the mark outlasts the test, however slow the machine
+    events = [probe() for _ in range(3)]
+    for event in events:  # no worker: the first transaction's relay task waits in the queue
+        with transaction.atomic():
+            publish(event)
+    assert queued_tasks() == 1
+
+    assert relay_events_task() == 3  # the waiting task, run here: it claims what all three published
+
+    assert set(Effect.objects.values_list("key", flat=True)) == {e.key for e in events}
+    later = probe()
+    with transaction.atomic():
+        publish(later)  # the relay has started: a transaction committed since then sends a task of its own
+    assert queued_tasks() == 2
+
+
+def test_a_relay_task_that_could_not_be_sent_leaves_the_next_transaction_to_send_one(transactional_db, queued_tasks):
+    lost = probe()
+    with broker_at("redis://127.0.0.1:1/0"), transaction.atomic():  # nothing listens there: the send fails
+        publish(lost)
+    assert queued_tasks() == 0
+    assert OutboxEvent.objects.get(pk=lost.event_id).queued_at is None  # the sweep's to send
+
+    with transaction.atomic():
+        publish(probe())
+    assert queued_tasks() == 1
