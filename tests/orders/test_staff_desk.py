@@ -8,6 +8,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from flowmart.staff.models import AuditEntry
+from orders import services
 from orders.models import Order
 
 pytestmark = pytest.mark.django_db
@@ -195,3 +196,74 @@ def test_staff_get_404_for_an_unknown_order_400_for_bad_input_409_for_a_refusal(
     assert refused.status_code == 409
     assert refused.json()["detail"] == "This order is not on hold."
     assert list(AuditEntry.objects.values_list("outcome", "error_code")) == [("refused", "invalid_transition")]
+
+
+# -- order flags: Support clears them after contacting the customer; a refund's flag stays Finance's ------------
+
+CLEAR_FLAG = ">Issue dealt with (clear the flag)</button>"
+
+
+@pytest.fixture
+def flagged_order(confirmed_order):
+    """The gateway dropped the order's authorization before capture (the payments webhook's effect)."""
+    link = confirmed_order.payments.get()
+    services.order_authorization_expired(payment_id=str(link.payment_id), amount_minor=confirmed_order.total_minor)
+    confirmed_order.refresh_from_db()
+    assert confirmed_order.failure_code == "authorization_expired"
+    return confirmed_order
+
+
+def test_support_clears_an_order_flag_in_the_admin(staff_member, flagged_order):
+    support = staff_member("Support")
+    client = browser(support)
+    assert CLEAR_FLAG in change_page(client, flagged_order)
+    assert CLEAR_FLAG in change_page(browser(staff_member("Manager")), flagged_order)
+
+    response = client.post(action_url(flagged_order, "flag_clear"), {"reason": "customer paid again"})
+
+    assert response.status_code == 302
+    flagged_order.refresh_from_db()
+    assert (flagged_order.failure_code, flagged_order.failure_detail) == ("", "")
+    note = flagged_order.notes.get(kind="authorization_issue_resolved")
+    assert note.by == support
+    assert note.text.endswith(" — customer paid again")
+
+
+@pytest.mark.parametrize("role", ["Finance", "Warehouse"])
+def test_other_roles_get_no_flag_button_and_are_refused_in_the_admin(staff_member, flagged_order, role):
+    client = browser(staff_member(role))
+    assert CLEAR_FLAG not in change_page(client, flagged_order)
+    assert client.post(action_url(flagged_order, "flag_clear"), {"reason": "x"}).status_code == 403
+    assert Order.objects.get(pk=flagged_order.pk).failure_code == "authorization_expired"
+    assert AuditEntry.objects.count() == 0
+
+
+def test_support_clears_an_order_flag_through_the_api_other_roles_get_403(staff_member, flagged_order):
+    url = f"/api/v1/staff/orders/{flagged_order.number}/clear-flag/"
+    for role in ("Finance", "Warehouse"):
+        refused = api(staff_member(role)).post(url, {"reason": "x"}, format="json")
+        assert (refused.status_code, refused.json()["code"]) == (403, "permission_denied")
+    assert Order.objects.get(pk=flagged_order.pk).failure_code == "authorization_expired"
+
+    cleared = api(staff_member("Support")).post(url, {"reason": "customer paid again"}, format="json")
+
+    assert (cleared.status_code, cleared.json()["failure_code"], cleared.json()["failure_detail"]) == (200, "", "")
+    again = api(staff_member("Manager")).post(url, {}, format="json")
+    assert (again.status_code, again.json()["detail"]) == (
+        409,
+        "This order has no parcel or payment issue waiting for staff.",
+    )
+
+
+def test_a_refunds_flag_stays_finances(staff_member, confirmed_order):
+    Order.objects.filter(pk=confirmed_order.pk).update(failure_code="refund_rejected", failure_detail="refused")
+    support = browser(staff_member("Support"))
+    page = change_page(support, confirmed_order)
+    assert "Refund issue dealt with" not in page and CLEAR_FLAG not in page
+    assert support.post(action_url(confirmed_order, "refund_resolved"), {}).status_code == 403
+    assert support.post(action_url(confirmed_order, "flag_clear"), {}, follow=True).status_code == 200
+    assert Order.objects.get(pk=confirmed_order.pk).failure_code == "refund_rejected"  # the service refused
+
+    assert ">Refund issue dealt with (clear the flag)</button>" in change_page(
+        browser(staff_member("Finance")), confirmed_order
+    )
