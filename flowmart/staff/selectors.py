@@ -1,18 +1,21 @@
-"""Reading the audit log: the filtered entries (admin, staff API) and their CSV rows."""
+"""Reading the one audit log (staff actions and configuration/catalog changes, ``AuditLogRow``): the filtered
+list (admin, staff API) and its CSV."""
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Iterable, Iterator
+import json
 
 from django.db.models import QuerySet
 
-from flowmart.staff.models import AuditEntry
+from flowmart.csv_export import CHUNK_SIZE, CsvExport, time_cell
+from flowmart.staff.models import AuditLogRow
 
 AUDIT_CSV_COLUMNS = [
     "at",
+    "kind",
     "actor_email",
     "action",
+    "label",
     "object_type",
     "object_id",
     "object_repr",
@@ -20,16 +23,19 @@ AUDIT_CSV_COLUMNS = [
     "reason",
     "ip",
     "source",
+    "url",
     "before",
     "after",
     "data",
     "error_code",
     "error_detail",
 ]
+_JSON_COLUMNS = ("before", "after", "data")
 
 
-def audit_entries(
+def audit_log(
     *,
+    kind: str = "",
     actor_email: str = "",
     action: str = "",
     object_type: str = "",
@@ -37,45 +43,40 @@ def audit_entries(
     outcome: str = "",
     since=None,
     until=None,
-) -> QuerySet[AuditEntry]:
-    """Newest first; every filter optional."""
-    qs = AuditEntry.objects.order_by("-at", "-id")
+) -> QuerySet[AuditLogRow]:
+    """Both kinds of entry, newest first; every filter optional."""
+    rows = AuditLogRow.objects.order_by("-at", "-key")
+    if kind:
+        rows = rows.filter(kind=kind)
     if actor_email:
-        qs = qs.filter(actor_email__iexact=actor_email)
+        rows = rows.filter(actor_email__iexact=actor_email)
     if action:
-        qs = qs.filter(action=action)
+        rows = rows.filter(action=action)
     if object_type:
-        qs = qs.filter(object_type=object_type)
+        rows = rows.filter(object_type=object_type)
     if object_id:
-        qs = qs.filter(object_id=object_id)
+        rows = rows.filter(object_id=object_id)
     if outcome:
-        qs = qs.filter(outcome=outcome)
+        rows = rows.filter(outcome=outcome)
     if since is not None:
-        qs = qs.filter(at__gte=since)
+        rows = rows.filter(at__gte=since)
     if until is not None:
-        qs = qs.filter(at__lt=until)
-    return qs
+        rows = rows.filter(at__lt=until)
+    return rows
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
+def audit_log_export(rows: QuerySet[AuditLogRow]) -> CsvExport:
+    """The rows as CSV, read through a server-side cursor (100,000 rows are not held in memory)."""
 
+    def lines():
+        for row in rows.iterator(chunk_size=CHUNK_SIZE):
+            yield [
+                time_cell(row.at)
+                if column == "at"
+                else json.dumps(getattr(row, column), sort_keys=True)
+                if column in _JSON_COLUMNS
+                else getattr(row, column) or ""
+                for column in AUDIT_CSV_COLUMNS
+            ]
 
-def audit_csv_lines(entries: QuerySet[AuditEntry] | Iterable[AuditEntry]) -> Iterator[str]:
-    """CSV text, one line at a time (the header first), reading the rows with a server-side cursor."""
-    import json
-
-    writer = csv.writer(_Echo())
-    yield writer.writerow(AUDIT_CSV_COLUMNS)
-    rows = entries.iterator(chunk_size=2000) if isinstance(entries, QuerySet) else entries
-    for entry in rows:
-        values = []
-        for column in AUDIT_CSV_COLUMNS:
-            value = getattr(entry, column)
-            if column in ("before", "after", "data"):
-                value = json.dumps(value, sort_keys=True)
-            elif column == "at":
-                value = value.isoformat()
-            values.append("" if value is None else value)
-        yield writer.writerow(values)
+    return CsvExport(header=AUDIT_CSV_COLUMNS, rows=lines())

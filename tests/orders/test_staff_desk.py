@@ -7,7 +7,7 @@ import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
-from flowmart.staff.models import AuditEntry
+from flowmart.staff.models import AuditEntry, AuditLogRow
 from orders import services
 from orders.models import Order
 
@@ -57,7 +57,7 @@ def test_support_sees_and_uses_hold_and_cancel_in_the_admin(staff_member, confir
     confirmed_order.refresh_from_db()
     assert (confirmed_order.status, confirmed_order.hold_reason) == ("on_hold", "count the shelf")
 
-    entry = AuditEntry.objects.get()
+    entry = AuditLogRow.objects.filter(kind="action").get()
     assert (entry.actor, entry.action, entry.object_type, entry.object_id) == (
         support,
         "orders.order.hold",
@@ -104,7 +104,7 @@ def test_a_refused_action_is_shown_and_logged_as_refused(staff_member, confirmed
     response = client.post(action_url(confirmed_order, "release_hold"), {}, follow=True)
 
     assert "Release hold: This order is not on hold." in response.content.decode()
-    entry = AuditEntry.objects.get()
+    entry = AuditLogRow.objects.filter(kind="action").get()
     assert (entry.outcome, entry.error_code, entry.error_detail) == (
         "refused",
         "invalid_transition",
@@ -165,13 +165,17 @@ def test_support_holds_releases_and_cancels_through_the_api(staff_member, confir
     assert cancelled.json()["status"] == "cancelled"
     assert available("TEE-M") == 5
 
-    rows = list(AuditEntry.objects.order_by("id").values_list("action", "source", "reason", "outcome", "ip"))
+    rows = list(
+        AuditLogRow.objects.filter(kind="action")
+        .order_by("at")
+        .values_list("action", "source", "reason", "outcome", "ip")
+    )
     assert rows == [
         ("orders.order.hold", "api", "address check", "done", "127.0.0.1"),
         ("orders.order.release_hold", "api", "", "done", "127.0.0.1"),
         ("orders.order.cancel", "api", "customer phoned", "done", "127.0.0.1"),
     ]
-    assert AuditEntry.objects.get(action="orders.order.hold").data == {"expected_delay_days": 2}
+    assert AuditLogRow.objects.filter(kind="action").get(action="orders.order.hold").data == {"expected_delay_days": 2}
 
 
 def test_the_api_refuses_a_role_without_the_permission_with_a_problem(staff_member, confirmed_order):
@@ -195,7 +199,9 @@ def test_staff_get_404_for_an_unknown_order_400_for_bad_input_409_for_a_refusal(
     refused = client.post(f"/api/v1/staff/orders/{confirmed_order.number}/release/", {}, format="json")
     assert refused.status_code == 409
     assert refused.json()["detail"] == "This order is not on hold."
-    assert list(AuditEntry.objects.values_list("outcome", "error_code")) == [("refused", "invalid_transition")]
+    assert list(AuditLogRow.objects.filter(kind="action").values_list("outcome", "error_code")) == [
+        ("refused", "invalid_transition")
+    ]
 
 
 # -- order flags: Support clears them after contacting the customer; a refund's flag stays Finance's ------------

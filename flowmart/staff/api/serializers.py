@@ -1,4 +1,4 @@
-"""Staff API shapes of the kernel: audit log entries, and a staff action's input read off its form."""
+"""Staff API shapes of the kernel: the audit log's rows, and a staff action's input read off its form."""
 
 from __future__ import annotations
 
@@ -6,14 +6,15 @@ from django import forms
 from rest_framework import serializers
 
 from flowmart.staff.actions import StaffAction
-from flowmart.staff.models import AuditEntry
+from flowmart.staff.models import AuditLogRow
 
 
-class AuditEntryOutSerializer(serializers.ModelSerializer):
+class AuditLogRowOutSerializer(serializers.ModelSerializer):
     class Meta:
-        model = AuditEntry
+        model = AuditLogRow
         fields = [
-            "id",
+            "key",
+            "kind",
             "at",
             "actor_email",
             "action",
@@ -27,6 +28,7 @@ class AuditEntryOutSerializer(serializers.ModelSerializer):
             "reason",
             "ip",
             "source",
+            "url",
             "outcome",
             "error_code",
             "error_detail",

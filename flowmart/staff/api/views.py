@@ -16,7 +16,7 @@ from flowmart.api.schema import problem
 from flowmart.staff import selectors
 from flowmart.staff.actions import request_client_ip, staff_action_get, staff_action_perform
 from flowmart.staff.api.permissions import StaffActionPermission
-from flowmart.staff.api.serializers import AuditEntryOutSerializer
+from flowmart.staff.api.serializers import AuditLogRowOutSerializer
 
 # The problems every staff action endpoint may answer, for extend_schema(responses=...).
 STAFF_ACTION_PROBLEMS = {
@@ -61,24 +61,30 @@ class StaffActionView(APIView):
 @extend_schema(
     tags=["staff"],
     parameters=[
+        OpenApiParameter("kind", str, enum=["action", "change"], description="a staff action or a change to a row"),
         OpenApiParameter("actor_email", str),
-        OpenApiParameter("action", str, description="a staff action's name, e.g. orders.order.hold"),
+        OpenApiParameter(
+            "action",
+            str,
+            description="a staff action's name (orders.order.hold) or a change (inventory.variant.update)",
+        ),
         OpenApiParameter("object_type", str, description="e.g. orders.order"),
         OpenApiParameter("object_id", str),
-        OpenApiParameter("outcome", str, enum=["done", "refused"]),
+        OpenApiParameter("outcome", str, enum=["done", "refused", "failed", "interrupted", "unfinished"]),
         OpenApiParameter("since", str, description="ISO 8601 date-time, inclusive"),
         OpenApiParameter("until", str, description="ISO 8601 date-time, exclusive"),
     ],
     responses={
-        200: AuditEntryOutSerializer(many=True),
+        200: AuditLogRowOutSerializer(many=True),
         401: problem("not_authenticated"),
         403: problem("permission_denied"),
     },
 )
 class AuditLogView(generics.ListAPIView):
-    """Staff actions, newest first (Manager and Finance)."""
+    """The one audit log, newest first: staff actions and changes to configuration and catalog (Manager and
+    Finance)."""
 
-    serializer_class = AuditEntryOutSerializer
+    serializer_class = AuditLogRowOutSerializer
     permission_classes = [StaffActionPermission]
     staff_permission = "staff.view_auditentry"
 
@@ -86,7 +92,8 @@ class AuditLogView(generics.ListAPIView):
         from django.utils.dateparse import parse_datetime
 
         q = self.request.query_params
-        return selectors.audit_entries(
+        return selectors.audit_log(
+            kind=q.get("kind", ""),
             actor_email=q.get("actor_email", ""),
             action=q.get("action", ""),
             object_type=q.get("object_type", ""),
