@@ -23,8 +23,6 @@ from django.contrib.auth import get_user_model
 from pghistory.core import event_models
 from pghistory.models import Context
 
-from flowmart.staff.models import AuditEntry, AuditOutcome
-
 _ACTIONS = """
 SELECT 'action:' || e.id AS key, 'action' AS kind, e.at, e.actor_id, e.actor_email, e.action, e.label,
        e.object_type, e.object_id, e.object_repr, e.before, COALESCE(o.after, '{{}}'::jsonb) AS after, e.data,
@@ -101,7 +99,7 @@ def _changes_sql(event_model) -> str:
 def audit_log_sql() -> str:
     """The body of the ``staff_audit_log`` common table expression (built once per process: the tracked
     models are known when the apps are ready)."""
-    assert apps.ready
-    actions = _ACTIONS.format(entries=AuditEntry._meta.db_table, outcomes=AuditOutcome._meta.db_table)
+    entries, outcomes = apps.get_model("staff", "AuditEntry"), apps.get_model("staff", "AuditOutcome")
+    actions = _ACTIONS.format(entries=entries._meta.db_table, outcomes=outcomes._meta.db_table)
     changes = [_changes_sql(model) for model in sorted(event_models(), key=lambda m: m._meta.label)]
     return "\nUNION ALL\n".join([actions, *changes])
