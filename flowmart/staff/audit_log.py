@@ -31,42 +31,37 @@ SELECT 'action:' || e.id AS key, 'action' AS kind, e.at, e.actor_id, e.actor_ema
 FROM "{entries}" e LEFT JOIN "{outcomes}" o ON o.entry_id = e.id
 """
 
+# One tracked table. ``w.pgh_prev_id`` is the object's previous event (a window over the table: one sort, not a
+# lookup per row); the previous row itself and the diff are scalar subqueries, evaluated only for the rows a
+# query returns (a count computes neither).
 _CHANGES = """
-SELECT 'change:{event_label}:' || ev.pgh_id AS key, 'change' AS kind, ev.pgh_created_at AS at,
+SELECT 'change:{event_label}:' || w.pgh_id AS key, 'change' AS kind, w.pgh_created_at AS at,
        u.id AS actor_id, COALESCE(u.email, '') AS actor_email,
-       '{tracked}.' || ev.pgh_label AS action,
-       CASE ev.pgh_label WHEN 'insert' THEN 'Created' WHEN 'update' THEN 'Changed' WHEN 'delete' THEN 'Deleted'
-            ELSE ev.pgh_label END || ' {verbose_name}' AS label,
+       '{tracked}.' || w.pgh_label AS action,
+       CASE w.pgh_label WHEN 'insert' THEN 'Created' WHEN 'update' THEN 'Changed' WHEN 'delete' THEN 'Deleted'
+            ELSE w.pgh_label END || ' {verbose_name}' AS label,
        '{object_type}' AS object_type, ({object_id})::text AS object_id,
-       COALESCE(cur.row->>'sku', cur.row->>'email', cur.row->>'code', cur.row->>'name', cur.row->>'slug',
+       COALESCE({cur}->>'sku', {cur}->>'email', {cur}->>'code', {cur}->>'name', {cur}->>'slug',
                 '#' || ({object_id})::text) AS object_repr,
-       CASE WHEN ev.pgh_label = 'insert' THEN '{{}}'::jsonb WHEN ev.pgh_label = 'delete' THEN cur.row
-            WHEN prev.row IS NULL THEN '{{}}'::jsonb ELSE diff.before END AS before,
-       CASE WHEN ev.pgh_label = 'delete' THEN '{{}}'::jsonb WHEN ev.pgh_label = 'insert' OR prev.row IS NULL
-            THEN cur.row ELSE diff.after END AS after,
+       CASE WHEN w.pgh_label = 'insert' THEN '{{}}'::jsonb WHEN w.pgh_label = 'delete' THEN {cur}
+            WHEN w.pgh_prev_id IS NULL THEN '{{}}'::jsonb
+            ELSE (SELECT COALESCE(jsonb_object_agg(n.key, p.value), '{{}}'::jsonb) {diff}) END AS before,
+       CASE WHEN w.pgh_label = 'delete' THEN '{{}}'::jsonb
+            WHEN w.pgh_label = 'insert' OR w.pgh_prev_id IS NULL THEN {cur}
+            ELSE (SELECT COALESCE(jsonb_object_agg(n.key, n.value), '{{}}'::jsonb) {diff}) END AS after,
        '{{}}'::jsonb AS data, COALESCE(c.metadata->>'reason', '') AS reason, c.metadata->>'ip' AS ip,
        CASE WHEN starts_with(c.metadata->>'url', '/admin/') THEN 'admin'
             WHEN starts_with(c.metadata->>'url', '/api/') THEN 'api' ELSE '' END AS source,
        COALESCE(c.metadata->>'url', '') AS url, 'done' AS outcome, '' AS error_code, '' AS error_detail
-FROM "{events}" ev
-LEFT JOIN "{contexts}" c ON c.id = ev.pgh_context_id
+FROM (SELECT ev.*, {previous_id} AS pgh_prev_id FROM "{events}" ev) w
+LEFT JOIN "{contexts}" c ON c.id = w.pgh_context_id
 LEFT JOIN "{users}" u ON u.id::text = c.metadata->>'user'
-CROSS JOIN LATERAL (SELECT to_jsonb(ev) {drop_pgh} AS row) cur
-LEFT JOIN LATERAL ({previous}) prev ON true
-CROSS JOIN LATERAL (
-    SELECT COALESCE(jsonb_object_agg(n.key, p.value), '{{}}'::jsonb) AS before,
-           COALESCE(jsonb_object_agg(n.key, n.value), '{{}}'::jsonb) AS after
-    FROM jsonb_each(cur.row) n JOIN jsonb_each(prev.row) p USING (key)
-    WHERE n.value IS DISTINCT FROM p.value
-) diff
 """
 
-# The event just before this one for the same object (only updates need it).
-_PREVIOUS = """
-SELECT to_jsonb(p) {drop_pgh} AS row FROM "{events}" p
-WHERE ev.pgh_label = 'update' AND p.pgh_obj_id = ev.pgh_obj_id AND p.pgh_id < ev.pgh_id
-ORDER BY p.pgh_id DESC LIMIT 1
-"""
+# The fields that differ between the object's previous event and this one.
+_DIFF = """FROM jsonb_each({cur}) n
+JOIN jsonb_each((SELECT to_jsonb(p0) {drop_pgh} FROM "{events}" p0 WHERE p0.pgh_id = w.pgh_prev_id)) p USING (key)
+WHERE n.value IS DISTINCT FROM p.value"""
 
 
 def _changes_sql(event_model) -> str:
@@ -74,24 +69,26 @@ def _changes_sql(event_model) -> str:
     drop_pgh = " ".join(f"- '{f.column}'" for f in fields if f.column.startswith("pgh_"))
     events = event_model._meta.db_table
     tracked = event_model.pgh_tracked_model._meta.concrete_model
+    cur = f"(to_jsonb(w) - 'pgh_prev_id' {drop_pgh})"
     if any(f.name == "pgh_obj" for f in fields):
-        owner, object_id = tracked, "ev.pgh_obj_id"
-        previous = _PREVIOUS.format(drop_pgh=drop_pgh, events=events)
-    else:  # a link row: the object is the row it hangs from
+        owner, object_id = tracked, "w.pgh_obj_id"
+        previous_id = "lag(ev.pgh_id) OVER (PARTITION BY ev.pgh_obj_id ORDER BY ev.pgh_id)"
+    else:  # a link row (only inserted and deleted): the object is the row it hangs from
         link = next(f for f in fields if f.is_relation and not f.name.startswith("pgh_"))
-        owner, object_id = link.related_model._meta.concrete_model, f"ev.{link.column}"
-        previous = "SELECT NULL::jsonb AS row"
+        owner, object_id = link.related_model._meta.concrete_model, f"w.{link.column}"
+        previous_id = "NULL::integer"
     return _CHANGES.format(
         event_label=event_model._meta.label,
         tracked=tracked._meta.label_lower,
         object_type=owner._meta.label_lower,
         verbose_name=str(tracked._meta.verbose_name).replace("'", "''"),
         object_id=object_id,
-        drop_pgh=drop_pgh,
+        cur=cur,
+        diff=_DIFF.format(cur=cur, drop_pgh=drop_pgh, events=events),
+        previous_id=previous_id,
         events=events,
         contexts=Context._meta.db_table,
         users=get_user_model()._meta.db_table,
-        previous=previous,
     )
 
 
