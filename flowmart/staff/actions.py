@@ -15,6 +15,7 @@ Apps declare their actions in ``<app>/staff_actions.py`` (autodiscovered) with `
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -164,8 +165,9 @@ def staff_action_perform(
         source=source,
     )
     try:
-        # Rows the service changes in tracked tables carry the action (and this entry) in their history's context.
-        with pghistory.context(staff_action=action.name, reason=reason, audit_entry=entry.pk):
+        # Rows the service changes in tracked tables carry who, the action and this entry in their history's context
+        # (their lines in the log name them), whichever door it came through.
+        with pghistory.context(user=by.pk, staff_action=action.name, reason=reason, audit_entry=entry.pk):
             result = action.run(obj, by=by, reason=reason or action.default_reason, data=cleaned)
     except FlowMartError as exc:
         audit_entry_close(
@@ -197,7 +199,7 @@ def staff_actions_unfinished_close(*, older_than_seconds: float) -> int:
 
     cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
     closed = 0
-    for entry in AuditEntry.objects.filter(at__lt=cutoff, result__isnull=True).order_by("id")[:1000]:
+    for entry in AuditEntry.objects.filter(at__lt=cutoff, unfinished__isnull=False).order_by("id")[:1000]:
         action = _REGISTRY.get(entry.action)
         model = apps.get_model(entry.object_type)
         obj = model._default_manager.filter(pk=entry.object_id).first()
@@ -209,12 +211,18 @@ def staff_actions_unfinished_close(*, older_than_seconds: float) -> int:
 
 
 def request_client_ip(request) -> str | None:
-    """The caller's address: behind the proxy (``BEHIND_PROXY``) the first X-Forwarded-For hop, else the peer."""
+    """The caller's address: behind the proxy (``BEHIND_PROXY``) the first X-Forwarded-For hop, else the peer;
+    None when that is not an IP address."""
     from django.conf import settings
 
     if settings.SECURE_PROXY_SSL_HEADER and request.META.get("HTTP_X_FORWARDED_FOR"):
-        return request.META["HTTP_X_FORWARDED_FOR"].split(",")[0].strip() or None
-    return request.META.get("REMOTE_ADDR") or None
+        address = request.META["HTTP_X_FORWARDED_FOR"].split(",")[0].strip()
+    else:
+        address = request.META.get("REMOTE_ADDR") or ""
+    try:  # a forged header is not an address: the log keeps the line without one
+        return str(ipaddress.ip_address(address))
+    except ValueError:
+        return None
 
 
 def _json_value(value):

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from flowmart.staff.actions import staff_actions_unfinished_close
-from flowmart.staff.models import AuditLogRow
+from flowmart.staff.selectors import audit_log
 from payments.gateways.sandbox import SandboxCharge
 from payments.models import Refund
 from tests.faults.processes_durable import StalledStaffAction
@@ -42,7 +42,7 @@ def test_a_refund_killed_before_its_audit_outcome_is_still_in_the_log_with_who_a
     assert SandboxCharge.objects.get().refunded_minor == 1500
     assert Refund.objects.get().status == "succeeded"
     # And the log says who did it, to what, from where and why; what came of it was not seen.
-    [row] = AuditLogRow.objects.filter(kind="action")
+    [row] = audit_log(kind="action")
     assert (row.actor_email, row.action, row.object_type, row.object_id) == (
         "finance@staff.example",
         "payments.payment.refund",
@@ -64,7 +64,7 @@ def test_a_refund_killed_before_its_audit_outcome_is_still_in_the_log_with_who_a
     with time_machine.travel(timezone.now() + timedelta(seconds=older_than + 1)):
         assert staff_actions_unfinished_close(older_than_seconds=older_than) == 1
         assert staff_actions_unfinished_close(older_than_seconds=older_than) == 0
-    row = AuditLogRow.objects.get(kind="action")
+    row = audit_log(kind="action").get()
     assert (row.outcome, row.after["refunded_minor"], row.actor_email) == (
         "interrupted",
         1500,

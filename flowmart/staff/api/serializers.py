@@ -6,14 +6,21 @@ from django import forms
 from rest_framework import serializers
 
 from flowmart.staff.actions import StaffAction
-from flowmart.staff.models import AuditLogRow
+from flowmart.staff.models import AuditEntry
 
 
-class AuditLogRowOutSerializer(serializers.ModelSerializer):
+class AuditEntryOutSerializer(serializers.ModelSerializer):
+    """A line of the audit log with its outcome (``flowmart.staff.selectors.audit_log`` annotates it)."""
+
+    after = serializers.JSONField(read_only=True)
+    outcome = serializers.CharField(read_only=True)
+    error_code = serializers.CharField(read_only=True)
+    error_detail = serializers.CharField(read_only=True)
+
     class Meta:
-        model = AuditLogRow
+        model = AuditEntry
         fields = [
-            "key",
+            "id",
             "kind",
             "at",
             "actor_email",

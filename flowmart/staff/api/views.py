@@ -16,7 +16,7 @@ from flowmart.api.schema import problem
 from flowmart.staff import selectors
 from flowmart.staff.actions import request_client_ip, staff_action_get, staff_action_perform
 from flowmart.staff.api.permissions import StaffActionPermission
-from flowmart.staff.api.serializers import AuditLogRowOutSerializer
+from flowmart.staff.api.serializers import AuditEntryOutSerializer
 
 # The problems every staff action endpoint may answer, for extend_schema(responses=...).
 STAFF_ACTION_PROBLEMS = {
@@ -75,7 +75,7 @@ class StaffActionView(APIView):
         OpenApiParameter("until", str, description="ISO 8601 date-time, exclusive"),
     ],
     responses={
-        200: AuditLogRowOutSerializer(many=True),
+        200: AuditEntryOutSerializer(many=True),
         401: problem("not_authenticated"),
         403: problem("permission_denied"),
     },
@@ -84,7 +84,7 @@ class AuditLogView(generics.ListAPIView):
     """The one audit log, newest first: staff actions and changes to configuration and catalog (Manager and
     Finance)."""
 
-    serializer_class = AuditLogRowOutSerializer
+    serializer_class = AuditEntryOutSerializer
     permission_classes = [StaffActionPermission]
     staff_permission = "staff.view_auditentry"
 
