@@ -84,7 +84,6 @@ INSTALLED_APPS = [
     "allauth.usersessions",
     "pgtrigger",
     "pghistory",
-    "pghistory.admin",
     # FlowMart kernel
     "flowmart.users",
     "flowmart.events",
@@ -375,6 +374,10 @@ ORDERS_SAGA_SWEEP_SECONDS = env.float("ORDERS_SAGA_SWEEP_SECONDS", default=10.0)
 CELERY_BEAT_SCHEDULE = {
     "events-redeliver": {"task": "flowmart.events.tasks.redeliver_events_task", "schedule": 30.0},
     "idempotency-purge": {"task": "flowmart.api.tasks.purge_idempotency_keys_task", "schedule": crontab(minute=17)},
+    "staff-close-unfinished-audit-entries": {
+        "task": "flowmart.staff.tasks.close_unfinished_audit_entries_task",
+        "schedule": 300.0,
+    },
     "inventory-expire-reservations": {"task": "inventory.tasks.reservations_expire_task", "schedule": 60.0},
     "inventory-announce-early-access": {"task": "inventory.tasks.early_access_announce_task", "schedule": 60.0},
     "shipping-poll-tracking": {
@@ -500,6 +503,9 @@ PAYMENTS_WEBHOOK_TOLERANCE_SECONDS = env.int("PAYMENTS_WEBHOOK_TOLERANCE_SECONDS
 # Refunds above this amount (minor units) wait for a member of the "Finance" group to approve them.
 # Audit log (docs/staff.md): history event tables refuse UPDATE and DELETE (a trigger), like the audit entries.
 PGHISTORY_APPEND_ONLY = True
+# A staff action's audit entry with no outcome this long after it started belongs to a process that died (a
+# request is killed by gunicorn's --timeout, 60 s, long before): the sweeper closes it as "interrupted".
+STAFF_AUDIT_UNFINISHED_AFTER_SECONDS = env.int("STAFF_AUDIT_UNFINISHED_AFTER_SECONDS", default=600)
 REFUND_APPROVAL_THRESHOLD_MINOR = env.int("REFUND_APPROVAL_THRESHOLD_MINOR", default=50000)
 # Transient gateway failures (timeouts, 5xx) are retried with the same idempotency key.
 PAYMENTS_GATEWAY_MAX_ATTEMPTS = env.int("PAYMENTS_GATEWAY_MAX_ATTEMPTS", default=3)

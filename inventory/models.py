@@ -19,13 +19,14 @@ from django.db.models import F, Q
 from django_fsm import FSMField, transition
 
 from flowmart.notes import NoteLog
+from flowmart.staff.change_log import track_changes
 from flowmart.transitions import TransitionLog
 from inventory.sale_windows import SaleWindow
 
 SEARCH_CONFIG = "english"
 
 
-@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+@track_changes(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
 class Category(models.Model):
     name = models.CharField(max_length=120)
     slug = models.SlugField(max_length=140, unique=True)
@@ -48,7 +49,7 @@ class Category(models.Model):
         return list(reversed(chain))
 
 
-@pghistory.track(
+@track_changes(
     pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent(), exclude=["search_vector", "updated_at"]
 )
 class Product(models.Model):
@@ -112,7 +113,7 @@ class ProductImage(models.Model):
         return self.url
 
 
-@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+@track_changes(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
 class Variant(models.Model):
     product = models.ForeignKey(Product, related_name="variants", on_delete=models.CASCADE)
     sku = models.CharField("SKU", max_length=64, unique=True)
@@ -132,7 +133,7 @@ class Variant(models.Model):
         return f"{self.sku} ({self.name})" if self.name else self.sku
 
 
-@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+@track_changes(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
 class Warehouse(models.Model):
     code = models.SlugField(max_length=32, unique=True)
     name = models.CharField(max_length=120)
@@ -145,7 +146,7 @@ class Warehouse(models.Model):
 
 
 # Only the threshold: on hand and reserved change through the ledger (StockMovement), their own history.
-@pghistory.track(pghistory.UpdateEvent(), fields=["low_stock_threshold"], model_name="StockThresholdEvent")
+@track_changes(pghistory.UpdateEvent(), fields=["low_stock_threshold"], model_name="StockThresholdEvent")
 class Stock(models.Model):
     variant = models.ForeignKey(Variant, related_name="stocks", on_delete=models.PROTECT)
     warehouse = models.ForeignKey(Warehouse, related_name="stocks", on_delete=models.PROTECT)

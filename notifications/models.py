@@ -11,6 +11,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django_fsm import FSMField, FSMModelMixin, transition
 
+from flowmart.staff.change_log import track_changes
 from flowmart.transitions import TransitionLog
 from notifications.kinds import KINDS, Category, Channel
 
@@ -103,7 +104,7 @@ class NotificationTransition(TransitionLog):
     notification = models.ForeignKey(Notification, on_delete=models.CASCADE, related_name="transitions")
 
 
-@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+@track_changes(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
 class NotificationTemplate(models.Model):
     """A staff-written override of the default template of one kind on one channel."""
 

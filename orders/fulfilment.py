@@ -18,6 +18,7 @@ from flowmart.notes import note_add
 from flowmart.transitions import transition_apply
 from inventory import services as inventory_services
 from orders import changes, saga, selectors
+from orders.authorization_expiry import AUTHORIZATION_EXPIRED
 from orders.errors import OrderActionNotAllowed
 from orders.events import OrderCompleted, OrderShipped
 from orders.models import Order, OrderNote, OrderPayment, OrderStatus, SagaStatus
@@ -208,28 +209,29 @@ def _authorization_renewal_failed(order: Order, exc: FlowMartError) -> Order:
     return Order.objects.get(pk=order.pk)
 
 
-# Flags of this module that staff clear by hand once they dealt with them (orders needing attention).
-STAFF_CLEARED_FLAGS = ("parcel_left", "reauthorization_failed")
+# The flags staff clear by hand once they dealt with them (orders needing attention), and the note each leaves.
+# A rejected or failed refund's flag is Finance's (``order_refund_issue_resolve``): it is about money sent back.
+STAFF_CLEARED_FLAGS = {
+    AUTHORIZATION_EXPIRED: OrderNote.Kind.AUTHORIZATION_ISSUE_RESOLVED,
+    "parcel_left": OrderNote.Kind.PARCEL_ISSUE_RESOLVED,
+    "reauthorization_failed": OrderNote.Kind.PARCEL_ISSUE_RESOLVED,
+}
 
 
 def order_flag_clear(*, order: Order, by=None, reason: str = "") -> Order:
-    """Staff dealt with a parcel that left while the order was held or cancelled, or with an authorization that
-    could not be renewed: the order leaves the attention list (a renewal is tried again at the next sweep)."""
+    """Staff dealt with what flagged the order (an authorization the gateway dropped before capture, a parcel
+    that left while the order was held or cancelled, an authorization that could not be renewed): the order
+    leaves the attention list, with a note of who and why (a renewal is tried again at the next sweep)."""
     with transaction.atomic():
         order = saga.lock(order)
-        if order.failure_code not in STAFF_CLEARED_FLAGS:
+        kind = STAFF_CLEARED_FLAGS.get(order.failure_code)
+        if kind is None:
             raise OrderActionNotAllowed("This order has no parcel or payment issue waiting for staff.")
         detail = order.failure_detail
         order.failure_code = ""
         order.failure_detail = ""
         order.save(update_fields=["failure_code", "failure_detail", "updated_at"])
-        note_add(
-            order,
-            kind=OrderNote.Kind.PARCEL_ISSUE_RESOLVED,
-            actor="staff",
-            by=by,
-            text=f"{detail} — {reason or 'resolved by staff'}",
-        )
+        note_add(order, kind=kind, actor="staff", by=by, text=f"{detail} — {reason or 'resolved by staff'}")
     return order
 
 

@@ -197,6 +197,7 @@ class Order(FSMModelMixin, models.Model):
             ("cancel_dispatched_order", "Cancel orders after dispatch, before delivery"),
             ("repair_order", "Resume stuck sagas and retry settlement"),
             ("resolve_refund_issue", "Clear a rejected or failed refund's flag"),
+            ("clear_order_flag", "Clear an order's expired-authorization or parcel flag"),
         ]
         indexes = [
             models.Index(fields=["saga_status", "saga_lease_until"], name="orders_order_saga_lease"),

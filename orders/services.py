@@ -13,7 +13,7 @@ API, the admin, handlers and tasks use; the code lives in modules by use case:
 * ``orders.saga``       the checkout saga's steps and compensation, used by all of the above.
 """
 
-from orders.authorization_expiry import order_authorization_expired, order_authorization_flag_clear
+from orders.authorization_expiry import order_authorization_expired
 from orders.basket import (
     BasketError,
     BasketLineNotFound,
@@ -58,6 +58,7 @@ from orders.errors import (
     OrderActionNotAllowed,
 )
 from orders.fulfilment import (
+    STAFF_CLEARED_FLAGS,
     order_authorization_renew,
     order_delivery_choose,
     order_delivery_problem_clear,
@@ -103,6 +104,7 @@ from orders.sweeper import (
 )
 
 __all__ = [
+    "STAFF_CLEARED_FLAGS",
     "OrderLinkInvalid",
     "guest_orders_attach",
     "order_link_read",
@@ -144,7 +146,6 @@ __all__ = [
     "exchange_reference",
     "order_amend",
     "order_authorization_expired",
-    "order_authorization_flag_clear",
     "order_cancel",
     "order_compensate",
     "order_exchange_dispatched",

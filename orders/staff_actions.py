@@ -87,19 +87,13 @@ REFUND_RESOLVED = _order(
     form=ReasonForm,
     run=lambda o, *, by, reason, data: services.order_refund_issue_resolve(order=o, by=by, reason=reason),
 )
-AUTHORIZATION_RESOLVED = _order(
-    name="orders.order.authorization_resolved",
-    label="Expired authorization dealt with (clear the flag)",
-    permission="orders.resolve_refund_issue",  # Finance's: the order's money flags
-    offered=lambda o: o.failure_code == "authorization_expired",
-    form=ReasonForm,
-    run=lambda o, *, by, reason, data: services.order_authorization_flag_clear(order=o, by=by, reason=reason),
-)
 FLAG_CLEAR = _order(
     name="orders.order.flag_clear",
-    label="Parcel / payment issue dealt with (clear the flag)",
-    permission="orders.resolve_refund_issue",  # Finance's: the order's money flags
-    offered=lambda o: o.failure_code in ("parcel_left", "reauthorization_failed"),
+    label="Issue dealt with (clear the flag)",
+    # Support's: they contact the customer about an expired authorization or a parcel that left anyway; a
+    # refund's flag (above) stays Finance's.
+    permission="orders.clear_order_flag",
+    offered=lambda o: o.failure_code in services.STAFF_CLEARED_FLAGS,
     form=ReasonForm,
     run=lambda o, *, by, reason, data: services.order_flag_clear(order=o, by=by, reason=reason),
 )

@@ -12,6 +12,7 @@ from django.db import models
 from django.utils import timezone
 from django_fsm import FSMField, FSMModelMixin, transition
 
+from flowmart.staff.change_log import track_changes
 from flowmart.transitions import TransitionLog
 from shipping.carriers import CARRIER_CHOICES, carrier_missing_settings
 from shipping.numbers import new_rma_number, new_shipment_number
@@ -19,7 +20,7 @@ from shipping.numbers import new_rma_number, new_shipment_number
 # --- Rates --------------------------------------------------------------------------
 
 
-@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+@track_changes(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
 class ShippingZone(models.Model):
     """Countries served with the same methods and prices."""
 
@@ -32,7 +33,7 @@ class ShippingZone(models.Model):
         return self.name
 
 
-@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+@track_changes(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
 class ShippingMethod(models.Model):
     """A way to ship into a zone (standard, express, pickup) with its delivery estimate."""
 
@@ -81,7 +82,7 @@ class ShippingMethod(models.Model):
             raise ValidationError({"carrier_service": 'Write the service as "CARRIER/Service", e.g. "USPS/Priority".'})
 
 
-@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+@track_changes(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
 class ShippingRate(models.Model):
     """Price of a method for parcels up to ``max_weight_grams`` and orders from ``min_subtotal_minor``.
 

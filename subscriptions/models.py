@@ -30,10 +30,11 @@ from django.db.models import Q
 from django_fsm import FSMField, FSMModelMixin, transition
 
 from flowmart.notes import NoteLog
+from flowmart.staff.change_log import track_changes
 from flowmart.transitions import TransitionLog
 
 
-@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+@track_changes(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
 class Tier(models.Model):
     """A membership level and the perks it gives (FlowMart Plus, ...)."""
 
@@ -53,7 +54,7 @@ class Tier(models.Model):
         return self.name
 
 
-@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+@track_changes(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
 class Plan(models.Model):
     """What a customer subscribes to: a tier at a price per billing interval."""
 

@@ -18,5 +18,6 @@ def staff_roles_ensure() -> None:
     state = MigrationExecutor(connection).loader.project_state(ROLES_MIGRATION, at_end=True)
     module = importlib.import_module("flowmart.staff.migrations.0002_staff_roles")
     module.create_roles(state.apps, None)
-    # Later migrations grant the roles more (reports: Finance and Manager see the reports).
+    # Later migrations grant the roles more (reports: Finance and Manager see the reports; Support clears orders' flags).
     importlib.import_module("reports.migrations.0002_reports_for_finance_and_manager").grant(state.apps, None)
+    importlib.import_module("orders.migrations.0020_clear_order_flag_permission").grant(state.apps, None)

@@ -4,25 +4,31 @@ A ``StaffAction`` says what staff may do to one kind of object: its label, the p
 offered (a predicate on the object), an optional form (its input: reason, amount, lines…) and the one service
 it calls. The admin's object buttons and bulk actions (``flowmart.staff.admin_actions``) and the staff API
 (``flowmart.staff.api``) are built from the declarations, and all of them call ``staff_action_perform``: it
-checks the permission, calls the service, and writes the audit entry (who, what, which object, before and
-after, IP, reason); a domain error (``FlowMartError``) is recorded as refused and raised again for the door
-to show as a message or a problem document.
+checks the permission, commits the audit entry (who, what, which object, before, input, IP, reason), calls the
+service and appends the outcome (done with the state after, or refused: a domain error, ``FlowMartError``, is
+raised again for the door to show as a message or a problem document). An entry whose process died before its
+outcome is closed as ``interrupted`` by ``staff_actions_unfinished_close`` (docs/staff.md §Audit log).
 
 Apps declare their actions in ``<app>/staff_actions.py`` (autodiscovered) with ``staff_action_declare``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ipaddress
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import pghistory
 from django import forms
-from django.db import models
+from django.db import DatabaseError, models
+from django.utils import timezone
 
 from flowmart.errors import FlowMartError
-from flowmart.staff.services import audit_record
+from flowmart.staff.models import AuditEntry
+from flowmart.staff.services import audit_entry_close, audit_entry_open
 
 
 class StaffPermissionRequired(FlowMartError):
@@ -143,38 +149,80 @@ def staff_action_perform(
         cleaned = dict(form.cleaned_data)
     form_reason = cleaned.pop("reason", "") or ""
     reason = (reason or form_reason).strip()
-    entry = {
-        "action": action.name,
-        "label": action.label,
-        "actor": by,
-        "object_type": action.object_type,
-        "object_id": str(obj.pk),
-        "object_repr": str(obj)[:200],
-        "before": action.snapshot(obj),
-        "data": {k: _json_value(v) for k, v in cleaned.items()},
-        "reason": reason,
-        "ip": ip,
-        "source": source,
-    }
+    # Committed before the service runs: whatever happens to this process from here on, the log says who started
+    # what on which object; the outcome is appended below, or by the sweeper if the process dies first.
+    entry = audit_entry_open(
+        action=action.name,
+        label=action.label,
+        actor=by,
+        object_type=action.object_type,
+        object_id=str(obj.pk),
+        object_repr=str(obj)[:200],
+        before=action.snapshot(obj),
+        data={k: _json_value(v) for k, v in cleaned.items()},
+        reason=reason,
+        ip=ip,
+        source=source,
+    )
     try:
-        # Rows the service changes in tracked tables carry the action in their history's context.
-        with pghistory.context(staff_action=action.name, reason=reason):
+        # Rows the service changes in tracked tables carry who, the action and this entry in their history's context
+        # (their lines in the log name them), whichever door it came through.
+        with pghistory.context(user=by.pk, staff_action=action.name, reason=reason, audit_entry=entry.pk):
             result = action.run(obj, by=by, reason=reason or action.default_reason, data=cleaned)
     except FlowMartError as exc:
-        audit_record(**entry, after=entry["before"], outcome="refused", error_code=exc.code, error_detail=exc.detail)
+        audit_entry_close(
+            entry=entry, outcome="refused", after=entry.before, error_code=exc.code, error_detail=exc.detail
+        )
         raise
-    fresh = type(obj)._default_manager.filter(pk=obj.pk).first()
-    audit_record(**entry, after=action.snapshot(fresh) if fresh is not None else {}, outcome="done")
+    except Exception as exc:
+        with contextlib.suppress(DatabaseError):  # the database itself may be what failed: the sweeper closes it
+            audit_entry_close(
+                entry=entry, outcome="failed", after=_state_now(action, obj), error_code=type(exc).__name__
+            )
+        raise
+    audit_entry_close(entry=entry, outcome="done", after=_state_now(action, obj))
     return result
 
 
+def _state_now(action: StaffAction, obj) -> dict:
+    fresh = type(obj)._default_manager.filter(pk=obj.pk).first()
+    return action.snapshot(fresh) if fresh is not None else {}
+
+
+def staff_actions_unfinished_close(*, older_than_seconds: float) -> int:
+    """Close the entries whose process died between writing the entry and its outcome (SIGKILL, OOM, a lost
+    machine), older than any staff action can run (a request is killed by gunicorn's timeout long before):
+    append ``interrupted`` with the object's state as found now, so the log shows honestly that the outcome was
+    not seen and what the object looks like. Returns how many were closed. Beat runs it
+    (``close_unfinished_audit_entries_task``)."""
+    from django.apps import apps
+
+    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
+    closed = 0
+    for entry in AuditEntry.objects.filter(at__lt=cutoff, unfinished__isnull=False).order_by("id")[:1000]:
+        action = _REGISTRY.get(entry.action)
+        model = apps.get_model(entry.object_type)
+        obj = model._default_manager.filter(pk=entry.object_id).first()
+        after = action.snapshot(obj) if action is not None and obj is not None else {}
+        detail = "The process running this action ended before it recorded the outcome; after: the object as found."
+        if audit_entry_close(entry=entry, outcome="interrupted", after=after, error_detail=detail) is not None:
+            closed += 1
+    return closed
+
+
 def request_client_ip(request) -> str | None:
-    """The caller's address: behind the proxy (``BEHIND_PROXY``) the first X-Forwarded-For hop, else the peer."""
+    """The caller's address: behind the proxy (``BEHIND_PROXY``) the first X-Forwarded-For hop, else the peer;
+    None when that is not an IP address."""
     from django.conf import settings
 
     if settings.SECURE_PROXY_SSL_HEADER and request.META.get("HTTP_X_FORWARDED_FOR"):
-        return request.META["HTTP_X_FORWARDED_FOR"].split(",")[0].strip() or None
-    return request.META.get("REMOTE_ADDR") or None
+        address = request.META["HTTP_X_FORWARDED_FOR"].split(",")[0].strip()
+    else:
+        address = request.META.get("REMOTE_ADDR") or ""
+    try:  # a forged header is not an address: the log keeps the line without one
+        return str(ipaddress.ip_address(address))
+    except ValueError:
+        return None
 
 
 def _json_value(value):
@@ -200,4 +248,5 @@ __all__ = [
     "staff_action_perform",
     "staff_actions",
     "staff_actions_for",
+    "staff_actions_unfinished_close",
 ]

@@ -1,11 +1,14 @@
-"""Writing the audit log: one row per staff action, done or refused (``staff_action_perform`` calls this)."""
+"""Writing the audit log of staff actions: the entry before the service runs, its outcome after
+(``staff_action_perform``), and the outcome the sweeper appends for an entry whose process died."""
 
 from __future__ import annotations
 
-from flowmart.staff.models import AuditEntry
+from django.db import IntegrityError, transaction
+
+from flowmart.staff.models import AuditEntry, AuditOutcome
 
 
-def audit_record(
+def audit_entry_open(
     *,
     action: str,
     label: str,
@@ -14,16 +17,13 @@ def audit_record(
     object_id: str,
     object_repr: str,
     before: dict,
-    after: dict,
     data: dict,
     reason: str,
     ip: str | None,
     source: str,
-    outcome: str,
-    error_code: str = "",
-    error_detail: str = "",
 ) -> AuditEntry:
-    """Append one entry (its own autocommit statement: the service it describes has committed or rolled back)."""
+    """Append who asks for what, before anything changes. Its own autocommit statement: committed before the
+    service runs, so a process killed at any point after this leaves the log saying who started what."""
     return AuditEntry.objects.create(
         action=action,
         label=label,
@@ -33,12 +33,21 @@ def audit_record(
         object_id=object_id,
         object_repr=object_repr,
         before=before,
-        after=after,
         data=data,
         reason=reason,
         ip=ip,
         source=source,
-        outcome=outcome,
-        error_code=error_code,
-        error_detail=error_detail,
     )
+
+
+def audit_entry_close(
+    *, entry: AuditEntry, outcome: str, after: dict, error_code: str = "", error_detail: str = ""
+) -> AuditOutcome | None:
+    """Append what came of ``entry``: once. None when it already has an outcome (the sweeper got there first)."""
+    try:
+        with transaction.atomic():
+            return AuditOutcome.objects.create(
+                entry=entry, outcome=outcome, after=after, error_code=error_code, error_detail=error_detail
+            )
+    except IntegrityError:
+        return None

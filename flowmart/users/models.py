@@ -7,6 +7,8 @@ from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, Permis
 from django.db import models
 from django.utils import timezone
 
+from flowmart.staff.change_log import track_changes
+
 
 class UserManager(BaseUserManager):
     use_in_migrations = True
@@ -31,7 +33,7 @@ class UserManager(BaseUserManager):
 
 
 # Audit log (docs/staff.md): who became staff or superuser, was deactivated or renamed; not logins or passwords.
-@pghistory.track(
+@track_changes(
     pghistory.InsertEvent(),
     pghistory.UpdateEvent(),
     fields=["email", "is_staff", "is_superuser", "is_active"],
@@ -101,6 +103,6 @@ class Address(models.Model):
 
 
 # Who joined or left which role (staff group): the user-to-group table, tracked by triggers like the rest.
-pghistory.track(
+track_changes(
     pghistory.InsertEvent(), pghistory.DeleteEvent(), obj_field=None, app_label="users", model_name="UserGroupEvent"
 )(User.groups.through)

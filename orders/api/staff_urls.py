@@ -13,4 +13,5 @@ urlpatterns = [
         views.StaffOrderCancelDispatchedView.as_view(),
         name="staff-api-order-cancel-dispatched",
     ),
+    path("orders/<str:number>/clear-flag/", views.StaffOrderFlagClearView.as_view(), name="staff-api-order-clear-flag"),
 ]

@@ -1,12 +1,14 @@
 """Real processes for the durability fault tests (tests/faults/test_durable.py): a Redis of the test's own
 (started, stopped and started again on a Unix socket; the shared Redis on 6379 is never touched), a Celery
-worker on it, and a checkout process that can be killed with SIGKILL in the middle of a saga step.
+worker on it, and child processes killed with SIGKILL at a chosen point: a checkout in the middle of a saga step, a
+staff action between its service's commit and its audit outcome.
 
-Run as a module, it is the child side: ``python -m tests.faults.processes_durable checkout …``.
+Run as a module, it is the child side: ``python -m tests.faults.processes_durable checkout|staff-action …``.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -115,32 +117,53 @@ class Worker:
                 self.process.wait()
 
 
-class StalledCheckout:
-    """A checkout in its own process that stops inside the gateway's authorize call (the payment is opened,
-    the gateway has not answered) and signals it by creating ``marker``: the test then kills it."""
+class StalledChild:
+    """A child process (``python -m tests.faults.processes_durable <command> <args…> <marker>``) that stops at
+    the point its command chose and signals it by creating ``marker``; the test then kills it there."""
 
-    def __init__(self, *, basket_id: int, user_id: int, payment_method: str = "pm_card_visa") -> None:
-        self.marker = Path(tempfile.mkdtemp(prefix="fm-durable-checkout-")) / "in-authorize"
+    def __init__(self, command: str, *args) -> None:
+        self.marker = Path(tempfile.mkdtemp(prefix=f"fm-durable-{command}-")) / "there"
         self.process = subprocess.Popen(
-            [PYTHON, "-m", "tests.faults.processes_durable", "checkout", str(basket_id), str(user_id)]
-            + [payment_method, str(self.marker)],
+            [PYTHON, "-m", "tests.faults.processes_durable", command, *map(str, args), str(self.marker)],
             cwd=ROOT,
             env=child_env(),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )
 
-    def wait_in_authorize(self, timeout: float = 45) -> None:
+    def wait_there(self, *, what: str, timeout: float = 45) -> None:
         def there():
             if self.process.poll() is not None:
-                raise AssertionError(f"the checkout process ended early: {self.process.stderr.read().decode()}")
+                raise AssertionError(f"the child process ended early: {self.process.stderr.read().decode()}")
             return self.marker.exists()
 
-        wait_for(there, timeout=timeout, what="the checkout process to reach the gateway")
+        wait_for(there, timeout=timeout, what=what)
 
     def kill(self) -> None:
         self.process.send_signal(signal.SIGKILL)
         self.process.wait(timeout=10)
+
+
+class StalledCheckout(StalledChild):
+    """A checkout in its own process that stops inside the gateway's authorize call (the payment is opened,
+    the gateway has not answered)."""
+
+    def __init__(self, *, basket_id: int, user_id: int, payment_method: str = "pm_card_visa") -> None:
+        super().__init__("checkout", basket_id, user_id, payment_method)
+
+    def wait_in_authorize(self, timeout: float = 45) -> None:
+        self.wait_there(what="the checkout process to reach the gateway", timeout=timeout)
+
+
+class StalledStaffAction(StalledChild):
+    """A staff action run through the one path (``staff_action_perform``) in its own process, stopped at its most
+    dangerous point: the service has committed (and called whatever it calls), the audit outcome is not written."""
+
+    def __init__(self, *, action: str, object_pk, user_id: int, data: dict, ip: str) -> None:
+        super().__init__("staff-action", action, object_pk, user_id, json.dumps(data), ip)
+
+    def wait_after_the_service(self, timeout: float = 45) -> None:
+        self.wait_there(what="the staff action's service to return", timeout=timeout)
 
 
 def _checkout_until_killed(basket_id: int, user_id: int, payment_method: str, marker: str) -> None:
@@ -169,7 +192,39 @@ def _checkout_until_killed(basket_id: int, user_id: int, payment_method: str, ma
     )
 
 
+def _staff_action_until_killed(action_name: str, object_pk: str, user_id: int, data: str, ip: str, marker: str) -> None:
+    """Child side: perform the staff action; once its service returned, writing the outcome never happens (the
+    parent kills us there)."""
+    import django
+
+    django.setup()
+    from django.contrib.auth import get_user_model
+
+    from flowmart.staff import actions
+
+    real_close = actions.audit_entry_close
+
+    def close_never(*, entry, outcome, **kwargs):
+        if outcome != "done":
+            return real_close(entry=entry, outcome=outcome, **kwargs)
+        Path(marker).touch()
+        time.sleep(3600)
+
+    actions.audit_entry_close = close_never
+    action = actions.staff_action_get(action_name)
+    actions.staff_action_perform(
+        action=action,
+        obj=action.model._default_manager.get(pk=object_pk),
+        by=get_user_model().objects.get(pk=user_id),
+        source="api",
+        ip=ip,
+        data=json.loads(data),
+    )
+
+
 if __name__ == "__main__":
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "flowmart.settings")
     if sys.argv[1] == "checkout":
         _checkout_until_killed(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5])
+    elif sys.argv[1] == "staff-action":
+        _staff_action_until_killed(sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5], sys.argv[6], sys.argv[7])

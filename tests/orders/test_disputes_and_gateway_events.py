@@ -176,7 +176,7 @@ def test_an_expired_authorization_flags_the_order_before_dispatch(place, finance
     assert order.failure_detail.startswith("card authorization of $")
     assert order in selectors.orders_needing_attention()
 
-    services.order_authorization_flag_clear(order=order, by=finance_member, reason="customer paid again")
+    services.order_flag_clear(order=order, by=finance_member, reason="customer paid again")
     order.refresh_from_db()
     assert (order.failure_code, order.failure_detail) == ("", "")
     assert order not in selectors.orders_needing_attention()

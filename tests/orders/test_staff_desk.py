@@ -7,7 +7,8 @@ import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
-from flowmart.staff.models import AuditEntry
+from flowmart.staff.selectors import audit_log
+from orders import services
 from orders.models import Order
 
 pytestmark = pytest.mark.django_db
@@ -56,7 +57,7 @@ def test_support_sees_and_uses_hold_and_cancel_in_the_admin(staff_member, confir
     confirmed_order.refresh_from_db()
     assert (confirmed_order.status, confirmed_order.hold_reason) == ("on_hold", "count the shelf")
 
-    entry = AuditEntry.objects.get()
+    entry = audit_log(kind="action").get()
     assert (entry.actor, entry.action, entry.object_type, entry.object_id) == (
         support,
         "orders.order.hold",
@@ -85,7 +86,7 @@ def test_warehouse_sees_no_order_button_and_is_refused_when_posting_one(staff_me
     assert client.post(action_url(confirmed_order, "cancel"), {}).status_code == 403
     confirmed_order.refresh_from_db()
     assert confirmed_order.status == "confirmed"
-    assert AuditEntry.objects.count() == 0
+    assert audit_log(kind="action").count() == 0
 
 
 def test_finance_may_not_hold_orders_but_a_manager_may(staff_member, confirmed_order):
@@ -103,7 +104,7 @@ def test_a_refused_action_is_shown_and_logged_as_refused(staff_member, confirmed
     response = client.post(action_url(confirmed_order, "release_hold"), {}, follow=True)
 
     assert "Release hold: This order is not on hold." in response.content.decode()
-    entry = AuditEntry.objects.get()
+    entry = audit_log(kind="action").get()
     assert (entry.outcome, entry.error_code, entry.error_detail) == (
         "refused",
         "invalid_transition",
@@ -164,20 +165,22 @@ def test_support_holds_releases_and_cancels_through_the_api(staff_member, confir
     assert cancelled.json()["status"] == "cancelled"
     assert available("TEE-M") == 5
 
-    rows = list(AuditEntry.objects.order_by("id").values_list("action", "source", "reason", "outcome", "ip"))
+    rows = list(
+        audit_log(kind="action").order_by("at").values_list("action", "source", "reason", "result__outcome", "ip")
+    )
     assert rows == [
         ("orders.order.hold", "api", "address check", "done", "127.0.0.1"),
         ("orders.order.release_hold", "api", "", "done", "127.0.0.1"),
         ("orders.order.cancel", "api", "customer phoned", "done", "127.0.0.1"),
     ]
-    assert AuditEntry.objects.get(action="orders.order.hold").data == {"expected_delay_days": 2}
+    assert audit_log(kind="action").get(action="orders.order.hold").data == {"expected_delay_days": 2}
 
 
 def test_the_api_refuses_a_role_without_the_permission_with_a_problem(staff_member, confirmed_order):
     r = api(staff_member("Warehouse")).post(f"/api/v1/staff/orders/{confirmed_order.number}/hold/", {}, format="json")
     assert r.status_code == 403
     assert r.json()["code"] == "permission_denied"
-    assert AuditEntry.objects.count() == 0
+    assert audit_log(kind="action").count() == 0
 
 
 def test_staff_get_404_for_an_unknown_order_400_for_bad_input_409_for_a_refusal(staff_member, confirmed_order):
@@ -194,4 +197,77 @@ def test_staff_get_404_for_an_unknown_order_400_for_bad_input_409_for_a_refusal(
     refused = client.post(f"/api/v1/staff/orders/{confirmed_order.number}/release/", {}, format="json")
     assert refused.status_code == 409
     assert refused.json()["detail"] == "This order is not on hold."
-    assert list(AuditEntry.objects.values_list("outcome", "error_code")) == [("refused", "invalid_transition")]
+    assert list(audit_log(kind="action").values_list("result__outcome", "result__error_code")) == [
+        ("refused", "invalid_transition")
+    ]
+
+
+# -- order flags: Support clears them after contacting the customer; a refund's flag stays Finance's ------------
+
+CLEAR_FLAG = ">Issue dealt with (clear the flag)</button>"
+
+
+@pytest.fixture
+def flagged_order(confirmed_order):
+    """The gateway dropped the order's authorization before capture (the payments webhook's effect)."""
+    link = confirmed_order.payments.get()
+    services.order_authorization_expired(payment_id=str(link.payment_id), amount_minor=confirmed_order.total_minor)
+    confirmed_order.refresh_from_db()
+    assert confirmed_order.failure_code == "authorization_expired"
+    return confirmed_order
+
+
+def test_support_clears_an_order_flag_in_the_admin(staff_member, flagged_order):
+    support = staff_member("Support")
+    client = browser(support)
+    assert CLEAR_FLAG in change_page(client, flagged_order)
+    assert CLEAR_FLAG in change_page(browser(staff_member("Manager")), flagged_order)
+
+    response = client.post(action_url(flagged_order, "flag_clear"), {"reason": "customer paid again"})
+
+    assert response.status_code == 302
+    flagged_order.refresh_from_db()
+    assert (flagged_order.failure_code, flagged_order.failure_detail) == ("", "")
+    note = flagged_order.notes.get(kind="authorization_issue_resolved")
+    assert note.by == support
+    assert note.text.endswith(" — customer paid again")
+
+
+@pytest.mark.parametrize("role", ["Finance", "Warehouse"])
+def test_other_roles_get_no_flag_button_and_are_refused_in_the_admin(staff_member, flagged_order, role):
+    client = browser(staff_member(role))
+    assert CLEAR_FLAG not in change_page(client, flagged_order)
+    assert client.post(action_url(flagged_order, "flag_clear"), {"reason": "x"}).status_code == 403
+    assert Order.objects.get(pk=flagged_order.pk).failure_code == "authorization_expired"
+    assert audit_log(kind="action").count() == 0
+
+
+def test_support_clears_an_order_flag_through_the_api_other_roles_get_403(staff_member, flagged_order):
+    url = f"/api/v1/staff/orders/{flagged_order.number}/clear-flag/"
+    for role in ("Finance", "Warehouse"):
+        refused = api(staff_member(role)).post(url, {"reason": "x"}, format="json")
+        assert (refused.status_code, refused.json()["code"]) == (403, "permission_denied")
+    assert Order.objects.get(pk=flagged_order.pk).failure_code == "authorization_expired"
+
+    cleared = api(staff_member("Support")).post(url, {"reason": "customer paid again"}, format="json")
+
+    assert (cleared.status_code, cleared.json()["failure_code"], cleared.json()["failure_detail"]) == (200, "", "")
+    again = api(staff_member("Manager")).post(url, {}, format="json")
+    assert (again.status_code, again.json()["detail"]) == (
+        409,
+        "This order has no parcel or payment issue waiting for staff.",
+    )
+
+
+def test_a_refunds_flag_stays_finances(staff_member, confirmed_order):
+    Order.objects.filter(pk=confirmed_order.pk).update(failure_code="refund_rejected", failure_detail="refused")
+    support = browser(staff_member("Support"))
+    page = change_page(support, confirmed_order)
+    assert "Refund issue dealt with" not in page and CLEAR_FLAG not in page
+    assert support.post(action_url(confirmed_order, "refund_resolved"), {}).status_code == 403
+    assert support.post(action_url(confirmed_order, "flag_clear"), {}, follow=True).status_code == 200
+    assert Order.objects.get(pk=confirmed_order.pk).failure_code == "refund_rejected"  # the service refused
+
+    assert ">Refund issue dealt with (clear the flag)</button>" in change_page(
+        browser(staff_member("Finance")), confirmed_order
+    )

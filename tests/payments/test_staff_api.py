@@ -7,7 +7,7 @@ import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
-from flowmart.staff.models import AuditEntry
+from flowmart.staff.selectors import audit_log
 from payments import services
 from payments.gateways.sandbox import SandboxCharge
 from payments.models import Refund
@@ -57,13 +57,17 @@ def test_finance_refunds_an_order_and_a_big_refund_needs_a_second_person(staff_m
     assert (approved.json()["status"], approved.json()["decided_by"]) == ("succeeded", "bob@staff.example")
     assert SandboxCharge.objects.get().refunded_minor == 61000
 
-    assert list(AuditEntry.objects.order_by("id").values_list("actor_email", "action", "outcome", "error_code")) == [
+    assert list(
+        audit_log(kind="action")
+        .order_by("at")
+        .values_list("actor_email", "action", "result__outcome", "result__error_code")
+    ) == [
         ("alice@staff.example", "payments.payment.refund", "done", ""),
         ("alice@staff.example", "payments.payment.refund", "done", ""),
         ("alice@staff.example", "payments.refund.approve", "refused", "refund_self_approval"),
         ("bob@staff.example", "payments.refund.approve", "done", ""),
     ]
-    decided = AuditEntry.objects.last()
+    decided = audit_log(kind="action").order_by("at").last()
     assert (decided.before["status"], decided.after["status"], decided.reason) == (
         "pending_approval",
         "succeeded",

@@ -7,7 +7,7 @@ import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
-from flowmart.staff.models import AuditEntry
+from flowmart.staff.selectors import audit_log
 from shipping import services
 from shipping.models import ReturnRequest
 from tests.shipping.test_pages import clock, delivered, labelled  # noqa: F401 (clock is a fixture)
@@ -52,7 +52,7 @@ def test_support_approves_warehouse_receives_with_a_condition_per_line(staff_mem
     assert (received.json()["status"], received.json()["decision"]) == ("received", "refund")
     assert received.json()["staff_note"] == f"box opened\nline {line.pk} × 1: resellable"
 
-    entry = AuditEntry.objects.get(action="shipping.returnrequest.receive")
+    entry = audit_log(kind="action").get(action="shipping.returnrequest.receive")
     assert entry.data["lines"] == [{"line_id": line.pk, "quantity": 1, "condition": "resellable"}]
     assert (entry.before["status"], entry.after["status"], entry.source) == ("approved", "received", "api")
 
@@ -81,7 +81,7 @@ def test_support_rejects_with_a_reason_and_lists_returns(staff_member, rates, cu
     assert (rejected.json()["status"], rejected.json()["staff_note"]) == ("rejected", "worn")
     listed = support.get("/api/v1/staff/returns/?status=rejected").json()["results"]
     assert [r["rma_number"] for r in listed] == [rma.rma_number]
-    assert AuditEntry.objects.get(outcome="done").reason == "worn"
+    assert audit_log(kind="action", outcome="done").get().reason == "worn"
     assert support.get("/api/v1/staff/returns/RMA-NOSUCH/").status_code == 404
 
 
@@ -117,7 +117,7 @@ def test_warehouse_dispatches_in_bulk_in_the_admin_support_has_no_such_action(st
     assert "Dispatch (handed to the carrier): 1 done." in response.content.decode()
     shipment.refresh_from_db()
     assert shipment.status == "dispatched"
-    entry = AuditEntry.objects.get()
+    entry = audit_log(kind="action").get()
     assert (entry.action, entry.source, entry.before["status"], entry.after["status"]) == (
         "shipping.shipment.dispatch",
         "bulk",

@@ -12,7 +12,7 @@ from django.contrib.auth.models import Permission
 from flowmart.errors import Conflict
 from flowmart.staff.actions import StaffPermissionRequired, staff_action_perform, staff_actions
 from flowmart.staff.admin_actions import StaffActionsAdmin
-from flowmart.staff.models import AuditEntry
+from flowmart.staff.selectors import audit_log
 
 pytestmark = pytest.mark.django_db
 
@@ -72,7 +72,9 @@ def test_every_action_goes_through_the_one_path_and_writes_an_audit_entry(staff_
         with pytest.raises(Conflict):
             staff_action_perform(action=dataclasses.replace(probe, run=refuse), obj=obj, by=manager, source="api")
 
-    rows = list(AuditEntry.objects.order_by("id").values_list("action", "actor", "outcome", "ip", "reason"))
+    rows = list(
+        audit_log(kind="action").order_by("at").values_list("action", "actor", "result__outcome", "ip", "reason")
+    )
     assert rows == [
         row
         for action in actions

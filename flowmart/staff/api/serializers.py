@@ -1,4 +1,4 @@
-"""Staff API shapes of the kernel: audit log entries, and a staff action's input read off its form."""
+"""Staff API shapes of the kernel: the audit log's rows, and a staff action's input read off its form."""
 
 from __future__ import annotations
 
@@ -10,10 +10,18 @@ from flowmart.staff.models import AuditEntry
 
 
 class AuditEntryOutSerializer(serializers.ModelSerializer):
+    """A line of the audit log with its outcome (``flowmart.staff.selectors.audit_log`` annotates it)."""
+
+    after = serializers.JSONField(read_only=True)
+    outcome = serializers.CharField(read_only=True)
+    error_code = serializers.CharField(read_only=True)
+    error_detail = serializers.CharField(read_only=True)
+
     class Meta:
         model = AuditEntry
         fields = [
             "id",
+            "kind",
             "at",
             "actor_email",
             "action",
@@ -27,6 +35,7 @@ class AuditEntryOutSerializer(serializers.ModelSerializer):
             "reason",
             "ip",
             "source",
+            "url",
             "outcome",
             "error_code",
             "error_detail",

@@ -107,26 +107,32 @@ class StaffListView(generics.ListAPIView):
 @extend_schema(
     tags=["staff"],
     parameters=[
+        OpenApiParameter("kind", str, enum=["action", "change"], description="a staff action or a change to a row"),
         OpenApiParameter("actor_email", str),
-        OpenApiParameter("action", str, description="a staff action's name, e.g. orders.order.hold"),
+        OpenApiParameter(
+            "action",
+            str,
+            description="a staff action's name (orders.order.hold) or a change (inventory.variant.update)",
+        ),
         OpenApiParameter("object_type", str, description="e.g. orders.order"),
         OpenApiParameter("object_id", str),
-        OpenApiParameter("outcome", str, enum=["done", "refused"]),
+        OpenApiParameter("outcome", str, enum=["done", "refused", "failed", "interrupted", "unfinished"]),
         OpenApiParameter("since", str, description="ISO 8601 date-time, inclusive"),
         OpenApiParameter("until", str, description="ISO 8601 date-time, exclusive"),
     ],
     responses={200: AuditEntryOutSerializer(many=True), **STAFF_READ_PROBLEMS},
 )
 class AuditLogView(StaffListView):
-    """Staff actions, newest first (Manager and Finance)."""
+    """The one audit log, newest first: staff actions and changes to configuration and catalog (Manager and
+    Finance)."""
 
     serializer_class = AuditEntryOutSerializer
     staff_permission = "staff.view_auditentry"
-    filters = ("actor_email", "action", "object_type", "object_id", "outcome")
+    filters = ("kind", "actor_email", "action", "object_type", "object_id", "outcome")
     datetime_filters = ("since", "until")
 
     def rows(self, **filters):
-        return selectors.audit_entries(**filters)
+        return selectors.audit_log(**filters)
 
 
 __all__ = [
