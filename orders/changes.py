@@ -171,8 +171,12 @@ def order_hold(*, order: Order, reason: str, by=None, actor: str = "staff", expe
     order = Order.objects.get(pk=order.pk)
     if order.status not in (OrderStatus.CONFIRMED, OrderStatus.FULFILLING):
         raise OrderActionNotAllowed("Only confirmed orders can be put on hold.")
-    asked = {"action": "hold", "actor": actor, "reason": reason, "by": by, "expected_delay_days": expected_delay_days}
-    with order_lock(order), _parcels_stop_written(order, **asked):
+    with (
+        order_lock(order),
+        _parcels_stop_written(
+            order, action="hold", actor=actor, reason=reason, by=by, expected_delay_days=expected_delay_days
+        ),
+    ):
         return _hold_stopping_parcels(order, reason=reason, by=by, actor=actor, expected_delay_days=expected_delay_days)
 
 
