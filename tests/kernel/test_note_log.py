@@ -13,7 +13,9 @@ from payments import selectors as payment_selectors
 from subscriptions.models import Subscription
 from tests.kernel.schema import migrate, migrate_to_latest
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# Each test migrates the whole schema back to before the migration under test and forward again: minutes, not
+# the suite's five-minute limit for a test that hangs.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(1200)]
 
 BEFORE = [
     ("payments", "0003_one_transition_log"),

@@ -13,7 +13,9 @@ from orders.selectors import order_history
 from payments import selectors as payment_selectors
 from tests.kernel.schema import migrate, migrate_to_latest
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# Each test migrates the whole schema back to before the migration under test and forward again: minutes, not
+# the suite's five-minute limit for a test that hangs.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(1200)]
 
 BEFORE = [("orders", "0004_order_refunds"), ("payments", "0002_finance_group")]
 # After: every migration (whatever came last), since the test reads the migrated rows through today's models.

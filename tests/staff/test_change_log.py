@@ -149,6 +149,7 @@ def test_the_staff_api_lists_lines_by_their_integer_id(staff_member):
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.timeout(1200)  # the schema goes back and forth: minutes
 def test_changes_made_before_the_trigger_existed_are_in_the_log_after_its_migration(staff_user):
     old = migrate([("staff", "0003_audit_outcome_and_one_log")])
     try:
