@@ -1,5 +1,6 @@
-"""Audit log benchmark: seed N staff actions (100,000 by default) and M price changes (about 21,000: pghistory's
-triggers write the events and the log's trigger appends each to the log), then time what the admin's audit log
+"""Audit log benchmark: seed N staff actions (100,000 by default, one a second over the hours around the price
+changes) and M price changes (about 21,000, by a Manager in the admin: pghistory's triggers write the events and
+the log's trigger appends each to the log), then time what the admin's audit log
 page, its CSV export and the staff API ask of the log: the selector's queries alone, and whole pages through
 Django's test client (filters' choices, count, the newest 100 rendered) as a Finance user would open them.
 
@@ -45,6 +46,7 @@ def scratch_database_url(base_url: str) -> tuple[str, str, str]:
 
 def seed(*, actions: int, changes: int) -> float:
     """Returns the seconds the price changes took (their events and log lines written by the triggers)."""
+    import pghistory
     from django.contrib.auth.models import Group
     from django.db import connection
 
@@ -53,6 +55,7 @@ def seed(*, actions: int, changes: int) -> float:
 
     finance = User.objects.create_user(email=FINANCE, is_staff=True)
     finance.groups.add(Group.objects.get(name="Finance"))
+    manager = User.objects.create_user(email="manager@bench.example", is_staff=True)
     for i in range(ACTORS):
         User.objects.create_user(email=f"staff{i}@bench.example", is_staff=True)
     product = ProductFactory(name="Bench", slug="bench")
@@ -64,15 +67,17 @@ def seed(*, actions: int, changes: int) -> float:
             [product.pk, VARIANTS],
         )
         started = time.perf_counter()
-        for _ in range(max(changes // VARIANTS, 1)):
-            cursor.execute("UPDATE inventory_variant SET price_minor = price_minor + 1")
+        with pghistory.context(user=manager.pk, ip="10.0.0.2", url=f"/admin/inventory/product/{product.pk}/change/"):
+            for _ in range(max(changes // VARIANTS, 1)):
+                cursor.execute("UPDATE inventory_variant SET price_minor = price_minor + 1")
         changes_seconds = time.perf_counter() - started
+        # The actions span the hours around the price changes (half before, half after), as a log's lines would.
         insert_select(
             cursor,
             "staff_auditentry",
             {
                 "kind": "'action'",
-                "at": "now() - (i || ' seconds')::interval",
+                "at": f"now() + interval '{actions // 2} seconds' - (i || ' seconds')::interval",
                 "actor_id": "a.id",
                 "actor_email": "a.email",
                 "action": "'orders.order.hold'",

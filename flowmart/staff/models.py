@@ -66,8 +66,11 @@ class AuditEntry(models.Model):
 
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.ACTION)
     at = models.DateTimeField(auto_now_add=True, db_index=True)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
-    # Kept as text too: the entry outlives the account.
+    # The line outlives the account: no constraint, nothing to rewrite when it goes (the table refuses updates), and
+    # the email is kept as text.
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
     actor_email = models.CharField(max_length=254, blank=True)
     # A StaffAction's name ("orders.order.hold") or a change's ("inventory.variant.update").
     action = models.CharField(max_length=100)

@@ -9,6 +9,7 @@ import csv
 import io
 import json
 
+import pghistory
 import pytest
 from django.contrib.auth.models import Group, Permission
 from django.db import ProgrammingError, transaction
@@ -114,6 +115,21 @@ def test_an_entry_has_one_outcome():
     row = entry()
     assert audit_entry_close(entry=row, outcome="interrupted", after={}) is None
     assert audit_log().get(pk=row.pk).outcome == "done"
+
+
+def test_a_staff_member_with_lines_in_the_log_can_leave_and_the_lines_keep_their_email(staff_member):
+    leaver = staff_member("Finance", "leaver@staff.example")
+    row = entry(actor=leaver)
+    with pghistory.context(user=leaver.pk):
+        TierFactory(name="Leaver's tier")
+
+    leaver.delete()
+
+    assert {(line.kind, line.actor_email) for line in audit_log(actor_email="leaver@staff.example")} == {
+        ("action", "leaver@staff.example"),
+        ("change", "leaver@staff.example"),
+    }
+    assert audit_log().get(pk=row.pk).reason == "count the shelf"
 
 
 def test_model_history_is_append_only_too():

@@ -182,6 +182,18 @@ class Migration(migrations.Migration):
                 choices=[("admin", "Admin"), ("bulk", "Admin bulk action"), ("api", "Staff API")], max_length=10
             ),
         ),
+        # A line outlives its actor's account: deleting a user must not have to rewrite (SET NULL) the log.
+        migrations.AlterField(
+            model_name="auditentry",
+            name="actor",
+            field=models.ForeignKey(
+                db_constraint=False,
+                null=True,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
+        ),
         # Indexes per filter (flowmart/staff/models.py), none of Django's LIKE companions.
         migrations.AlterField(model_name="auditentry", name="action", field=models.CharField(max_length=100)),
         migrations.AlterField(model_name="auditentry", name="object_type", field=models.CharField(max_length=100)),
