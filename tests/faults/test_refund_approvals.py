@@ -58,7 +58,7 @@ def test_two_approvers_at_once_send_exactly_one_refund_to_the_gateway(settings, 
 
         # One approval went through, whichever came first; the other approver is told it did not.
         [winner] = AuditEntry.objects.filter(
-            action="payments.refund.approve", object_id=str(waiting.id), outcome="done"
+            action="payments.refund.approve", object_id=str(waiting.id), result__outcome="done"
         ).values_list("actor_email", flat=True)
         refund = Refund.objects.get(pk=waiting.id)
         assert (refund.status, refund.decided_by.email) == ("succeeded", winner)
