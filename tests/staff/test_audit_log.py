@@ -306,6 +306,9 @@ def test_a_price_change_and_a_refund_are_in_one_list_the_csv_and_the_api(price_c
         )
     newest = api.get("/api/v1/staff/audit-log/").json()["results"][0]  # one endpoint, both kinds, newest first
     assert (newest["kind"], newest["action"]) == ("action", "payments.payment.refund")
+    # A date that cannot be (30 February) is ignored like any unreadable one: the list, not a 500.
+    impossible = api.get("/api/v1/staff/audit-log/?since=2026-02-30T00:00:00Z")
+    assert (impossible.status_code, impossible.json()["results"][0]["id"]) == (200, newest["id"])
 
 
 def test_the_one_list_filters_by_actor_object_type_action_kind_and_date_and_searches(

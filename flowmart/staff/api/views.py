@@ -100,8 +100,17 @@ class StaffListView(generics.ListAPIView):
         q = self.request.query_params
         return self.rows(
             **{name: q.get(name, "") for name in self.filters},
-            **{name: parse_datetime(q[name]) if q.get(name) else None for name in self.datetime_filters},
+            **{name: _datetime_or_none(q.get(name, "")) for name in self.datetime_filters},
         )
+
+
+def _datetime_or_none(value: str):
+    """An ISO 8601 date-time, or None when absent or unreadable (``2026-02-30T00:00`` is well-formed but no day:
+    ``parse_datetime`` raises for it instead of returning None)."""
+    try:
+        return parse_datetime(value) if value else None
+    except ValueError:
+        return None
 
 
 @extend_schema(
